@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The README's test command (`npm test`): type-check, then run every
+// `*.test.ts` under the given roots (default: test/) with node:test via tsx.
+// Unit tests run first and in parallel; e2e tests run after them, one file at
+// a time, because they start real agents, processes and containers.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+
+function collect(dir) {
+  let out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(collect(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+if (!process.env.TEND_SKIP_TYPECHECK) {
+  console.log('# typecheck: tsc -p .');
+  run('npx', ['--no-install', 'tsc', '-p', '.']);
+}
+
+const all = (roots.length ? roots : ['test']).flatMap((r) => (statSync(r).isDirectory() ? collect(r) : [r]));
+const unit = all.filter((f) => !f.includes('/e2e/'));
+const e2e = all.filter((f) => f.includes('/e2e/'));
+const base = ['--import', 'tsx', '--test', '--test-reporter=spec', ...passThrough];
+if (unit.length) run(process.execPath, [...base, '--test-concurrency=2', ...unit]);
+if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e]);

@@ -1,0 +1,109 @@
+/**
+ * The cgroup manager contract. It owns tend's subtree (one parent cgroup,
+ * one child per task) on v1, hybrid and v2 hosts, and knows nothing of OCI,
+ * jobs or drivers: callers name a cgroup by a task id (a string safe as a path
+ * segment) and hand it limits.
+ *
+ * Layout: v2 → `<unified>/<parent>/<id>`; v1 → `<controller mount>/<parent>/<id>`
+ * in every controller tend uses (cpu, cpuacct, cpuset, memory, pids, freezer).
+ * In hybrid mode limits live in v1 (as runc does) and the v2 tree is left alone.
+ */
+import type { CgroupMode } from '../platform.js';
+
+export type { CgroupMode };
+
+/** Limits for one task. Omitted fields are left as they are (on update) or unlimited (on create). */
+export interface CgroupLimits {
+  /** Nomad `cpu` in MHz; mapped to cpu.shares (v1, = MHz, min 2) / cpu.weight (v2, scaled 1..10000). */
+  cpuShares?: number;
+  /** Exclusive CPUs from the cpuset allocator (`cores`); unset = the shared pool. */
+  cpuset?: number[];
+  /** Soft limit: memory.soft_limit_in_bytes (v1) / memory.low (v2). */
+  memoryReservationBytes?: number;
+  /** Hard limit: memory.limit_in_bytes (v1) / memory.max (v2). */
+  memoryMaxBytes?: number;
+  /** pids.max; a fork bomb stays inside its task. */
+  pidsMax?: number;
+}
+
+export interface MemoryStats {
+  usageBytes: number;
+  rssBytes: number; // v1 rss, v2 anon
+  cacheBytes: number; // v1 cache, v2 file
+  swapBytes: number;
+  /** Peak usage where the kernel records it (v1 max_usage_in_bytes, v2 memory.peak). */
+  maxUsageBytes?: number;
+  limitBytes?: number;
+}
+
+export interface CpuStats {
+  userNs: number;
+  systemNs: number;
+  totalNs: number;
+  throttledPeriods: number;
+  throttledTimeNs: number;
+  /** Percent of one core over the interval since the previous stats() call for this id (0 on first call). */
+  percent: number;
+}
+
+export interface CgroupStats {
+  memory: MemoryStats;
+  cpu: CpuStats;
+  pids: number;
+  at: number; // Date.now() of the reading
+}
+
+export interface CgroupManager {
+  readonly mode: CgroupMode;
+  /** Name of tend's parent cgroup (default "tend"). */
+  readonly parent: string;
+  /** Check that the controllers tend needs are present and writable; the reason when not. */
+  check(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** The value for an OCI spec's linux.cgroupsPath (cgroupfs style, absolute: `/<parent>/<id>`). */
+  cgroupsPath(id: string): string;
+  /** Directories of this task's cgroup (one per v1 controller, or the single v2 dir). */
+  paths(id: string): string[];
+  /** Create the task's cgroup (idempotent) and apply limits. */
+  create(id: string, limits: CgroupLimits): Promise<void>;
+  /** Change limits in place. */
+  update(id: string, limits: CgroupLimits): Promise<void>;
+  /** Move a process into the task's cgroup (used by the plain executor on root hosts, and exec). */
+  addProcess(id: string, pid: number): Promise<void>;
+  /** Pids currently in the cgroup (recursive). */
+  pids(id: string): Promise<number[]>;
+  stats(id: string): Promise<CgroupStats>;
+  /** Number of OOM kills recorded for this cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+  oomKills(id: string): Promise<number>;
+  /** Freeze, kill every process, wait until empty, remove. Idempotent; fine on a cgroup that is gone. */
+  destroy(id: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Ids of task cgroups under tend's parent. */
+  list(): Promise<string[]>;
+  /** Destroy every task cgroup whose id is not in `keep`; returns the ids destroyed. */
+  gc(keep: ReadonlySet<string>): Promise<string[]>;
+  /** Exclusive cores. */
+  readonly cpusets: CpusetAllocator;
+}
+
+/** Hands out exclusive CPUs from the node's cores minus the reserved ones. */
+export interface CpusetAllocator {
+  /** The CPUs that can be handed out. */
+  readonly available: readonly number[];
+  /** Reserve `count` CPUs for `id` (idempotent for the same id and count); throws when not enough are free. */
+  reserve(id: string, count: number): number[];
+  /** Record an existing assignment (after an agent restart). */
+  adopt(id: string, cpus: number[]): void;
+  release(id: string): void;
+  /** CPUs not held by any task (the shared pool for tasks without `cores`). */
+  shared(): number[];
+  assignments(): Record<string, number[]>;
+}
+
+export interface CgroupManagerOptions {
+  parent?: string; // default "tend"
+  /** Root of a fake cgroupfs for tests: paths are resolved under it and `mounts` is used as is. */
+  mounts?: import('../platform.js').CgroupMounts;
+  /** CPUs the agent keeps for itself (client.reserved.cores). */
+  reservedCores?: number[];
+  /** All CPUs of the node (default: platform().cpus). */
+  cpus?: number[];
+}

@@ -1,0 +1,94 @@
+/**
+ * Nomad-style flag parsing: `-name value`, `-name=value`, `--name value`;
+ * boolean flags take no value (`-json`, `--json`, `-f`); repeatable flags
+ * collect into arrays (`-var a=1 -var b=2`). `--` ends flags.
+ */
+export interface FlagSpec {
+  /** Flag names without dashes; the first is the canonical one. */
+  names: string[];
+  kind: 'bool' | 'string' | 'number' | 'list';
+  help: string;
+  /** Placeholder in help, e.g. FILE. */
+  value?: string;
+  default?: string | number | boolean;
+}
+
+export interface ParsedFlags {
+  flags: Record<string, string | number | boolean | string[] | undefined>;
+  args: string[];
+  /** Everything after `--`. */
+  rest: string[];
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
+  const byName = new Map<string, FlagSpec>();
+  for (const s of specs) for (const n of s.names) byName.set(n, s);
+  const flags: ParsedFlags['flags'] = {};
+  for (const s of specs) {
+    if (s.kind === 'list') flags[s.names[0]] = [];
+    else if (s.default !== undefined) flags[s.names[0]] = s.default;
+    else if (s.kind === 'bool') flags[s.names[0]] = false;
+  }
+  const args: string[] = [];
+  let rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest = argv.slice(i + 1);
+      break;
+    }
+    if (!a.startsWith('-') || a === '-' || /^-\d/.test(a)) {
+      args.push(a);
+      continue;
+    }
+    const body = a.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const spec = byName.get(name);
+    if (!spec) {
+      const near = specs.flatMap((s) => s.names).find((n) => n.startsWith(name) || name.startsWith(n));
+      throw new UsageError(`unknown flag -${name}${near ? ` (did you mean -${near}?)` : ''}`);
+    }
+    const key = spec.names[0];
+    if (spec.kind === 'bool') {
+      flags[key] = eq >= 0 ? !['false', '0', 'no'].includes(body.slice(eq + 1)) : true;
+      continue;
+    }
+    let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`flag -${name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
+    if (spec.kind === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new UsageError(`flag -${name}: expected a number, got "${value}"`);
+      flags[key] = n;
+    } else if (spec.kind === 'list') {
+      (flags[key] as string[]).push(value);
+    } else {
+      flags[key] = value;
+    }
+  }
+  return { flags, args, rest };
+}
+
+/** Help text for a command: usage line, description, flags table. */
+export function formatHelp(usage: string, description: string, specs: FlagSpec[]): string {
+  const lines = [`Usage: ${usage}`, '', description.trim(), ''];
+  if (specs.length) {
+    lines.push('Options:', '');
+    for (const s of specs) {
+      const names = s.names.map((n) => `-${n}`).join(', ') + (s.value ? ` ${s.value}` : '');
+      const def = s.default !== undefined && s.default !== false ? ` (default: ${s.default})` : '';
+      lines.push(`  ${names}`, `      ${s.help}${def}`, '');
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Flags every command accepts. */
+export const helpFlag: FlagSpec = { names: ['help', 'h'], kind: 'bool', help: 'Show this help.' };

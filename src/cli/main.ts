@@ -1,0 +1,63 @@
+/**
+ * Shared dispatcher for `tend` and `tendctl`: `<prog> <command> [flags] [args]`,
+ * `<prog> -help`, `<prog> <command> -help`, `<prog> -version`.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from './flags.js';
+import { defaultIO, type Command, type CommandIO } from './command.js';
+import { describeError, isTendError } from '../errors.js';
+
+export function version(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runCli(prog: string, intro: string, commands: Command[], argv: string[], io: CommandIO = defaultIO()): Promise<number> {
+  const overview = () =>
+    [
+      `Usage: ${prog} <command> [options] [args]`,
+      '',
+      intro,
+      '',
+      'Commands:',
+      ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+      '',
+      `Run "${prog} <command> -help" for a command's options.`,
+      '',
+    ].join('\n');
+  const [first, ...rest] = argv;
+  if (!first || ['-h', '-help', '--help', 'help'].includes(first)) {
+    if (first === 'help' && rest[0]) return runCli(prog, intro, commands, [rest[0], '-help'], io);
+    io.stdout.write(overview());
+    return first ? 0 : 1;
+  }
+  if (['-v', '-version', '--version', 'version'].includes(first)) {
+    io.stdout.write(`${prog} ${version()}\n`);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === first);
+  if (!cmd) {
+    const near = commands.find((c) => c.name.startsWith(first.slice(0, 3)));
+    io.stderr.write(`${prog}: unknown command "${first}"${near ? ` (did you mean "${near.name}"?)` : ''}\n\n${overview()}`);
+    return 1;
+  }
+  if (rest.some((a) => ['-h', '-help', '--help'].includes(a)) && !rest.includes('--')) {
+    io.stdout.write(cmd.help() + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`${prog} ${cmd.name}: ${err.message}\nRun "${prog} ${cmd.name} -help" for usage.\n`);
+      return 1;
+    }
+    const code = isTendError(err) ? ` [${err.code}]` : '';
+    io.stderr.write(`${prog} ${cmd.name}: ${describeError(err)}${code}\n`);
+    if (io.env.TEND_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The executor contract, shared by both drivers (after Nomad's executor).
+ * Two backends implement it: `plain` (any OS and user; detached processes,
+ * raw_exec only) and `oci` (Linux as root; every task an OCI bundle run by
+ * runc under conmon). The reconcile loop and drivers only see this file.
+ *
+ * A TaskHandle is versioned data, persisted by the caller before the task is
+ * reported started; `reattach` must accept any handle a previous agent wrote.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export type ExecutorKind = 'plain' | 'oci';
+export type DriverName = 'exec' | 'raw_exec';
+
+/** Who a task instance is: `job/group[index]/task`. */
+export interface TaskIdentity {
+  job: string;
+  group: string;
+  index: number;
+  task: string;
+  allocId: string;
+}
+
+export interface TaskResources {
+  /** cpu in MHz (cpu.shares / cpu.weight). */
+  cpuShares: number;
+  /** Soft limit / reservation. */
+  memoryBytes: number;
+  /** Hard limit (memory_max, or memory when unset). */
+  memoryMaxBytes: number;
+  /** Exclusive CPUs assigned by the cgroup manager's cpuset allocator (`cores`); NOMAD_CPU_CORES. */
+  cores?: number[];
+  pidsLimit?: number;
+}
+
+/** Isolation settings of an `exec` task, fully resolved by the exec driver. */
+export interface ExecIsolation {
+  /** Host dirs bind-mounted read-only at the same path inside the root (missing ones already skipped). */
+  chrootEnv: string[];
+  pidMode: 'private' | 'host';
+  ipcMode: 'private' | 'host';
+  noPivotRoot: boolean;
+  /** Final effective capability set, e.g. ["CAP_CHOWN", …] (allow_caps ∩ defaults + cap_add − cap_drop). */
+  capabilities: string[];
+  /** Host volumes: host path → destination inside the task. */
+  mounts: { source: string; destination: string; readOnly: boolean }[];
+}
+
+export interface LaunchSpec {
+  /**
+   * Unique, stable id of this task instance, safe as a path segment and as an
+   * OCI container id: `<allocId>-<task>` (allocId is already unique per job/group/index).
+   */
+  id: string;
+  identity: TaskIdentity;
+  driver: DriverName;
+  command: string;
+  args: string[];
+  /** Full environment of the task (NOMAD_* variables, node env for raw_exec, task env). */
+  env: Record<string, string>;
+  /** Run as this user (name or uid); only honoured when the agent is root. */
+  user?: { uid: number; gid: number; name: string; home?: string; groups?: number[] };
+  /** Host paths, already created: `<data_dir>/alloc/<allocId>/alloc` (shared: logs/, data/, tmp/). */
+  allocDir: string;
+  /** `<data_dir>/alloc/<allocId>/<task>` holding local/, secrets/, tmp/. */
+  taskDir: string;
+  /** Working directory of the process (host path for raw_exec; path inside the root for exec). */
+  cwd: string;
+  /** `<allocDir>/logs`; the executor writes `<task>.stdout.N` / `<task>.stderr.N` there. */
+  logDir: string;
+  logs: { maxFiles: number; maxFileSizeBytes: number };
+  resources: TaskResources;
+  /** Present for the exec driver only. */
+  isolation?: ExecIsolation;
+  /** raw_exec `no_cgroups`: run outside any cgroup (oci backend: host-mode bundle still, no limits). */
+  noCgroups?: boolean;
+}
+
+export interface TaskHandle {
+  version: 1;
+  executor: ExecutorKind;
+  id: string;
+  /** Host pid of the task's main process. */
+  pid: number;
+  /** Start time of `pid` from /proc/<pid>/stat (clock ticks since boot), so a reused pid is never mistaken for the task. */
+  pidStartTime: number;
+  /** ISO time the task started. */
+  startedAt: string;
+  /** Backend-specific reattach data (monitor pid, bundle dir, exit file, …), JSON-serialisable. */
+  data: Record<string, unknown>;
+}
+
+export interface ExitResult {
+  /** Exit code, or null when killed by a signal or unknown. */
+  code: number | null;
+  signal: string | null;
+  oomKilled: boolean;
+  /** ISO time of the exit (or of the moment it was discovered, when `known` is false). */
+  at: string;
+  /** False when the task ended while nobody watched and its code could not be recovered. */
+  known: boolean;
+  /** Human text when something notable happened ("OOM killed", "exit code not recorded"). */
+  message?: string;
+}
+
+export type ReattachResult =
+  | { state: 'running'; handle: TaskHandle }
+  | { state: 'exited'; exit: ExitResult };
+
+export interface TaskStats {
+  at: number;
+  pids: number;
+  cpuPercent: number;
+  cpuUserNs?: number;
+  cpuSystemNs?: number;
+  cpuThrottledPeriods?: number;
+  memoryBytes: number;
+  memoryRssBytes?: number;
+  memoryCacheBytes?: number;
+  memorySwapBytes?: number;
+  memoryMaxUsageBytes?: number;
+  memoryLimitBytes?: number;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  /** Keep stdin open for the caller (tendctl exec -i). */
+  stdin?: boolean;
+  tty?: boolean;
+  cwd?: string;
+}
+
+export interface ExecSession {
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the command's exit code (128+N when killed by signal N). */
+  exit: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface DriverAvailability {
+  ok: boolean;
+  /** Why not, e.g. "runc not found on PATH", "requires root". */
+  reason?: string;
+}
+
+export interface Executor {
+  readonly kind: ExecutorKind;
+  /** Which drivers this backend can run on this node, with reasons. */
+  fingerprint(): Promise<Record<DriverName, DriverAvailability>>;
+  /** Start the task; resolves once the process runs and its handle can be persisted. */
+  launch(spec: LaunchSpec): Promise<TaskHandle>;
+  /** Resolves when the task exits (works for launched and reattached tasks; may be called more than once). */
+  wait(handle: TaskHandle): Promise<ExitResult>;
+  signal(handle: TaskHandle, signal: string): Promise<void>;
+  /**
+   * Send `signal`, wait up to `graceMs` for the task to exit, then kill every
+   * process of the task (process group / cgroup). Resolves once nothing of it runs.
+   */
+  shutdown(handle: TaskHandle, signal: string, graceMs: number): Promise<ExitResult>;
+  /** Apply new limits in place; the task keeps its pid. */
+  updateResources(handle: TaskHandle, resources: TaskResources): Promise<void>;
+  stats(handle: TaskHandle): Promise<TaskStats>;
+  /** Run a command inside the task (its namespaces and cgroup for oci; its dir and env for plain). */
+  exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession>;
+  /** Prove a persisted handle (pid + start time, runtime state) or collect the exit recorded while the agent was down. Idempotent. */
+  reattach(handle: TaskHandle): Promise<ReattachResult>;
+  /** Release what is left of an ended task: bundle, fifos, log pipes, cgroup, cpuset. Idempotent. */
+  cleanup(id: string): Promise<void>;
+  /** At agent start: remove leftovers (bundles, mounts, cgroups, containers) of task ids not in `known`; returns the ids removed. */
+  gc(known: ReadonlySet<string>): Promise<string[]>;
+  /** Let go of agent-side resources; tasks keep running. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,53 @@
+/**
+ * Task log contract. Both executors deliver a task's stdout and stderr into
+ * `<logDir>/<task>.stdout.N` and `<logDir>/<task>.stderr.N`, N = 0, 1, 2, …
+ * (the highest N is the file being written, as in Nomad), rotated when a file
+ * reaches `maxFileSizeBytes`, keeping at most `maxFiles` per stream.
+ *
+ * The writing is done by the log monitor (`tend logmon`), one detached process
+ * per data dir that outlives the agent, so logs keep flowing while the agent
+ * is down. It reads:
+ *  - for plain tasks, two FIFOs per task (`<logDir>/.<task>.stdout.fifo`,
+ *    `.stderr.fifo`) that the task writes to (the task holds its FIFO open
+ *    read-write, so it never gets SIGPIPE if the monitor restarts);
+ *  - for oci tasks, conmon's k8s-file log (`<logDir>/.<task>.conmon.log`),
+ *    which it demultiplexes into the two streams, rotating conmon's file by
+ *    renaming it and asking conmon to reopen through the bundle's `ctl` FIFO.
+ */
+
+export type LogSource =
+  | { kind: 'fifo'; stdoutFifo: string; stderrFifo: string }
+  | { kind: 'k8s-file'; path: string; ctlFifo: string };
+
+export interface LogTarget {
+  /** Task instance id (LaunchSpec.id). */
+  id: string;
+  logDir: string;
+  task: string;
+  maxFiles: number;
+  maxFileSizeBytes: number;
+}
+
+export interface LogMonitorClient {
+  /** Start the monitor if it is not running (or reattach to the running one). */
+  ensure(): Promise<void>;
+  /** Start collecting a task's output. Idempotent. */
+  add(source: LogSource, target: LogTarget): Promise<void>;
+  /** Stop collecting once everything written so far has been flushed. Idempotent. */
+  remove(id: string): Promise<void>;
+  /** Level-triggered: the full set of tasks to collect; others are dropped. */
+  sync(all: { source: LogSource; target: LogTarget }[]): Promise<void>;
+  /** Pid of the monitor process, for accounting (status, tests, shutdown). */
+  pid(): Promise<number | undefined>;
+  /** Stop the monitor process (tests, `-stop-tasks-on-exit`). */
+  stop(): Promise<void>;
+}
+
+/** Paths of a task's FIFOs and conmon log inside its log dir. */
+export function logPaths(logDir: string, task: string) {
+  return {
+    stdoutFifo: `${logDir}/.${task}.stdout.fifo`,
+    stderrFifo: `${logDir}/.${task}.stderr.fifo`,
+    conmonLog: `${logDir}/.${task}.conmon.log`,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The typed job model every job file (HCL2, TOML, JSON) is normalised into,
+ * with Nomad's defaults applied. Everything after loading works on these
+ * types only. Strings may still hold runtime references (`${NOMAD_TASK_DIR}`,
+ * `${attr.kernel.name}`, `${meta.x}`, `${env["X"]}`, `${node.unique.name}`);
+ * they are filled at launch by `interpolateTask` (see interpolate.ts).
+ */
+
+export type JobType = 'service' | 'batch';
+export type RestartMode = 'fail' | 'delay';
+
+/** Where a value came from, for status output and diagnostics. */
+export interface SourcePos {
+  file: string;
+  line: number; // 1-based; 0 when unknown
+  column: number; // 1-based; 0 when unknown
+}
+
+export interface RestartPolicy {
+  attempts: number;
+  intervalMs: number;
+  delayMs: number;
+  mode: RestartMode;
+}
+
+export interface LogsConfig {
+  maxFiles: number; // default 10
+  maxFileSizeMB: number; // default 10
+  disabled: boolean;
+}
+
+export interface Resources {
+  cpu: number; // MHz, default 100 (unset when cores is set)
+  memoryMB: number; // default 300
+  memoryMaxMB?: number; // hard limit when set (oversubscription)
+  cores?: number; // exclusive CPUs
+}
+
+export type ConstraintOperator =
+  | '='
+  | '=='
+  | 'is'
+  | '!='
+  | 'not'
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | 'regexp'
+  | 'version'
+  | 'semver'
+  | 'set_contains'
+  | 'set_contains_all'
+  | 'set_contains_any'
+  | 'is_set'
+  | 'is_not_set'
+  | 'distinct_hosts'
+  | 'distinct_property';
+
+export interface Constraint {
+  attribute: string; // e.g. "${attr.kernel.name}"
+  operator: ConstraintOperator;
+  value: string;
+  pos: SourcePos;
+}
+
+export interface Artifact {
+  source: string;
+  destination: string; // default "local/"
+  mode: 'any' | 'file' | 'dir';
+  options: Record<string, string>;
+  headers: Record<string, string>;
+}
+
+export interface Template {
+  data?: string;
+  source?: string;
+  destination: string;
+  changeMode: 'restart' | 'signal' | 'noop' | 'script';
+  changeSignal?: string;
+  perms: string; // "644"
+  env: boolean;
+  leftDelimiter: string;
+  rightDelimiter: string;
+  errorOnMissingKey: boolean;
+}
+
+/** Driver config for exec and raw_exec (other drivers keep `raw` only). */
+export interface DriverConfig {
+  command: string;
+  args: string[];
+  pidMode?: 'private' | 'host';
+  ipcMode?: 'private' | 'host';
+  capAdd: string[];
+  capDrop: string[];
+  /** tend extension: pids.max for this task (agent default otherwise). */
+  pidsLimit?: number;
+  /** The config block as written (after variable evaluation). */
+  raw: Record<string, unknown>;
+}
+
+export interface VolumeMount {
+  volume: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+export interface GroupVolume {
+  name: string;
+  type: 'host';
+  source: string;
+  readOnly: boolean;
+}
+
+export interface Task {
+  name: string;
+  driver: string;
+  config: DriverConfig;
+  env: Record<string, string>;
+  user?: string;
+  meta: Record<string, string>;
+  resources: Resources;
+  restart: RestartPolicy;
+  killSignal: string; // default "SIGINT"
+  killTimeoutMs: number; // default 5000
+  logs: LogsConfig;
+  artifacts: Artifact[];
+  templates: Template[];
+  constraints: Constraint[];
+  volumeMounts: VolumeMount[];
+  leader: boolean;
+  /** lifecycle { hook, sidecar }, kept for status; tend starts all tasks of a group together. */
+  lifecycle?: { hook: 'prestart' | 'poststart' | 'poststop'; sidecar: boolean };
+  pos: SourcePos;
+}
+
+export interface Group {
+  name: string;
+  count: number; // default 1
+  restart: RestartPolicy;
+  meta: Record<string, string>;
+  constraints: Constraint[];
+  volumes: GroupVolume[];
+  tasks: Task[];
+  pos: SourcePos;
+}
+
+export interface Job {
+  id: string; // job "id" label (or `id` attribute)
+  name: string;
+  type: JobType;
+  namespace?: string;
+  datacenters: string[];
+  priority: number;
+  meta: Record<string, string>;
+  constraints: Constraint[];
+  groups: Group[];
+  /** Path of the file that defined it. */
+  file: string;
+  pos: SourcePos;
+}
+
+export type DiagnosticKind = 'syntax' | 'schema' | 'unsupported';
+export type Severity = 'error' | 'warning';
+
+/**
+ * One problem in a file. Printed as `file:line:col: error: message` followed
+ * by the field path and the hint (see format.ts).
+ */
+export interface Diagnostic {
+  severity: Severity;
+  kind: DiagnosticKind;
+  file: string;
+  line: number; // 1-based, 0 when unknown
+  column: number; // 1-based, 0 when unknown
+  /** Field path, e.g. `job "web" › group "g" › task "t" › resources.memory`. */
+  path: string;
+  message: string;
+  /** e.g. `did you mean "memory"?` */
+  hint?: string;
+}
+
+/** Node facts used by constraints and runtime interpolation. */
+export interface NodeInfo {
+  name: string; // node.unique.name
+  id: string; // node.unique.id
+  class: string; // node.class
+  datacenter: string;
+  /** attr.* without the prefix: "kernel.name", "cpu.numcores", "driver.exec", … */
+  attributes: Record<string, string>;
+  /** meta.* without the prefix. */
+  meta: Record<string, string>;
+}
+
+/** The result of loading one file. */
+export interface LoadResult {
+  file: string;
+  /** Jobs defined by the file (normally one); empty when errors prevent building. */
+  jobs: Job[];
+  diagnostics: Diagnostic[];
+  /** True when there is no error-severity diagnostic. */
+  ok: boolean;
+  /** Jobs whose constraints exclude this node (when a node was given): "not for this node", not an error. */
+  excluded: { job: string; reason: string }[];
+}
+
+export interface LoadOptions {
+  /** -var NAME=VALUE (strings; typed per the variable's type). */
+  vars?: Record<string, string>;
+  /** -var-file paths (HCL `name = value` files, or JSON). */
+  varFiles?: string[];
+  /** When given, constraints are evaluated against it. */
+  node?: NodeInfo;
+}
