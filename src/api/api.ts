@@ -1,0 +1,148 @@
+/**
+ * The agent's API contract: what the HTTP server (src/api/server.ts) exposes
+ * and what the agent (src/agent/) implements. Shapes here are the JSON the
+ * API returns, so `tendctl --json` output is stable.
+ */
+import type { Diagnostic } from '../jobspec/model.js';
+import type { DriverAvailability, ExecOptions, ExecSession, ExitResult, TaskStats } from '../executor/executor.js';
+
+/** Lifecycle of one task instance. */
+export type TaskState =
+  | 'pending' // desired, not started yet (queued, or waiting for a driver)
+  | 'starting'
+  | 'running'
+  | 'restarting' // exited; a restart is scheduled at nextRestartAt
+  | 'complete' // batch task exited 0; stays until its spec changes
+  | 'failed' // restart policy exhausted (mode fail) or launch error; stays until spec changes or `tendctl restart`
+  | 'stopping'
+  | 'dead'; // stopped on purpose (file removed, count lowered)
+
+export interface TaskEvent {
+  /** Monotonic sequence number across the node (for `events -f` resumption). */
+  seq: number;
+  time: string; // ISO
+  /** Task instance id `job/group[index]/task`, or undefined for node/file events. */
+  task?: string;
+  job?: string;
+  file?: string;
+  /** Received, Started, Terminated, Restarting, Not Restarting, Killing, Killed, Updated, Invalid Spec, Driver Failure, OOM Killed, Signaled, Complete, File Error, Conflict, … */
+  type: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface TaskView {
+  id: string; // "web/g[0]/t"
+  job: string;
+  group: string;
+  index: number;
+  task: string;
+  allocId: string;
+  driver: string;
+  state: TaskState;
+  pid?: number;
+  startedAt?: string;
+  restarts: number;
+  nextRestartAt?: string;
+  lastExit?: ExitResult;
+  /** The current error (launch failure, driver unavailable, …). */
+  error?: string;
+  resources: { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] };
+  file: string;
+  stats?: TaskStats;
+  /** Present on the single-task endpoint: recent events, newest last. */
+  events?: TaskEvent[];
+  /** Present on the single-task endpoint: the resolved task spec (after interpolation). */
+  spec?: Record<string, unknown>;
+  /** Host paths of the task's dirs. */
+  dirs?: { alloc: string; task: string; logs: string };
+}
+
+export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
+
+export interface JobView {
+  id: string;
+  file: string;
+  type: string;
+  status: JobStatus;
+  /** Why: "not for this node: …", "driver exec unavailable: requires root", "file invalid (last good version in force)". */
+  reason?: string;
+  diagnostics?: Diagnostic[];
+  tasks: TaskView[];
+}
+
+export interface FileView {
+  path: string;
+  ok: boolean;
+  jobs: string[];
+  diagnostics: Diagnostic[];
+  /** When the file is invalid and an earlier good version stays in force. */
+  lastGoodAt?: string;
+}
+
+export interface NodeView {
+  name: string;
+  id: string;
+  class: string;
+  datacenter: string;
+  version: string;
+  executor: 'plain' | 'oci';
+  cgroupMode: string;
+  cores: number[];
+  reservedCores: number[];
+  memoryBytes: number;
+  attributes: Record<string, string>;
+  meta: Record<string, string>;
+  drivers: Record<string, DriverAvailability & { enabled: boolean }>;
+  dataDir: string;
+  jobsDir: string;
+  startedAt: string;
+}
+
+export type PlanActionKind = 'start' | 'stop' | 'restart' | 'update' | 'none';
+
+export interface PlanAction {
+  kind: PlanActionKind;
+  task: string; // instance id
+  job: string;
+  /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
+  fields?: string[];
+  reason?: string;
+}
+
+export interface Plan {
+  actions: PlanAction[];
+  /** Diagnostics of the files planned. */
+  files: FileView[];
+}
+
+export interface EventQuery {
+  /** Only events with seq > after. */
+  after?: number;
+  task?: string;
+  job?: string;
+  limit?: number;
+}
+
+/** What the agent offers to the API server. */
+export interface AgentApi {
+  node(): Promise<NodeView>;
+  jobs(): JobView[];
+  files(): FileView[];
+  tasks(): TaskView[];
+  /** One task with events, spec and dirs; throws TendError E_TASK_NOT_FOUND. */
+  task(id: string, opts?: { stats?: boolean }): Promise<TaskView>;
+  /** Instance ids matching an unambiguous prefix (`web/server` → `web/server[0]/server`, `web` when it has one task). */
+  resolve(query: string): string[];
+  events(q?: EventQuery): TaskEvent[];
+  /** Live events; returns an unsubscribe function. */
+  subscribe(listener: (e: TaskEvent) => void): () => void;
+  signal(id: string, signal: string): Promise<void>;
+  /** Restart the task without changing desired state (also revives a failed task). */
+  restart(id: string): Promise<void>;
+  exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecSession>;
+  /** Plan for the files in dir (default: the jobs dir) against what runs now. */
+  plan(dir?: string): Promise<Plan>;
+  /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
+  stats(): Promise<Record<string, TaskStats>>;
+}
