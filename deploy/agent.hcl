@@ -8,7 +8,7 @@ client {
     rack = "r1"
   }
   reserved {
-    cores = 0
+    cores = "0"
   }
 }
 
