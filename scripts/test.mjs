@@ -4,7 +4,7 @@
 // Unit tests run first and in parallel; e2e tests run after them, one file at
 // a time, because they start real agents, processes and containers.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -30,7 +30,10 @@ if (!process.env.TEND_SKIP_TYPECHECK) {
   run('npx', ['--no-install', 'tsc', '-p', '.']);
 }
 
-const all = (roots.length ? roots : ['test']).flatMap((r) => (statSync(r).isDirectory() ? collect(r) : [r]));
+const all = (roots.length ? roots : ['test']).flatMap((r) => {
+  if (!existsSync(r)) throw new Error(`no such test file or directory: ${r}`);
+  return statSync(r).isDirectory() ? collect(r) : [r];
+});
 const unit = all.filter((f) => !f.includes('/e2e/'));
 const e2e = all.filter((f) => f.includes('/e2e/'));
 const base = ['--import', 'tsx', '--test', '--test-reporter=spec', ...passThrough];

@@ -12,11 +12,19 @@ import type { CgroupMode } from '../platform.js';
 
 export type { CgroupMode };
 
-/** Limits for one task. Omitted fields are left as they are (on update) or unlimited (on create). */
+/**
+ * Limits for one task. Omitted fields are left as they are (on update) or unlimited (on create).
+ * 0 for memoryReservationBytes, memoryMaxBytes or pidsMax means "no limit". A hard memory limit
+ * also caps swap (memsw / memory.swap.max): tasks do not swap past it, as in Nomad.
+ */
 export interface CgroupLimits {
   /** Nomad `cpu` in MHz; mapped to cpu.shares (v1, = MHz, min 2) / cpu.weight (v2, scaled 1..10000). */
   cpuShares?: number;
-  /** Exclusive CPUs from the cpuset allocator (`cores`); unset = the shared pool. */
+  /**
+   * Exclusive CPUs from the cpuset allocator (`cores`); unset = the shared pool. The manager records
+   * them in `cpusets` (adopt) and moves the tasks on the shared pool off them; on update, `[]` returns
+   * the task to the shared pool.
+   */
   cpuset?: number[];
   /** Soft limit: memory.soft_limit_in_bytes (v1) / memory.low (v2). */
   memoryReservationBytes?: number;
@@ -74,7 +82,11 @@ export interface CgroupManager {
   stats(id: string): Promise<CgroupStats>;
   /** Number of OOM kills recorded for this cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
   oomKills(id: string): Promise<number>;
-  /** Freeze, kill every process, wait until empty, remove. Idempotent; fine on a cgroup that is gone. */
+  /**
+   * Freeze, kill every process, wait until empty, remove. Idempotent; fine on a cgroup that is gone.
+   * Removes the task's directory in every mounted hierarchy (runc also joins devices, blkio,
+   * name=systemd and, on hybrid hosts, the unified tree) and releases its exclusive CPUs.
+   */
   destroy(id: string, opts?: { timeoutMs?: number }): Promise<void>;
   /** Ids of task cgroups under tend's parent. */
   list(): Promise<string[]>;
@@ -106,4 +118,11 @@ export interface CgroupManagerOptions {
   reservedCores?: number[];
   /** All CPUs of the node (default: platform().cpus). */
   cpus?: number[];
+  /**
+   * Sends a signal to one process during destroy (default `process.kill`). An error with code
+   * ESRCH means the process is gone. Tests on a fake tree inject one.
+   */
+  signal?: (pid: number, signal: NodeJS.Signals) => void;
+  /** How often destroy polls the freeze state and the remaining processes, in ms (default 5). */
+  pollIntervalMs?: number;
 }

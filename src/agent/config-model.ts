@@ -1,0 +1,78 @@
+/**
+ * The agent's resolved configuration (config file + flags + defaults). The
+ * parser is src/agent/config.ts; everything else in the agent reads this.
+ */
+
+export interface RawExecPluginConfig {
+  /** Nomad default: false. examples/agent.hcl enables it. */
+  enabled: boolean;
+  /** raw_exec `no_cgroups`. */
+  noCgroups: boolean;
+}
+
+export interface ExecPluginConfig {
+  /** Nomad default: true (the driver still reports unavailable without root/runc/conmon). */
+  enabled: boolean;
+  defaultPidMode: 'private' | 'host';
+  defaultIpcMode: 'private' | 'host';
+  noPivotRoot: boolean;
+  /** Nomad's default allow_caps list; ["all"] allowed. Lowercase names without CAP_ as in Nomad ("chown"). */
+  allowCaps: string[];
+  /** Parsed ranges, e.g. "0,10-15" → [[0,0],[10,15]]. */
+  deniedHostUids: [number, number][];
+  deniedHostGids: [number, number][];
+}
+
+export interface HostVolumeConfig {
+  name: string;
+  path: string;
+  readOnly: boolean;
+}
+
+export interface AgentConfig {
+  /** Absolute. Default ./state (development). */
+  dataDir: string;
+  /** Absolute, as given (may be a symlink). Default ./jobs. */
+  jobsDir: string;
+  /** Where the config came from, for messages. */
+  configFile?: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** 'auto' = oci when root + runc + conmon work, else plain. */
+  executor: 'auto' | 'plain' | 'oci';
+  /** Reconcile worker concurrency (default 8). */
+  concurrency: number;
+  /** Stop every task when the agent exits (default false: tasks keep running). */
+  stopTasksOnExit: boolean;
+  /** Periodic resync interval, ms (default 30000). */
+  resyncMs: number;
+  /** Debounce of watch events, ms (default 100). */
+  debounceMs: number;
+  client: {
+    nodeName: string; // default hostname
+    nodeClass: string; // default ""
+    datacenter: string; // default "dc1"
+    meta: Record<string, string>;
+    /** exec driver chroot: host dirs (Nomad default list). */
+    chrootEnv: string[];
+    reserved: { cores: number[]; memoryMB: number; cpu: number };
+    hostVolumes: HostVolumeConfig[];
+  };
+  plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
+  oci: {
+    /** OCI runtime binary (default "runc"; "crun" on pure v2 hosts). */
+    runtime: string;
+    /** conmon binary (default "conmon"). */
+    conmon: string;
+    /** Default pids.max per task (default 4096; task config `pids_limit` overrides). */
+    pidsLimit: number;
+    /** Cgroup parent name (default "tend"). */
+    cgroupParent: string;
+  };
+  api: {
+    /** Default `<dataDir>/tend.sock`. */
+    socket: string;
+    /** Optional loopback TCP `127.0.0.1:PORT`; requires token. */
+    address?: string;
+    token?: string;
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * The API client tendctl uses. Methods mirror the endpoints of routes.ts.
+ *
+ * Address: `address` option (tendctl `-address`), else `TEND_ADDR`
+ * (`unix:///var/lib/tend/tend.sock`, `http://127.0.0.1:4646`), else the
+ * socket of the development default data dir, `./state/tend.sock` relative to
+ * the working directory. Token: `token` option (`-token`), else `TEND_TOKEN`.
+ *
+ * A missing agent or an unreadable socket is a TendError E_AGENT_UNREACHABLE
+ * whose message says what to do; API errors are TendErrors with the
+ * server's code and message.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
+import type { TaskStats } from '../executor/executor.js';
+import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
+import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
+import type { ErrorBody } from './http.js';
+import { TendError, errnoCode, isTendError, type ErrorCode } from '../errors.js';
+
+export interface ClientOptions {
+  /** `unix:///path/tend.sock`, a socket path, `http://127.0.0.1:PORT` or `127.0.0.1:PORT`. */
+  address?: string;
+  token?: string;
+  /** Where TEND_ADDR / TEND_TOKEN are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Base of relative socket paths (default process.cwd()). */
+  cwd?: string;
+}
+
+export interface LogsOptions {
+  stream?: 'stdout' | 'stderr';
+  /** Only the last N lines (default: everything retained). */
+  n?: number;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ExecStreams {
+  stdout: Readable;
+  stderr: Readable;
+  /** The command's exit code (128+N after signal N). */
+  exit: Promise<number>;
+  /** Ends the request: the agent kills the command. */
+  kill(): void;
+}
+
+export interface TendClient {
+  readonly address: ApiAddress;
+  node(): Promise<NodeView>;
+  jobs(): Promise<JobView[]>;
+  files(): Promise<FileView[]>;
+  tasks(): Promise<TaskView[]>;
+  task(id: string, opts?: { stats?: boolean }): Promise<TaskView>;
+  /** Instance ids matching a prefix. */
+  resolve(query: string): Promise<string[]>;
+  /**
+   * The one instance a query names (the id, or the only match of a prefix);
+   * E_TASK_NOT_FOUND naming it, or E_TASK_AMBIGUOUS listing the matches.
+   */
+  resolveOne(query: string): Promise<string>;
+  events(q?: EventQuery): Promise<TaskEvent[]>;
+  /** The backlog after `q.after`, then live events until `signal` aborts or the iteration stops. */
+  followEvents(q?: EventQuery, opts?: { signal?: AbortSignal }): AsyncIterable<TaskEvent>;
+  logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
+  signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
+  restart(id: string): Promise<{ task: string }>;
+  exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream }): Promise<ExecStreams>;
+  plan(dir?: string): Promise<Plan>;
+  stats(): Promise<Record<string, TaskStats>>;
+  /** Prometheus text of /metrics. */
+  metrics(): Promise<string>;
+  /** Lets go of kept-alive connections. */
+  close(): void;
+}
+
+/** Address and token as tendctl resolves them: options, then environment, then the default socket. */
+export function clientTarget(opts: ClientOptions = {}): { address: ApiAddress; token?: string } {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const raw = opts.address || env.TEND_ADDR;
+  const address = raw ? parseClientAddress(raw, cwd) : defaultClientAddress(cwd);
+  const token = opts.token || env.TEND_TOKEN || undefined;
+  return { address, token };
+}
+
+/** The E_AGENT_UNREACHABLE error for a failed connection, saying what to do. */
+export function unreachable(address: ApiAddress, err: unknown, lost = false): TendError {
+  const code = errnoCode(err);
+  const unix = address.kind === 'unix';
+  const hint = '(is the agent running? set -address or TEND_ADDR)';
+  let reason: string;
+  switch (code) {
+    case 'ENOENT':
+      reason = `${unix ? 'no such socket' : 'not found'} ${hint}`;
+      break;
+    case 'ECONNREFUSED':
+      reason = `${unix ? 'nothing listens on the socket (stale socket file)' : 'connection refused'} ${hint}`;
+      break;
+    case 'EACCES':
+    case 'EPERM':
+      reason = unix ? "permission denied: the socket is readable by the agent's user only (try sudo)" : 'permission denied';
+      break;
+    case 'ENOTSOCK':
+      reason = 'not a socket';
+      break;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      reason = 'the agent closed the connection';
+      break;
+    default:
+      reason = `${err instanceof Error ? err.message : String(err)} ${hint}`;
+  }
+  const verb = lost ? 'lost the connection to' : 'cannot reach';
+  return new TendError('E_AGENT_UNREACHABLE', `${verb} the tend agent at ${address.url}: ${reason}`, { cause: err, details: { address: address.url } });
+}
+
+const KNOWN_CODES = new Set<string>([
+  'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
+  'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
+]);
+
+/** The TendError an error body (or a non-JSON error reply) stands for. */
+export function apiError(status: number, text: string): TendError {
+  try {
+    const body = JSON.parse(text) as ErrorBody;
+    if (body?.error?.message) {
+      const code = (KNOWN_CODES.has(body.error.code) ? body.error.code : 'E_INTERNAL') as ErrorCode;
+      return new TendError(code, body.error.message, { details: { ...(body.error.details ?? {}), status } });
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const code: ErrorCode = status === 401 ? 'E_UNAUTHORIZED' : status === 404 ? 'E_TASK_NOT_FOUND' : status < 500 ? 'E_BAD_REQUEST' : 'E_INTERNAL';
+  return new TendError(code, `agent replied ${status}: ${text.trim().slice(0, 200) || http.STATUS_CODES[status]}`, { details: { status } });
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== false && v !== '') q.set(k, v === true ? '1' : String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+function eventParams(q: EventQuery = {}) {
+  return { after: q.after, task: q.task, job: q.job, limit: q.limit };
+}
+
+export function createClient(opts: ClientOptions = {}): TendClient {
+  const { address, token } = clientTarget(opts);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+  /** Sends a request; resolves with the response once its headers arrive, E_AGENT_UNREACHABLE when the agent cannot be reached. */
+  const open = (
+    method: string,
+    path: string,
+    o: { body?: string; stream?: boolean; signal?: AbortSignal; prepare?: (req: http.ClientRequest) => void } = {},
+  ): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (o.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(o.body);
+      }
+      const base = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
+      // Long-lived streams get their own connection; short calls share kept-alive ones.
+      const req = http.request({ ...base, method, path, headers, agent: o.stream ? false : agent, signal: o.signal });
+      req.once('error', (err) => reject(isAbort(err) ? err : unreachable(address, err)));
+      req.once('response', resolve);
+      if (o.prepare) o.prepare(req);
+      else req.end(o.body);
+    });
+
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await open(method, path, { body: body === undefined ? undefined : JSON.stringify(body) });
+    let text: string;
+    try {
+      text = await readAll(res);
+    } catch (err) {
+      throw unreachable(address, err, true);
+    }
+    if ((res.statusCode ?? 500) >= 400) throw apiError(res.statusCode ?? 500, text);
+    return JSON.parse(text) as T;
+  };
+
+  /** Opens a stream and checks its status; errors are read and thrown. */
+  const openStream = async (path: string, signal?: AbortSignal): Promise<IncomingMessage> => {
+    const res = await open('GET', path, { stream: true, signal });
+    if ((res.statusCode ?? 500) >= 400) throw apiError(res.statusCode ?? 500, await readAll(res));
+    return res;
+  };
+
+  async function* lines(res: IncomingMessage): AsyncGenerator<unknown> {
+    try {
+      yield* ndjsonLines(res);
+    } catch (err) {
+      if (isAbort(err) || isTendError(err)) throw err;
+      if (err instanceof SyntaxError) throw new TendError('E_INTERNAL', `failed to read the agent's stream: ${err.message}`, { cause: err });
+      throw unreachable(address, err, true);
+    } finally {
+      res.destroy();
+    }
+  }
+
+  const client: TendClient = {
+    address,
+    node: () => call('GET', '/v1/node'),
+    jobs: () => call('GET', '/v1/jobs'),
+    files: () => call('GET', '/v1/files'),
+    tasks: () => call('GET', '/v1/tasks'),
+    task: (id, o = {}) => call('GET', `/v1/task/${enc(id)}${query({ stats: o.stats })}`),
+    resolve: async (q) => (await call<{ matches: string[] }>('GET', `/v1/resolve${query({ q })}`)).matches,
+    async resolveOne(q) {
+      const matches = await client.resolve(q);
+      if (matches.includes(q)) return q;
+      if (matches.length === 1) return matches[0];
+      if (matches.length === 0) throw new TendError('E_TASK_NOT_FOUND', `task "${q}" not found`, { details: { task: q } });
+      throw new TendError('E_TASK_AMBIGUOUS', `task "${q}" is ambiguous; it matches ${matches.length} instances:\n${matches.map((m) => `  ${m}`).join('\n')}`, {
+        details: { task: q, matches },
+      });
+    },
+    events: (q) => call('GET', `/v1/events${query(eventParams(q))}`),
+    async *followEvents(q, o = {}) {
+      const res = await openStream(`/v1/events${query({ ...eventParams(q), follow: true })}`, o.signal);
+      try {
+        for await (const v of lines(res)) if (!isHeartbeat(v)) yield v as TaskEvent;
+      } catch (err) {
+        if (!isAbort(err)) throw err;
+      }
+    },
+    async *logs(id, o = {}) {
+      const res = await openStream(`/v1/logs/${enc(id)}${query({ stream: o.stream ?? 'stdout', n: o.n, follow: o.follow })}`, o.signal);
+      try {
+        for await (const chunk of res) yield chunk as Buffer;
+      } catch (err) {
+        if (isAbort(err)) return;
+        throw unreachable(address, err, true);
+      } finally {
+        res.destroy();
+      }
+    },
+    signal: (id, signal) => call('POST', `/v1/task/${enc(id)}/signal`, { signal }),
+    restart: (id) => call('POST', `/v1/task/${enc(id)}/restart`, {}),
+    async exec(id, command, o = {}) {
+      const params = new URLSearchParams();
+      for (const c of command) params.append('cmd', c);
+      if (o.stdin) params.set('stdin', '1');
+      let request!: http.ClientRequest;
+      const res = await open('POST', `/v1/task/${enc(id)}/exec?${params}`, {
+        stream: true,
+        prepare(req) {
+          request = req;
+          req.setHeader('content-type', 'application/octet-stream');
+          req.setHeader('transfer-encoding', 'chunked');
+          if (o.stdin) req.flushHeaders();
+          else req.end();
+        },
+      });
+      if ((res.statusCode ?? 500) >= 400) {
+        request.destroy();
+        throw apiError(res.statusCode ?? 500, await readAll(res));
+      }
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      const stdin = o.stdin;
+      if (stdin) {
+        stdin.pipe(request);
+        request.on('error', () => {}); // the agent ended the exchange first: stdin is not needed any more
+      }
+      const stopStdin = () => {
+        if (!stdin) return;
+        stdin.unpipe(request);
+        if (!request.writableEnded) request.end();
+      };
+      const exit = (async () => {
+        try {
+          for await (const v of lines(res)) {
+            const f = v as ExecFrame;
+            if ('stdout' in f) {
+              if (!stdout.write(Buffer.from(f.stdout, 'base64'))) await new Promise((r) => stdout.once('drain', r));
+            } else if ('stderr' in f) {
+              if (!stderr.write(Buffer.from(f.stderr, 'base64'))) await new Promise((r) => stderr.once('drain', r));
+            } else if ('exit' in f) return f.exit;
+            else if ('error' in f) throw apiError(500, JSON.stringify(f));
+          }
+          throw unreachable(address, Object.assign(new Error('stream ended without an exit code'), { code: 'ECONNRESET' }), true);
+        } finally {
+          stopStdin();
+          stdout.end();
+          stderr.end();
+        }
+      })();
+      exit.catch(() => {});
+      return { stdout, stderr, exit, kill: () => request.destroy() };
+    },
+    plan: (dir) => call('GET', `/v1/plan${query({ dir })}`),
+    stats: () => call('GET', '/v1/stats'),
+    async metrics() {
+      const res = await open('GET', '/metrics');
+      const text = await readAll(res);
+      if ((res.statusCode ?? 500) >= 400) throw apiError(res.statusCode ?? 500, text);
+      return text;
+    },
+    close: () => agent.destroy(),
+  };
+  return client;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || errnoCode(err) === 'ABORT_ERR');
+}

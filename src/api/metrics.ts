@@ -1,0 +1,113 @@
+/**
+ * PromMetrics: the prom-client implementation of the agent's metrics
+ * (`AgentMetrics`, src/agent/metrics.ts), served as Prometheus text at
+ * `GET /metrics`. Each instance owns its registry, so several agents (or
+ * tests) in one process do not share counters.
+ *
+ *   tend_tasks{state,driver}                     gauge      task instances by state and driver
+ *   tend_task_starts_total{driver}               counter
+ *   tend_task_exits_total{driver,outcome}        counter    outcome: success | failure | signal | oom
+ *   tend_task_restarts_total                     counter
+ *   tend_task_oom_kills_total                    counter
+ *   tend_task_launch_duration_seconds{driver}    histogram  from "start" decided to process running
+ *   tend_reconcile_pass_duration_seconds         histogram
+ *   tend_work_queue_depth                        gauge      actions queued or running
+ *   tend_job_file_load_errors_total              counter    files that failed to load or validate
+ *   plus prom-client's default process metrics (tend_process_*, tend_nodejs_*)
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface PromMetricsOptions {
+  /** Collect prom-client's default process and Node.js metrics (default true). */
+  defaultMetrics?: boolean;
+  /** Metric name prefix (default "tend_"). */
+  prefix?: string;
+}
+
+export class PromMetrics {
+  readonly registry: Registry;
+  readonly #tasks: Gauge<'state' | 'driver'>;
+  readonly #starts: Counter<'driver'>;
+  readonly #exits: Counter<'driver' | 'outcome'>;
+  readonly #restarts: Counter;
+  readonly #oomKills: Counter;
+  readonly #launch: Histogram<'driver'>;
+  readonly #reconcile: Histogram;
+  readonly #queue: Gauge;
+  readonly #fileErrors: Counter;
+  /** Label pairs last set, so a state that drops to zero reads 0 instead of lingering. */
+  #lastStates = new Set<string>();
+
+  constructor(opts: PromMetricsOptions = {}) {
+    const prefix = opts.prefix ?? 'tend_';
+    const registers = [(this.registry = new Registry())];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix });
+    this.#tasks = new Gauge({ name: `${prefix}tasks`, help: 'Task instances by state and driver.', labelNames: ['state', 'driver'], registers });
+    this.#starts = new Counter({ name: `${prefix}task_starts_total`, help: 'Task processes started.', labelNames: ['driver'], registers });
+    this.#exits = new Counter({ name: `${prefix}task_exits_total`, help: 'Task processes that exited, by outcome.', labelNames: ['driver', 'outcome'], registers });
+    this.#restarts = new Counter({ name: `${prefix}task_restarts_total`, help: 'Task restarts (restart policy and tendctl restart).', registers });
+    this.#oomKills = new Counter({ name: `${prefix}task_oom_kills_total`, help: 'Tasks killed by the OOM killer.', registers });
+    this.#launch = new Histogram({
+      name: `${prefix}task_launch_duration_seconds`,
+      help: 'Time from a start decision to the task running.',
+      labelNames: ['driver'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#reconcile = new Histogram({
+      name: `${prefix}reconcile_pass_duration_seconds`,
+      help: 'Duration of one reconcile pass (diff and plan).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.#queue = new Gauge({ name: `${prefix}work_queue_depth`, help: 'Task actions queued or in progress.', registers });
+    this.#fileErrors = new Counter({ name: `${prefix}job_file_load_errors_total`, help: 'Job files that failed to load or validate.', registers });
+  }
+
+  taskStarted(driver: string, latencyMs: number): void {
+    this.#starts.inc({ driver });
+    this.#launch.observe({ driver }, latencyMs / 1000);
+  }
+
+  taskExited(driver: string, exit: { code: number | null; signal?: string | null; oomKilled?: boolean }): void {
+    const outcome = exit.oomKilled ? 'oom' : exit.code === 0 ? 'success' : exit.code === null && exit.signal ? 'signal' : 'failure';
+    this.#exits.inc({ driver, outcome });
+  }
+
+  restart(): void {
+    this.#restarts.inc();
+  }
+
+  oomKill(): void {
+    this.#oomKills.inc();
+  }
+
+  reconcilePass(ms: number): void {
+    this.#reconcile.observe(ms / 1000);
+  }
+
+  queueDepth(n: number): void {
+    this.#queue.set(n);
+  }
+
+  fileLoadError(): void {
+    this.#fileErrors.inc();
+  }
+
+  /** The full count of task instances by driver and state (level-triggered: pairs absent now read 0). */
+  setTaskStates(counts: Record<string, Record<string, number>>): void {
+    const now = new Set<string>();
+    for (const [driver, byState] of Object.entries(counts)) {
+      for (const [state, n] of Object.entries(byState)) {
+        this.#tasks.set({ state, driver }, n);
+        now.add(`${driver}\0${state}`);
+      }
+    }
+    for (const key of this.#lastStates) {
+      if (now.has(key)) continue;
+      const [driver, state] = key.split('\0');
+      this.#tasks.set({ state, driver }, 0);
+    }
+    this.#lastStates = now;
+  }
+}

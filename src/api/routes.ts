@@ -1,0 +1,176 @@
+/**
+ * The API's endpoints. JSON unless noted; errors are
+ * `{ "error": { "code": "E_TASK_NOT_FOUND", "message": "…" } }` with 400,
+ * 401, 404, 409 or 500. `<id>` is a task instance id, URL-encoded
+ * (`web%2Fserver%5B0%5D%2Fserver`), or an unambiguous prefix of one.
+ *
+ *   GET  /v1/node                       NodeView
+ *   GET  /v1/jobs                       JobView[]
+ *   GET  /v1/files                      FileView[]
+ *   GET  /v1/tasks                      TaskView[]
+ *   GET  /v1/task/<id>[?stats=1]        TaskView with events, spec, dirs (and stats)
+ *   GET  /v1/resolve?q=PREFIX           { matches: string[] }
+ *   GET  /v1/events?after=&task=&job=&limit=     TaskEvent[]
+ *   GET  /v1/events?follow=1&…          NDJSON stream of TaskEvent, heartbeats while idle
+ *   GET  /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1   text/plain stream (routes-logs.ts)
+ *   POST /v1/task/<id>/signal {signal}  { task, signal }
+ *   POST /v1/task/<id>/restart          { task }
+ *   POST /v1/task/<id>/exec?cmd=…&cmd=…&stdin=1   NDJSON frames (routes-exec.ts)
+ *   GET  /v1/plan[?dir=]                Plan
+ *   GET  /v1/stats                      Record<id, TaskStats>
+ *   GET  /metrics                       Prometheus text
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type pino from 'pino';
+import type { AgentApi, EventQuery } from './api.js';
+import type { ApiServerOptions } from './server.js';
+import { badRequest, httpError, queryFlag, queryInt, readJsonBody, sendJson } from './http.js';
+import { followEvents } from './routes-events.js';
+import { serveLogs } from './routes-logs.js';
+import { serveExec } from './routes-exec.js';
+import { TendError } from '../errors.js';
+
+export interface RouteContext {
+  api: AgentApi;
+  opts: ApiServerOptions;
+  log: pino.Logger;
+  /** Aborted when the server closes: streams end. */
+  closing: AbortSignal;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+}
+
+function notFound(url: URL): TendError {
+  return httpError('E_BAD_REQUEST', 404, `no such endpoint: ${url.pathname}`);
+}
+
+function methodNotAllowed(ctx: RouteContext, allowed: string): TendError {
+  ctx.res.setHeader('allow', allowed);
+  return httpError('E_BAD_REQUEST', 405, `method ${ctx.req.method} not allowed on ${ctx.url.pathname}: use ${allowed}`);
+}
+
+/**
+ * The one instance a query names: the id itself, or the single instance an
+ * unambiguous prefix matches. 404 naming the query when none, 409 listing
+ * the matches when several.
+ */
+export function resolveTaskId(api: AgentApi, query: string): string {
+  if (!query) throw badRequest('missing task id');
+  const matches = api.resolve(query);
+  if (matches.includes(query)) return query;
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) throw new TendError('E_TASK_NOT_FOUND', `task "${query}" not found`, { details: { task: query } });
+  const shown = matches.slice(0, 20);
+  const more = matches.length > shown.length ? `\n  … and ${matches.length - shown.length} more` : '';
+  throw new TendError('E_TASK_AMBIGUOUS', `task "${query}" is ambiguous; it matches ${matches.length} instances:\n${shown.map((m) => `  ${m}`).join('\n')}${more}`, {
+    details: { task: query, matches },
+  });
+}
+
+/** Event query from `?after=&task=&job=&limit=`; a task prefix is resolved, an unknown id kept (past tasks have events too). */
+export function eventQuery(api: AgentApi, url: URL): EventQuery {
+  const q: EventQuery = {};
+  const after = queryInt(url, 'after');
+  const limit = queryInt(url, 'limit');
+  if (after !== undefined) q.after = after;
+  if (limit !== undefined) q.limit = limit;
+  const job = url.searchParams.get('job');
+  if (job) q.job = job;
+  const task = url.searchParams.get('task');
+  if (task) {
+    const matches = api.resolve(task);
+    if (matches.includes(task) || matches.length === 0) q.task = task;
+    else q.task = resolveTaskId(api, task);
+  }
+  return q;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`invalid URL encoding in "${s}"`);
+  }
+}
+
+export async function dispatch(ctx: RouteContext): Promise<void> {
+  const { api, req, res, url } = ctx;
+  const method = req.method ?? 'GET';
+  const get = (fn: () => unknown | Promise<unknown>) => {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(ctx, 'GET');
+    return Promise.resolve(fn()).then((v) => sendJson(res, 200, v));
+  };
+
+  if (url.pathname === '/metrics') {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(ctx, 'GET');
+    const registry = ctx.opts.metrics.registry;
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+    res.end(text);
+    return;
+  }
+
+  const seg = url.pathname.split('/').filter(Boolean).map(decodeSegment);
+  if (seg[0] !== 'v1') throw notFound(url);
+  const rest = seg.slice(2);
+  switch (seg[1]) {
+    case 'node':
+      if (rest.length) break;
+      return get(() => api.node());
+    case 'jobs':
+      if (rest.length) break;
+      return get(() => api.jobs());
+    case 'files':
+      if (rest.length) break;
+      return get(() => api.files());
+    case 'tasks':
+      if (rest.length) break;
+      return get(() => api.tasks());
+    case 'stats':
+      if (rest.length) break;
+      return get(() => api.stats());
+    case 'plan':
+      if (rest.length) break;
+      return get(() => api.plan(url.searchParams.get('dir') || undefined));
+    case 'resolve': {
+      if (rest.length) break;
+      const q = url.searchParams.get('q');
+      if (q === null) throw badRequest('missing query: /v1/resolve?q=PREFIX');
+      return get(() => ({ matches: api.resolve(q) }));
+    }
+    case 'events': {
+      if (rest.length) break;
+      if (method !== 'GET') throw methodNotAllowed(ctx, 'GET');
+      const q = eventQuery(api, url);
+      if (queryFlag(url, 'follow')) return followEvents(ctx, q);
+      return get(() => api.events(q));
+    }
+    case 'logs': {
+      if (!rest.length) break;
+      if (method !== 'GET') throw methodNotAllowed(ctx, 'GET');
+      return serveLogs(ctx, resolveTaskId(api, rest.join('/')));
+    }
+    case 'task': {
+      if (!rest.length) break;
+      const action = rest.length > 1 && method === 'POST' ? rest[rest.length - 1] : undefined;
+      if (action === 'signal' || action === 'restart' || action === 'exec') {
+        const id = resolveTaskId(api, rest.slice(0, -1).join('/'));
+        if (action === 'exec') return serveExec(ctx, id);
+        const body = await readJsonBody(req);
+        if (action === 'restart') {
+          await api.restart(id);
+          return sendJson(res, 200, { task: id });
+        }
+        const signal = body.signal;
+        if (typeof signal !== 'string' || !signal) throw badRequest('missing signal: expected {"signal": "SIGHUP"}');
+        await api.signal(id, signal);
+        return sendJson(res, 200, { task: id, signal });
+      }
+      if (method === 'POST') throw notFound(url);
+      const id = resolveTaskId(api, rest.join('/'));
+      return get(() => api.task(id, { stats: queryFlag(url, 'stats') }));
+    }
+  }
+  throw notFound(url);
+}

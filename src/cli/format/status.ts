@@ -1,0 +1,242 @@
+/**
+ * What `tendctl status` prints: the node-wide task table (one line per task
+ * instance, grouped by job), the jobs that do not run as written and why, and
+ * the detail views of one job or one task (after `nomad job status` and
+ * `nomad alloc status`). Pure: data, the current time and a palette in,
+ * text out.
+ */
+import type { FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
+import type { Diagnostic } from '../../jobspec/model.js';
+import type { ExitResult, TaskStats } from '../../executor/executor.js';
+import { formatUsage, formatPercent } from './bytes.js';
+import { formatDuration, formatRelative, formatSince, parseTime } from './duration.js';
+import { palette as makePalette, type Palette } from './color.js';
+import { formatKeyValues, formatTable } from './table.js';
+import { formatSpec } from './spec.js';
+
+export interface StatusInput {
+  jobs: JobView[];
+  files: FileView[];
+  /** Live stats by instance id (from /v1/stats); TaskView.stats is used when absent. */
+  stats?: Record<string, TaskStats>;
+}
+
+export interface RenderOptions {
+  now: number;
+  palette?: Palette;
+}
+
+const MiB = 1024 * 1024;
+
+/** "server[0]" */
+export function groupLabel(t: Pick<TaskView, 'group' | 'index'>): string {
+  return `${t.group}[${t.index}]`;
+}
+
+export function colorState(state: string, p: Palette): string {
+  switch (state) {
+    case 'running':
+    case 'complete':
+      return p.green(state);
+    case 'pending':
+    case 'starting':
+    case 'restarting':
+    case 'stopping':
+    case 'blocked':
+      return p.yellow(state);
+    case 'failed':
+    case 'invalid':
+      return p.red(state);
+    default:
+      return p.dim(state);
+  }
+}
+
+/** "exit 1", "OOM killed", "killed by SIGKILL", "exit code not recorded". */
+export function describeExit(exit: ExitResult): string {
+  if (exit.oomKilled) return 'OOM killed';
+  if (!exit.known) return exit.message ?? 'exit code not recorded';
+  if (exit.code !== null) return `exit ${exit.code}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return exit.message ?? 'exited';
+}
+
+/** The last column of the task table: the current error, else the last exit; plus when the next restart is due. */
+export function taskNote(t: TaskView, now: number, p: Palette): string {
+  const parts: string[] = [];
+  if (t.error) parts.push(p.red(t.error));
+  else if (t.lastExit) {
+    const at = parseTime(t.lastExit.at);
+    const text = describeExit(t.lastExit) + (at === undefined ? '' : ` ${formatRelative(at, now)}`);
+    const bad = t.lastExit.oomKilled || (t.lastExit.code !== null && t.lastExit.code !== 0) || t.lastExit.signal !== null;
+    parts.push(bad && t.state !== 'dead' ? p.red(text) : text);
+  }
+  if (t.state === 'restarting') {
+    const next = parseTime(t.nextRestartAt);
+    parts.push(p.yellow(next === undefined ? 'restarting' : next > now ? `restarting ${formatRelative(next, now)}` : 'restarting now'));
+  }
+  return parts.length ? parts.join('; ') : '-';
+}
+
+function memoryLimit(t: TaskView, s: TaskStats | undefined): number | undefined {
+  if (s?.memoryLimitBytes) return s.memoryLimitBytes;
+  const mb = t.resources.memoryMaxMB ?? t.resources.memoryMB;
+  return mb ? mb * MiB : undefined;
+}
+
+function isLive(t: TaskView): boolean {
+  return t.state === 'running' || t.state === 'starting' || t.state === 'stopping';
+}
+
+function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palette): string[] {
+  const live = isLive(t);
+  return [
+    groupLabel(t),
+    t.task,
+    t.driver,
+    colorState(t.state, p),
+    live && t.pid ? String(t.pid) : '-',
+    live ? formatSince(t.startedAt, now) : '-',
+    t.restarts > 0 ? p.yellow(String(t.restarts)) : '0',
+    live && s ? formatPercent(s.cpuPercent) : '-',
+    live && s ? formatUsage(s.memoryBytes, memoryLimit(t, s)) : '-',
+    taskNote(t, now, p),
+  ];
+}
+
+const TASK_HEADER = ['GROUP', 'TASK', 'DRIVER', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEMORY', 'DETAILS'];
+
+export function compareTasks(a: TaskView, b: TaskView): number {
+  return a.job.localeCompare(b.job) || a.group.localeCompare(b.group) || a.index - b.index || a.task.localeCompare(b.task);
+}
+
+/** `file:line:col: error: message (hint)` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const loc = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  const where = d.path ? ` (at ${d.path})` : '';
+  return `${loc}: ${d.severity}: ${d.message}${where}${d.hint ? `; ${d.hint}` : ''}`;
+}
+
+/** Jobs that do not run as their file says, with the reason. */
+function troubledJobs(jobs: JobView[]): JobView[] {
+  return jobs.filter((j) => j.reason || ['invalid', 'excluded', 'blocked', 'failed'].includes(j.status));
+}
+
+/** The node-wide view: every task instance, then what is not running as written. */
+export function renderStatus(input: StatusInput, opts: RenderOptions): string {
+  const p = opts.palette ?? makePalette(false);
+  const now = opts.now;
+  const jobs = [...input.jobs].sort((a, b) => a.id.localeCompare(b.id));
+  const tasks = jobs.flatMap((j) => [...j.tasks].sort(compareTasks));
+  const out: string[] = [];
+  if (tasks.length === 0) out.push('No tasks.\n');
+  else {
+    const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p)]);
+    out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }));
+  }
+  const troubled = troubledJobs(jobs);
+  if (troubled.length) {
+    out.push('', p.bold('Jobs not running as written:'));
+    out.push(
+      formatTable(
+        ['JOB', 'STATUS', 'FILE', 'REASON'],
+        troubled.map((j) => [j.id, colorState(j.status, p), j.file, j.reason ?? '-']),
+        { indent: '  ', headerStyle: p.bold },
+      ).trimEnd(),
+    );
+  }
+  const diags = new Set<string>();
+  for (const f of input.files) if (!f.ok) for (const d of f.diagnostics) if (d.severity === 'error') diags.add(formatDiagnostic(d));
+  for (const j of troubled) for (const d of j.diagnostics ?? []) if (d.severity === 'error') diags.add(formatDiagnostic(d));
+  const badFiles = input.files.filter((f) => !f.ok);
+  if (diags.size || badFiles.length) {
+    out.push('', p.bold('File errors:'));
+    for (const f of badFiles) {
+      if (f.lastGoodAt) out.push(`  ${f.path}: last good version (from ${formatRelative(parseTime(f.lastGoodAt) ?? now, now)}) stays in force`);
+      else if (f.diagnostics.every((d) => d.severity !== 'error')) out.push(`  ${f.path}: invalid`);
+    }
+    for (const d of diags) out.push(`  ${p.red(d)}`);
+  }
+  return out.join('\n').replace(/\n*$/, '\n');
+}
+
+/** `tendctl status JOB` */
+export function renderJob(job: JobView, files: FileView[], stats: Record<string, TaskStats> | undefined, opts: RenderOptions): string {
+  const p = opts.palette ?? makePalette(false);
+  const pairs: [string, string][] = [
+    ['ID', job.id],
+    ['Type', job.type],
+    ['Status', colorState(job.status, p)],
+    ['File', job.file],
+  ];
+  if (job.reason) pairs.push(['Reason', job.reason]);
+  const out = [formatKeyValues(pairs)];
+  const diags = new Set((job.diagnostics ?? []).map(formatDiagnostic));
+  for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d));
+  if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => `  ${d}`), '');
+  out.push(p.bold('Tasks'));
+  if (job.tasks.length === 0) out.push('No tasks.');
+  else {
+    const rows = [...job.tasks].sort(compareTasks).map((t) => taskCells(t, stats?.[t.id] ?? t.stats, opts.now, p));
+    out.push(formatTable(TASK_HEADER, rows, { headerStyle: p.bold }).trimEnd());
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The "Recent Events:" table, newest first. */
+export function renderEvents(events: TaskEvent[], now: number, p: Palette = makePalette(false)): string {
+  const rows = [...events]
+    .sort((a, b) => b.seq - a.seq)
+    .map((e) => {
+      const at = parseTime(e.time);
+      return [at === undefined ? e.time : formatRelative(at, now), e.type, e.message];
+    });
+  return formatTable(['Time', 'Type', 'Description'], rows, { headerStyle: p.bold });
+}
+
+/** `tendctl status JOB/GROUP[INDEX]/TASK` */
+export function renderTask(t: TaskView, opts: RenderOptions): string {
+  const p = opts.palette ?? makePalette(false);
+  const now = opts.now;
+  const s = t.stats;
+  const live = isLive(t);
+  const pairs: [string, string][] = [
+    ['ID', t.id],
+    ['Alloc ID', t.allocId],
+    ['Job', t.job],
+    ['Group', groupLabel(t)],
+    ['Task', t.task],
+    ['Driver', t.driver],
+    ['State', colorState(t.state, p)],
+  ];
+  if (t.pid && live) pairs.push(['PID', String(t.pid)]);
+  const started = parseTime(t.startedAt);
+  if (started !== undefined) pairs.push(['Started', `${t.startedAt} (${formatRelative(started, now)})`]);
+  if (live && started !== undefined) pairs.push(['Uptime', formatDuration(now - started)]);
+  pairs.push(['Restarts', String(t.restarts)]);
+  const next = parseTime(t.nextRestartAt);
+  if (t.state === 'restarting' && next !== undefined) pairs.push(['Next Restart', next > now ? formatRelative(next, now) : 'now']);
+  if (t.lastExit) {
+    const at = parseTime(t.lastExit.at);
+    pairs.push(['Last Exit', `${describeExit(t.lastExit)}${at === undefined ? '' : ` (${formatRelative(at, now)})`}`]);
+  }
+  if (t.error) pairs.push(['Error', p.red(t.error)]);
+  const r = t.resources;
+  pairs.push(['Resources', `cpu ${r.cpu} MHz, memory ${r.memoryMB} MiB${r.memoryMaxMB ? ` (max ${r.memoryMaxMB} MiB)` : ''}${r.cores?.length ? `, cores ${r.cores.join(',')}` : ''}`]);
+  if (s && live) {
+    pairs.push(['CPU', formatPercent(s.cpuPercent)]);
+    pairs.push(['Memory', formatUsage(s.memoryBytes, memoryLimit(t, s))]);
+    pairs.push(['Processes', String(s.pids)]);
+  }
+  pairs.push(['File', t.file]);
+  if (t.dirs) {
+    pairs.push(['Alloc Dir', t.dirs.alloc]);
+    pairs.push(['Task Dir', t.dirs.task]);
+    pairs.push(['Logs', t.dirs.logs]);
+  }
+  const out = [formatKeyValues(pairs)];
+  if (t.spec) out.push(p.bold(`Task Spec (resolved, from ${t.file})`), formatSpec(t.spec));
+  out.push(p.bold('Recent Events:'));
+  out.push(t.events?.length ? renderEvents(t.events, now, p) : 'No events.\n');
+  return out.join('\n');
+}

@@ -1,0 +1,44 @@
+/**
+ * Gates for privileged tests. Each returns true when the requirement is met.
+ * When it is not: under CI (`CI=true`) it throws, so a CI box that silently
+ * lost root or runc fails loudly; elsewhere it skips the test with the reason.
+ *
+ *   if (!requireRoot(t)) return;
+ */
+import type { TestContext } from 'node:test';
+import { platform } from '../../src/platform.js';
+
+function gate(t: TestContext, met: boolean, reason: string, ciHint: string): boolean {
+  if (met) return true;
+  if (process.env.CI === 'true') throw new Error(`${reason}; ${ciHint}`);
+  t.skip(reason);
+  return false;
+}
+
+export function requireLinux(t: TestContext): boolean {
+  return gate(t, platform().isLinux, 'requires Linux', 'CI must run on Linux');
+}
+
+export function requireRoot(t: TestContext): boolean {
+  return gate(t, platform().isRoot, 'requires root', 'CI must run as root');
+}
+
+export function requireRunc(t: TestContext): boolean {
+  return gate(t, platform().which('runc') !== undefined, 'requires runc on PATH', 'CI must install runc');
+}
+
+export function requireConmon(t: TestContext): boolean {
+  return gate(t, platform().which('conmon') !== undefined, 'requires conmon on PATH', 'CI must install conmon');
+}
+
+/** cgroup v1 controllers (pure v1 or hybrid). */
+export function requireCgroupV1(t: TestContext): boolean {
+  const mode = platform().cgroups.mode;
+  return gate(t, mode === 'v1' || mode === 'hybrid', `requires cgroup v1 or hybrid (host is ${mode})`, 'CI must run on a v1/hybrid cgroup host');
+}
+
+/** A pure unified (v2) host. */
+export function requireCgroupV2(t: TestContext): boolean {
+  const mode = platform().cgroups.mode;
+  return gate(t, mode === 'v2', `requires cgroup v2 (host is ${mode})`, 'CI must run on a cgroup v2 host');
+}
