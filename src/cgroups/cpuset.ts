@@ -33,9 +33,14 @@ export function formatCpuList(cpus: readonly number[]): string {
   return parts.join(',');
 }
 
-/** The node's CPUs minus the agent's reserved ones, handed out exclusively, lowest ids first. */
+/**
+ * The node's CPUs minus the agent's reserved ones, handed out exclusively, lowest ids first.
+ * Each id's CPUs are kept in the order it got them: a resize keeps the oldest ones, so a task
+ * that grows and shrinks back returns to the CPU it started on (results are always sorted).
+ */
 export class CpusetPool implements CpusetAllocator {
   readonly available: readonly number[];
+  /** CPUs per id, oldest first. */
   readonly #held = new Map<string, number[]>();
 
   constructor(cpus: readonly number[], reserved: readonly number[] = []) {
@@ -48,7 +53,7 @@ export class CpusetPool implements CpusetAllocator {
       throw new TendError('E_CGROUP', `failed to reserve cpus for ${id}: expected a positive integer count, got ${count}`);
     }
     const mine = this.#held.get(id) ?? [];
-    if (mine.length === count) return [...mine];
+    if (mine.length === count) return sorted(mine);
     const taken = this.#takenByOthers(id);
     // Keep what the id already holds first, so that a resize moves as little as possible.
     const candidates = [...mine, ...this.available.filter((c) => !taken.has(c) && !mine.includes(c))];
@@ -57,9 +62,9 @@ export class CpusetPool implements CpusetAllocator {
         details: { id, requested: count, free: candidates.length },
       });
     }
-    const cpus = candidates.slice(0, count).sort((a, b) => a - b);
+    const cpus = candidates.slice(0, count);
     this.#held.set(id, cpus);
-    return [...cpus];
+    return sorted(cpus);
   }
 
   adopt(id: string, cpus: number[]): void {
@@ -71,8 +76,14 @@ export class CpusetPool implements CpusetAllocator {
         details: { id, cpu: clash, owner },
       });
     }
-    if (cpus.length === 0) this.#held.delete(id);
-    else this.#held.set(id, [...new Set(cpus)].sort((a, b) => a - b));
+    if (cpus.length === 0) {
+      this.#held.delete(id);
+      return;
+    }
+    // Keep the order of the CPUs the id already held; new ones follow, lowest first.
+    const next = new Set(cpus);
+    const kept = (this.#held.get(id) ?? []).filter((c) => next.has(c));
+    this.#held.set(id, [...kept, ...sorted([...next].filter((c) => !kept.includes(c)))]);
   }
 
   release(id: string): void {
@@ -85,7 +96,7 @@ export class CpusetPool implements CpusetAllocator {
   }
 
   assignments(): Record<string, number[]> {
-    return Object.fromEntries([...this.#held].map(([id, cpus]) => [id, [...cpus]]));
+    return Object.fromEntries([...this.#held].map(([id, cpus]) => [id, sorted(cpus)]));
   }
 
   #takenByOthers(id: string | undefined): Set<number> {
@@ -93,4 +104,8 @@ export class CpusetPool implements CpusetAllocator {
     for (const [other, cpus] of this.#held) if (other !== id) for (const c of cpus) out.add(c);
     return out;
   }
+}
+
+function sorted(cpus: readonly number[]): number[] {
+  return [...cpus].sort((a, b) => a - b);
 }

@@ -6,10 +6,16 @@
  * exclusive.
  */
 import type { CpusetAllocator } from './cgroups.js';
+import { formatCpuList } from './cpuset.js';
 
 export class SharedPool {
   readonly #allocator: CpusetAllocator;
   readonly #allCpus: readonly number[];
+  /**
+   * The shared CPUs last written to every shared cgroup; undefined until the first sync, so the
+   * first change after an agent start rewrites them all (a previous run may have left them narrowed).
+   */
+  #synced: string | undefined;
 
   constructor(allocator: CpusetAllocator, allCpus: readonly number[]) {
     this.#allocator = allocator;
@@ -29,41 +35,46 @@ export class SharedPool {
 
   /**
    * CPUs for a task on create: `requested` (non-empty) becomes its exclusive
-   * set, else an earlier reservation for the id, else the shared pool.
-   * Returns whether the exclusive set changed.
+   * set (adopted, so a reservation made with `reserve` and a set chosen by the
+   * caller both count), else an earlier reservation for the id, else the shared pool.
    */
-  onCreate(id: string, requested: number[] | undefined): { cpus: number[]; changed: boolean } {
-    if (requested && requested.length) return { cpus: [...requested], changed: this.#adopt(id, requested) };
-    const held = this.#allocator.assignments()[id];
-    return held ? { cpus: held, changed: false } : { cpus: this.shared(), changed: false };
+  onCreate(id: string, requested: number[] | undefined): number[] {
+    if (requested && requested.length) {
+      this.#allocator.adopt(id, requested);
+      return [...requested];
+    }
+    return this.#allocator.assignments()[id] ?? this.shared();
   }
 
   /** On update: undefined leaves the cpuset alone, [] returns the task to the shared pool. */
-  onUpdate(id: string, requested: number[] | undefined): { cpus?: number[]; changed: boolean } {
-    if (requested === undefined) return { changed: false };
-    if (requested.length) return { cpus: [...requested], changed: this.#adopt(id, requested) };
-    const changed = this.isExclusive(id);
+  onUpdate(id: string, requested: number[] | undefined): number[] | undefined {
+    if (requested === undefined) return undefined;
+    if (requested.length) {
+      this.#allocator.adopt(id, requested);
+      return [...requested];
+    }
     this.#allocator.release(id);
-    return { cpus: this.shared(), changed };
+    return this.shared();
   }
 
-  /** Forget a destroyed task; returns whether the exclusive set changed. */
-  onDestroy(id: string): boolean {
-    const changed = this.isExclusive(id);
+  /** Forget a destroyed (or failed to create) task's exclusive CPUs. */
+  onDestroy(id: string): void {
     this.#allocator.release(id);
-    return changed;
+  }
+
+  /** Whether the shared cgroups must be rewritten: the shared CPUs differ from what was last written. */
+  needsSync(): boolean {
+    return formatCpuList(this.shared()) !== this.#synced;
+  }
+
+  /** Record that every shared cgroup now has `cpus` (what `shared()` gave before the writes). */
+  markSynced(cpus: readonly number[]): void {
+    this.#synced = formatCpuList(cpus);
   }
 
   /** Ids among `ids` on the shared pool. */
   sharedIds(ids: readonly string[]): string[] {
     const held = this.#allocator.assignments();
     return ids.filter((id) => !(id in held));
-  }
-
-  #adopt(id: string, cpus: number[]): boolean {
-    const before = this.#allocator.assignments()[id];
-    this.#allocator.adopt(id, cpus);
-    const same = before !== undefined && before.length === cpus.length && [...cpus].sort((a, b) => a - b).every((c, i) => c === before[i]);
-    return !same;
   }
 }

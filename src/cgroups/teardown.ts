@@ -35,11 +35,15 @@ export interface TeardownOptions {
   signal: Signaller;
 }
 
-/** SIGKILL each pid; returns the pids that still exist (ESRCH = gone). Never signals pid ≤ 1 or ourselves. */
-export function killPids(pids: readonly number[], signal: Signaller, id: string): number[] {
+/**
+ * SIGKILL each pid; returns the pids that still exist (ESRCH = gone). Never signals pid ≤ 1 or
+ * ourselves. A pid that answered ESRCH is added to `gone` and never signalled again: the kernel
+ * has reaped it, so a later listing of it is stale (or a fake tree), and the number may be reused.
+ */
+export function killPids(pids: readonly number[], signal: Signaller, id: string, gone: Set<number> = new Set()): number[] {
   const alive: number[] = [];
   for (const pid of pids) {
-    if (!Number.isInteger(pid) || pid <= 1) continue;
+    if (!Number.isInteger(pid) || pid <= 1 || gone.has(pid)) continue;
     if (pid === process.pid) {
       alive.push(pid); // the agent inside a task cgroup is a wiring bug: report it, never kill ourselves
       continue;
@@ -48,7 +52,10 @@ export function killPids(pids: readonly number[], signal: Signaller, id: string)
       signal(pid, 'SIGKILL');
       alive.push(pid);
     } catch (err) {
-      if (errnoCode(err) === 'ESRCH') continue;
+      if (errnoCode(err) === 'ESRCH') {
+        gone.add(pid);
+        continue;
+      }
       throw new TendError('E_CGROUP', `failed to kill process ${pid} of cgroup ${id}: ${errnoCode(err) ?? String(err)}`, {
         cause: err,
         details: { id, pid, errno: errnoCode(err) },
@@ -78,8 +85,9 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
     const freezeDeadline = Date.now() + opts.timeoutMs / 2;
     while (Date.now() < freezeDeadline && (await ignoreGone(steps.isFrozen)) === false) await sleep(intervalMs);
   }
+  const gone = new Set<number>();
   try {
-    killPids(await readProcsUnion(steps.dirs), signal, id);
+    killPids(await readProcsUnion(steps.dirs), signal, id, gone);
   } finally {
     if (frozen) await ignoreGone(steps.thaw);
   }
@@ -87,7 +95,7 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
   // Wait until empty; signalling again on every round covers a process that forked before the freeze.
   let alive: number[] = [];
   for (;;) {
-    alive = killPids(await readProcsUnion(steps.dirs), signal, id);
+    alive = killPids(await readProcsUnion(steps.dirs), signal, id, gone);
     if (alive.length === 0) break;
     if (Date.now() >= deadline) {
       throw new TendError('E_CGROUP', `failed to destroy cgroup ${id}: processes ${alive.join(', ')} still running after ${opts.timeoutMs}ms`, {

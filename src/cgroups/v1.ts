@@ -58,19 +58,20 @@ export class CgroupsV1 implements CgroupManager {
     assertLimits(id, limits);
     await this.#destroys.settle(id);
     await this.#ensureParent();
+    const heldBefore = this.#ctx.pool.isExclusive(id);
     const existed = await exists(this.#dir('memory', id));
     try {
       for (const dir of this.paths(id)) await ensureDir(dir, `cgroup ${id}`);
       // cpuset.mems and cpuset.cpus start empty in a new v1 cpuset: no process may join until both are set.
       const cpusetDir = this.#dir('cpuset', id);
       await this.#inheritCpuset(path.dirname(cpusetDir), cpusetDir, 'cpuset.mems');
-      const { cpus, changed } = this.#ctx.pool.onCreate(id, limits.cpuset);
+      const cpus = this.#ctx.pool.onCreate(id, limits.cpuset);
       await setValue(path.join(cpusetDir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
       await this.#apply(id, limits);
-      if (changed) await this.#syncShared(id);
+      await this.#syncShared(id);
     } catch (err) {
       if (!existed) {
-        this.#ctx.pool.onDestroy(id);
+        if (!heldBefore) this.#ctx.pool.onDestroy(id);
         for (const dir of this.paths(id)) await removeTree(dir).catch(() => undefined);
       }
       throw err;
@@ -82,10 +83,10 @@ export class CgroupsV1 implements CgroupManager {
     assertLimits(id, limits);
     const memDir = this.#dir('memory', id);
     if (!(await exists(memDir))) throw notFound(id, 'update', memDir);
-    const { cpus, changed } = this.#ctx.pool.onUpdate(id, limits.cpuset);
+    const cpus = this.#ctx.pool.onUpdate(id, limits.cpuset);
     if (cpus) await setValue(path.join(this.#dir('cpuset', id), 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
     await this.#apply(id, limits);
-    if (changed) await this.#syncShared(id);
+    await this.#syncShared(id);
   }
 
   async addProcess(id: string, pid: number): Promise<void> {
@@ -162,7 +163,8 @@ export class CgroupsV1 implements CgroupManager {
         { id, timeoutMs: opts.timeoutMs ?? DEFAULT_DESTROY_TIMEOUT_MS, intervalMs: this.#ctx.pollIntervalMs, signal: this.#ctx.signal },
       );
       this.#meter.forget(id);
-      if (this.#ctx.pool.onDestroy(id)) await this.#syncShared(undefined);
+      this.#ctx.pool.onDestroy(id);
+      await this.#syncShared(undefined);
     });
   }
 
@@ -275,11 +277,17 @@ export class CgroupsV1 implements CgroupManager {
     }
   }
 
-  /** Give every task on the shared pool the current shared CPUs (after the exclusive set changed). */
+  /**
+   * Give every task on the shared pool the current shared CPUs when they changed since the last
+   * sync (exclusive cores stay exclusive); `except` already has them.
+   */
   async #syncShared(except: string | undefined): Promise<void> {
-    const cpus = formatCpuList(this.#ctx.pool.shared());
+    const pool = this.#ctx.pool;
+    if (!pool.needsSync()) return;
+    const shared = pool.shared();
+    const cpus = formatCpuList(shared);
     const root = path.join(this.#mount('cpuset'), this.parent);
-    for (const other of this.#ctx.pool.sharedIds(await childDirs(root))) {
+    for (const other of pool.sharedIds(await childDirs(root))) {
       if (other === except) continue;
       try {
         await writeValue(path.join(root, other, 'cpuset.cpus'), cpus);
@@ -287,5 +295,6 @@ export class CgroupsV1 implements CgroupManager {
         if (!hasErrno(err, 'ENOENT')) throw cgroupError(`set shared cpuset of cgroup ${other}`, path.join(root, other), err);
       }
     }
+    pool.markSynced(shared);
   }
 }

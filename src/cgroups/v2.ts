@@ -68,16 +68,17 @@ export class CgroupsV2 implements CgroupManager {
     await this.#destroys.settle(id);
     const enabled = await this.#ensureParent();
     const dir = this.#dir(id);
+    const heldBefore = this.#ctx.pool.isExclusive(id);
     const existed = await exists(dir);
     try {
       await ensureDir(dir, `cgroup ${id}`);
-      const { cpus, changed } = this.#ctx.pool.onCreate(id, limits.cpuset);
+      const cpus = this.#ctx.pool.onCreate(id, limits.cpuset);
       if (enabled.includes('cpuset')) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
       await this.#apply(id, limits);
-      if (changed) await this.#syncShared(id);
+      await this.#syncShared(id);
     } catch (err) {
       if (!existed) {
-        this.#ctx.pool.onDestroy(id);
+        if (!heldBefore) this.#ctx.pool.onDestroy(id);
         await removeTree(dir).catch(() => undefined);
       }
       throw err;
@@ -89,10 +90,10 @@ export class CgroupsV2 implements CgroupManager {
     assertLimits(id, limits);
     const dir = this.#dir(id);
     if (!(await exists(dir))) throw notFound(id, 'update', dir);
-    const { cpus, changed } = this.#ctx.pool.onUpdate(id, limits.cpuset);
+    const cpus = this.#ctx.pool.onUpdate(id, limits.cpuset);
     if (cpus) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
     await this.#apply(id, limits);
-    if (changed) await this.#syncShared(id);
+    await this.#syncShared(id);
   }
 
   async addProcess(id: string, pid: number): Promise<void> {
@@ -157,7 +158,8 @@ export class CgroupsV2 implements CgroupManager {
         { id, timeoutMs: opts.timeoutMs ?? DEFAULT_DESTROY_TIMEOUT_MS, intervalMs: this.#ctx.pollIntervalMs, signal: this.#ctx.signal },
       );
       this.#meter.forget(id);
-      if (this.#ctx.pool.onDestroy(id)) await this.#syncShared(undefined);
+      this.#ctx.pool.onDestroy(id);
+      await this.#syncShared(undefined);
     });
   }
 
@@ -258,10 +260,16 @@ export class CgroupsV2 implements CgroupManager {
     }
   }
 
-  /** Give every task on the shared pool the current shared CPUs (after the exclusive set changed). */
+  /**
+   * Give every task on the shared pool the current shared CPUs when they changed since the last
+   * sync (exclusive cores stay exclusive); `except` already has them.
+   */
   async #syncShared(except: string | undefined): Promise<void> {
-    const cpus = formatCpuList(this.#ctx.pool.shared());
-    for (const other of this.#ctx.pool.sharedIds(await this.list())) {
+    const pool = this.#ctx.pool;
+    if (!pool.needsSync()) return;
+    const shared = pool.shared();
+    const cpus = formatCpuList(shared);
+    for (const other of pool.sharedIds(await this.list())) {
       if (other === except) continue;
       const target = path.join(this.#dir(other), 'cpuset.cpus');
       try {
@@ -270,5 +278,6 @@ export class CgroupsV2 implements CgroupManager {
         if (!hasErrno(err, 'ENOENT')) throw cgroupError(`set shared cpuset of cgroup ${other}`, target, err);
       }
     }
+    pool.markSynced(shared);
   }
 }
