@@ -13,16 +13,28 @@ export const DEFAULT_DATA_DIR = './state';
 /** The socket's file name inside the data dir. */
 export const SOCKET_NAME = 'tend.sock';
 
-export type ApiAddress =
-  | { kind: 'unix'; path: string; url: string }
-  | { kind: 'tcp'; host: string; port: number; url: string };
+export interface UnixAddress {
+  kind: 'unix';
+  /** Absolute socket path. */
+  path: string;
+  url: string;
+}
 
-export function unixAddress(socketPath: string, cwd = process.cwd()): ApiAddress {
+export interface TcpAddress {
+  kind: 'tcp';
+  host: string;
+  port: number;
+  url: string;
+}
+
+export type ApiAddress = UnixAddress | TcpAddress;
+
+export function unixAddress(socketPath: string, cwd = process.cwd()): UnixAddress {
   const p = path.resolve(cwd, socketPath);
   return { kind: 'unix', path: p, url: `unix://${p}` };
 }
 
-function tcpAddress(host: string, port: number): ApiAddress {
+function tcpAddress(host: string, port: number): TcpAddress {
   const h = host.includes(':') ? `[${host}]` : host;
   return { kind: 'tcp', host, port, url: `http://${h}:${port}` };
 }
@@ -71,7 +83,7 @@ export function isLoopbackHost(host: string): boolean {
  * The agent's optional TCP address (`api { address = "127.0.0.1:4646" }`);
  * anything but loopback is refused: the API gives a shell inside every task.
  */
-export function parseListenAddress(s: string): ApiAddress {
+export function parseListenAddress(s: string): TcpAddress {
   const hp = s.startsWith('http://') ? s.slice('http://'.length).replace(/\/+$/, '') : s;
   let host: string;
   let port: number;

@@ -100,7 +100,13 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
       break;
     case 'EACCES':
     case 'EPERM':
-      reason = unix ? "permission denied: the socket is readable by the agent's user only (try sudo)" : 'permission denied';
+      if (unix) {
+        return new TendError('E_AGENT_UNREACHABLE', `cannot reach the tend agent: permission denied on ${address.path}: run as the agent's user or root`, {
+          cause: err,
+          details: { address: address.url },
+        });
+      }
+      reason = 'permission denied';
       break;
     case 'ENOTSOCK':
       reason = 'not a socket';

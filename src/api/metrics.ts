@@ -1,14 +1,14 @@
 /**
- * PromMetrics: the prom-client implementation of the agent's metrics
- * (`AgentMetrics`, src/agent/metrics.ts), served as Prometheus text at
- * `GET /metrics`. Each instance owns its registry, so several agents (or
- * tests) in one process do not share counters.
+ * PromMetrics: the agent's metrics, served as Prometheus text at
+ * `GET /metrics`. The agent creates one, calls the methods below as things
+ * happen and hands it to `startApiServer`. Each instance owns its registry,
+ * so several agents (or tests) in one process do not share counters.
  *
- *   tend_tasks{state,driver}                     gauge      task instances by state and driver
- *   tend_task_starts_total{driver}               counter
- *   tend_task_exits_total{driver,outcome}        counter    outcome: success | failure | signal | oom
- *   tend_task_restarts_total                     counter
- *   tend_task_oom_kills_total                    counter
+ *   tend_tasks{state,driver}                     gauge      task instances by state and driver (setTaskStates)
+ *   tend_task_starts_total{driver}               counter    (taskStarted)
+ *   tend_task_exits_total{driver,outcome}        counter    outcome: success | failure | signal | oom (taskExited)
+ *   tend_task_restarts_total{driver}             counter    (restart)
+ *   tend_task_oom_kills_total{driver}            counter    (oomKill)
  *   tend_task_launch_duration_seconds{driver}    histogram  from "start" decided to process running
  *   tend_reconcile_pass_duration_seconds         histogram
  *   tend_work_queue_depth                        gauge      actions queued or running
@@ -29,8 +29,8 @@ export class PromMetrics {
   readonly #tasks: Gauge<'state' | 'driver'>;
   readonly #starts: Counter<'driver'>;
   readonly #exits: Counter<'driver' | 'outcome'>;
-  readonly #restarts: Counter;
-  readonly #oomKills: Counter;
+  readonly #restarts: Counter<'driver'>;
+  readonly #oomKills: Counter<'driver'>;
   readonly #launch: Histogram<'driver'>;
   readonly #reconcile: Histogram;
   readonly #queue: Gauge;
@@ -45,8 +45,8 @@ export class PromMetrics {
     this.#tasks = new Gauge({ name: `${prefix}tasks`, help: 'Task instances by state and driver.', labelNames: ['state', 'driver'], registers });
     this.#starts = new Counter({ name: `${prefix}task_starts_total`, help: 'Task processes started.', labelNames: ['driver'], registers });
     this.#exits = new Counter({ name: `${prefix}task_exits_total`, help: 'Task processes that exited, by outcome.', labelNames: ['driver', 'outcome'], registers });
-    this.#restarts = new Counter({ name: `${prefix}task_restarts_total`, help: 'Task restarts (restart policy and tendctl restart).', registers });
-    this.#oomKills = new Counter({ name: `${prefix}task_oom_kills_total`, help: 'Tasks killed by the OOM killer.', registers });
+    this.#restarts = new Counter({ name: `${prefix}task_restarts_total`, help: 'Task restarts (restart policy and tendctl restart).', labelNames: ['driver'], registers });
+    this.#oomKills = new Counter({ name: `${prefix}task_oom_kills_total`, help: 'Tasks killed by the OOM killer.', labelNames: ['driver'], registers });
     this.#launch = new Histogram({
       name: `${prefix}task_launch_duration_seconds`,
       help: 'Time from a start decision to the task running.',
@@ -64,37 +64,47 @@ export class PromMetrics {
     this.#fileErrors = new Counter({ name: `${prefix}job_file_load_errors_total`, help: 'Job files that failed to load or validate.', registers });
   }
 
+  /** A task process runs; `latencyMs` from the start decision to running (launch latency histogram). */
   taskStarted(driver: string, latencyMs: number): void {
     this.#starts.inc({ driver });
     this.#launch.observe({ driver }, latencyMs / 1000);
   }
 
+  /** A task process ended (any reason), counted by outcome. Also call `oomKill` for an OOM kill. */
   taskExited(driver: string, exit: { code: number | null; signal?: string | null; oomKilled?: boolean }): void {
     const outcome = exit.oomKilled ? 'oom' : exit.code === 0 ? 'success' : exit.code === null && exit.signal ? 'signal' : 'failure';
     this.#exits.inc({ driver, outcome });
   }
 
-  restart(): void {
-    this.#restarts.inc();
+  /** A task is restarted (restart policy or `tendctl restart`). */
+  restart(driver = 'unknown'): void {
+    this.#restarts.inc({ driver });
   }
 
-  oomKill(): void {
-    this.#oomKills.inc();
+  /** The OOM killer ended a task. */
+  oomKill(driver = 'unknown'): void {
+    this.#oomKills.inc({ driver });
   }
 
+  /** One reconcile pass (diff + plan) took `ms`. */
   reconcilePass(ms: number): void {
     this.#reconcile.observe(ms / 1000);
   }
 
+  /** Actions queued or in progress in the work queue, now. */
   queueDepth(n: number): void {
     this.#queue.set(n);
   }
 
-  fileLoadError(): void {
-    this.#fileErrors.inc();
+  /** A job file failed to load or validate (once per failed load). */
+  fileLoadError(n = 1): void {
+    this.#fileErrors.inc(n);
   }
 
-  /** The full count of task instances by driver and state (level-triggered: pairs absent now read 0). */
+  /**
+   * The full count of task instances, `{ [driver]: { [state]: n } }`, after
+   * each pass (level-triggered: pairs absent now read 0).
+   */
   setTaskStates(counts: Record<string, Record<string, number>>): void {
     const now = new Set<string>();
     for (const [driver, byState] of Object.entries(counts)) {

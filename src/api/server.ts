@@ -4,7 +4,7 @@
  * on loopback TCP with a bearer token. See routes.ts for the endpoints.
  *
  * The agent wiring calls `startApiServer(agent, { socket, address, token,
- * logger, metrics, logsOf })` once the agent runs and `close()` on shutdown.
+ * logger, metrics })` once the agent runs and `close()` on shutdown.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import type pino from 'pino';
 import type { AgentApi } from './api.js';
 import type { PromMetrics } from './metrics.js';
+import type { ReadLogs } from './routes-logs.js';
 import { parseListenAddress, unixAddress, type ApiAddress } from './address.js';
 import { errorBody, sendError } from './http.js';
 import { dispatch, type RouteContext } from './routes.js';
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
    * log dir comes from the task view's `dirs.logs`.
    */
   logsOf?(id: string): { logDir: string; task: string } | Promise<{ logDir: string; task: string }>;
+  /** The log reader (default: `readLogs` of src/executor/logs/reader.ts); tests pass their own. */
+  readLogs?: ReadLogs;
   /** Interval of heartbeat lines on idle event streams (default 15 s). */
   heartbeatMs?: number;
 }

@@ -1,0 +1,101 @@
+/**
+ * `GET /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1`: a task's output as
+ * `text/plain`, read across its rotated files (`<logDir>/<task>.stdout.N`,
+ * highest N newest) by the executor's log reader. With `follow=1` the
+ * response stays open and follows rotation until the client goes away or the
+ * server closes.
+ */
+import { stat } from 'node:fs/promises';
+import type { RouteContext } from './routes.js';
+import { TendError, errnoCode } from '../errors.js';
+import { badRequest, queryFlag, queryInt } from './http.js';
+
+/** The log reader's signature (src/executor/logs/reader.ts). */
+export interface ReadLogsOptions {
+  logDir: string;
+  /** Task name (the file prefix), not the instance id. */
+  task: string;
+  stream: 'stdout' | 'stderr';
+  /** Only the last N lines. */
+  tail?: number;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export type ReadLogs = (opts: ReadLogsOptions) => AsyncIterable<Buffer>;
+
+/** The executor's reader, loaded on first use (the API does not need it to start). */
+const READER_MODULE = '../executor/logs/reader.js';
+let defaultReader: Promise<ReadLogs> | undefined;
+
+function loadReader(): Promise<ReadLogs> {
+  defaultReader ??= (import(READER_MODULE) as Promise<{ readLogs: ReadLogs }>).then((m) => m.readLogs);
+  return defaultReader;
+}
+
+async function logLocation(ctx: RouteContext, id: string): Promise<{ logDir: string; task: string }> {
+  if (ctx.opts.logsOf) return ctx.opts.logsOf(id);
+  const view = await ctx.api.task(id);
+  if (!view.dirs?.logs) throw badRequest(`task "${id}" has no log dir yet`);
+  return { logDir: view.dirs.logs, task: view.task };
+}
+
+export async function serveLogs(ctx: RouteContext, id: string): Promise<void> {
+  const { res, url } = ctx;
+  const streamParam = url.searchParams.get('stream') ?? 'stdout';
+  if (streamParam !== 'stdout' && streamParam !== 'stderr') throw badRequest(`invalid stream: expected stdout or stderr, got "${streamParam}"`);
+  const tail = queryInt(url, 'n');
+  const follow = queryFlag(url, 'follow');
+  const where = await logLocation(ctx, id);
+  try {
+    await stat(where.logDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new TendError('E_TASK_NOT_FOUND', `failed to read logs of task "${id}": no log dir ${where.logDir}`, { details: { task: id } });
+    throw err;
+  }
+  const readLogs = ctx.opts.readLogs ?? (await loadReader());
+
+  const stop = new AbortController();
+  const onClose = () => stop.abort();
+  res.once('close', onClose);
+  ctx.closing.addEventListener('abort', onClose, { once: true });
+  try {
+    const chunks = readLogs({ ...where, stream: streamParam, tail, follow, signal: stop.signal })[Symbol.asyncIterator]();
+    const headers = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    let next: IteratorResult<Buffer>;
+    if (follow) {
+      // Following may wait long for the first line: the client gets the headers now.
+      res.writeHead(200, headers);
+      res.flushHeaders();
+      next = await chunks.next();
+    } else {
+      // Reading what exists never blocks: its errors are still JSON errors.
+      next = await chunks.next();
+      res.writeHead(200, headers);
+    }
+    while (!next.done && !stop.signal.aborted) {
+      if (!res.write(next.value)) await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          stop.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        res.on('drain', done);
+        stop.signal.addEventListener('abort', done);
+      });
+      if (stop.signal.aborted) break;
+      next = await chunks.next();
+    }
+    if (stop.signal.aborted) await chunks.return?.();
+  } catch (err) {
+    if (stop.signal.aborted) return;
+    if (!res.headersSent) throw err;
+    // Mid-stream: cut the response so the client sees a broken stream, not a clean end.
+    ctx.log.warn({ err, task: id }, 'log stream failed');
+    res.destroy();
+  } finally {
+    res.off('close', onClose);
+    ctx.closing.removeEventListener('abort', onClose);
+    if (!res.writableEnded && !res.destroyed) res.end();
+  }
+}
