@@ -1,0 +1,74 @@
+/**
+ * The diff: one decision per task instance from (desired, record, now).
+ * Used by every reconcile pass, by the per-task worker at the moment it runs
+ * (so it always acts on the latest state), and by `tendctl plan`.
+ */
+import type { PlanAction } from '../api/api.js';
+import type { ActualInstance, Decision, DesiredInstance, DiffOptions } from './reconcile.js';
+import { changedFields } from './spec-hash.js';
+
+const NONE: Decision = { kind: 'none' };
+
+export function decide(desired: DesiredInstance | undefined, actual: ActualInstance | undefined, opts: DiffOptions): Decision {
+  if (!desired) {
+    if (!actual || (actual.state === 'dead' && !actual.handle)) return NONE;
+    return { kind: 'stop', reason: 'no longer in the desired set' };
+  }
+  const blocked = opts.driverBlocked(desired.task.driver);
+  if (!actual) {
+    return blocked ? { kind: 'start', reason: `driver ${desired.task.driver} unavailable: ${blocked}` } : { kind: 'start' };
+  }
+  const live = actual.state === 'running' || actual.state === 'starting' || actual.state === 'stopping';
+  if (actual.hashes.restart !== desired.hashes.restart) {
+    const fields = changedFields(actual.hashes, desired.hashes, 'restart');
+    if (live || actual.handle) return { kind: 'restart', fields, reason: `${fields.join(', ')} changed` };
+    return { kind: 'start', fields, reason: 'spec changed' };
+  }
+  switch (actual.state) {
+    case 'dead':
+      return { kind: 'start' };
+    case 'pending':
+      // A blocked task waits for its driver; it is retried when the driver's status changes.
+      if (blocked && actual.error) return NONE;
+      return { kind: 'start', reason: blocked ? `driver ${desired.task.driver} unavailable: ${blocked}` : undefined };
+    case 'restarting': {
+      const at = actual.nextRestartAt ? Date.parse(actual.nextRestartAt) : 0;
+      return at <= opts.now ? { kind: 'start', reason: 'restart policy' } : NONE;
+    }
+    case 'running': {
+      const res = changedFields(actual.hashes, desired.hashes, 'resources');
+      const pol = changedFields(actual.hashes, desired.hashes, 'policy');
+      if (actual.hashes.resources !== desired.hashes.resources || actual.hashes.policy !== desired.hashes.policy) {
+        return { kind: 'update', fields: [...res, ...pol] };
+      }
+      return NONE;
+    }
+    case 'complete':
+    case 'failed':
+      if (actual.hashes.resources !== desired.hashes.resources || actual.hashes.policy !== desired.hashes.policy) {
+        return { kind: 'update', fields: [...changedFields(actual.hashes, desired.hashes, 'resources'), ...changedFields(actual.hashes, desired.hashes, 'policy')] };
+      }
+      return NONE;
+    default:
+      // starting / stopping: an action is in flight; the worker re-decides when it ends.
+      return NONE;
+  }
+}
+
+/** The whole plan: every desired instance and every record, ordered by id. */
+export function diffAll(desired: Map<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
+  const byId = new Map<string, ActualInstance>();
+  for (const a of actual) byId.set(a.id, a);
+  const ids = new Set<string>([...desired.keys(), ...byId.keys()]);
+  const out: PlanAction[] = [];
+  for (const id of [...ids].sort()) {
+    const d = desired.get(id);
+    const a = byId.get(id);
+    const dec = decide(d, a, opts);
+    const action: PlanAction = { kind: dec.kind, task: id, job: d?.job.id ?? a?.job ?? id.split('/')[0] };
+    if (dec.fields?.length) action.fields = dec.fields;
+    if (dec.reason) action.reason = dec.reason;
+    out.push(action);
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+/**
+ * Expands the desired set into task instances: every job in force, every
+ * group × count index, every task. Identity: `job/group[index]/task`, with
+ * an allocation id stable per job/group/index (so it survives agent restarts).
+ */
+import { createHash } from 'node:crypto';
+import type { Job } from '../jobspec/model.js';
+import type { DesiredInstance } from './reconcile.js';
+import { computeHashes } from './spec-hash.js';
+
+export function instanceId(job: string, group: string, index: number, task: string): string {
+  return `${job}/${group}[${index}]/${task}`;
+}
+
+/** Parse `job/group[index]/task`; undefined when malformed. */
+export function parseInstanceId(id: string): { job: string; group: string; index: number; task: string } | undefined {
+  const m = /^(.+)\/([^/]+)\[(\d+)\]\/([^/]+)$/.exec(id);
+  return m ? { job: m[1], group: m[2], index: Number(m[3]), task: m[4] } : undefined;
+}
+
+/** A uuid-shaped id derived from job, group and index. */
+export function allocIdOf(job: string, group: string, index: number): string {
+  const x = createHash('sha256').update(`${job}\0${group}\0${index}`).digest('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** `<allocId>-<task>` with the task name made safe as a path segment and container id. */
+export function execIdOf(allocId: string, task: string): string {
+  return `${allocId}-${task.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+export function expandJobs(jobs: Iterable<Job>): Map<string, DesiredInstance> {
+  const out = new Map<string, DesiredInstance>();
+  for (const job of jobs) {
+    for (const group of job.groups) {
+      for (let index = 0; index < group.count; index++) {
+        const allocId = allocIdOf(job.id, group.name, index);
+        for (const task of group.tasks) {
+          const id = instanceId(job.id, group.name, index, task.name);
+          out.set(id, {
+            id,
+            job,
+            group,
+            task,
+            index,
+            allocId,
+            execId: execIdOf(allocId, task.name),
+            file: job.file,
+            hashes: computeHashes(job, group, task),
+          });
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+/**
+ * The reconcile contract: the desired set is expanded into task instances
+ * (`job/group[index]/task`, count → indexes), each with spec hashes; the
+ * diff compares them with the store's records and yields one action per
+ * instance. The same diff drives the agent's passes and `tendctl plan`.
+ *
+ * Passes are level-triggered: every pass diffs everything; what changed is
+ * cheap to find because hashes are cached per task object.
+ */
+import type { Group, Job, Task } from '../jobspec/model.js';
+import type { PlanAction, PlanActionKind } from '../api/api.js';
+import type { SpecHashes, TaskRecord } from '../store/store.js';
+
+export interface DesiredInstance {
+  /** `job/group[index]/task`. */
+  id: string;
+  job: Job;
+  group: Group;
+  task: Task;
+  index: number;
+  /** Stable per job/group/index (a hash), shared by the group's tasks. */
+  allocId: string;
+  /** Executor id `<allocId>-<task>`: a path segment and an OCI container id. */
+  execId: string;
+  file: string;
+  hashes: SpecHashes;
+}
+
+/** What to do for one instance, decided from (desired, record, now). */
+export interface Decision {
+  kind: PlanActionKind;
+  /** Fields that force a restart, or the resources updated in place. */
+  fields?: string[];
+  reason?: string;
+}
+
+/** The part of a record the diff reads. */
+export type ActualInstance = Pick<TaskRecord, 'id' | 'job' | 'hashes' | 'state' | 'nextRestartAt' | 'error' | 'handle'>;
+
+export interface DiffOptions {
+  /** Epoch ms (restart timers). */
+  now: number;
+  /** Why a driver cannot run tasks, or undefined when it can. */
+  driverBlocked(driver: string): string | undefined;
+}
+
+export type { PlanAction, PlanActionKind };

@@ -1,0 +1,228 @@
+/**
+ * The lowdb implementation of the Store: one JSON document, compact, written
+ * through steno (tmp file + rename, so a crash never leaves half a file).
+ * Changes mark the document dirty; one write per tick carries them all.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { Low } from 'lowdb';
+import { DataFile } from 'lowdb/node';
+import type pino from 'pino';
+import type { EventQuery, TaskEvent } from '../api/api.js';
+import { TendError, errnoCode } from '../errors.js';
+import {
+  NODE_EVENT_LIMIT,
+  STORE_SCHEMA_VERSION,
+  TASK_EVENT_LIMIT,
+  type NewEvent,
+  type Store,
+  type StoreDocument,
+  type StoreLoadResult,
+  type TaskRecord,
+} from './store.js';
+
+export const STORE_FILE = 'tend.json';
+
+export interface LowdbStoreOptions {
+  dataDir: string;
+  logger?: pino.Logger;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+function emptyDocument(): StoreDocument {
+  return { version: STORE_SCHEMA_VERSION, nodeId: randomUUID(), seq: 0, tasks: {}, events: [] };
+}
+
+/** Checks the shape of a parsed document; returns why it is unusable, or undefined. */
+export function invalidReason(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return `expected an object, got ${Array.isArray(doc) ? 'an array' : typeof doc}`;
+  const d = doc as Partial<StoreDocument>;
+  if (d.version !== STORE_SCHEMA_VERSION) return `expected schema version ${STORE_SCHEMA_VERSION}, got ${JSON.stringify(d.version)}`;
+  if (typeof d.nodeId !== 'string' || typeof d.seq !== 'number') return 'expected nodeId and seq';
+  if (typeof d.tasks !== 'object' || d.tasks === null || !Array.isArray(d.events)) return 'expected tasks and events';
+  for (const [id, r] of Object.entries(d.tasks)) {
+    if (!r || typeof r !== 'object' || r.id !== id || typeof r.execId !== 'string' || !Array.isArray(r.events)) return `expected a task record for ${id}`;
+  }
+  return undefined;
+}
+
+function trimFront<T>(list: T[], limit: number): void {
+  if (list.length > limit) list.splice(0, list.length - limit);
+}
+
+export class LowdbStore implements Store {
+  readonly path: string;
+  readonly #dataDir: string;
+  readonly #db: Low<StoreDocument>;
+  readonly #log?: pino.Logger;
+  readonly #now: () => Date;
+  readonly #listeners = new Set<(e: TaskEvent) => void>();
+  #dirty = false;
+  #scheduled: NodeJS.Immediate | undefined;
+  #inflight: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: LowdbStoreOptions) {
+    this.#dataDir = opts.dataDir;
+    this.path = path.join(opts.dataDir, STORE_FILE);
+    this.#log = opts.logger?.child({ component: 'store' });
+    this.#now = opts.now ?? (() => new Date());
+    this.#db = new Low<StoreDocument>(new DataFile<StoreDocument>(this.path, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) }), emptyDocument());
+  }
+
+  get nodeId(): string {
+    return this.#db.data.nodeId;
+  }
+
+  async load(): Promise<StoreLoadResult> {
+    await mkdir(this.#dataDir, { recursive: true });
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw new TendError('E_STORE', `failed to read store ${this.path}: ${(err as Error).message}`, { cause: err });
+      this.#db.data = emptyDocument();
+      this.#markDirty();
+      await this.flush();
+      return { outcome: 'missing' };
+    }
+    let reason: string | undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+      reason = invalidReason(doc);
+    } catch (err) {
+      reason = `invalid JSON: ${(err as Error).message}`;
+    }
+    if (reason === undefined) {
+      this.#db.data = doc as StoreDocument;
+      return { outcome: 'loaded' };
+    }
+    const movedTo = `${this.path}.corrupt-${this.#now().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.path, movedTo);
+    this.#log?.error({ path: this.path, movedTo, reason }, 'store corrupt, moved aside and rebuilt');
+    const fresh = emptyDocument();
+    // Keep the node id when the old file still names one.
+    const oldId = (doc as { nodeId?: unknown } | undefined)?.nodeId;
+    if (typeof oldId === 'string') fresh.nodeId = oldId;
+    this.#db.data = fresh;
+    this.#markDirty();
+    await this.flush();
+    return { outcome: 'corrupt', movedTo, reason };
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.#db.data.tasks[id];
+  }
+
+  all(): TaskRecord[] {
+    return Object.values(this.#db.data.tasks);
+  }
+
+  put(record: TaskRecord): void {
+    this.#db.data.tasks[record.id] = record;
+    this.#markDirty();
+  }
+
+  update(id: string, fn: (r: TaskRecord) => void): TaskRecord | undefined {
+    const r = this.#db.data.tasks[id];
+    if (!r) return undefined;
+    fn(r);
+    this.#markDirty();
+    return r;
+  }
+
+  delete(id: string): void {
+    if (!(id in this.#db.data.tasks)) return;
+    delete this.#db.data.tasks[id];
+    this.#markDirty();
+  }
+
+  addEvent(e: NewEvent): TaskEvent {
+    const doc = this.#db.data;
+    const ev: TaskEvent = { ...e, seq: ++doc.seq, time: e.time ?? this.#now().toISOString() };
+    doc.events.push(ev);
+    // Trim in batches so a busy node does not shift the array on every event.
+    if (doc.events.length > NODE_EVENT_LIMIT + 100) trimFront(doc.events, NODE_EVENT_LIMIT);
+    if (ev.task) {
+      const r = doc.tasks[ev.task];
+      if (r) {
+        r.events.push(ev);
+        trimFront(r.events, TASK_EVENT_LIMIT);
+      }
+    }
+    this.#markDirty();
+    for (const l of this.#listeners) {
+      try {
+        l(ev);
+      } catch (err) {
+        this.#log?.warn({ err }, 'event listener failed');
+      }
+    }
+    return ev;
+  }
+
+  events(q: EventQuery = {}): TaskEvent[] {
+    const rec = q.task ? this.#db.data.tasks[q.task] : undefined;
+    const source = rec ? rec.events : this.#db.data.events;
+    const start = source.length > NODE_EVENT_LIMIT ? source.length - NODE_EVENT_LIMIT : 0;
+    const out: TaskEvent[] = [];
+    for (let i = start; i < source.length; i++) {
+      const e = source[i];
+      if (q.after !== undefined && e.seq <= q.after) continue;
+      if (q.task && e.task !== q.task) continue;
+      if (q.job && e.job !== q.job) continue;
+      out.push(e);
+    }
+    return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
+  }
+
+  subscribe(listener: (e: TaskEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  flush(): Promise<void> {
+    return this.#write();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+
+  #markDirty(): void {
+    this.#dirty = true;
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = setImmediate(() => {
+      this.#write().catch(() => {
+        /* logged in #write */
+      });
+    });
+  }
+
+  #write(): Promise<void> {
+    if (this.#scheduled) {
+      clearImmediate(this.#scheduled);
+      this.#scheduled = undefined;
+    }
+    if (!this.#dirty) return this.#inflight;
+    this.#dirty = false;
+    // Serialised: the document is stringified when this write begins, so it holds every change made before flush().
+    const p = this.#inflight.then(() => this.#db.write());
+    this.#inflight = p.catch((err) => {
+      this.#dirty = true;
+      this.#log?.error({ err, path: this.path }, 'store write failed');
+    });
+    return p.catch((err) => {
+      throw new TendError('E_STORE', `failed to write store ${this.path}: ${(err as Error).message}`, { cause: err });
+    });
+  }
+}
+
+export function createStore(opts: LowdbStoreOptions): Store {
+  return new LowdbStore(opts);
+}
