@@ -3,3 +3,13 @@ import type { Command } from '../command.js';
 
 export const tendCommands: Command[] = [];
 export const tendctlCommands: Command[] = [];
+
+// tendctl: operator commands talking to the agent's API (src/api/).
+import { statusCommand } from './status.js';
+import { logsCommand } from './logs.js';
+import { eventsCommand } from './events.js';
+import { execCommand } from './exec.js';
+import { signalCommand } from './signal.js';
+import { restartCommand } from './restart.js';
+import { nodeCommand } from './node.js';
+tendctlCommands.push(statusCommand, logsCommand, eventsCommand, execCommand, signalCommand, restartCommand, nodeCommand);

@@ -1,0 +1,49 @@
+/** `tendctl exec [-i] TASK -- CMD [ARG…]`: run a command inside a task; its exit code is tendctl's. */
+import type { Command, CommandIO } from '../command.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
+import { writeOut } from '../format/output.js';
+
+const flags: FlagSpec[] = [
+  { names: ['i', 'interactive'], kind: 'bool', help: "Pass tendctl's stdin to the command (its end closes the command's stdin)." },
+  ...connectionFlags,
+  helpFlag,
+];
+
+const usage = 'tendctl exec [options] TASK -- CMD [ARG…]';
+const description = `
+Runs CMD inside a running task: in its namespaces, root and cgroup for exec
+tasks, in its dir and environment for raw_exec tasks. The command's stdout and
+stderr are printed as they come; tendctl exits with the command's exit code
+(128+N when a signal N ended it).`;
+
+export const execCommand: Command = {
+  name: 'exec',
+  summary: 'Run a command inside a task',
+  help: () => formatHelp(usage, description, flags),
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const { flags: f, args, rest } = parseFlags(argv, flags);
+    if (args.length === 0) throw new UsageError('expected TASK -- CMD [ARG…]');
+    const command = rest.length ? rest : args.slice(1);
+    if (rest.length && args.length > 1) throw new UsageError(`expected one TASK before --, got ${args.join(' ')}`);
+    if (command.length === 0 || !command[0]) throw new UsageError('missing command: expected TASK -- CMD [ARG…]');
+    const client = clientFromFlags(f, io);
+    const interactive = f.i === true;
+    try {
+      const session = await client.exec(args[0], command, interactive ? { stdin: io.stdin } : {});
+      const copy = async (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) => {
+        for await (const chunk of from) await writeOut(to, chunk as Buffer);
+      };
+      const [code] = await Promise.all([session.exit, copy(session.stdout, io.stdout), copy(session.stderr, io.stderr)]);
+      return code;
+    } finally {
+      if (interactive) {
+        // Let go of a terminal or pipe still open, so tendctl can exit.
+        io.stdin.unpipe();
+        io.stdin.pause();
+        (io.stdin as { unref?: () => void }).unref?.();
+      }
+      client.close();
+    }
+  },
+};

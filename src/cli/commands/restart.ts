@@ -1,0 +1,32 @@
+/** `tendctl restart TASK`: restart a task without changing its desired state. */
+import type { Command, CommandIO } from '../command.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
+import { jsonFlag, writeJson, writeOut } from '../format/output.js';
+
+const flags: FlagSpec[] = [jsonFlag, ...connectionFlags, helpFlag];
+
+const usage = 'tendctl restart [options] TASK';
+const description = `
+Stops a task (its kill_signal, then kill_timeout) and starts it again with the
+same spec. The job file is not touched. Also revives a task that failed after
+exhausting its restart policy.`;
+
+export const restartCommand: Command = {
+  name: 'restart',
+  summary: 'Restart a task (desired state unchanged)',
+  help: () => formatHelp(usage, description, flags),
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const { flags: f, args } = parseFlags(argv, flags);
+    if (args.length !== 1) throw new UsageError(`expected one TASK, got ${args.length} arguments`);
+    const client = clientFromFlags(f, io);
+    try {
+      const r = await client.restart(args[0]);
+      if (f.json) await writeJson(io, r);
+      else await writeOut(io.stdout, `Restarting ${r.task}\n`);
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};

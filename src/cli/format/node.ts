@@ -1,0 +1,67 @@
+/** What `tendctl node` prints: identity, executor and cgroup mode, cores, memory, drivers (and why not), attributes, meta. */
+import type { NodeView } from '../../api/api.js';
+import { formatBytes } from './bytes.js';
+import { formatRelative, parseTime } from './duration.js';
+import { palette as makePalette, type Palette } from './color.js';
+import { formatKeyValues, formatTable } from './table.js';
+
+/** "0-3,6" from [0,1,2,3,6]; "-" when empty. */
+export function formatCpuList(cpus: number[]): string {
+  if (cpus.length === 0) return '-';
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let start = sorted[0];
+  let prev = start;
+  for (const c of [...sorted.slice(1), NaN]) {
+    if (c === prev + 1) {
+      prev = c;
+      continue;
+    }
+    parts.push(start === prev ? String(start) : `${start}-${prev}`);
+    start = prev = c;
+  }
+  return parts.join(',');
+}
+
+export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }): string {
+  const p = opts.palette ?? makePalette(false);
+  const started = parseTime(n.startedAt);
+  const out = [
+    formatKeyValues([
+      ['Name', n.name],
+      ['ID', n.id],
+      ['Class', n.class || '-'],
+      ['Datacenter', n.datacenter],
+      ['Version', n.version],
+      ['Executor', n.executor],
+      ['Cgroup Mode', n.cgroupMode],
+      ['Cores', `${formatCpuList(n.cores)}${n.reservedCores.length ? ` (reserved ${formatCpuList(n.reservedCores)})` : ''}`],
+      ['Memory', formatBytes(n.memoryBytes)],
+      ['Data Dir', n.dataDir],
+      ['Jobs Dir', n.jobsDir],
+      ['Agent Started', started === undefined ? n.startedAt : `${n.startedAt} (${formatRelative(started, opts.now)})`],
+    ]),
+    p.bold('Drivers'),
+  ];
+  const drivers = Object.entries(n.drivers).sort(([a], [b]) => a.localeCompare(b));
+  out.push(
+    formatTable(
+      ['DRIVER', 'ENABLED', 'AVAILABLE', 'REASON'],
+      drivers.map(([name, d]) => [
+        name,
+        d.enabled ? 'yes' : p.dim('no'),
+        d.ok && d.enabled ? p.green('yes') : p.red('no'),
+        d.reason ?? (d.enabled ? '-' : 'disabled in the agent config'),
+      ]),
+      { indent: '  ', headerStyle: p.bold },
+    ),
+  );
+  const kv = (title: string, rec: Record<string, string>) => {
+    const entries = Object.entries(rec).sort(([a], [b]) => a.localeCompare(b));
+    out.push(p.bold(title));
+    out.push(entries.length ? formatKeyValues(entries, '  ') : '  (none)\n');
+  };
+  kv('Attributes', n.attributes);
+  kv('Meta', n.meta);
+  return out.join('\n');
+}
