@@ -1,0 +1,149 @@
+/**
+ * Per-file cache of load results, keyed by path and content hash, with the
+ * file's last good version. A relist of unchanged files costs one stat each
+ * (inode, size, mtime, ctime unchanged) or, when the stat changed or is too
+ * recent to trust, a read and a hash; only new content is loaded.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { Diagnostic, Job, LoadResult } from '../jobspec/model.js';
+import { describeError, errnoCode } from '../errors.js';
+
+/** Loads one file from its bytes (the watcher reads them, so hash and content always match). */
+export type FileLoader = (file: string, text: string) => Promise<LoadResult>;
+
+export interface CachedFile {
+  path: string;
+  /** `ino:size:mtimeMs:ctimeMs` when the bytes were read. */
+  statKey: string;
+  mtimeMs: number;
+  readAtMs: number;
+  /** sha256 of the bytes, hex; "" when the file could not be read. */
+  contentHash: string;
+  /** Result for the current bytes. */
+  result: LoadResult;
+  lastGood?: { jobs: Job[]; excluded: LoadResult['excluded']; at: string };
+}
+
+export type RefreshOutcome = 'unchanged' | 'changed' | 'gone';
+
+/** Counters, for tests and the "relist is cheap" claim. */
+export interface CacheStats {
+  stats: number;
+  reads: number;
+  loads: number;
+}
+
+/** A stat newer than this before its read cannot be trusted to reveal a later same-size write (coarse mtime). */
+const RACY_MS = 2000;
+
+export function hashContent(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export class FileCache {
+  readonly #load: FileLoader;
+  readonly #entries = new Map<string, CachedFile>();
+  readonly counters: CacheStats = { stats: 0, reads: 0, loads: 0 };
+
+  constructor(load: FileLoader) {
+    this.#load = load;
+  }
+
+  get(path: string): CachedFile | undefined {
+    return this.#entries.get(path);
+  }
+
+  paths(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Forget files that are no longer listed; returns how many were dropped. */
+  retain(present: Set<string>): number {
+    let dropped = 0;
+    for (const p of this.#entries.keys()) {
+      if (!present.has(p)) {
+        this.#entries.delete(p);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Bring one file up to date. `verify` re-reads and re-hashes even when the
+   * stat is unchanged (the periodic resync does, to catch what a stat hides).
+   */
+  async refresh(path: string, verify: boolean): Promise<RefreshOutcome> {
+    const prev = this.#entries.get(path);
+    let statKey: string;
+    let mtimeMs: number;
+    try {
+      this.counters.stats++;
+      const st = await fs.stat(path);
+      statKey = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      mtimeMs = st.mtimeMs;
+    } catch (err) {
+      return this.#readFailed(path, prev, err);
+    }
+    const trusted = prev !== undefined && prev.contentHash !== '' && prev.readAtMs - prev.mtimeMs > RACY_MS;
+    if (prev && !verify && trusted && prev.statKey === statKey) return 'unchanged';
+
+    let bytes: Buffer;
+    const readAtMs = Date.now();
+    try {
+      this.counters.reads++;
+      bytes = await fs.readFile(path);
+    } catch (err) {
+      return this.#readFailed(path, prev, err);
+    }
+    const contentHash = hashContent(bytes);
+    if (prev && prev.contentHash === contentHash) {
+      prev.statKey = statKey;
+      prev.mtimeMs = mtimeMs;
+      prev.readAtMs = readAtMs;
+      return 'unchanged';
+    }
+    const result = await this.#loadSafely(path, bytes.toString('utf8'));
+    const entry: CachedFile = { path, statKey, mtimeMs, readAtMs, contentHash, result, lastGood: prev?.lastGood };
+    if (result.ok) entry.lastGood = { jobs: result.jobs, excluded: result.excluded, at: new Date().toISOString() };
+    this.#entries.set(path, entry);
+    return 'changed';
+  }
+
+  async #loadSafely(path: string, text: string): Promise<LoadResult> {
+    this.counters.loads++;
+    try {
+      return await this.#load(path, text);
+    } catch (err) {
+      // The loader promises never to throw for bad content; a throw is a bug, shown like a bad file.
+      return failedResult(path, 'syntax', `failed to load ${path}: ${describeError(err)}`);
+    }
+  }
+
+  #readFailed(path: string, prev: CachedFile | undefined, err: unknown): RefreshOutcome {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      this.#entries.delete(path);
+      return prev ? 'gone' : 'unchanged';
+    }
+    // Unreadable (EACCES, EIO, …): keep the last good version, show why.
+    const message = `failed to read ${path}: ${describeError(err)}`;
+    if (prev && prev.contentHash === '' && prev.result.diagnostics[0]?.message === message) return 'unchanged';
+    this.#entries.set(path, {
+      path,
+      statKey: '',
+      mtimeMs: 0,
+      readAtMs: Date.now(),
+      contentHash: '',
+      result: failedResult(path, 'syntax', message),
+      lastGood: prev?.lastGood,
+    });
+    return 'changed';
+  }
+}
+
+function failedResult(file: string, kind: Diagnostic['kind'], message: string): LoadResult {
+  const diagnostic: Diagnostic = { severity: 'error', kind, file, line: 0, column: 0, path: '', message };
+  return { file, jobs: [], diagnostics: [diagnostic], ok: false, excluded: [] };
+}

@@ -1,0 +1,270 @@
+/**
+ * The jobs dir watcher: chokidar events and timers only decide *when* to
+ * relist; every relist lists the whole dir, refreshes the per-file cache and,
+ * when anything changed, emits the complete desired set (kubelet style).
+ *
+ * Three triggers: fs events (debounced, trailing, with a max wait), the
+ * periodic resync (verifies every file's bytes), and a cheap poll of the dir
+ * path (stat through the symlink) that notices a swapped symlink, a dir that
+ * appeared, or a dir replaced under the same name, and re-watches.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import pino from 'pino';
+import { describeError, errnoCode } from '../errors.js';
+import { isJobFile as loaderIsJobFile } from '../jobspec/files.js';
+import { loadText } from '../jobspec/load.js';
+import type { DesiredSet, JobSource, JobSourceOptions } from './source.js';
+import { assembleSet } from './assemble.js';
+import { Debouncer } from './debounce.js';
+import { FileCache, type FileLoader } from './file-cache.js';
+import { isHiddenBelow, listJobFiles } from './list.js';
+
+export interface WatcherOptions extends JobSourceOptions {
+  logger?: pino.Logger;
+  /** Loads one file from its bytes (default: the jobspec loader with `node` and `vars`). A `(file) => …` loader also fits. */
+  load?: FileLoader;
+  /** Which file names are job files (default: the loader's `isJobFile`). */
+  isJobFile?: (name: string) => boolean;
+  /** Longest a constant stream of events can delay a relist, ms (default 10 × debounceMs). */
+  maxWaitMs?: number;
+  /** How often the dir path is stat'ed for a symlink swap or a (re)appearing dir, ms (default 1000). */
+  dirPollMs?: number;
+  /** Absolute paths never treated as job files (e.g. the agent config file when it sits in the jobs dir). */
+  exclude?: string[];
+}
+
+/** Identity of what the dir path points at: a swap or a re-creation changes it. */
+interface DirIdentity {
+  real: string;
+  dev: number;
+  ino: number;
+}
+
+export function createJobSource(opts: WatcherOptions): JobSource {
+  return new Watcher(opts);
+}
+
+class Watcher implements JobSource {
+  readonly #dir: string;
+  readonly #log: pino.Logger;
+  readonly #cache: FileCache;
+  readonly #isJobFile: (name: string) => boolean;
+  readonly #exclude: Set<string>;
+  readonly #resyncMs: number;
+  readonly #dirPollMs: number;
+  readonly #debouncer: Debouncer;
+  readonly #listeners = new Set<(set: DesiredSet) => void>();
+
+  #watcher: FSWatcher | undefined;
+  #dirId: DirIdentity | undefined;
+  #dirMissingWarned = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #current: DesiredSet;
+  #started = false;
+  #stopped = false;
+  /** The relist in flight and whether another one was asked for meanwhile. */
+  #running: Promise<void> | undefined;
+  #queued: { reason: string; verify: boolean; waiters: (() => void)[] } | undefined;
+  #polling = false;
+
+  constructor(opts: WatcherOptions) {
+    this.#dir = path.resolve(opts.dir);
+    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'source', dir: this.#dir });
+    const load: FileLoader = opts.load ?? ((file, text) => loadText(file, text, { node: opts.node, vars: opts.vars }));
+    this.#cache = new FileCache(load);
+    this.#isJobFile = opts.isJobFile ?? loaderIsJobFile;
+    this.#exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
+    this.#resyncMs = opts.resyncMs ?? 30_000;
+    this.#dirPollMs = opts.dirPollMs ?? 1000;
+    const debounceMs = opts.debounceMs ?? 100;
+    this.#debouncer = new Debouncer(() => void this.#relist('watch', false), debounceMs, opts.maxWaitMs ?? debounceMs * 10);
+    this.#current = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
+  }
+
+  /** Cache counters (stats, reads, loads): how much work relists did. */
+  get counters(): FileCache['counters'] {
+    return this.#cache.counters;
+  }
+
+  async start(): Promise<DesiredSet> {
+    if (this.#started) return this.#current;
+    this.#started = true;
+    this.#dirId = await this.#identify();
+    if (this.#dirId) await this.#watch();
+    await this.#relist('initial', true, true);
+    this.#resyncTimer = setInterval(() => void this.resync('resync'), this.#resyncMs);
+    this.#pollTimer = setInterval(() => void this.#pollDir(), this.#dirPollMs);
+    this.#resyncTimer.unref();
+    this.#pollTimer.unref();
+    return this.#current;
+  }
+
+  onChange(listener: (set: DesiredSet) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  current(): DesiredSet {
+    return this.#current;
+  }
+
+  async resync(reason = 'resync'): Promise<DesiredSet> {
+    await this.#pollDir();
+    await this.#relist(reason, true);
+    return this.#current;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#debouncer.cancel();
+    clearInterval(this.#resyncTimer);
+    clearInterval(this.#pollTimer);
+    await this.#unwatch();
+    while (this.#running) await this.#running;
+  }
+
+  /** Stat through the dir path (following the symlink, if any). Undefined when there is no dir. */
+  async #identify(): Promise<DirIdentity | undefined> {
+    try {
+      const st = await fs.stat(this.#dir);
+      if (!st.isDirectory()) throw Object.assign(new Error(`${this.#dir} is not a directory`), { code: 'ENOTDIR' });
+      const real = await fs.realpath(this.#dir);
+      this.#dirMissingWarned = false;
+      return { real, dev: st.dev, ino: st.ino };
+    } catch (err) {
+      if (!this.#dirMissingWarned) {
+        this.#log.warn({ code: errnoCode(err), err: describeError(err) }, 'jobs dir not readable; waiting for it');
+        this.#dirMissingWarned = true;
+      }
+      return undefined;
+    }
+  }
+
+  /** The cheap poll: did the dir path start pointing somewhere else? */
+  async #pollDir(): Promise<void> {
+    if (this.#stopped || this.#polling) return;
+    this.#polling = true;
+    try {
+      const id = await this.#identify();
+      const prev = this.#dirId;
+      if (sameDir(prev, id)) return;
+      this.#dirId = id;
+      if (this.#stopped) return;
+      this.#log.info({ from: prev?.real, to: id?.real }, 'jobs dir changed target; rewatching');
+      await this.#unwatch();
+      if (id) await this.#watch();
+      // A vanished dir keeps the set in force (see #relist); a new target converges now.
+      await this.#relist(prev && id ? 'symlink-swap' : 'watch', true);
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async #watch(): Promise<void> {
+    const dir = this.#dir;
+    const w = watch(dir, {
+      ignoreInitial: true,
+      followSymlinks: true,
+      ignored: (p: string) => isHiddenBelow(dir, p),
+    });
+    w.on('all', () => this.#debouncer.trigger());
+    w.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
+    this.#watcher = w;
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  }
+
+  async #unwatch(): Promise<void> {
+    const w = this.#watcher;
+    this.#watcher = undefined;
+    if (w) await w.close();
+  }
+
+  /**
+   * Run one relist, or merge into the one queued behind the relist in flight
+   * (one in flight, at most one waiting: later asks share the waiting one).
+   */
+  #relist(reason: string, verify: boolean, force = false): Promise<void> {
+    if (this.#stopped && !force) return Promise.resolve();
+    if (!this.#running) {
+      this.#running = this.#relistNow(reason, verify, force).finally(() => this.#next());
+      return this.#running;
+    }
+    return new Promise<void>((resolve) => {
+      if (!this.#queued) this.#queued = { reason, verify, waiters: [] };
+      else {
+        this.#queued.verify ||= verify;
+        if (reason !== 'watch') this.#queued.reason = reason;
+      }
+      this.#queued.waiters.push(resolve);
+    });
+  }
+
+  #next(): void {
+    this.#running = undefined;
+    const q = this.#queued;
+    this.#queued = undefined;
+    if (!q) return;
+    if (this.#stopped) return q.waiters.forEach((w) => w());
+    this.#running = this.#relistNow(q.reason, q.verify, false).finally(() => {
+      q.waiters.forEach((w) => w());
+      this.#next();
+    });
+  }
+
+  async #relistNow(reason: string, verify: boolean, initial: boolean): Promise<void> {
+    const started = performance.now();
+    let files: string[];
+    try {
+      files = (await listJobFiles(this.#dir, this.#isJobFile)).files.filter((f) => !this.#exclude.has(f));
+    } catch (err) {
+      // No dir (yet, or any more): the first set is empty; later, what is in force stays (a vanished
+      // dir is more likely a mount or sync hiccup than an order to stop everything).
+      if (!this.#dirMissingWarned) this.#log.warn({ code: errnoCode(err), err: describeError(err) }, 'failed to list jobs dir');
+      this.#dirMissingWarned = true;
+      if (initial) this.#emit(reason);
+      return;
+    }
+    let changed = this.#cache.retain(new Set(files)) > 0;
+    const outcomes = await mapLimited(files, 8, (f) => this.#cache.refresh(f, verify));
+    changed ||= outcomes.some((o) => o !== 'unchanged');
+    if (changed || initial) this.#emit(reason);
+    this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
+  }
+
+  #emit(reason: string): void {
+    const entries = this.#cache.paths().map((p) => this.#cache.get(p)!);
+    const set = assembleSet(entries, this.#current.generation + 1, reason);
+    this.#current = set;
+    const invalid = set.files.filter((f) => !f.ok).length;
+    this.#log.info({ generation: set.generation, reason, files: set.files.length, jobs: set.jobs.size, invalid, conflicts: set.conflicts.length }, 'desired set changed');
+    if (reason === 'initial') return;
+    for (const listener of this.#listeners) {
+      try {
+        listener(set);
+      } catch (err) {
+        this.#log.error({ err: describeError(err) }, 'desired set listener failed');
+      }
+    }
+  }
+}
+
+function sameDir(a: DirIdentity | undefined, b: DirIdentity | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.real === b.real && a.dev === b.dev && a.ino === b.ino;
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i < items.length) {
+      const k = i++;
+      out[k] = await fn(items[k]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
