@@ -71,6 +71,13 @@ export interface CgroupManager {
   cgroupsPath(id: string): string;
   /** Directories of this task's cgroup (one per v1 controller, or the single v2 dir). */
   paths(id: string): string[];
+  /**
+   * Every directory the task's cgroup may have on this host, whether or not it exists: `paths(id)`
+   * plus one per other mounted hierarchy (v1 devices, blkio, name=systemd, …, and the unified tree
+   * on hybrid hosts), which is where runc puts a container it joins to `cgroupsPath(id)`. `destroy`
+   * removes all of them; tests walk them to prove nothing is left. v2: the single dir.
+   */
+  allPaths(id: string): string[];
   /** Create the task's cgroup (idempotent) and apply limits. */
   create(id: string, limits: CgroupLimits): Promise<void>;
   /** Change limits in place. */

@@ -53,6 +53,10 @@ export class CgroupsV1 implements CgroupManager {
     return unique(V1_CONTROLLERS.filter((c) => this.#ctx.mounts.v1[c]).map((c) => this.#dir(c, id)));
   }
 
+  allPaths(id: string): string[] {
+    return this.#allDirs(id);
+  }
+
   async create(id: string, limits: CgroupLimits): Promise<void> {
     assertCgroupName('id', id);
     assertLimits(id, limits);

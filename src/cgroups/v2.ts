@@ -62,6 +62,10 @@ export class CgroupsV2 implements CgroupManager {
     return [this.#dir(id)];
   }
 
+  allPaths(id: string): string[] {
+    return [this.#dir(id)];
+  }
+
   async create(id: string, limits: CgroupLimits): Promise<void> {
     assertCgroupName('id', id);
     assertLimits(id, limits);
