@@ -6,7 +6,27 @@
  *
  * Layout: v2 → `<unified>/<parent>/<id>`; v1 → `<controller mount>/<parent>/<id>`
  * in every controller tend uses (cpu, cpuacct, cpuset, memory, pids, freezer).
- * In hybrid mode limits live in v1 (as runc does) and the v2 tree is left alone.
+ * In hybrid mode limits live in v1 (as runc does) and the v2 tree is left alone
+ * except by destroy (runc joins it too).
+ *
+ * With an OCI runtime (the order the OCI executor must use; proven with runc
+ * 1.1.5 on a hybrid Debian 12 host by test/e2e/cgroups/runc-join.test.ts):
+ *   1. `create(id, limits)`: the cgroup exists with every limit and its cpuset
+ *      (exclusive cores or the shared pool) before the task's first instruction.
+ *   2. Run the bundle with `linux.cgroupsPath = cgroupsPath(id)` and no
+ *      `linux.resources` limits (devices rules are the executor's business).
+ *      runc joins the existing dirs, writes no limit of its own (cpu.shares,
+ *      memory, memsw, pids, cpuset stay as the manager set them) and adds dirs
+ *      in the hierarchies the manager does not use (devices, blkio,
+ *      name=systemd, unified): `allPaths(id)` lists them all.
+ *   3. Resource changes: `update(id, …)`, never `runc update` (one writer).
+ *   4. Stop: after the kill_signal grace, `destroy(id)` (kills every process,
+ *      also ones that double-forked or setsid'd away from the init), then
+ *      `runc delete`: it succeeds on the removed cgroup, only logging
+ *      warnings about the missing freezer.state and devices dir.
+ * The other order (runc creates, then `update`) also works with runc 1.1.5,
+ * but the task runs unlimited until the update and its cpuset is a copy of the
+ * parent's (every CPU, exclusive cores included) unless `update` is given one.
  */
 import type { CgroupMode } from '../platform.js';
 
