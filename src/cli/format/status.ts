@@ -13,6 +13,7 @@ import { formatDuration, formatRelative, formatSince, parseTime } from './durati
 import { palette as makePalette, type Palette } from './color.js';
 import { formatKeyValues, formatTable } from './table.js';
 import { formatSpec } from './spec.js';
+import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -110,11 +111,13 @@ export function compareTasks(a: TaskView, b: TaskView): number {
   return a.job.localeCompare(b.job) || a.group.localeCompare(b.group) || a.index - b.index || a.task.localeCompare(b.task);
 }
 
-/** `file:line:col: error: message (hint)` */
-export function formatDiagnostic(d: Diagnostic): string {
-  const loc = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-  const where = d.path ? ` (at ${d.path})` : '';
-  return `${loc}: ${d.severity}: ${d.message}${where}${d.hint ? `; ${d.hint}` : ''}`;
+/** `file:line:col: error: message`, then `at <path>` and `hint: …` lines, as `tendctl validate` prints them. */
+export function formatDiagnostic(d: Diagnostic, p: Palette = makePalette(false)): string {
+  return formatDiagnosticText(d, { color: p.enabled });
+}
+
+function indentLines(text: string, pad: string): string {
+  return text.split('\n').map((l) => pad + l).join('\n');
 }
 
 /** Jobs that do not run as their file says, with the reason. */
@@ -146,8 +149,8 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
     );
   }
   const diags = new Set<string>();
-  for (const f of input.files) if (!f.ok) for (const d of f.diagnostics) if (d.severity === 'error') diags.add(formatDiagnostic(d));
-  for (const j of troubled) for (const d of j.diagnostics ?? []) if (d.severity === 'error') diags.add(formatDiagnostic(d));
+  for (const f of input.files) if (!f.ok) for (const d of f.diagnostics) if (d.severity === 'error') diags.add(formatDiagnostic(d, p));
+  for (const j of troubled) for (const d of j.diagnostics ?? []) if (d.severity === 'error') diags.add(formatDiagnostic(d, p));
   const badFiles = input.files.filter((f) => !f.ok);
   if (diags.size || badFiles.length) {
     out.push('', p.bold('File errors:'));
@@ -155,7 +158,7 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
       if (f.lastGoodAt) out.push(`  ${f.path}: last good version (from ${formatRelative(parseTime(f.lastGoodAt) ?? now, now)}) stays in force`);
       else if (f.diagnostics.every((d) => d.severity !== 'error')) out.push(`  ${f.path}: invalid`);
     }
-    for (const d of diags) out.push(`  ${p.red(d)}`);
+    for (const d of diags) out.push(indentLines(d, '  '));
   }
   return out.join('\n').replace(/\n*$/, '\n');
 }
@@ -171,9 +174,9 @@ export function renderJob(job: JobView, files: FileView[], stats: Record<string,
   ];
   if (job.reason) pairs.push(['Reason', job.reason]);
   const out = [formatKeyValues(pairs)];
-  const diags = new Set((job.diagnostics ?? []).map(formatDiagnostic));
-  for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d));
-  if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => `  ${d}`), '');
+  const diags = new Set((job.diagnostics ?? []).map((d) => formatDiagnostic(d, p)));
+  for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d, p));
+  if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => indentLines(d, '  ')), '');
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {

@@ -1,0 +1,224 @@
+/**
+ * A fake AgentApi for the API and tendctl tests and the status benchmark:
+ * in-memory jobs, tasks and events, an exec that runs a real `sh -c` (or any
+ * argv) in the task's dir, and a tiny log reader over real rotated files
+ * (stands in for src/executor/logs/reader.ts in these self-contained tests).
+ */
+import { spawn } from 'node:child_process';
+import { open, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentApi, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
+import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
+import type { ReadLogsOptions } from '../../../src/api/routes-logs.js';
+import { TendError } from '../../../src/errors.js';
+
+export function makeTask(job: string, group: string, index: number, task: string, over: Partial<TaskView> = {}): TaskView {
+  return {
+    id: `${job}/${group}[${index}]/${task}`,
+    job,
+    group,
+    index,
+    task,
+    allocId: `${job}-${group}-${index}`,
+    driver: 'raw_exec',
+    state: 'running',
+    pid: 1000 + index,
+    startedAt: new Date(Date.now() - 65_000).toISOString(),
+    restarts: 0,
+    resources: { cpu: 100, memoryMB: 300 },
+    file: `/jobs/${job}.hcl`,
+    ...over,
+  };
+}
+
+export class FakeAgent implements AgentApi {
+  jobList: JobView[] = [];
+  fileList: FileView[] = [];
+  eventList: TaskEvent[] = [];
+  statsById: Record<string, TaskStats> = {};
+  /** Calls of signal/restart, for assertions. */
+  calls: { kind: 'signal' | 'restart'; id: string; signal?: string }[] = [];
+  /** Pids of exec children still running, so tests can prove nothing is left. */
+  execPids = new Set<number>();
+  #listeners = new Set<(e: TaskEvent) => void>();
+  #seq = 0;
+
+  constructor(jobs: JobView[] = [], files: FileView[] = []) {
+    this.jobList = jobs;
+    this.fileList = files;
+  }
+
+  async node(): Promise<NodeView> {
+    return {
+      name: 'test-node',
+      id: 'node-1',
+      class: 'edge',
+      datacenter: 'dc1',
+      version: '0.1.0',
+      executor: 'plain',
+      cgroupMode: 'hybrid',
+      cores: [0, 1],
+      reservedCores: [],
+      memoryBytes: 4 * 1024 ** 3,
+      attributes: { 'kernel.name': 'linux', 'cpu.numcores': '2' },
+      meta: { rack: 'r1' },
+      drivers: {
+        raw_exec: { ok: true, enabled: true },
+        exec: { ok: false, enabled: true, reason: 'requires root' },
+      },
+      dataDir: '/tmp/state',
+      jobsDir: '/tmp/jobs',
+      startedAt: new Date(Date.now() - 3_600_000).toISOString(),
+    };
+  }
+
+  jobs(): JobView[] {
+    return this.jobList;
+  }
+
+  files(): FileView[] {
+    return this.fileList;
+  }
+
+  tasks(): TaskView[] {
+    return this.jobList.flatMap((j) => j.tasks);
+  }
+
+  async task(id: string, opts: { stats?: boolean } = {}): Promise<TaskView> {
+    const t = this.tasks().find((x) => x.id === id);
+    if (!t) throw new TendError('E_TASK_NOT_FOUND', `task "${id}" not found`, { details: { task: id } });
+    return {
+      ...t,
+      events: this.eventList.filter((e) => e.task === id),
+      spec: { driver: t.driver, config: { command: '/bin/sh', args: ['-c', 'sleep 1000'] }, resources: { cpu: t.resources.cpu, memory: t.resources.memoryMB } },
+      stats: opts.stats ? this.statsById[id] : undefined,
+    };
+  }
+
+  /** Exact id; else ids starting with the query; else `job/task` and `job/group` shorthands. */
+  resolve(query: string): string[] {
+    const ids = this.tasks().map((t) => t.id);
+    if (ids.includes(query)) return [query];
+    const byPrefix = ids.filter((id) => id.startsWith(query));
+    if (byPrefix.length) return byPrefix;
+    return this.tasks()
+      .filter((t) => `${t.job}/${t.task}` === query || `${t.job}/${t.group}` === query)
+      .map((t) => t.id);
+  }
+
+  events(q: EventQuery = {}): TaskEvent[] {
+    let list = this.eventList.filter(
+      (e) => (q.after === undefined || e.seq > q.after) && (!q.task || e.task === q.task) && (!q.job || e.job === q.job),
+    );
+    if (q.limit !== undefined) list = list.slice(-q.limit);
+    return list;
+  }
+
+  subscribe(listener: (e: TaskEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Records an event and hands it to live subscribers. */
+  publish(e: Omit<TaskEvent, 'seq' | 'time'> & { time?: string }): TaskEvent {
+    const full: TaskEvent = { time: new Date().toISOString(), ...e, seq: ++this.#seq };
+    this.eventList.push(full);
+    for (const l of this.#listeners) l(full);
+    return full;
+  }
+
+  get subscribers(): number {
+    return this.#listeners.size;
+  }
+
+  async signal(id: string, signal: string): Promise<void> {
+    await this.task(id);
+    this.calls.push({ kind: 'signal', id, signal });
+  }
+
+  async restart(id: string): Promise<void> {
+    await this.task(id);
+    this.calls.push({ kind: 'restart', id });
+  }
+
+  async exec(id: string, command: string[], opts: ExecOptions = {}): Promise<ExecSession> {
+    await this.task(id);
+    const child = spawn(command[0], command.slice(1), { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const pid = child.pid;
+    if (pid !== undefined) this.execPids.add(pid);
+    const exit = new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${id}: ${err.message}`, { cause: err })));
+      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0)));
+    }).finally(() => pid !== undefined && this.execPids.delete(pid));
+    return { stdin: child.stdin, stdout: child.stdout!, stderr: child.stderr!, exit, kill: (s) => child.kill(s ?? 'SIGKILL') };
+  }
+
+  async plan(): Promise<Plan> {
+    return { actions: [], files: this.fileList };
+  }
+
+  async stats(): Promise<Record<string, TaskStats>> {
+    return this.statsById;
+  }
+}
+
+function osSignal(name: NodeJS.Signals): number {
+  const map: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return map[name] ?? 0;
+}
+
+/**
+ * A small reader of `<logDir>/<task>.<stream>.N` for the tests: files in N
+ * order, `tail` lines from the end, and with `follow` polls for growth and for
+ * a newer file (rotation), moving on once the current file is drained.
+ */
+export async function* fakeReadLogs(o: ReadLogsOptions): AsyncGenerator<Buffer> {
+  const prefix = `${o.task}.${o.stream}.`;
+  const list = async () =>
+    (await readdir(o.logDir))
+      .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+      .map((n) => Number(n.slice(prefix.length)))
+      .sort((a, b) => a - b);
+  const readFrom = async (n: number, offset: number): Promise<Buffer> => {
+    const fh = await open(path.join(o.logDir, `${prefix}${n}`), 'r');
+    try {
+      const { size } = await fh.stat();
+      const buf = Buffer.alloc(Math.max(0, size - offset));
+      if (buf.length) await fh.read(buf, 0, buf.length, offset);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  };
+  let files = await list();
+  let idx = 0;
+  let offset = 0;
+  if (o.tail !== undefined) {
+    const all = Buffer.concat(await Promise.all(files.map((n) => readFrom(n, 0))));
+    const lines = all.toString('utf8').split(/(?<=\n)/);
+    yield Buffer.from(lines.slice(Math.max(0, lines.length - o.tail)).join(''));
+    idx = files.length - 1;
+    offset = idx >= 0 ? (await readFrom(files[idx], 0)).length : 0;
+  }
+  for (;;) {
+    if (o.signal?.aborted) return;
+    if (idx >= 0 && idx < files.length) {
+      const chunk = await readFrom(files[idx], offset);
+      if (chunk.length) {
+        offset += chunk.length;
+        yield chunk;
+        continue;
+      }
+    }
+    if (idx < files.length - 1) {
+      idx++;
+      offset = 0;
+      continue;
+    }
+    if (!o.follow) return;
+    await sleep(20);
+    files = await list();
+    if (idx < 0 && files.length) idx = 0;
+  }
+}
