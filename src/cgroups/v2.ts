@@ -76,8 +76,10 @@ export class CgroupsV2 implements CgroupManager {
     const existed = await exists(dir);
     try {
       await ensureDir(dir, `cgroup ${id}`);
+      const hasCpuset = enabled.includes('cpuset');
+      if (!hasCpuset && limits.cpuset?.length) throw this.#noCpuset(id);
       const cpus = this.#ctx.pool.onCreate(id, limits.cpuset);
-      if (enabled.includes('cpuset')) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
+      if (hasCpuset) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
       await this.#apply(id, limits);
       await this.#syncShared(id);
     } catch (err) {
@@ -94,8 +96,10 @@ export class CgroupsV2 implements CgroupManager {
     assertLimits(id, limits);
     const dir = this.#dir(id);
     if (!(await exists(dir))) throw notFound(id, 'update', dir);
+    const hasCpuset = limits.cpuset !== undefined && (await this.#cpusetEnabled());
+    if (!hasCpuset && limits.cpuset?.length) throw this.#noCpuset(id);
     const cpus = this.#ctx.pool.onUpdate(id, limits.cpuset);
-    if (cpus) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
+    if (cpus && hasCpuset) await setValue(path.join(dir, 'cpuset.cpus'), formatCpuList(cpus), `set cpuset of cgroup ${id}`);
     await this.#apply(id, limits);
     await this.#syncShared(id);
   }
@@ -190,6 +194,16 @@ export class CgroupsV2 implements CgroupManager {
     return path.join(this.#parentDir(), id);
   }
 
+  /** Whether tend's children get the cpuset controller (the parent's cgroup.subtree_control has it). */
+  async #cpusetEnabled(): Promise<boolean> {
+    return parseControllers(await readOptional(path.join(this.#parentDir(), 'cgroup.subtree_control'))).includes('cpuset');
+  }
+
+  #noCpuset(id: string): TendError {
+    const file = path.join(this.#parentDir(), 'cgroup.subtree_control');
+    return new TendError('E_CGROUP', `failed to set cpuset of cgroup ${id}: the cpuset controller is not enabled in ${file}`, { details: { id, file } });
+  }
+
   /** Create the parent and enable tend's controllers down to it; returns the controllers its children get. */
   async #ensureParent(): Promise<string[]> {
     const root = this.#unified();
@@ -270,7 +284,7 @@ export class CgroupsV2 implements CgroupManager {
    */
   async #syncShared(except: string | undefined): Promise<void> {
     const pool = this.#ctx.pool;
-    if (!pool.needsSync()) return;
+    if (!pool.needsSync() || !(await this.#cpusetEnabled())) return;
     const shared = pool.shared();
     const cpus = formatCpuList(shared);
     for (const other of pool.sharedIds(await this.list())) {

@@ -133,6 +133,34 @@ describe('cgroups v2 (fake cgroupfs)', () => {
     assert.equal(fake.read('unified/tend/b/cpuset.cpus'), '0-3');
   });
 
+  test('create: without cpuset handed to the parent, shared tasks get no cpuset and exclusive cores are refused', async () => {
+    fake.write('unified/tend/cgroup.controllers', 'cpu memory pids\n');
+    await mgr.create('a', {});
+    assert.equal(fake.read('unified/tend/cgroup.subtree_control'), '+cpu +memory +pids');
+    assert.equal(fake.has('unified/tend/a/cpuset.cpus'), false);
+    await assert.rejects(mgr.create('b', { cpuset: [1] }), /failed to set cpuset of cgroup b: the cpuset controller is not enabled in .*tend\/cgroup.subtree_control/);
+    assert.equal(fake.has('unified/tend/b'), false);
+    await assert.rejects(mgr.update('a', { cpuset: [0] }), /cpuset controller is not enabled/);
+    assert.deepEqual(mgr.cpusets.assignments(), {});
+    await mgr.update('a', { cpuset: [] });
+    assert.equal(fake.has('unified/tend/a/cpuset.cpus'), false);
+  });
+
+  test('create: after an agent restart the first change rewrites shared cpusets a previous run left narrowed', async () => {
+    await mgr.create('old', {});
+    fake.write('unified/tend/old/cpuset.cpus', '3\n'); // narrowed for an exclusive task that is gone now
+    const restarted = make();
+    await restarted.create('new', {});
+    assert.equal(fake.read('unified/tend/old/cpuset.cpus'), '0-3');
+    fake.write('unified/tend/old/cpuset.cpus', '3\n');
+    await restarted.create('newer', {});
+    assert.equal(fake.read('unified/tend/old/cpuset.cpus'), '3\n', 'no rewrite while the shared set is unchanged');
+  });
+
+  test('allPaths: the single v2 dir', () => {
+    assert.deepEqual(mgr.allPaths('web'), mgr.paths('web'));
+  });
+
   test('addProcess: writes the pid to cgroup.procs; pids reads the subtree', async () => {
     await mgr.create('web', {});
     await mgr.addProcess('web', 4242);
@@ -185,13 +213,17 @@ describe('cgroups v2 (fake cgroupfs)', () => {
     fake.write('unified/tend/web/cgroup.kill', '');
     fake.write('unified/tend/web/cgroup.procs', `${GONE_PID}\n`);
     fake.write('unified/tend/web/inner/cgroup.procs', `${GONE_PID + 1}\n`);
+    fake.write('unified/tend/web/cgroup.freeze', '0');
+    const seen: string[] = [];
     const rec = recordingSignaller(() => {
+      seen.push(`kill=${fake.read('unified/tend/web/cgroup.kill')} freeze=${fake.read('unified/tend/web/cgroup.freeze')}`);
       throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
     });
     const m = make({ signal: rec.signal });
     await m.destroy('web');
     assert.equal(fake.has('unified/tend/web'), false);
-    assert.deepEqual(rec.calls.sort(), [GONE_PID, GONE_PID + 1]);
+    assert.deepEqual(rec.calls.sort(), [GONE_PID, GONE_PID + 1], 'each pid signalled once: ESRCH means reaped');
+    assert.deepEqual(seen, ['kill=1 freeze=0', 'kill=1 freeze=0'], 'cgroup.kill written, no freeze needed');
   });
 
   test('destroy: pids that no longer exist (ESRCH from process.kill) count as gone', async () => {
