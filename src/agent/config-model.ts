@@ -54,6 +54,8 @@ export interface AgentConfig {
     meta: Record<string, string>;
     /** exec driver chroot: host dirs (Nomad default list). */
     chrootEnv: string[];
+    /** chroot_env as Nomad's map, host src → dst in the task root (the list form maps each dir to itself). */
+    chrootEnvMap?: Record<string, string>;
     reserved: { cores: number[]; memoryMB: number; cpu: number };
     hostVolumes: HostVolumeConfig[];
   };

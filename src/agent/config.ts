@@ -1,0 +1,412 @@
+/**
+ * The agent config parser: an HCL file (Nomad's agent layout, the part that
+ * means something on one node), then flags, then defaults → AgentConfig.
+ * Unknown keys and wrong types are errors naming file:line (and a hint).
+ * Relative paths in the file resolve against the file's dir; in flags,
+ * against the cwd.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse as parseHcl } from '@cdktf/hcl2json';
+import { TendError, describeError } from '../errors.js';
+import { platform } from '../platform.js';
+import type { AgentConfig, HostVolumeConfig } from './config-model.js';
+
+/** Flags that override the file (`tend agent -jobs-dir …`). */
+export interface AgentFlags {
+  jobsDir: string;
+  dataDir: string;
+  nodeName: string;
+  logLevel: string;
+  executor: string;
+  concurrency: number;
+  stopTasksOnExit: boolean;
+  /** A duration such as "30s". */
+  resyncInterval: string;
+}
+
+export interface LoadAgentConfigOptions {
+  /** The HCL config file; without it, flags and defaults only. */
+  file?: string;
+  flags: Partial<AgentFlags>;
+  /** Base of relative flag paths and defaults (default process.cwd()). */
+  cwd?: string;
+  /** For `~` in paths (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Nomad's exec driver default (docker's defaults without net_raw). */
+export const DEFAULT_ALLOW_CAPS = [
+  'audit_write', 'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'mknod',
+  'net_bind_service', 'setfcap', 'setgid', 'setpcap', 'setuid', 'sys_chroot',
+];
+/** Nomad's default chroot_env (missing dirs are skipped when building a root). */
+export const DEFAULT_CHROOT_ENV = ['/bin', '/etc', '/lib', '/lib32', '/lib64', '/run/resolvconf', '/sbin', '/usr'];
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const EXECUTORS = ['auto', 'plain', 'oci'] as const;
+const MODES = ['private', 'host'] as const;
+
+type Raw = Record<string, unknown>;
+
+const KEYS = {
+  top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume'],
+  reserved: ['cores', 'memory', 'cpu'],
+  hostVolume: ['path', 'read_only'],
+  plugin: ['config'],
+  rawExec: ['enabled', 'no_cgroups'],
+  exec: ['enabled', 'default_pid_mode', 'default_ipc_mode', 'no_pivot_root', 'allow_caps', 'denied_host_uids', 'denied_host_gids'],
+  oci: ['runtime', 'conmon', 'pids_limit', 'cgroup_parent'],
+  api: ['socket', 'address', 'token'],
+};
+
+/** Read, parse and resolve the agent config. Throws TendError E_CONFIG_INVALID. */
+export async function loadAgentConfig(opts: LoadAgentConfigOptions): Promise<AgentConfig> {
+  if (opts.file === undefined) return buildConfig(undefined, {}, opts);
+  const file = path.resolve(opts.cwd ?? process.cwd(), opts.file);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new TendError('E_CONFIG_INVALID', `failed to read agent config ${file}: ${describeError(err)}`, { cause: err, details: { file } });
+  }
+  return parseAgentConfig(file, text, opts);
+}
+
+/** Same, from text already read (`file` names it in messages and anchors relative paths). */
+export async function parseAgentConfig(file: string, text: string, opts: Omit<LoadAgentConfigOptions, 'file'>): Promise<AgentConfig> {
+  let raw: Raw;
+  try {
+    raw = (await parseHcl(file, text)) as Raw;
+  } catch (err) {
+    const m = /([^\s[]+):(\d+),(\d+)[^:]*: ([^\]]*)\]?\s*$/.exec(describeError(err));
+    const where = m ? `${m[1]}:${m[2]}:${m[3]}` : file;
+    throw new TendError('E_CONFIG_INVALID', `failed to load agent config: ${where}: ${m ? m[4] : describeError(err)}`, {
+      cause: err,
+      details: { file, line: m ? Number(m[2]) : 0 },
+    });
+  }
+  return buildConfig(new Source(file, text), raw, opts);
+}
+
+/** A copy safe to log: the API token is replaced. */
+export function redactConfig(cfg: AgentConfig): AgentConfig {
+  const copy = structuredClone(cfg);
+  if (copy.api.token !== undefined) copy.api.token = '<redacted>';
+  return copy;
+}
+
+/** Go-style durations: "30s", "1m30s", "500ms", "1.5h". */
+export function parseDuration(s: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) return undefined;
+  let ms = 0;
+  for (const [, n, , u] of s.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * units[u];
+  return Math.round(ms);
+}
+
+/** "0,10-15" → [[0,0],[10,15]]; undefined when malformed. */
+export function parseRanges(s: string): [number, number][] | undefined {
+  if (s.trim() === '') return [];
+  const out: [number, number][] = [];
+  for (const part of s.split(',')) {
+    const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(part);
+    if (!m) return undefined;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return undefined;
+    out.push([lo, hi]);
+  }
+  return out;
+}
+
+/** The closest candidate within a small edit distance, for "did you mean". */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The config text, for line numbers: a key path (`client`, `host_volume "data"`, `path`) is found
+ * by scanning for each segment in turn after the line of the one before.
+ */
+class Source {
+  readonly file: string;
+  readonly #lines: string[];
+  constructor(file: string, text: string) {
+    this.file = file;
+    this.#lines = text.split('\n');
+  }
+  lineOf(segments: string[]): number {
+    let from = 0;
+    let found = 0;
+    for (const seg of segments) {
+      const [key, label] = seg.split('\u0000');
+      const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const re = label === undefined ? new RegExp(`^\\s*"?${esc}"?\\s*[={"]`) : new RegExp(`^\\s*${esc}\\s+"${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`);
+      const i = this.#lines.findIndex((l, n) => n >= from && re.test(l) && !/^\s*(#|\/\/)/.test(l));
+      if (i < 0) break;
+      found = i + 1;
+      from = i + 1;
+    }
+    return found;
+  }
+}
+
+/** Where a value sits, for messages: the dotted key and its line. */
+class At {
+  constructor(
+    readonly src: Source | undefined,
+    readonly segments: string[],
+  ) {}
+  key(k: string): At {
+    return new At(this.src, [...this.segments, k]);
+  }
+  labeled(k: string, label: string): At {
+    return new At(this.src, [...this.segments, `${k}\u0000${label}`]);
+  }
+  get name(): string {
+    return this.segments.map((s) => s.replace(/\u0000(.*)/, ' "$1"')).join('.');
+  }
+  fail(message: string, extra: Record<string, unknown> = {}): never {
+    const line = this.src?.lineOf(this.segments) ?? 0;
+    const where = this.src ? `${this.src.file}:${line}: ` : '';
+    throw new TendError('E_CONFIG_INVALID', `failed to load agent config: ${where}${message}`, {
+      details: { file: this.src?.file, line, key: this.name, ...extra },
+    });
+  }
+  expected(what: string, got: unknown): never {
+    return this.fail(`${this.name}: expected ${what}, got ${show(got)}`);
+  }
+}
+
+function show(v: unknown): string {
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'object') return 'a block';
+  return typeof v === 'object' && v !== null ? (Array.isArray(v) ? 'a list' : 'a block') : JSON.stringify(v);
+}
+
+/** A block (hcl2json gives `[ {…} ]`) or an object attribute; unknown keys are errors. */
+function block(at: At, v: unknown, keys: readonly string[]): Raw {
+  const obj = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (Array.isArray(v) && v.length > 1) at.fail(`${at.name}: expected one block, got ${v.length}`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return at.expected('a block', v);
+  for (const k of Object.keys(obj)) {
+    if (keys.includes(k)) continue;
+    const hint = closest(k, keys);
+    at.key(k).fail(`unknown key "${at.key(k).name}"${hint ? `; did you mean "${hint}"?` : ''}`, { hint });
+  }
+  return obj as Raw;
+}
+
+/** Labeled blocks (`plugin "exec" {…}`) → label → body. */
+function labeled(at: At, v: unknown): Map<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return at.expected('labeled blocks', v);
+  return new Map(Object.entries(v));
+}
+
+const get = {
+  str(at: At, o: Raw, k: string): string | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    return typeof v === 'string' ? v : at.key(k).expected('a string', v);
+  },
+  int(at: At, o: Raw, k: string, min: number): number | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n)) return at.key(k).expected('a number', v);
+    return n >= min ? n : at.key(k).expected(`a whole number >= ${min}`, v);
+  },
+  bool(at: At, o: Raw, k: string): boolean | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    return typeof v === 'boolean' ? v : at.key(k).expected('true or false', v);
+  },
+  oneOf<T extends string>(at: At, o: Raw, k: string, allowed: readonly T[]): T | undefined {
+    const v = get.str(at, o, k);
+    if (v === undefined) return undefined;
+    return (allowed as readonly string[]).includes(v) ? (v as T) : at.key(k).expected(`one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
+  },
+  duration(at: At, o: Raw, k: string): number | undefined {
+    const v = get.str(at, o, k);
+    if (v === undefined) return undefined;
+    return parseDuration(v) ?? at.key(k).expected('a duration like "30s"', v);
+  },
+  strings(at: At, o: Raw, k: string): string[] | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return at.key(k).expected('a list of strings', v);
+    return v as string[];
+  },
+  stringMap(at: At, o: Raw, k: string): Record<string, string> | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    const obj = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return at.key(k).expected('a map of strings', v);
+    const out: Record<string, string> = {};
+    for (const [mk, mv] of Object.entries(obj)) {
+      if (typeof mv === 'object' || mv === null) return at.key(k).key(mk).expected('a string', mv);
+      out[mk] = String(mv);
+    }
+    return out;
+  },
+  ranges(at: At, o: Raw, k: string): [number, number][] | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    const r = typeof v === 'number' && Number.isInteger(v) ? parseRanges(String(v)) : typeof v === 'string' ? parseRanges(v) : undefined;
+    return r ?? at.key(k).expected('ranges like "0,10-15"', v);
+  },
+};
+
+function expandPath(p: string, base: string, env: NodeJS.ProcessEnv): string {
+  if ((p === '~' || p.startsWith('~/')) && env.HOME) p = path.join(env.HOME, p.slice(1));
+  return path.resolve(base, p);
+}
+
+function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConfigOptions, 'file'>): AgentConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const fileDir = src ? path.dirname(src.file) : cwd;
+  const root = new At(src, []);
+  const top = block(root, raw, KEYS.top);
+
+  const c = root.key('client');
+  const client = top.client === undefined ? {} : block(c, top.client, KEYS.client);
+  const r = c.key('reserved');
+  const reserved = client.reserved === undefined ? {} : block(r, client.reserved, KEYS.reserved);
+  const cores = reserved.cores === undefined ? [] : coresOf(r, reserved.cores);
+
+  let chrootEnv = DEFAULT_CHROOT_ENV;
+  let chrootEnvMap: Record<string, string> | undefined;
+  if (Array.isArray(client.chroot_env)) chrootEnv = get.strings(c, client, 'chroot_env')!;
+  else if (client.chroot_env !== undefined) {
+    chrootEnvMap = get.stringMap(c, client, 'chroot_env')!;
+    chrootEnv = Object.keys(chrootEnvMap);
+  }
+  for (const p of chrootEnv) if (!path.isAbsolute(p)) c.key('chroot_env').expected('absolute paths', p);
+  chrootEnvMap ??= Object.fromEntries(chrootEnv.map((p) => [p, p]));
+
+  const hostVolumes: HostVolumeConfig[] = [];
+  if (client.host_volume !== undefined) {
+    for (const [name, body] of labeled(c.key('host_volume'), client.host_volume)) {
+      const at = c.labeled('host_volume', name);
+      const hv = block(at, body, KEYS.hostVolume);
+      const p = get.str(at, hv, 'path') ?? at.fail(`${at.name}: path is required`);
+      hostVolumes.push({ name, path: expandPath(p, fileDir, env), readOnly: get.bool(at, hv, 'read_only') ?? false });
+    }
+  }
+
+  const plugins: Record<string, Raw> = {};
+  if (top.plugin !== undefined) {
+    for (const [name, body] of labeled(root.key('plugin'), top.plugin)) {
+      const at = root.labeled('plugin', name);
+      const keys = name === 'raw_exec' ? KEYS.rawExec : name === 'exec' ? KEYS.exec : undefined;
+      if (!keys) {
+        const hint = closest(name, ['raw_exec', 'exec']);
+        return at.fail(`unknown plugin "${name}": tend has "exec" and "raw_exec"${hint ? `; did you mean "${hint}"?` : ''}`, { hint });
+      }
+      const p = block(at, body, KEYS.plugin);
+      plugins[name] = p.config === undefined ? {} : block(at.key('config'), p.config, keys);
+    }
+  }
+  const rawAt = root.labeled('plugin', 'raw_exec').key('config');
+  const execAt = root.labeled('plugin', 'exec').key('config');
+  const rx = plugins.raw_exec ?? {};
+  const ex = plugins.exec ?? {};
+  const allowCaps = get.strings(execAt, ex, 'allow_caps')?.map((s) => s.toLowerCase().replace(/^cap_/, '')) ?? DEFAULT_ALLOW_CAPS;
+
+  const o = root.key('oci');
+  const oci = top.oci === undefined ? {} : block(o, top.oci, KEYS.oci);
+  const a = root.key('api');
+  const api = top.api === undefined ? {} : block(a, top.api, KEYS.api);
+
+  const f = opts.flags;
+  const flagAt = new At(undefined, []);
+  const flagOneOf = <T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined =>
+    v === undefined ? undefined : get.oneOf(flagAt, { [name]: v }, name, allowed);
+
+  const fromFile = (k: 'data_dir' | 'jobs_dir'): string | undefined => {
+    const v = get.str(root, top, k);
+    return v === undefined ? undefined : expandPath(v, fileDir, env);
+  };
+  const dataDir = f.dataDir !== undefined ? expandPath(f.dataDir, cwd, env) : (fromFile('data_dir') ?? path.resolve(cwd, 'state'));
+  const jobsDir = f.jobsDir !== undefined ? expandPath(f.jobsDir, cwd, env) : (fromFile('jobs_dir') ?? path.resolve(cwd, 'jobs'));
+  const resyncFlag = f.resyncInterval === undefined ? undefined : get.duration(flagAt, { '-resync-interval': f.resyncInterval }, '-resync-interval');
+  const concurrencyFlag = f.concurrency === undefined ? undefined : get.int(flagAt, { '-concurrency': f.concurrency }, '-concurrency', 1);
+
+  const address = get.str(a, api, 'address');
+  const token = get.str(a, api, 'token');
+  if (address !== undefined) {
+    if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(address)) a.key('address').expected('a loopback address like "127.0.0.1:4747"', address);
+    if (!token) a.key('address').fail('api.address: a TCP address requires api.token');
+  }
+  const socket = get.str(a, api, 'socket');
+
+  const cfg: AgentConfig = {
+    dataDir,
+    jobsDir,
+    logLevel: flagOneOf('-log-level', f.logLevel, LOG_LEVELS) ?? get.oneOf(root, top, 'log_level', LOG_LEVELS) ?? 'info',
+    executor: flagOneOf('-executor', f.executor, EXECUTORS) ?? get.oneOf(root, top, 'executor', EXECUTORS) ?? 'auto',
+    concurrency: concurrencyFlag ?? get.int(root, top, 'concurrency', 1) ?? 8,
+    stopTasksOnExit: f.stopTasksOnExit ?? get.bool(root, top, 'stop_tasks_on_exit') ?? false,
+    resyncMs: resyncFlag ?? get.duration(root, top, 'resync_interval') ?? 30_000,
+    debounceMs: 100,
+    client: {
+      nodeName: f.nodeName ?? get.str(c, client, 'node_name') ?? platform().hostname,
+      nodeClass: get.str(c, client, 'node_class') ?? '',
+      datacenter: get.str(c, client, 'datacenter') ?? 'dc1',
+      meta: get.stringMap(c, client, 'meta') ?? {},
+      chrootEnv,
+      chrootEnvMap,
+      reserved: { cores, memoryMB: get.int(r, reserved, 'memory', 0) ?? 0, cpu: get.int(r, reserved, 'cpu', 0) ?? 0 },
+      hostVolumes,
+    },
+    plugins: {
+      rawExec: { enabled: get.bool(rawAt, rx, 'enabled') ?? false, noCgroups: get.bool(rawAt, rx, 'no_cgroups') ?? false },
+      exec: {
+        enabled: get.bool(execAt, ex, 'enabled') ?? true,
+        defaultPidMode: get.oneOf(execAt, ex, 'default_pid_mode', MODES) ?? 'private',
+        defaultIpcMode: get.oneOf(execAt, ex, 'default_ipc_mode', MODES) ?? 'private',
+        noPivotRoot: get.bool(execAt, ex, 'no_pivot_root') ?? false,
+        allowCaps,
+        deniedHostUids: get.ranges(execAt, ex, 'denied_host_uids') ?? [],
+        deniedHostGids: get.ranges(execAt, ex, 'denied_host_gids') ?? [],
+      },
+    },
+    oci: {
+      runtime: get.str(o, oci, 'runtime') ?? 'runc',
+      conmon: get.str(o, oci, 'conmon') ?? 'conmon',
+      pidsLimit: get.int(o, oci, 'pids_limit', 1) ?? 4096,
+      cgroupParent: get.str(o, oci, 'cgroup_parent') ?? 'tend',
+    },
+    api: { socket: socket === undefined ? path.join(dataDir, 'tend.sock') : expandPath(socket, fileDir, env) },
+  };
+  if (src) cfg.configFile = src.file;
+  if (address !== undefined) cfg.api.address = address;
+  if (token !== undefined) cfg.api.token = token;
+  return cfg;
+}
+
+function coresOf(at: At, v: unknown): number[] {
+  const ranges = typeof v === 'number' && Number.isInteger(v) && v >= 0 ? [[v, v] as [number, number]] : typeof v === 'string' ? parseRanges(v) : undefined;
+  if (!ranges) return at.key('cores').expected('cores like "0-1,4"', v);
+  const cores = new Set<number>();
+  for (const [lo, hi] of ranges) for (let i = lo; i <= hi; i++) cores.add(i);
+  return [...cores].sort((x, y) => x - y);
+}

@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import {
+  DEFAULT_ALLOW_CAPS,
+  DEFAULT_CHROOT_ENV,
+  closest,
+  loadAgentConfig,
+  parseAgentConfig,
+  parseDuration,
+  parseRanges,
+  redactConfig,
+} from '../../../src/agent/config.js';
+import { isTendError } from '../../../src/errors.js';
+import { platform } from '../../../src/platform.js';
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tend-config-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const cwd = '/work/here';
+const parse = (text: string, flags = {}) => parseAgentConfig('/etc/tend/agent.hcl', text, { flags, cwd, env: { HOME: '/home/op' } });
+
+/** Assert a config error and return its message. */
+async function configError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(isTendError(err, 'E_CONFIG_INVALID'), `expected E_CONFIG_INVALID, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+test('config: defaults without a file', async () => {
+  const cfg = await loadAgentConfig({ flags: {}, cwd, env: {} });
+  assert.equal(cfg.dataDir, '/work/here/state');
+  assert.equal(cfg.jobsDir, '/work/here/jobs');
+  assert.equal(cfg.configFile, undefined);
+  assert.equal(cfg.logLevel, 'info');
+  assert.equal(cfg.executor, 'auto');
+  assert.equal(cfg.concurrency, 8);
+  assert.equal(cfg.stopTasksOnExit, false);
+  assert.equal(cfg.resyncMs, 30_000);
+  assert.equal(cfg.debounceMs, 100);
+  assert.deepEqual(cfg.client, {
+    nodeName: platform().hostname,
+    nodeClass: '',
+    datacenter: 'dc1',
+    meta: {},
+    chrootEnv: DEFAULT_CHROOT_ENV,
+    chrootEnvMap: Object.fromEntries(DEFAULT_CHROOT_ENV.map((p) => [p, p])),
+    reserved: { cores: [], memoryMB: 0, cpu: 0 },
+    hostVolumes: [],
+  });
+  assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
+  assert.deepEqual(cfg.plugins.exec, {
+    enabled: true,
+    defaultPidMode: 'private',
+    defaultIpcMode: 'private',
+    noPivotRoot: false,
+    allowCaps: DEFAULT_ALLOW_CAPS,
+    deniedHostUids: [],
+    deniedHostGids: [],
+  });
+  assert.deepEqual(cfg.oci, { runtime: 'runc', conmon: 'conmon', pidsLimit: 4096, cgroupParent: 'tend' });
+  assert.deepEqual(cfg.api, { socket: '/work/here/state/tend.sock' });
+  assert.deepEqual(DEFAULT_ALLOW_CAPS, [
+    'audit_write', 'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'mknod',
+    'net_bind_service', 'setfcap', 'setgid', 'setpcap', 'setuid', 'sys_chroot',
+  ]);
+});
+
+test('config: every key is read', async () => {
+  const cfg = await parse(`
+data_dir        = "/var/lib/tend"
+jobs_dir        = "jobs"
+log_level       = "debug"
+executor        = "oci"
+concurrency     = 3
+resync_interval = "1m30s"
+stop_tasks_on_exit = true
+
+client {
+  node_name  = "edge-7"
+  node_class = "edge"
+  datacenter = "lab"
+  meta {
+    rack = "r1"
+    slot = 4
+  }
+  chroot_env = ["/bin", "/usr"]
+  reserved {
+    cores  = "0-1,3"
+    memory = 512
+    cpu    = 1000
+  }
+  host_volume "data" {
+    path      = "/srv/data"
+    read_only = true
+  }
+  host_volume "scratch" {
+    path = "scratch"
+  }
+}
+
+plugin "raw_exec" {
+  config {
+    enabled    = true
+    no_cgroups = true
+  }
+}
+
+plugin "exec" {
+  config {
+    enabled          = false
+    default_pid_mode = "host"
+    default_ipc_mode = "host"
+    no_pivot_root    = true
+    allow_caps       = ["CAP_CHOWN", "net_raw"]
+    denied_host_uids = "0,10-15"
+    denied_host_gids = 0
+  }
+}
+
+oci {
+  runtime       = "crun"
+  conmon        = "/usr/local/bin/conmon"
+  pids_limit    = 100
+  cgroup_parent = "tend.slice"
+}
+
+api {
+  socket  = "/run/tend.sock"
+  address = "127.0.0.1:4747"
+  token   = "s3cret"
+}
+`);
+  assert.equal(cfg.configFile, '/etc/tend/agent.hcl');
+  assert.equal(cfg.dataDir, '/var/lib/tend');
+  assert.equal(cfg.jobsDir, '/etc/tend/jobs', 'relative to the config file');
+  assert.equal(cfg.logLevel, 'debug');
+  assert.equal(cfg.executor, 'oci');
+  assert.equal(cfg.concurrency, 3);
+  assert.equal(cfg.resyncMs, 90_000);
+  assert.equal(cfg.stopTasksOnExit, true);
+  assert.equal(cfg.client.nodeName, 'edge-7');
+  assert.equal(cfg.client.nodeClass, 'edge');
+  assert.equal(cfg.client.datacenter, 'lab');
+  assert.deepEqual(cfg.client.meta, { rack: 'r1', slot: '4' });
+  assert.deepEqual(cfg.client.chrootEnv, ['/bin', '/usr']);
+  assert.deepEqual(cfg.client.reserved, { cores: [0, 1, 3], memoryMB: 512, cpu: 1000 });
+  assert.deepEqual(cfg.client.hostVolumes, [
+    { name: 'data', path: '/srv/data', readOnly: true },
+    { name: 'scratch', path: '/etc/tend/scratch', readOnly: false },
+  ]);
+  assert.deepEqual(cfg.plugins.rawExec, { enabled: true, noCgroups: true });
+  assert.deepEqual(cfg.plugins.exec, {
+    enabled: false,
+    defaultPidMode: 'host',
+    defaultIpcMode: 'host',
+    noPivotRoot: true,
+    allowCaps: ['chown', 'net_raw'],
+    deniedHostUids: [[0, 0], [10, 15]],
+    deniedHostGids: [[0, 0]],
+  });
+  assert.deepEqual(cfg.oci, { runtime: 'crun', conmon: '/usr/local/bin/conmon', pidsLimit: 100, cgroupParent: 'tend.slice' });
+  assert.deepEqual(cfg.api, { socket: '/run/tend.sock', address: '127.0.0.1:4747', token: 's3cret' });
+});
+
+test('config: chroot_env as a map (Nomad form) and meta as an attribute', async () => {
+  const cfg = await parse(`
+client {
+  chroot_env = {
+    "/bin"            = "/bin"
+    "/etc/ld.so.conf" = "/etc/ld.so.conf"
+    "/opt/app"        = "/app"
+  }
+  meta = { tier = "gold" }
+}
+`);
+  assert.deepEqual(cfg.client.chrootEnv, ['/bin', '/etc/ld.so.conf', '/opt/app']);
+  assert.deepEqual(cfg.client.chrootEnvMap, { '/bin': '/bin', '/etc/ld.so.conf': '/etc/ld.so.conf', '/opt/app': '/app' });
+  assert.deepEqual(cfg.client.meta, { tier: 'gold' });
+});
+
+test('config: an unknown key names file, line and the likely key', async () => {
+  const msg = await configError(parse(`data_dir = "/d"
+
+client {
+  node_name = "a"
+  nod_class = "b"
+}
+`));
+  assert.equal(msg, 'failed to load agent config: /etc/tend/agent.hcl:5: unknown key "client.nod_class"; did you mean "node_class"?');
+
+  const top = await configError(parse(`jobs_dri = "x"\n`));
+  assert.match(top, /agent\.hcl:1: unknown key "jobs_dri"; did you mean "jobs_dir"\?$/);
+
+  const nested = await configError(parse(`plugin "exec" {\n  config {\n    allow_cap = ["chown"]\n  }\n}\n`));
+  assert.match(nested, /agent\.hcl:3: unknown key "plugin "exec"\.config\.allow_cap"; did you mean "allow_caps"\?$/);
+
+  const far = await configError(parse(`zzz = 1\n`));
+  assert.match(far, /agent\.hcl:1: unknown key "zzz"$/, 'no hint when nothing is close');
+
+  const plugin = await configError(parse(`plugin "raw-exec" {\n  config {\n    enabled = true\n  }\n}\n`));
+  assert.match(plugin, /agent\.hcl:1: unknown plugin "raw-exec".*did you mean "raw_exec"\?$/);
+});
+
+test('config: the unknown key error carries details for tooling', async () => {
+  try {
+    await parse(`client {\n  reserved {\n    memroy = 1\n  }\n}\n`);
+    assert.fail('expected an error');
+  } catch (err) {
+    assert.ok(isTendError(err, 'E_CONFIG_INVALID'));
+    assert.deepEqual(err.details, { file: '/etc/tend/agent.hcl', line: 3, key: 'client.reserved.memroy', hint: 'memory' });
+  }
+});
+
+test('config: wrong types say what was expected and what was found, with the line', async () => {
+  assert.equal(
+    await configError(parse(`\nconcurrency = "x"\n`)),
+    'failed to load agent config: /etc/tend/agent.hcl:2: concurrency: expected a number, got "x"',
+  );
+  assert.match(await configError(parse(`concurrency = 0\n`)), /concurrency: expected a whole number >= 1, got 0$/);
+  assert.match(await configError(parse(`executor = "docker"\n`)), /:1: executor: expected one of "auto", "plain", "oci", got "docker"$/);
+  assert.match(await configError(parse(`log_level = "loud"\n`)), /log_level: expected one of "trace"/);
+  assert.match(await configError(parse(`resync_interval = "30"\n`)), /resync_interval: expected a duration like "30s", got "30"$/);
+  assert.match(await configError(parse(`client {\n  meta {\n    a = "b"\n  }\n  node_name = 3\n}\n`)), /:5: client\.node_name: expected a string, got 3$/);
+  assert.match(
+    await configError(parse(`plugin "raw_exec" {\n  config {\n    enabled = "yes"\n  }\n}\n`)),
+    /:3: plugin "raw_exec"\.config\.enabled: expected true or false, got "yes"$/,
+  );
+  assert.match(
+    await configError(parse(`plugin "exec" {\n  config {\n    denied_host_uids = "0-x"\n  }\n}\n`)),
+    /:3: plugin "exec"\.config\.denied_host_uids: expected ranges like "0,10-15", got "0-x"$/,
+  );
+  assert.match(await configError(parse(`client {\n  reserved {\n    cores = "1-0"\n  }\n}\n`)), /:3: client\.reserved\.cores: expected cores like "0-1,4", got "1-0"$/);
+  assert.match(await configError(parse(`client {\n  chroot_env = ["bin"]\n}\n`)), /:2: client\.chroot_env: expected absolute paths, got "bin"$/);
+  assert.match(await configError(parse(`client = "x"\n`)), /:1: client: expected a block, got "x"$/);
+});
+
+test('config: HCL syntax errors point at file:line:column', async () => {
+  const msg = await configError(parse(`data_dir = "/d"\nclient {\n  node_name = \n}\n`));
+  assert.match(msg, /^failed to load agent config: \/etc\/tend\/agent\.hcl:3:\d+: /);
+});
+
+test('config: api address must be loopback and needs a token', async () => {
+  assert.match(await configError(parse(`api {\n  address = "0.0.0.0:4747"\n  token = "t"\n}\n`)), /:2: api\.address: expected a loopback address/);
+  assert.match(await configError(parse(`api {\n  address = "127.0.0.1:4747"\n}\n`)), /:2: api\.address: a TCP address requires api\.token$/);
+});
+
+test('config: flags override the file; their relative paths resolve against cwd', async () => {
+  const cfg = await parse(
+    `data_dir = "d"\njobs_dir = "j"\nlog_level = "warn"\nexecutor = "plain"\nconcurrency = 2\nresync_interval = "10s"\nclient {\n  node_name = "file"\n}\n`,
+    { dataDir: 'state2', jobsDir: '/abs/jobs', nodeName: 'flag', logLevel: 'trace', executor: 'oci', concurrency: 16, stopTasksOnExit: true, resyncInterval: '5s' },
+  );
+  assert.equal(cfg.dataDir, '/work/here/state2');
+  assert.equal(cfg.jobsDir, '/abs/jobs');
+  assert.equal(cfg.client.nodeName, 'flag');
+  assert.equal(cfg.logLevel, 'trace');
+  assert.equal(cfg.executor, 'oci');
+  assert.equal(cfg.concurrency, 16);
+  assert.equal(cfg.stopTasksOnExit, true);
+  assert.equal(cfg.resyncMs, 5000);
+  assert.equal(cfg.api.socket, '/work/here/state2/tend.sock', 'the socket follows the data dir');
+});
+
+test('config: bad flag values are rejected like file values', async () => {
+  assert.equal(await configError(parse('', { executor: 'lxc' })), 'failed to load agent config: -executor: expected one of "auto", "plain", "oci", got "lxc"');
+  assert.match(await configError(parse('', { resyncInterval: 'soon' })), /-resync-interval: expected a duration like "30s", got "soon"$/);
+  assert.match(await configError(parse('', { concurrency: 0 })), /-concurrency: expected a whole number >= 1, got 0$/);
+});
+
+test('config: paths in the file resolve against its dir, ~ against HOME', async () => {
+  const cfg = await parse(`data_dir = "~/tend"\njobs_dir = "../jobs"\napi {\n  socket = "run/tend.sock"\n}\n`);
+  assert.equal(cfg.dataDir, '/home/op/tend');
+  assert.equal(cfg.jobsDir, '/etc/jobs');
+  assert.equal(cfg.api.socket, '/etc/tend/run/tend.sock');
+});
+
+test('config: loadAgentConfig reads the file; a missing file is a config error', async (t) => {
+  const dir = await tempDir(t);
+  await fs.writeFile(path.join(dir, 'agent.hcl'), 'jobs_dir = "jobs"\n');
+  const cfg = await loadAgentConfig({ file: 'agent.hcl', flags: {}, cwd: dir, env: {} });
+  assert.equal(cfg.configFile, path.join(dir, 'agent.hcl'));
+  assert.equal(cfg.jobsDir, path.join(dir, 'jobs'));
+  assert.equal(cfg.dataDir, path.join(dir, 'state'), 'defaults resolve against cwd');
+  assert.match(await configError(loadAgentConfig({ file: path.join(dir, 'nope.hcl'), flags: {} })), /^failed to read agent config .*nope\.hcl: ENOENT/);
+});
+
+test('config: the shipped deploy/agent.hcl parses', async () => {
+  const cfg = await loadAgentConfig({ file: new URL('../../../deploy/agent.hcl', import.meta.url).pathname, flags: {} });
+  assert.equal(cfg.dataDir, '/var/lib/tend');
+  assert.deepEqual(cfg.client.reserved.cores, [0]);
+  assert.deepEqual(cfg.plugins.exec.deniedHostUids, [[0, 0]]);
+  assert.equal(cfg.plugins.rawExec.enabled, false);
+});
+
+test('redactConfig: the token never reaches a log line', async () => {
+  const cfg = await parse(`api {\n  address = "127.0.0.1:1"\n  token = "s3cret"\n}\n`);
+  const red = redactConfig(cfg);
+  assert.equal(red.api.token, '<redacted>');
+  assert.ok(!JSON.stringify(red).includes('s3cret'));
+  assert.equal(cfg.api.token, 's3cret', 'the original is untouched');
+});
+
+test('parseDuration, parseRanges, closest: edge cases', () => {
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1h2m3s'), 3_723_000);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('10'), undefined);
+  assert.equal(parseDuration('s'), undefined);
+  assert.deepEqual(parseRanges('0, 10-15'), [[0, 0], [10, 15]]);
+  assert.deepEqual(parseRanges(''), []);
+  assert.equal(parseRanges('5-1'), undefined);
+  assert.equal(parseRanges('a'), undefined);
+  assert.equal(closest('memroy', ['memory', 'cpu']), 'memory');
+  assert.equal(closest('xyz', ['memory', 'cpu']), undefined);
+});
