@@ -132,10 +132,10 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
   const jobs = [...input.jobs].sort((a, b) => a.id.localeCompare(b.id));
   const tasks = jobs.flatMap((j) => [...j.tasks].sort(compareTasks));
   const out: string[] = [];
-  if (tasks.length === 0) out.push('No tasks.\n');
+  if (tasks.length === 0) out.push('No tasks.');
   else {
     const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p)]);
-    out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }));
+    out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }).trimEnd());
   }
   const troubled = troubledJobs(jobs);
   if (troubled.length) {
