@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { JobView, TaskView } from '../../../src/api/api.js';
+import { describeExit, renderEvents, renderStatus, renderTask, taskNote } from '../../../src/cli/format/status.js';
+import { palette, stripAnsi } from '../../../src/cli/format/color.js';
+
+const NOW = Date.parse('2024-05-01T12:00:00Z');
+const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
+
+function task(over: Partial<TaskView> = {}): TaskView {
+  return {
+    id: 'web/fe[0]/server',
+    job: 'web',
+    group: 'fe',
+    index: 0,
+    task: 'server',
+    allocId: 'a1',
+    driver: 'exec',
+    state: 'running',
+    pid: 4242,
+    startedAt: iso(-192_000),
+    restarts: 0,
+    resources: { cpu: 100, memoryMB: 256 },
+    file: '/jobs/web.hcl',
+    ...over,
+  };
+}
+
+const job = (tasks: TaskView[], over: Partial<JobView> = {}): JobView => ({ id: tasks[0]?.job ?? 'j', file: '/jobs/web.hcl', type: 'service', status: 'running', tasks, ...over });
+
+test('status table: a running task shows pid, uptime, cpu and memory used/limit', () => {
+  const out = renderStatus(
+    { jobs: [job([task()])], files: [], stats: { 'web/fe[0]/server': { at: NOW, pids: 2, cpuPercent: 153.4, memoryBytes: 120 * 1024 ** 2, memoryLimitBytes: 256 * 1024 ** 2 } } },
+    { now: NOW },
+  );
+  assert.equal(
+    out,
+    'JOB  GROUP  TASK    DRIVER  STATE    PID   UPTIME  RESTARTS  CPU   MEMORY             DETAILS\n' +
+      'web  fe[0]  server  exec    running  4242  3m12s   0         153%  120 MiB / 256 MiB  -\n',
+  );
+});
+
+test('status table: a crash-looping task shows restarts, last exit and the next restart time', () => {
+  const t = task({ state: 'restarting', restarts: 5, nextRestartAt: iso(12_000), lastExit: { code: 2, signal: null, oomKilled: false, at: iso(-4_000), known: true } });
+  const line = renderStatus({ jobs: [job([t])], files: [] }, { now: NOW }).split('\n')[1];
+  assert.match(line, /restarting\s+-\s+-\s+5\s+-\s+-\s+exit 2 4s ago; restarting in 12s$/);
+});
+
+test('status table: tasks sorted within a job by group, index and task; jobs by id', () => {
+  const out = renderStatus(
+    {
+      jobs: [
+        job([task({ id: 'z/g[0]/t', job: 'z', group: 'g', task: 't' })]),
+        job([task({ index: 10, id: 'web/fe[10]/server' }), task({ index: 2, id: 'web/fe[2]/server' })]),
+      ],
+      files: [],
+    },
+    { now: NOW },
+  );
+  const firstCells = out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(' '));
+  assert.deepEqual(firstCells, ['web fe[2]', 'web fe[10]', 'z g[0]']);
+});
+
+test('status: invalid, excluded and blocked jobs are listed with why', () => {
+  const out = renderStatus(
+    {
+      jobs: [
+        job([], { id: 'gpu', status: 'excluded', reason: 'not for this node: ${attr.kernel.name} = windows' }),
+        job([], { id: 'iso', status: 'blocked', reason: 'driver exec unavailable: requires root' }),
+      ],
+      files: [{ path: '/jobs/bad.hcl', ok: false, jobs: [], diagnostics: [{ severity: 'error', kind: 'syntax', file: '/jobs/bad.hcl', line: 3, column: 1, path: '', message: 'unclosed block' }] }],
+    },
+    { now: NOW },
+  );
+  assert.match(out, /^No tasks\.\n\nJobs not running as written:\n/);
+  assert.match(out, /gpu\s+excluded\s+\/jobs\/web\.hcl\s+not for this node/);
+  assert.match(out, /iso\s+blocked\s+\/jobs\/web\.hcl\s+driver exec unavailable: requires root/);
+  assert.match(out, /File errors:\n  \/jobs\/bad\.hcl:3:1: error: unclosed block\n$/);
+});
+
+test('status: colours only when the palette is on; the text is the same without them', () => {
+  const input = { jobs: [job([task({ state: 'failed', error: 'failed to launch task: ENOENT' })])], files: [] };
+  const plain = renderStatus(input, { now: NOW, palette: palette(false) });
+  const colored = renderStatus(input, { now: NOW, palette: palette(true) });
+  assert.doesNotMatch(plain, /\x1b\[/);
+  assert.match(colored, /\x1b\[31mfailed\x1b\[39m/);
+  assert.equal(stripAnsi(colored), plain);
+});
+
+test('describeExit: codes, signals, OOM and unknown exits', () => {
+  const base = { code: null, signal: null, oomKilled: false, at: iso(0), known: true };
+  assert.equal(describeExit({ ...base, code: 0 }), 'exit 0');
+  assert.equal(describeExit({ ...base, signal: 'SIGKILL' }), 'killed by SIGKILL');
+  assert.equal(describeExit({ ...base, code: 137, oomKilled: true }), 'OOM killed');
+  assert.equal(describeExit({ ...base, known: false }), 'exit code not recorded');
+});
+
+test('taskNote: the current error wins over the last exit', () => {
+  const t = task({ state: 'failed', error: 'driver exec unavailable', lastExit: { code: 1, signal: null, oomKilled: false, at: iso(-1000), known: true } });
+  assert.equal(taskNote(t, NOW, palette(false)), 'driver exec unavailable');
+});
+
+test('renderTask: details, resolved spec and events newest first with relative times', () => {
+  const out = renderTask(
+    task({
+      spec: { config: { command: '/bin/app', args: ['-p', '80'] } },
+      events: [
+        { seq: 1, time: iso(-3_725_000), task: 'web/fe[0]/server', type: 'Received', message: 'Task received by client' },
+        { seq: 2, time: iso(-192_000), task: 'web/fe[0]/server', type: 'Started', message: 'Task started by client' },
+      ],
+    }),
+    { now: NOW },
+  );
+  assert.match(out, /^Uptime\s+= 3m12s$/m);
+  assert.match(out, /Task Spec \(resolved, from \/jobs\/web\.hcl\)\n  config \{\n    command = "\/bin\/app"\n    args    = \["-p", "80"\]\n  \}/);
+  assert.match(out, /Recent Events:\nTime\s+Type\s+Description\n3m12s ago\s+Started\s+Task started by client\n1h2m ago\s+Received\s+Task received by client\n$/);
+});
+
+test('renderEvents: an unparsable time is shown as given', () => {
+  assert.match(renderEvents([{ seq: 1, time: 'yesterday', type: 'X', message: 'm' }], NOW), /^Time\s+Type\s+Description\nyesterday\s+X\s+m\n$/);
+});
