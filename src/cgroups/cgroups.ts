@@ -107,7 +107,11 @@ export interface CgroupManager {
   /** Pids currently in the cgroup (recursive). */
   pids(id: string): Promise<number[]>;
   stats(id: string): Promise<CgroupStats>;
-  /** Number of OOM kills recorded for this cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+  /**
+   * Number of OOM kills recorded for this cgroup (v1 memory.oom_control oom_kill, v2 memory.events
+   * oom_kill). The count lives in the cgroup: read it when the task exits and before `destroy`; a
+   * count above the one read at start means the exit was an OOM kill.
+   */
   oomKills(id: string): Promise<number>;
   /**
    * Freeze, kill every process, wait until empty, remove. Idempotent; fine on a cgroup that is gone.
@@ -152,4 +156,9 @@ export interface CgroupManagerOptions {
   signal?: (pid: number, signal: NodeJS.Signals) => void;
   /** How often destroy polls the freeze state and the remaining processes, in ms (default 5). */
   pollIntervalMs?: number;
+  /**
+   * The agent's logger (default: silent); the manager logs through a child `{ component: 'cgroups' }`:
+   * gc at info, each destroy at debug (id, processes killed, ms).
+   */
+  logger?: import('pino').Logger;
 }

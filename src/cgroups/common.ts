@@ -3,6 +3,7 @@
  * helpers, destroy coalescing and gc.
  */
 import { describeError, TendError } from '../errors.js';
+import type pino from 'pino';
 import type { CgroupMounts } from '../platform.js';
 import type { CpusetAllocator } from './cgroups.js';
 import { hasErrno } from './cgroupfs.js';
@@ -21,6 +22,8 @@ export interface ManagerContext {
   isRoot: boolean;
   /** Every CPU of the node: the fallback for a cpuset that must not be empty. */
   allCpus: readonly number[];
+  /** Child logger `{ component: 'cgroups', mode, parent }`. */
+  log: pino.Logger;
 }
 
 export const DEFAULT_DESTROY_TIMEOUT_MS = 5000;
@@ -57,8 +60,14 @@ export class DestroyQueue {
 }
 
 /** Destroy every listed id not in `keep`; throws after trying all when any failed. */
-export async function gcCgroups(ids: readonly string[], keep: ReadonlySet<string>, destroy: (id: string) => Promise<void>): Promise<string[]> {
+export async function gcCgroups(
+  ids: readonly string[],
+  keep: ReadonlySet<string>,
+  destroy: (id: string) => Promise<void>,
+  log: pino.Logger,
+): Promise<string[]> {
   const stale = ids.filter((id) => !keep.has(id));
+  if (stale.length) log.info({ ids: stale, kept: ids.length - stale.length }, 'destroying cgroups no task owns');
   const results = await Promise.allSettled(stale.map((id) => destroy(id)));
   const failed = stale.filter((_, i) => results[i].status === 'rejected');
   if (failed.length) {

@@ -2,6 +2,7 @@
  * The one place that picks the cgroup implementation: v2 on unified hosts,
  * v1 on v1 and hybrid hosts (limits live in v1 there, as runc puts them).
  */
+import pino from 'pino';
 import { platform } from '../platform.js';
 import type { CgroupManager, CgroupManagerOptions } from './cgroups.js';
 import type { ManagerContext } from './common.js';
@@ -18,9 +19,10 @@ export function createCgroupManager(opts: CgroupManagerOptions = {}): CgroupMana
   const p = platform();
   const allCpus = opts.cpus ?? p.cpus;
   const cpusets = new CpusetPool(allCpus, opts.reservedCores ?? []);
+  const mounts = opts.mounts ?? p.cgroups;
   const ctx: ManagerContext = {
     parent,
-    mounts: opts.mounts ?? p.cgroups,
+    mounts,
     cpusets,
     pool: new SharedPool(cpusets, allCpus),
     signal: opts.signal ?? defaultSignaller,
@@ -28,6 +30,7 @@ export function createCgroupManager(opts: CgroupManagerOptions = {}): CgroupMana
     clockTicks: p.clockTicks,
     isRoot: p.isRoot,
     allCpus,
+    log: (opts.logger ?? pino({ level: 'silent' })).child({ component: 'cgroups', mode: mounts.mode, parent }),
   };
   return ctx.mounts.mode === 'v2' ? new CgroupsV2(ctx) : new CgroupsV1(ctx);
 }

@@ -65,7 +65,16 @@ export function killPids(pids: readonly number[], signal: Signaller, id: string,
   return alive;
 }
 
-export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Promise<void> {
+/** What a teardown did, for the log. */
+export interface TeardownResult {
+  /** Distinct pids found in the cgroup and sent SIGKILL. */
+  killed: number;
+  /** Whether the freezer (or cgroup.kill) held the cgroup still during the kill. */
+  frozen: boolean;
+  killedAtOnce: boolean;
+}
+
+export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Promise<TeardownResult> {
   const { id, intervalMs, signal } = opts;
   const deadline = Date.now() + opts.timeoutMs;
   const ignoreGone = async (fn: (() => Promise<unknown>) | undefined): Promise<unknown> => {
@@ -86,8 +95,14 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
     while (Date.now() < freezeDeadline && (await ignoreGone(steps.isFrozen)) === false) await sleep(intervalMs);
   }
   const gone = new Set<number>();
+  const seen = new Set<number>();
+  const listed = async () => {
+    const pids = await readProcsUnion(steps.dirs);
+    for (const pid of pids) seen.add(pid);
+    return pids;
+  };
   try {
-    killPids(await readProcsUnion(steps.dirs), signal, id, gone);
+    killPids(await listed(), signal, id, gone);
   } finally {
     if (frozen) await ignoreGone(steps.thaw);
   }
@@ -95,7 +110,7 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
   // Wait until empty; signalling again on every round covers a process that forked before the freeze.
   let alive: number[] = [];
   for (;;) {
-    alive = killPids(await readProcsUnion(steps.dirs), signal, id, gone);
+    alive = killPids(await listed(), signal, id, gone);
     if (alive.length === 0) break;
     if (Date.now() >= deadline) {
       throw new TendError('E_CGROUP', `failed to destroy cgroup ${id}: processes ${alive.join(', ')} still running after ${opts.timeoutMs}ms`, {
@@ -122,4 +137,5 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
       }
     }
   }
+  return { killed: seen.size, frozen, killedAtOnce };
 }

@@ -148,7 +148,8 @@ export class CgroupsV1 implements CgroupManager {
     assertCgroupName('id', id);
     return this.#destroys.run(id, async () => {
       const freezer = this.#ctx.mounts.v1.freezer ? path.join(this.#dir('freezer', id), 'freezer.state') : undefined;
-      await teardown(
+      const started = performance.now();
+      const done = await teardown(
         {
           dirs: this.#allDirs(id),
           freeze: async () => {
@@ -167,6 +168,7 @@ export class CgroupsV1 implements CgroupManager {
         { id, timeoutMs: opts.timeoutMs ?? DEFAULT_DESTROY_TIMEOUT_MS, intervalMs: this.#ctx.pollIntervalMs, signal: this.#ctx.signal },
       );
       this.#meter.forget(id);
+      this.#ctx.log.debug({ id, ...done, ms: Math.round(performance.now() - started) }, 'cgroup destroyed');
       this.#ctx.pool.onDestroy(id);
       await this.#syncShared(undefined);
     });
@@ -179,7 +181,7 @@ export class CgroupsV1 implements CgroupManager {
   }
 
   async gc(keep: ReadonlySet<string>): Promise<string[]> {
-    return gcCgroups(await this.list(), keep, (id) => this.destroy(id));
+    return gcCgroups(await this.list(), keep, (id) => this.destroy(id), this.#ctx.log);
   }
 
   #mount(c: Controller): string {

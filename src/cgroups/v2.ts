@@ -149,7 +149,8 @@ export class CgroupsV2 implements CgroupManager {
     const dir = this.#dir(id);
     const file = (name: string) => path.join(dir, name);
     return this.#destroys.run(id, async () => {
-      await teardown(
+      const started = performance.now();
+      const done = await teardown(
         {
           dirs: [dir],
           killAll: () => writeIfPresent(file('cgroup.kill'), 1),
@@ -166,6 +167,7 @@ export class CgroupsV2 implements CgroupManager {
         { id, timeoutMs: opts.timeoutMs ?? DEFAULT_DESTROY_TIMEOUT_MS, intervalMs: this.#ctx.pollIntervalMs, signal: this.#ctx.signal },
       );
       this.#meter.forget(id);
+      this.#ctx.log.debug({ id, ...done, ms: Math.round(performance.now() - started) }, 'cgroup destroyed');
       this.#ctx.pool.onDestroy(id);
       await this.#syncShared(undefined);
     });
@@ -176,7 +178,7 @@ export class CgroupsV2 implements CgroupManager {
   }
 
   async gc(keep: ReadonlySet<string>): Promise<string[]> {
-    return gcCgroups(await this.list(), keep, (id) => this.destroy(id));
+    return gcCgroups(await this.list(), keep, (id) => this.destroy(id), this.#ctx.log);
   }
 
   #unified(): string {
