@@ -53,7 +53,7 @@ export interface JobSourceOptions {
 export interface JobSource {
   /** Load everything once, emit the initial set, then watch. */
   start(): Promise<DesiredSet>;
-  /** Called with every new complete set (after start). */
+  /** Called with every new complete set after start (the initial set is start()'s result, not sent here). */
   onChange(listener: (set: DesiredSet) => void): () => void;
   /** The latest set. */
   current(): DesiredSet;

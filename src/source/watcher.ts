@@ -157,7 +157,7 @@ class Watcher implements JobSource {
       await this.#unwatch();
       if (id) await this.#watch();
       // A vanished dir keeps the set in force (see #relist); a new target converges now.
-      await this.#relist(prev && id ? 'symlink-swap' : 'watch', true);
+      await this.#relist(prev && id && prev.real !== id.real ? 'symlink-swap' : 'watch', true);
     } finally {
       this.#polling = false;
     }
@@ -215,6 +215,15 @@ class Watcher implements JobSource {
   }
 
   async #relistNow(reason: string, verify: boolean, initial: boolean): Promise<void> {
+    try {
+      await this.#relistOnce(reason, verify, initial);
+    } catch (err) {
+      // Never an unhandled rejection from a timer: log, keep the set, let the next trigger retry.
+      this.#log.error({ reason, err: describeError(err) }, 'failed to relist jobs dir');
+    }
+  }
+
+  async #relistOnce(reason: string, verify: boolean, initial: boolean): Promise<void> {
     const started = performance.now();
     let files: string[];
     try {
@@ -224,23 +233,23 @@ class Watcher implements JobSource {
       // dir is more likely a mount or sync hiccup than an order to stop everything).
       if (!this.#dirMissingWarned) this.#log.warn({ code: errnoCode(err), err: describeError(err) }, 'failed to list jobs dir');
       this.#dirMissingWarned = true;
-      if (initial) this.#emit(reason);
+      if (initial) this.#emit(reason, false);
       return;
     }
     let changed = this.#cache.retain(new Set(files)) > 0;
     const outcomes = await mapLimited(files, 8, (f) => this.#cache.refresh(f, verify));
     changed ||= outcomes.some((o) => o !== 'unchanged');
-    if (changed || initial) this.#emit(reason);
+    if (changed || initial) this.#emit(reason, !initial);
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
 
-  #emit(reason: string): void {
+  #emit(reason: string, notify: boolean): void {
     const entries = this.#cache.paths().map((p) => this.#cache.get(p)!);
     const set = assembleSet(entries, this.#current.generation + 1, reason);
     this.#current = set;
     const invalid = set.files.filter((f) => !f.ok).length;
     this.#log.info({ generation: set.generation, reason, files: set.files.length, jobs: set.jobs.size, invalid, conflicts: set.conflicts.length }, 'desired set changed');
-    if (reason === 'initial') return;
+    if (!notify) return;
     for (const listener of this.#listeners) {
       try {
         listener(set);

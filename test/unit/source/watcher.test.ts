@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { createJobSource, type WatcherOptions } from '../../../src/source/watcher.js';
 import type { DesiredSet, JobSource } from '../../../src/source/source.js';
 import type { NodeInfo } from '../../../src/jobspec/model.js';
@@ -278,4 +279,55 @@ test('watcher: stop closes the watch; later writes are not seen', async (t) => {
   await h.source.stop();
   await fs.writeFile(path.join(dir, 'web.hcl'), 'job web\n');
   await assert.rejects(waitFor(() => h.sets.length > 0, { what: 'an emission after stop', timeoutMs: 300 }));
+});
+
+test('watcher: a constant stream of writes still converges within the max wait', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'web.hcl');
+  const h = await startSource(t, dir, { debounceMs: 100, maxWaitMs: 250 });
+  let n = 0;
+  const writer = setInterval(() => void fs.writeFile(file, `job web\njob v${++n}\n`), 20); // never quiet for 100 ms
+  try {
+    await h.until((s) => s.jobs.has('web'), 'a set while the stream still runs');
+    assert.equal(h.source.current().reason, 'watch');
+  } finally {
+    clearInterval(writer);
+  }
+  const last = n;
+  await h.until((s) => s.jobs.has(`v${last}`), 'the final content after the stream');
+});
+
+test('watcher: excluded paths (the agent config in the jobs dir) are never loaded', async (t) => {
+  const dir = await tempDir(t);
+  await fs.writeFile(path.join(dir, 'agent.hcl'), 'job not-a-job\n');
+  await fs.writeFile(path.join(dir, 'web.hcl'), 'job web\n');
+  const h = await startSource(t, dir, { exclude: [path.join(dir, 'agent.hcl')] });
+  assert.deepEqual(ids(h.source.current()), ['web']);
+  assert.equal(h.loader.loadsOf(path.join(dir, 'agent.hcl')), 0);
+});
+
+test('watcher: a missing dir is a warning; a dir that vanishes keeps the set; a re-created dir is rewatched', async (t) => {
+  const root = await tempDir(t);
+  const dir = path.join(root, 'jobs');
+  const lines: { msg: string }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const h = await startSource(t, dir, { dirPollMs: 30, logger });
+  assert.ok(lines.some((l) => l.msg === 'jobs dir not readable; waiting for it'));
+  await fs.mkdir(dir);
+  await fs.writeFile(path.join(dir, 'web.hcl'), 'job web\n');
+  await h.until((s) => s.jobs.has('web'), 'the dir to appear');
+  const gen = h.source.current().generation;
+
+  await fs.rm(dir, { recursive: true });
+  await waitFor(() => lines.filter((l) => l.msg === 'jobs dir not readable; waiting for it').length === 2, { what: 'the vanish warning' });
+  await h.source.resync();
+  assert.deepEqual(ids(h.source.current()), ['web'], 'a vanished dir stops nothing');
+  assert.equal(h.source.current().generation, gen);
+
+  await fs.mkdir(dir);
+  await fs.writeFile(path.join(dir, 'api.hcl'), 'job api\n');
+  const set = await h.until((s) => s.jobs.has('api') && !s.jobs.has('web'), 'the re-created dir');
+  assert.deepEqual(ids(set), ['api']);
+  await fs.writeFile(path.join(dir, 'db.hcl'), 'job db\n');
+  await h.until((s) => s.jobs.has('db'), 'the re-created dir to be watched');
 });
