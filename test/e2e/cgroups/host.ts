@@ -47,6 +47,8 @@ export interface GatedShell {
   pid: number;
   /** Let the script run past its `read x`. */
   release(): void;
+  /** What the script printed so far (stdout and stderr), for assertion messages. */
+  output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -57,8 +59,12 @@ export interface GatedShell {
  */
 export function gatedShell(t: TestContext, script: string): GatedShell {
   const child = spawn('sh', ['-c', `read x; ${script}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdout.resume();
-  child.stderr.resume();
+  let out = '';
+  const keep = (b: Buffer) => {
+    if (out.length < 4096) out += b.toString();
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -66,7 +72,7 @@ export function gatedShell(t: TestContext, script: string): GatedShell {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   if (child.pid === undefined) throw new Error('failed to spawn sh');
-  return { child, pid: child.pid, release: () => child.stdin.write('go\n'), exited };
+  return { child, pid: child.pid, release: () => child.stdin.write('go\n'), output: () => out, exited };
 }
 
 /** Kill pids left behind by a failed test (by id), ignoring those already gone. */

@@ -104,8 +104,9 @@ test('oomKills: a process allocating past memoryMaxBytes is OOM killed and count
   await mgr.addProcess('hog', sh.pid);
   sh.release();
   const { code } = await sh.exited;
-  assert.equal(code, 0, 'the shell itself survives: only the hog is killed');
-  assert.ok((await mgr.oomKills('hog')) >= 1, 'oom_kill counted');
+  assert.equal(code, 0, `the shell itself survives, only the hog is killed; output: ${sh.output()}`);
+  assert.match(sh.output(), /survived 137/, 'tail died of SIGKILL');
+  assert.ok((await mgr.oomKills('hog')) >= 1, `oom_kill counted; output: ${sh.output()}`);
   const stats = await mgr.stats('hog');
   assert.ok(stats.memory.maxUsageBytes !== undefined && stats.memory.maxUsageBytes > 16 * MiB, `peak ${stats.memory.maxUsageBytes}`);
   assert.ok(stats.memory.maxUsageBytes <= 32 * MiB, `peak ${stats.memory.maxUsageBytes} within the limit`);
