@@ -13,3 +13,7 @@ import { signalCommand } from './signal.js';
 import { restartCommand } from './restart.js';
 import { nodeCommand } from './node.js';
 tendctlCommands.push(statusCommand, logsCommand, eventsCommand, execCommand, signalCommand, restartCommand, nodeCommand);
+
+// tend: internal commands.
+import { logmonCommand } from './logmon.js';
+tendCommands.push(logmonCommand);

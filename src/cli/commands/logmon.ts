@@ -1,0 +1,49 @@
+/**
+ * `tend logmon -data-dir DIR`: the log monitor, one per data dir. The agent
+ * starts it detached (LogMonitorClient.ensure); it is not meant to be run by
+ * hand, but doing so is harmless: a second monitor on the same data dir
+ * exits at once.
+ */
+import pino from 'pino';
+import type { Command } from '../command.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { LogMonitor } from '../../executor/logs/monitor.js';
+
+const flags: FlagSpec[] = [
+  { names: ['data-dir'], kind: 'string', value: 'DIR', help: "The agent's data dir: logmon.sock, logmon.json and logmon.log live there." },
+  { names: ['log-level'], kind: 'string', value: 'LEVEL', help: 'pino log level of the monitor itself.', default: 'info' },
+  helpFlag,
+];
+
+export const logmonCommand: Command = {
+  name: 'logmon',
+  summary: 'Internal: the log monitor that writes task output to rotated files',
+  help: () =>
+    formatHelp(
+      'tend logmon -data-dir DIR',
+      `Runs the log monitor for one data dir: it reads every task's stdout and stderr
+(plain tasks' FIFOs, oci tasks' conmon log) and writes alloc/logs/<task>.stdout.N
+and .stderr.N with rotation. The agent starts it detached so that logs keep
+flowing while the agent is down; a restarted monitor resumes every task from
+<data-dir>/logmon.json. Controlled over the unix socket <data-dir>/logmon.sock.
+Exits at once when a monitor already runs for the data dir.`,
+      flags,
+    ),
+  async run(argv) {
+    const { flags: f } = parseFlags(argv, flags);
+    const dataDir = f['data-dir'];
+    if (typeof dataDir !== 'string' || !dataDir) throw new UsageError('flag -data-dir is required');
+    const logger = pino({ level: String(f['log-level']) });
+    const monitor = new LogMonitor({ dataDir, logger });
+    if (!(await monitor.start())) {
+      logger.info({ dataDir }, 'log monitor already running');
+      return 0;
+    }
+    const onSignal = () => void monitor.stop();
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => undefined);
+    await monitor.closed();
+    return 0;
+  },
+};

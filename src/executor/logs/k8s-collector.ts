@@ -1,0 +1,191 @@
+/**
+ * Collects an oci task's output from conmon's k8s-file log: tails the file,
+ * demultiplexes its records into the stdout and stderr rotators, and keeps
+ * conmon's file small by rotating it:
+ *
+ *  1. rename `<path>` to `<path>.1` (conmon keeps writing to the same inode);
+ *  2. write `2 0 0\n` (REOPEN_LOGS_EVENT) to the bundle's `ctl` FIFO: conmon
+ *     closes its fd and creates a fresh `<path>`;
+ *  3. once a new inode sits at `<path>`, read `<path>.1` to its end, delete
+ *     it and continue at offset 0 of the new file.
+ *
+ * If conmon is gone (its ctl FIFO has no reader) the file is not rotated.
+ * The offset read so far is checkpointed into the monitor's state file; after
+ * a crash of the monitor, output since the last checkpoint may be written a
+ * second time (at least once, never lost).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import type pino from 'pino';
+import { errnoCode } from '../../errors.js';
+import type { Collector } from './fifo-collector.js';
+import { K8sFileParser } from './k8s-file.js';
+import type { LogTarget } from './logs.js';
+import { FileRotator } from './rotator.js';
+
+/** Ask conmon to reopen its log file (conmon's REOPEN_LOGS_EVENT = 2). */
+export const REOPEN_LOGS_MESSAGE = '2 0 0\n';
+/** Slow poll in case an inotify event is missed. */
+const POLL_MS = 1000;
+
+export interface K8sCheckpoint {
+  offset: number;
+  /** True while `<path>.1` (the renamed file) is still being read. */
+  rotating: boolean;
+}
+
+export function startK8sCollector(
+  source: { path: string; ctlFifo: string },
+  target: LogTarget,
+  log: pino.Logger,
+  resume?: Partial<K8sCheckpoint>,
+): Collector {
+  return new K8sCollector(source, target, log, resume);
+}
+
+class K8sCollector implements Collector {
+  readonly id: string;
+  readonly #path: string;
+  readonly #old: string;
+  readonly #ctl: string;
+  readonly #log: pino.Logger;
+  readonly #parser = new K8sFileParser();
+  readonly #out: FileRotator;
+  readonly #err: FileRotator;
+  readonly #rotateAt: number;
+  readonly #buf = Buffer.allocUnsafe(65536);
+  #fd = -1;
+  #ino = -1;
+  #offset = 0;
+  #rotating = false;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(source: { path: string; ctlFifo: string }, target: LogTarget, log: pino.Logger, resume?: Partial<K8sCheckpoint>) {
+    this.id = target.id;
+    this.#path = source.path;
+    this.#old = `${source.path}.1`;
+    this.#ctl = source.ctlFifo;
+    this.#log = log;
+    const opts = { logDir: target.logDir, task: target.task, maxFiles: target.maxFiles, maxFileSizeBytes: target.maxFileSizeBytes };
+    this.#out = new FileRotator({ ...opts, stream: 'stdout' });
+    this.#err = new FileRotator({ ...opts, stream: 'stderr' });
+    this.#rotateAt = Math.max(4096, target.maxFileSizeBytes);
+    this.#offset = resume?.offset ?? 0;
+    if (resume?.rotating && this.#openAt(this.#old)) this.#rotating = true;
+    else if (resume?.rotating) this.#offset = 0;
+    try {
+      this.#watcher = watch(path.dirname(this.#path), { persistent: false }, () => this.#pump());
+      this.#watcher.on('error', () => undefined);
+    } catch (err) {
+      this.#log.warn({ err, path: this.#path }, 'log watch failed');
+    }
+    this.#timer = setInterval(() => this.#pump(), POLL_MS);
+    this.#timer.unref();
+    this.#pump();
+  }
+
+  checkpoint(): Record<string, unknown> {
+    return { offset: this.#offset, rotating: this.#rotating } satisfies K8sCheckpoint;
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#pump();
+    this.#stopped = true;
+    this.#watcher?.close();
+    clearInterval(this.#timer);
+    if (this.#fd >= 0) closeSync(this.#fd);
+    this.#fd = -1;
+    this.#out.close();
+    this.#err.close();
+  }
+
+  /** Open `file` and seek to the saved offset (0 when the file is shorter); false when absent. */
+  #openAt(file: string): boolean {
+    try {
+      const fd = openSync(file, constants.O_RDONLY);
+      const st = fstatSync(fd);
+      if (this.#fd >= 0) closeSync(this.#fd);
+      this.#fd = fd;
+      this.#ino = st.ino;
+      if (this.#offset > st.size) this.#offset = 0;
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  #pump(): void {
+    if (this.#stopped) return;
+    try {
+      for (let guard = 0; guard < 8; guard++) {
+        if (this.#fd < 0 && !this.#openAt(this.#path)) return;
+        this.#drain();
+        const current = this.#inodeAtPath();
+        if (current !== undefined && current !== this.#ino) {
+          // A new file replaced ours (conmon reopened): finish the old one, move on.
+          this.#drain();
+          closeSync(this.#fd);
+          this.#fd = -1;
+          if (this.#rotating) this.#unlinkOld();
+          this.#rotating = false;
+          this.#offset = 0;
+          continue;
+        }
+        if (!this.#rotating && this.#offset >= this.#rotateAt) this.#requestRotation();
+        return;
+      }
+    } catch (err) {
+      this.#log.error({ err, path: this.#path }, 'conmon log read failed');
+    }
+  }
+
+  #drain(): void {
+    for (;;) {
+      const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, this.#offset);
+      if (n <= 0) return;
+      this.#offset += n;
+      for (const chunk of this.#parser.push(this.#buf.subarray(0, n))) {
+        (chunk.stream === 'stdout' ? this.#out : this.#err).write(chunk.data);
+      }
+    }
+  }
+
+  #inodeAtPath(): number | undefined {
+    try {
+      return statSync(this.#path).ino;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  #requestRotation(): void {
+    let ctl: number;
+    try {
+      ctl = openSync(this.#ctl, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return; // conmon is gone (ENXIO: no reader) or has no ctl fifo: keep the file as it is
+    }
+    try {
+      renameSync(this.#path, this.#old);
+      this.#rotating = true;
+      writeSync(ctl, REOPEN_LOGS_MESSAGE);
+    } catch (err) {
+      this.#log.warn({ err, path: this.#path }, 'conmon log rotation failed');
+    } finally {
+      closeSync(ctl);
+    }
+  }
+
+  #unlinkOld(): void {
+    try {
+      unlinkSync(this.#old);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+}

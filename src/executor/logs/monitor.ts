@@ -1,0 +1,247 @@
+/**
+ * The log monitor process (`tend logmon -data-dir DIR`): one per data dir,
+ * detached from the agent so task output keeps flowing while the agent is
+ * down. It serves the control protocol of protocol.ts on
+ * `<dataDir>/logmon.sock` and keeps the set of collected tasks in
+ * `<dataDir>/logmon.json` (written atomically), so a restarted monitor
+ * resumes every task: FIFOs keep what was written meanwhile (up to the pipe
+ * capacity), conmon files are resumed at their checkpointed offset.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import pino from 'pino';
+import { describeError, errnoCode } from '../../errors.js';
+import { startFifoCollector, type Collector } from './fifo-collector.js';
+import { startK8sCollector, type K8sCheckpoint } from './k8s-collector.js';
+import type { LogSource, LogTarget } from './logs.js';
+import { logmonPaths, requestLogmon, type LogmonRequest, type LogmonResponse } from './protocol.js';
+
+interface Entry {
+  source: LogSource;
+  target: LogTarget;
+  checkpoint?: Record<string, unknown>;
+}
+
+interface StateFile {
+  version: 1;
+  tasks: Record<string, Entry>;
+}
+
+const CHECKPOINT_MS = 1000;
+
+export interface LogMonitorOptions {
+  dataDir: string;
+  logger?: pino.Logger;
+}
+
+export class LogMonitor {
+  readonly #paths: ReturnType<typeof logmonPaths>;
+  readonly #log: pino.Logger;
+  readonly #entries = new Map<string, Entry>();
+  readonly #collectors = new Map<string, Collector>();
+  #server: net.Server | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+
+  constructor(opts: LogMonitorOptions) {
+    this.#paths = logmonPaths(opts.dataDir);
+    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'logmon' });
+    mkdirSync(opts.dataDir, { recursive: true });
+  }
+
+  /**
+   * Listen on the control socket and resume the saved tasks. Resolves false
+   * when another monitor already answers on the socket (this one should exit).
+   */
+  async start(): Promise<boolean> {
+    if (await this.#otherAlive()) return false;
+    try {
+      unlinkSync(this.#paths.socket);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#resume();
+    const server = net.createServer((conn) => this.#serve(conn));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#paths.socket, () => resolve());
+    });
+    this.#server = server;
+    this.#timer = setInterval(() => this.#saveIfCheckpointed(), CHECKPOINT_MS);
+    this.#log.info({ pid: process.pid, tasks: this.#entries.size }, 'log monitor started');
+    return true;
+  }
+
+  /** Resolves once `stop` ran (from a request or a signal). */
+  closed(): Promise<void> {
+    return this.#closed ?? Promise.resolve();
+  }
+
+  /** Flush and release every task, save the state, close the socket. Tasks stay in the state file. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const [id, c] of this.#collectors) {
+      this.#stopCollector(id, c);
+    }
+    this.#save();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.#log.info({}, 'log monitor stopped');
+    this.#resolveClosed?.();
+  }
+
+  add(source: LogSource, target: LogTarget): void {
+    const known = this.#entries.get(target.id);
+    if (known && JSON.stringify({ s: known.source, t: known.target }) === JSON.stringify({ s: source, t: target }) && this.#collectors.has(target.id)) return;
+    if (known) this.remove(target.id);
+    const entry: Entry = { source, target };
+    this.#collectors.set(target.id, this.#startCollector(entry));
+    this.#entries.set(target.id, entry);
+    this.#save();
+    this.#log.info({ id: target.id, source: source.kind }, 'log collection started');
+  }
+
+  remove(id: string): void {
+    const c = this.#collectors.get(id);
+    if (c) this.#stopCollector(id, c);
+    if (this.#entries.delete(id)) {
+      this.#save();
+      this.#log.info({ id }, 'log collection stopped');
+    }
+  }
+
+  sync(all: { source: LogSource; target: LogTarget }[]): void {
+    const want = new Set(all.map((e) => e.target.id));
+    for (const id of [...this.#entries.keys()]) if (!want.has(id)) this.remove(id);
+    const errors: string[] = [];
+    for (const e of all) {
+      try {
+        this.add(e.source, e.target);
+      } catch (err) {
+        errors.push(`${e.target.id}: ${describeError(err)}`);
+      }
+    }
+    if (errors.length) throw new Error(`failed to collect logs of ${errors.length} task(s): ${errors.join('; ')}`);
+  }
+
+  #startCollector(entry: Entry): Collector {
+    const log = this.#log.child({ id: entry.target.id });
+    if (entry.source.kind === 'fifo') return startFifoCollector(entry.source, entry.target, log);
+    return startK8sCollector(entry.source, entry.target, log, entry.checkpoint as Partial<K8sCheckpoint> | undefined);
+  }
+
+  #stopCollector(id: string, c: Collector): void {
+    try {
+      c.stop();
+    } catch (err) {
+      this.#log.warn({ err, id }, 'log collection stop failed');
+    }
+    const entry = this.#entries.get(id);
+    if (entry) entry.checkpoint = c.checkpoint();
+    this.#collectors.delete(id);
+  }
+
+  async #otherAlive(): Promise<boolean> {
+    try {
+      const res = await requestLogmon(this.#paths.socket, { op: 'ping' }, 2000);
+      return res.ok && res.pid !== process.pid;
+    } catch {
+      return false;
+    }
+  }
+
+  #resume(): void {
+    if (!existsSync(this.#paths.state)) return;
+    let state: StateFile;
+    try {
+      state = JSON.parse(readFileSync(this.#paths.state, 'utf8')) as StateFile;
+    } catch (err) {
+      this.#log.error({ err, path: this.#paths.state }, 'log monitor state unreadable');
+      return;
+    }
+    for (const [id, entry] of Object.entries(state.tasks ?? {})) {
+      try {
+        this.#collectors.set(id, this.#startCollector(entry));
+        this.#entries.set(id, entry);
+      } catch (err) {
+        this.#log.warn({ err, id }, 'log collection resume failed');
+      }
+    }
+  }
+
+  #saveIfCheckpointed(): void {
+    let changed = false;
+    for (const [id, c] of this.#collectors) {
+      const cp = c.checkpoint();
+      const entry = this.#entries.get(id);
+      if (!cp || !entry) continue;
+      if (JSON.stringify(cp) !== JSON.stringify(entry.checkpoint)) {
+        entry.checkpoint = cp;
+        changed = true;
+      }
+    }
+    if (changed) this.#save();
+  }
+
+  #save(): void {
+    const state: StateFile = { version: 1, tasks: {} };
+    for (const [id, entry] of this.#entries) {
+      const cp = this.#collectors.get(id)?.checkpoint() ?? entry.checkpoint;
+      state.tasks[id] = cp ? { ...entry, checkpoint: cp } : { source: entry.source, target: entry.target };
+    }
+    const tmp = `${this.#paths.state}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(state));
+      renameSync(tmp, this.#paths.state);
+    } catch (err) {
+      this.#log.error({ err, path: this.#paths.state }, 'log monitor state write failed');
+    }
+  }
+
+  #serve(conn: net.Socket): void {
+    let buf = '';
+    conn.setEncoding('utf8');
+    conn.on('error', () => undefined);
+    conn.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      buf = '';
+      let res: LogmonResponse;
+      let stopAfter = false;
+      try {
+        const req = JSON.parse(line) as LogmonRequest;
+        res = this.#handle(req);
+        stopAfter = req.op === 'stop';
+      } catch (err) {
+        res = { ok: false, error: describeError(err) };
+      }
+      conn.end(JSON.stringify(res) + '\n');
+      if (stopAfter) void this.stop();
+    });
+  }
+
+  #handle(req: LogmonRequest): LogmonResponse {
+    switch (req.op) {
+      case 'ping':
+        return { ok: true, pid: process.pid };
+      case 'add':
+        this.add(req.source, req.target);
+        return { ok: true };
+      case 'remove':
+        this.remove(req.id);
+        return { ok: true };
+      case 'sync':
+        this.sync(req.all);
+        return { ok: true };
+      case 'stop':
+        return { ok: true, pid: process.pid };
+      default:
+        return { ok: false, error: `expected op ping|add|remove|sync|stop, got ${JSON.stringify((req as { op?: unknown }).op)}` };
+    }
+  }
+}

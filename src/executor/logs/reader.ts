@@ -1,0 +1,182 @@
+/**
+ * readLogs: a task's stream as written by the log monitor, read across its
+ * rotated files `<task>.<stream>.N` in order (used by `tendctl logs`).
+ *
+ * - `tail: n` starts at the last n lines (counting back across files).
+ * - `follow` keeps reading after the end: when file N+1 appears, file N is
+ *   read to its end first, so a rotation loses and repeats nothing. A file
+ *   is read through an open fd, so it may be deleted by rotation while being
+ *   read. If the reader falls more than `maxFiles` behind, the deleted files
+ *   are skipped (they are gone).
+ * - Wake-ups come from fs.watch on the log dir, with a slow poll as fallback.
+ * - `signal` ends the iteration (no error).
+ */
+import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { errnoCode } from '../../errors.js';
+import { listLogIndexes, logFilePath, type LogStream } from './rotator.js';
+
+export interface ReadLogsOptions {
+  logDir: string;
+  task: string;
+  stream: LogStream;
+  tail?: number;
+  follow?: boolean;
+  signal?: AbortSignal;
+  /** Fallback poll interval while following (default 250 ms). */
+  pollMs?: number;
+}
+
+const CHUNK = 65536;
+
+export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
+  const { logDir, task, stream } = opts;
+  const indexes = listLogIndexes(logDir, task, stream);
+  let index = indexes.length ? indexes[0] : 0;
+  let offset = 0;
+  if (opts.tail !== undefined && indexes.length) {
+    const start = tailStart(logDir, task, stream, indexes, Math.max(0, opts.tail));
+    index = start.index;
+    offset = start.offset;
+  }
+  const waker = opts.follow ? new Waker(logDir, opts.pollMs ?? 250, opts.signal) : undefined;
+  try {
+    let fd = openLog(logDir, task, stream, index);
+    for (;;) {
+      if (opts.signal?.aborted) return;
+      if (fd >= 0) {
+        for (;;) {
+          const buf = Buffer.allocUnsafe(CHUNK);
+          const n = readSync(fd, buf, 0, CHUNK, offset);
+          if (n <= 0) break;
+          offset += n;
+          yield buf.subarray(0, n);
+          if (opts.signal?.aborted) return;
+        }
+      }
+      // At the end of file `index`: move on if a later file exists.
+      const later = listLogIndexes(logDir, task, stream).filter((n) => n > index);
+      if (later.length) {
+        if (fd >= 0) {
+          // Re-read to the very end: the writer finished this file before opening the next one.
+          const rest = readRest(fd, offset);
+          if (rest.length) yield rest;
+          closeSync(fd);
+        }
+        index = later[0];
+        offset = 0;
+        fd = openLog(logDir, task, stream, index);
+        continue;
+      }
+      if (!waker) break;
+      if (fd < 0) fd = openLog(logDir, task, stream, index);
+      if (!(await waker.next())) return;
+    }
+    if (fd >= 0) closeSync(fd);
+  } finally {
+    waker?.close();
+  }
+}
+
+function openLog(logDir: string, task: string, stream: LogStream, index: number): number {
+  try {
+    return openSync(logFilePath(logDir, task, stream, index), 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return -1;
+    throw err;
+  }
+}
+
+function readRest(fd: number, offset: number): Buffer {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const n = readSync(fd, buf, 0, CHUNK, offset);
+    if (n <= 0) return Buffer.concat(parts);
+    offset += n;
+    parts.push(buf.subarray(0, n));
+  }
+}
+
+/** Where the last `lines` lines begin, scanning files backwards. A final line without "\n" counts as a line. */
+function tailStart(logDir: string, task: string, stream: LogStream, indexes: number[], lines: number): { index: number; offset: number } {
+  let seen = 0;
+  let first = true;
+  for (let i = indexes.length - 1; i >= 0; i--) {
+    const fd = openLog(logDir, task, stream, indexes[i]);
+    if (fd < 0) continue;
+    try {
+      let pos = fstatSync(fd).size;
+      const buf = Buffer.allocUnsafe(CHUNK);
+      while (pos > 0) {
+        const len = Math.min(CHUNK, pos);
+        pos -= len;
+        readSync(fd, buf, 0, len, pos);
+        for (let j = len - 1; j >= 0; j--) {
+          if (buf[j] !== 0x0a) {
+            first = false;
+            continue;
+          }
+          // A newline ending the whole stream closes the last line, it does not start one.
+          if (first) {
+            first = false;
+            continue;
+          }
+          seen++;
+          if (seen >= lines) return { index: indexes[i], offset: pos + j + 1 };
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { index: indexes[0], offset: 0 };
+}
+
+/** Resolves `next()` on a change in the log dir, after `pollMs`, or false once aborted. */
+class Waker {
+  #watcher: FSWatcher | undefined;
+  #wake: (() => void) | undefined;
+  #pending = false;
+  readonly #pollMs: number;
+  readonly #signal?: AbortSignal;
+
+  constructor(dir: string, pollMs: number, signal?: AbortSignal) {
+    this.#pollMs = pollMs;
+    this.#signal = signal;
+    try {
+      this.#watcher = watch(dir, { persistent: false }, () => this.#fire());
+      this.#watcher.on('error', () => undefined);
+    } catch {
+      this.#watcher = undefined; // the poll still works
+    }
+    signal?.addEventListener('abort', () => this.#fire(), { once: true });
+  }
+
+  #fire(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  next(): Promise<boolean> {
+    if (this.#signal?.aborted) return Promise.resolve(false);
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#pollMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        self.#pending = false;
+        resolve(!self.#signal?.aborted);
+      }
+      this.#wake = done;
+    });
+  }
+
+  close(): void {
+    this.#watcher?.close();
+  }
+}
