@@ -102,8 +102,7 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
     case 'EPERM':
       if (unix) {
         return new TendError('E_AGENT_UNREACHABLE', `cannot reach the tend agent: permission denied on ${address.path}: run as the agent's user or root`, {
-          cause: err,
-          details: { address: address.url },
+          details: { address: address.url, errno: code },
         });
       }
       reason = 'permission denied';
@@ -119,7 +118,8 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
       reason = `${err instanceof Error ? err.message : String(err)} ${hint}`;
   }
   const verb = lost ? 'lost the connection to' : 'cannot reach';
-  return new TendError('E_AGENT_UNREACHABLE', `${verb} the tend agent at ${address.url}: ${reason}`, { cause: err, details: { address: address.url } });
+  // No `cause`: the reason already says it, and tendctl prints causes after the message.
+  return new TendError('E_AGENT_UNREACHABLE', `${verb} the tend agent at ${address.url}: ${reason}`, { details: { address: address.url, errno: code } });
 }
 
 const KNOWN_CODES = new Set<string>([

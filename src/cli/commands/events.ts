@@ -52,6 +52,11 @@ export const eventsCommand: Command = {
         await writeOut(io.stdout, line(e));
         if (stop.signal.aborted) break;
       }
+      // A follow only ends when the agent goes away (or stdout's reader did).
+      if (!stop.signal.aborted) {
+        io.stderr.write('tendctl events: the agent ended the stream (did it stop?)\n');
+        return 1;
+      }
       return 0;
     } finally {
       io.stdout.off('error', onPipeClosed);

@@ -37,6 +37,11 @@ export const logsCommand: Command = {
         await writeOut(io.stdout, chunk);
         if (stop.signal.aborted) break;
       }
+      // A follow only ends when the agent goes away (or stdout's reader did).
+      if (f.f === true && !stop.signal.aborted) {
+        io.stderr.write('tendctl logs: the agent ended the stream (did it stop?)\n');
+        return 1;
+      }
       return 0;
     } finally {
       io.stdout.off('error', onPipeClosed);

@@ -278,3 +278,16 @@ test('tendctl: a non-root user cannot talk to the socket (mode 0600)', async (t)
     await chmod(root, 0o700);
   }
 });
+
+test('tendctl events -f: the agent going away ends it with exit 1 and says so', async (t) => {
+  const other = new FakeAgent();
+  const otherSock = path.join(root, 'other.sock');
+  const s = await startApiServer(other, { socket: otherSock, logger: pino({ level: 'silent' }), metrics: new PromMetrics({ defaultMetrics: false }) });
+  t.after(() => s.close());
+  const f = start(['events', '-f'], { env: { TEND_ADDR: `unix://${otherSock}` } });
+  await waitFor(() => other.subscribers === 1, { what: 'events -f to subscribe', timeoutMs: 10_000 });
+  await s.close();
+  const r = await f.done;
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tendctl events: the agent ended the stream (did it stop?)\n');
+});
