@@ -1,0 +1,23 @@
+/**
+ * The agent's logger: pino, JSON lines by default, pino-pretty when stdout
+ * is a terminal. Components take child loggers (`{ component: 'runner' }`)
+ * and add `job`, `group`, `index`, `task` per action; messages are fixed.
+ */
+import pino from 'pino';
+import pretty from 'pino-pretty';
+
+export interface LoggerOptions {
+  level: string;
+  /** Human-readable output (default: when stdout is a TTY). */
+  pretty?: boolean;
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(opts: LoggerOptions): pino.Logger {
+  const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  const base = { level: opts.level, base: { pid: process.pid }, redact: ['token', 'api.token', 'config.api.token'] };
+  if (usePretty) {
+    return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: (opts.destination ?? process.stdout) as NodeJS.WritableStream & { write: (s: string) => boolean } }));
+  }
+  return pino(base, opts.destination ?? pino.destination({ dest: 1, sync: true }));
+}

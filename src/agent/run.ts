@@ -1,0 +1,157 @@
+/**
+ * The agent's wiring — the one place that joins store, executor, drivers,
+ * source, reconcile, API and metrics:
+ *
+ *   config → logger → store (load; corrupt → moved aside) → executor (auto:
+ *   oci or plain) → drivers + fingerprint → node → job source → Agent.start()
+ *   → API server on <dataDir>/tend.sock → wait for SIGTERM/SIGINT.
+ */
+import { mkdir } from 'node:fs/promises';
+import type pino from 'pino';
+import type { AgentConfig } from './config-model.js';
+import type { FileView, NodeView } from '../api/api.js';
+import type { DriverAvailability, DriverName } from '../executor/executor.js';
+import type { Job, NodeInfo } from '../jobspec/model.js';
+import { createExecutor } from '../executor/factory.js';
+import { createStore } from '../store/lowdb-store.js';
+import { RawExecDriver } from '../drivers/raw-exec.js';
+import { ExecDriver } from '../drivers/exec.js';
+import type { Driver } from '../drivers/driver.js';
+import { nodeInfo } from '../drivers/fingerprint.js';
+import { createJobSource } from '../source/watcher.js';
+import { loadPaths } from '../jobspec/load.js';
+import { startApiServer, type ApiServer } from '../api/server.js';
+import { PromMetrics } from '../api/metrics.js';
+import { platform } from '../platform.js';
+import { version } from '../cli/main.js';
+import { describeError } from '../errors.js';
+import { Agent } from './agent.js';
+import { createLogger } from './logger.js';
+
+export interface RunningAgent {
+  agent: Agent;
+  api?: ApiServer;
+  logger: pino.Logger;
+  /** Stop the agent (tasks keep running unless config.stopTasksOnExit). */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Load a dir with the job loader, for `plan(dir)`: first file by path wins a job id. */
+async function loadDir(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }> {
+  const results = await loadPaths([dir], { node });
+  const jobs = new Map<string, Job>();
+  const files: FileView[] = [];
+  for (const r of results) {
+    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics });
+    if (!r.ok) continue;
+    for (const j of r.jobs) if (!jobs.has(j.id)) jobs.set(j.id, j);
+  }
+  return { jobs: [...jobs.values()], files };
+}
+
+export async function startAgent(config: AgentConfig, logger?: pino.Logger): Promise<RunningAgent> {
+  const log = logger ?? createLogger({ level: config.logLevel });
+  const p = platform();
+  await mkdir(config.dataDir, { recursive: true });
+  const store = createStore({ dataDir: config.dataDir, logger: log });
+  const loaded = await store.load();
+  if (loaded.outcome === 'corrupt') {
+    store.addEvent({ type: 'Store Rebuilt', message: `state store was corrupt (${loaded.reason}); moved to ${loaded.movedTo}, rebuilding from what runs` });
+  }
+  const choice = await createExecutor(config, log);
+  const executor = choice.executor;
+  log.info({ executor: executor.kind, reason: choice.reason }, 'executor selected');
+  const fp = await executor.fingerprint();
+  const drivers = new Map<string, Driver>();
+  drivers.set('raw_exec', new RawExecDriver({ config: config.plugins.rawExec, dataDir: config.dataDir, isRoot: p.isRoot, fingerprint: fp.raw_exec, pidsLimit: config.oci.pidsLimit }));
+  drivers.set(
+    'exec',
+    new ExecDriver({ config: config.plugins.exec, dataDir: config.dataDir, chrootEnv: config.client.chrootEnv, isRoot: p.isRoot, fingerprint: fp.exec, pidsLimit: config.oci.pidsLimit }),
+  );
+  const availability = {} as Record<DriverName, DriverAvailability>;
+  for (const [name, d] of drivers) availability[name as DriverName] = d.availability();
+  const node = nodeInfo({ platform: p, config, nodeId: store.nodeId, version: version(), drivers: availability });
+  const source = createJobSource({
+    dir: config.jobsDir,
+    node,
+    debounceMs: config.debounceMs,
+    resyncMs: config.resyncMs,
+    logger: log.child({ component: 'source' }),
+    exclude: config.configFile ? [config.configFile] : undefined,
+  });
+  const metrics = new PromMetrics();
+  const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'> = {
+    version: version(),
+    executor: executor.kind,
+    cgroupMode: p.cgroups.mode,
+    cores: p.cpus,
+    reservedCores: config.client.reserved.cores,
+    memoryBytes: p.totalMemoryBytes,
+    dataDir: config.dataDir,
+    jobsDir: config.jobsDir,
+    startedAt: new Date().toISOString(),
+  };
+  const agent = new Agent({
+    dataDir: config.dataDir,
+    jobsDir: config.jobsDir,
+    store,
+    executor,
+    drivers,
+    source,
+    node,
+    nodeView,
+    logger: log,
+    metrics,
+    concurrency: config.concurrency,
+    loadDir,
+  });
+  log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, store: loaded.outcome, drivers: availability }, 'agent starting');
+  await agent.start();
+  let api: ApiServer | undefined;
+  try {
+    api = await startApiServer(agent, { socket: config.api.socket, address: config.api.address, token: config.api.token, logger: log, metrics });
+  } catch (err) {
+    await agent.stop().catch(() => {});
+    throw err;
+  }
+  let done: Promise<void> | undefined;
+  return {
+    agent,
+    api,
+    logger: log,
+    shutdown(reason: string) {
+      done ??= (async () => {
+        log.info({ reason, stopTasks: config.stopTasksOnExit }, 'agent stopping');
+        await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
+        await agent.stop({ stopTasks: config.stopTasksOnExit });
+        if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
+        log.info({}, 'agent stopped');
+      })();
+      return done;
+    },
+  };
+}
+
+/** Run until SIGTERM or SIGINT; resolves with the process exit code. */
+export async function runAgent(config: AgentConfig): Promise<number> {
+  const running = await startAgent(config);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) {
+        running.logger.warn({ signal: sig }, 'second signal, exiting now');
+        resolve(130);
+        return;
+      }
+      running.shutdown(sig).then(
+        () => resolve(0),
+        (err) => {
+          running.logger.error({ err: describeError(err) }, 'agent shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Turns records, desired instances and file states into the API's views
+ * (src/api/api.ts): what `tendctl status` and friends print.
+ */
+import type { FileView, JobStatus, JobView, TaskView } from '../api/api.js';
+import type { FileState } from '../source/source.js';
+import type { DesiredInstance } from '../reconcile/reconcile.js';
+import type { TaskRecord } from '../store/store.js';
+import { taskDirs } from '../drivers/alloc-dir.js';
+
+export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir: string, detail = false): TaskView {
+  const v: TaskView = {
+    id: r.id,
+    job: r.job,
+    group: r.group,
+    index: r.index,
+    task: r.task,
+    allocId: r.allocId,
+    driver: r.driver,
+    state: r.state,
+    restarts: r.restarts,
+    resources: { cpu: r.resources.cpu, memoryMB: r.resources.memoryMB, memoryMaxMB: r.resources.memoryMaxMB, cores: r.resources.cores },
+    file: r.file,
+  };
+  if (r.handle && (r.state === 'running' || r.state === 'stopping' || r.state === 'starting')) {
+    v.pid = r.handle.pid;
+    v.startedAt = r.handle.startedAt;
+  }
+  if (r.nextRestartAt && r.state === 'restarting') v.nextRestartAt = r.nextRestartAt;
+  if (r.lastExit) v.lastExit = r.lastExit;
+  if (r.error) v.error = r.error;
+  if (detail) {
+    v.events = r.events.slice();
+    if (d) v.spec = JSON.parse(JSON.stringify(d.task)) as Record<string, unknown>;
+    const dirs = taskDirs(dataDir, r.allocId, r.task);
+    v.dirs = { alloc: dirs.allocDir, task: dirs.taskDir, logs: dirs.logDir };
+  }
+  return v;
+}
+
+/** A desired instance that has no record yet (queued). */
+export function pendingView(d: DesiredInstance): TaskView {
+  return {
+    id: d.id,
+    job: d.job.id,
+    group: d.group.name,
+    index: d.index,
+    task: d.task.name,
+    allocId: d.allocId,
+    driver: d.task.driver,
+    state: 'pending',
+    restarts: 0,
+    resources: { cpu: d.task.resources.cpu, memoryMB: d.task.resources.memoryMB, memoryMaxMB: d.task.resources.memoryMaxMB },
+    file: d.file,
+  };
+}
+
+export function fileView(f: FileState): FileView {
+  const v: FileView = { path: f.path, ok: f.ok, jobs: f.jobs.map((j) => j.id), diagnostics: f.diagnostics };
+  if (f.lastGoodAt) v.lastGoodAt = f.lastGoodAt;
+  return v;
+}
+
+function jobStatus(tasks: TaskView[]): JobStatus {
+  if (tasks.length === 0) return 'dead';
+  const states = new Set(tasks.map((t) => t.state));
+  if (states.has('failed')) return 'failed';
+  if (tasks.every((t) => t.state === 'complete')) return 'complete';
+  if (tasks.every((t) => t.state === 'dead')) return 'dead';
+  if (tasks.some((t) => t.state === 'pending' && t.error?.startsWith('driver '))) return 'blocked';
+  if (tasks.every((t) => t.state === 'running' || t.state === 'complete')) return 'running';
+  return 'pending';
+}
+
+export interface JobsInput {
+  tasks: TaskView[];
+  files: FileState[];
+  /** job id → type, for jobs in force. */
+  types: Map<string, string>;
+}
+
+export function jobViews({ tasks, files, types }: JobsInput): JobView[] {
+  const byJob = new Map<string, TaskView[]>();
+  for (const t of tasks) {
+    const list = byJob.get(t.job) ?? [];
+    list.push(t);
+    byJob.set(t.job, list);
+  }
+  const fileOf = new Map<string, FileState>();
+  for (const f of files) for (const j of f.jobs) if (!fileOf.has(j.id)) fileOf.set(j.id, f);
+  const out: JobView[] = [];
+  const ids = new Set([...byJob.keys(), ...types.keys()]);
+  for (const id of [...ids].sort()) {
+    const list = byJob.get(id) ?? [];
+    const f = fileOf.get(id);
+    const v: JobView = { id, file: f?.path ?? list[0]?.file ?? '', type: types.get(id) ?? 'service', status: jobStatus(list), tasks: list };
+    if (!types.has(id)) v.reason = 'no longer in the jobs dir: stopping';
+    else if (v.status === 'blocked') v.reason = list.find((t) => t.error)?.error;
+    if (f && !f.ok) {
+      v.reason = `file invalid (last good version in force)${v.reason ? `; ${v.reason}` : ''}`;
+      v.diagnostics = f.diagnostics;
+    }
+    out.push(v);
+  }
+  for (const f of files) {
+    for (const ex of f.excluded) {
+      if (ids.has(ex.job)) continue;
+      out.push({ id: ex.job, file: f.path, type: 'service', status: 'excluded', reason: `not for this node: ${ex.reason}`, tasks: [] });
+    }
+  }
+  return out;
+}

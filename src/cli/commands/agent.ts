@@ -1,0 +1,45 @@
+/** `tend agent`: run the agent (watch the jobs dir, keep tasks equal to it). */
+import type { Command, CommandIO } from '../command.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { loadAgentConfig, type AgentFlags } from '../../agent/config.js';
+import { runAgent } from '../../agent/run.js';
+
+const flags: FlagSpec[] = [
+  { names: ['config'], kind: 'string', value: 'FILE', help: 'Agent config file (HCL). Relative paths in it resolve against its dir.' },
+  { names: ['jobs-dir'], kind: 'string', value: 'DIR', help: 'Directory of job files to run (may be a symlink swapped by a sync tool). Default ./jobs.' },
+  { names: ['data-dir'], kind: 'string', value: 'DIR', help: 'State dir: the store, allocation dirs, the API socket. Default ./state.' },
+  { names: ['node-name'], kind: 'string', value: 'NAME', help: 'Node name (${node.unique.name}). Default: the hostname.' },
+  { names: ['log-level'], kind: 'string', value: 'LEVEL', help: 'trace, debug, info, warn or error. Default info.' },
+  { names: ['executor'], kind: 'string', value: 'KIND', help: 'auto (oci when root, runc and conmon work; else plain), plain or oci. Default auto.' },
+  { names: ['concurrency'], kind: 'number', value: 'N', help: 'Task actions run in parallel. Default 8.' },
+  { names: ['resync-interval'], kind: 'string', value: 'DURATION', help: 'Full relist of the jobs dir, e.g. 30s. Default 30s.' },
+  { names: ['stop-tasks-on-exit'], kind: 'bool', help: 'Stop every task when the agent exits (default: tasks keep running and are adopted on the next start).' },
+  helpFlag,
+];
+
+const usage = 'tend agent [options]';
+const description = `
+Runs the agent: watches the jobs dir and keeps the tasks on this machine equal
+to what its files say. SIGTERM or SIGINT stops the agent and leaves the tasks
+running; the next start adopts them. Flags override the config file.`;
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the agent',
+  help: () => formatHelp(usage, description, flags),
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const { flags: f, args } = parseFlags(argv, flags);
+    if (args.length) throw new UsageError(`expected no arguments, got ${args.join(' ')}`);
+    const over: Partial<AgentFlags> = {};
+    if (typeof f['jobs-dir'] === 'string') over.jobsDir = f['jobs-dir'];
+    if (typeof f['data-dir'] === 'string') over.dataDir = f['data-dir'];
+    if (typeof f['node-name'] === 'string') over.nodeName = f['node-name'];
+    if (typeof f['log-level'] === 'string') over.logLevel = f['log-level'];
+    if (typeof f.executor === 'string') over.executor = f.executor;
+    if (typeof f.concurrency === 'number') over.concurrency = f.concurrency;
+    if (typeof f['resync-interval'] === 'string') over.resyncInterval = f['resync-interval'];
+    if (f['stop-tasks-on-exit'] === true) over.stopTasksOnExit = true;
+    const config = await loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });
+    return runAgent(config);
+  },
+};

@@ -1,0 +1,99 @@
+/**
+ * What both drivers share when turning an instance into a LaunchSpec: task
+ * dirs, runtime interpolation, the NOMAD_* environment, the user, logs and
+ * resources. Driver-specific parts (host env, isolation, cwd inside a root)
+ * are passed in.
+ */
+import path from 'node:path';
+import type { DriverName, ExecIsolation, LaunchSpec } from '../executor/executor.js';
+import { interpolateTask, runtimeEnv, type RuntimeContext } from '../jobspec/interpolate.js';
+import type { PrepareContext, TaskInstance } from './driver.js';
+import { ensureTaskDirs } from './alloc-dir.js';
+import { lookupUser, type ResolvedUser } from './user.js';
+
+const MiB = 1024 * 1024;
+
+/** Nomad's default env.denylist: host variables never passed to a task. */
+export const ENV_DENYLIST = [
+  'CONSUL_TOKEN',
+  'CONSUL_HTTP_TOKEN',
+  'VAULT_TOKEN',
+  'NOMAD_LICENSE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'TEND_TOKEN',
+];
+
+export function hostEnv(agentEnv: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(agentEnv)) {
+    if (v === undefined || ENV_DENYLIST.includes(k) || k.startsWith('NOMAD_') || k.startsWith('TEND_')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export interface BuildOptions {
+  driver: DriverName;
+  dataDir: string;
+  isRoot: boolean;
+  /** Pass the agent's environment (minus the denylist) to the task. */
+  withHostEnv: boolean;
+  /** Default pids.max (task `pids_limit` overrides). */
+  pidsLimit?: number;
+  noCgroups?: boolean;
+  /** Called with the resolved user, before anything starts (denied uids). */
+  checkUser?(user: ResolvedUser): void;
+  /** Builds the isolation of an exec task from the interpolated task. */
+  isolation?(task: TaskInstance['task']): ExecIsolation;
+  /** Paths as the task sees them (exec: inside the root). Default: host paths. */
+  taskView?: { allocDir: string; taskDir: string };
+}
+
+export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, opts: BuildOptions): Promise<LaunchSpec> {
+  const user = inst.task.user && opts.isRoot ? await lookupUser(inst.task.user) : undefined;
+  if (user) opts.checkUser?.(user);
+  const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, user);
+  const view = opts.taskView ?? { allocDir: dirs.allocDir, taskDir: dirs.taskDir };
+  const rctx: RuntimeContext = {
+    job: inst.job,
+    group: inst.group,
+    task: inst.task,
+    index: inst.index,
+    allocId: inst.allocId,
+    allocDir: view.allocDir,
+    taskDir: view.taskDir,
+    node: ctx.node,
+    env: ctx.agentEnv,
+  };
+  const task = interpolateTask(rctx);
+  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv) : {}), ...runtimeEnv(rctx), ...task.env };
+  let command = task.config.command;
+  // A relative path (e.g. from an artifact) is relative to the task dir; a bare name is looked up on PATH.
+  if (opts.driver === 'raw_exec' && command.includes('/') && !path.isAbsolute(command)) command = path.join(dirs.taskDir, command);
+  const r = task.resources;
+  return {
+    id: inst.execId,
+    identity: { job: inst.job.id, group: inst.group.name, index: inst.index, task: inst.task.name, allocId: inst.allocId },
+    driver: opts.driver,
+    command,
+    args: task.config.args,
+    env,
+    user,
+    allocDir: dirs.allocDir,
+    taskDir: dirs.taskDir,
+    cwd: view.taskDir,
+    logDir: dirs.logDir,
+    logs: { maxFiles: task.logs.maxFiles, maxFileSizeBytes: task.logs.maxFileSizeMB * MiB },
+    resources: {
+      cpuShares: r.cpu,
+      memoryBytes: r.memoryMB * MiB,
+      memoryMaxBytes: (r.memoryMaxMB ?? r.memoryMB) * MiB,
+      pidsLimit: task.config.pidsLimit ?? opts.pidsLimit,
+    },
+    isolation: opts.isolation?.(task),
+    noCgroups: opts.noCgroups || undefined,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The raw_exec driver (Nomad's): the command runs on the host, as the
+ * agent's user (or `user` when the agent is root), in the task dir, with the
+ * host environment (minus Nomad's env.denylist), the NOMAD_* variables and
+ * the task's env. Disabled by default; `plugin "raw_exec" { config { enabled = true } }`.
+ */
+import type { DriverAvailability, LaunchSpec } from '../executor/executor.js';
+import type { RawExecPluginConfig } from '../agent/config-model.js';
+import type { Driver, PrepareContext, TaskInstance } from './driver.js';
+import { buildLaunchSpec } from './launch-spec.js';
+
+export interface RawExecDriverOptions {
+  config: RawExecPluginConfig;
+  dataDir: string;
+  isRoot: boolean;
+  /** The executor's fingerprint for raw_exec. */
+  fingerprint: DriverAvailability;
+  pidsLimit?: number;
+}
+
+export class RawExecDriver implements Driver {
+  readonly name = 'raw_exec' as const;
+  readonly #opts: RawExecDriverOptions;
+
+  constructor(opts: RawExecDriverOptions) {
+    this.#opts = opts;
+  }
+
+  get enabled(): boolean {
+    return this.#opts.config.enabled;
+  }
+
+  availability(): DriverAvailability {
+    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (plugin "raw_exec" { config { enabled = true } })' };
+    return this.#opts.fingerprint;
+  }
+
+  prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
+    return buildLaunchSpec(instance, ctx, {
+      driver: 'raw_exec',
+      dataDir: this.#opts.dataDir,
+      isRoot: this.#opts.isRoot,
+      withHostEnv: true,
+      pidsLimit: this.#opts.pidsLimit,
+      noCgroups: this.#opts.config.noCgroups,
+    });
+  }
+}
