@@ -17,3 +17,7 @@ tendctlCommands.push(statusCommand, logsCommand, eventsCommand, execCommand, sig
 // tend: internal commands.
 import { logmonCommand } from './logmon.js';
 tendCommands.push(logmonCommand);
+import { agentCommand } from './agent.js';
+tendCommands.unshift(agentCommand);
+import { planCommand } from './plan.js';
+tendctlCommands.push(planCommand);
