@@ -11,6 +11,7 @@
  * server's code and message.
  */
 import http, { type IncomingMessage } from 'node:http';
+import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
 import type { TaskStats } from '../executor/executor.js';
@@ -67,6 +68,7 @@ export interface TendClient {
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
   restart(id: string): Promise<{ task: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream }): Promise<ExecStreams>;
+  /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
   /** Prometheus text of /metrics. */
@@ -309,7 +311,8 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       exit.catch(() => {});
       return { stdout, stderr, exit, kill: () => request.destroy() };
     },
-    plan: (dir) => call('GET', `/v1/plan${query({ dir })}`),
+    // The agent resolves paths from its own working directory: send an absolute one.
+    plan: (dir) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir) })}`),
     stats: () => call('GET', '/v1/stats'),
     async metrics() {
       const res = await open('GET', '/metrics');

@@ -154,8 +154,12 @@ export class FakeAgent implements AgentApi {
     return { stdin: child.stdin, stdout: child.stdout!, stderr: child.stderr!, exit, kill: (s) => child.kill(s ?? 'SIGKILL') };
   }
 
-  async plan(): Promise<Plan> {
-    return { actions: [], files: this.fileList };
+  /** The dir of the last plan request. */
+  lastPlanDir?: string;
+
+  async plan(dir?: string): Promise<Plan> {
+    this.lastPlanDir = dir;
+    return { actions: [{ kind: 'start', task: 'new/g[0]/t', job: 'new' }], files: this.fileList };
   }
 
   async stats(): Promise<Record<string, TaskStats>> {

@@ -210,3 +210,15 @@ test('api server: an idle event stream carries heartbeats; close() ends it', asy
   await waitFor(() => ended, { what: 'the stream to end on close' });
   assert.equal(agent.subscribers, 0);
 });
+
+test('api client: plan sends an absolute dir, resolved against the caller\'s cwd', async (t) => {
+  const agent = agentWithTasks();
+  const { server } = await serve(t, agent);
+  const client = createClient({ address: `unix://${server.socket}`, cwd: '/work/repo' });
+  t.after(() => client.close());
+  const plan = await client.plan('jobs');
+  assert.equal(agent.lastPlanDir, '/work/repo/jobs');
+  assert.deepEqual(plan.actions, [{ kind: 'start', task: 'new/g[0]/t', job: 'new' }]);
+  await client.plan();
+  assert.equal(agent.lastPlanDir, undefined);
+});
