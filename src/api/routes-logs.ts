@@ -1,37 +1,18 @@
 /**
  * `GET /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1`: a task's output as
  * `text/plain`, read across its rotated files (`<logDir>/<task>.stdout.N`,
- * highest N newest) by the executor's log reader. With `follow=1` the
+ * highest N newest) by the executor's log reader (`readLogs`). With `follow=1` the
  * response stays open and follows rotation until the client goes away or the
  * server closes.
  */
 import { stat } from 'node:fs/promises';
 import type { RouteContext } from './routes.js';
 import { TendError, errnoCode } from '../errors.js';
+import { readLogs as executorReadLogs, type ReadLogsOptions } from '../executor/logs/reader.js';
 import { badRequest, queryFlag, queryInt } from './http.js';
 
-/** The log reader's signature (src/executor/logs/reader.ts). */
-export interface ReadLogsOptions {
-  logDir: string;
-  /** Task name (the file prefix), not the instance id. */
-  task: string;
-  stream: 'stdout' | 'stderr';
-  /** Only the last N lines. */
-  tail?: number;
-  follow?: boolean;
-  signal?: AbortSignal;
-}
-
+/** The log reader's signature (src/executor/logs/reader.ts); tests may pass their own. */
 export type ReadLogs = (opts: ReadLogsOptions) => AsyncIterable<Buffer>;
-
-/** The executor's reader, loaded on first use (the API does not need it to start). */
-const READER_MODULE = '../executor/logs/reader.js';
-let defaultReader: Promise<ReadLogs> | undefined;
-
-function loadReader(): Promise<ReadLogs> {
-  defaultReader ??= (import(READER_MODULE) as Promise<{ readLogs: ReadLogs }>).then((m) => m.readLogs);
-  return defaultReader;
-}
 
 async function logLocation(ctx: RouteContext, id: string): Promise<{ logDir: string; task: string }> {
   if (ctx.opts.logsOf) return ctx.opts.logsOf(id);
@@ -53,7 +34,7 @@ export async function serveLogs(ctx: RouteContext, id: string): Promise<void> {
     if (errnoCode(err) === 'ENOENT') throw new TendError('E_TASK_NOT_FOUND', `failed to read logs of task "${id}": no log dir ${where.logDir}`, { details: { task: id } });
     throw err;
   }
-  const readLogs = ctx.opts.readLogs ?? (await loadReader());
+  const readLogs = ctx.opts.readLogs ?? executorReadLogs;
 
   const stop = new AbortController();
   const onClose = () => stop.abort();

@@ -1,16 +1,11 @@
 /**
  * A fake AgentApi for the API and tendctl tests and the status benchmark:
- * in-memory jobs, tasks and events, an exec that runs a real `sh -c` (or any
- * argv) in the task's dir, and a tiny log reader over real rotated files
- * (stands in for src/executor/logs/reader.ts in these self-contained tests).
+ * in-memory jobs, tasks and events, and an exec that runs a real `sh -c` (or
+ * any argv). Logs are real files read by the executor's real reader.
  */
 import { spawn } from 'node:child_process';
-import { open, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentApi, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
 import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
-import type { ReadLogsOptions } from '../../../src/api/routes-logs.js';
 import { TendError } from '../../../src/errors.js';
 
 export function makeTask(job: string, group: string, index: number, task: string, over: Partial<TaskView> = {}): TaskView {
@@ -170,59 +165,4 @@ export class FakeAgent implements AgentApi {
 function osSignal(name: NodeJS.Signals): number {
   const map: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
   return map[name] ?? 0;
-}
-
-/**
- * A small reader of `<logDir>/<task>.<stream>.N` for the tests: files in N
- * order, `tail` lines from the end, and with `follow` polls for growth and for
- * a newer file (rotation), moving on once the current file is drained.
- */
-export async function* fakeReadLogs(o: ReadLogsOptions): AsyncGenerator<Buffer> {
-  const prefix = `${o.task}.${o.stream}.`;
-  const list = async () =>
-    (await readdir(o.logDir))
-      .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
-      .map((n) => Number(n.slice(prefix.length)))
-      .sort((a, b) => a - b);
-  const readFrom = async (n: number, offset: number): Promise<Buffer> => {
-    const fh = await open(path.join(o.logDir, `${prefix}${n}`), 'r');
-    try {
-      const { size } = await fh.stat();
-      const buf = Buffer.alloc(Math.max(0, size - offset));
-      if (buf.length) await fh.read(buf, 0, buf.length, offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
-  };
-  let files = await list();
-  let idx = 0;
-  let offset = 0;
-  if (o.tail !== undefined) {
-    const all = Buffer.concat(await Promise.all(files.map((n) => readFrom(n, 0))));
-    const lines = all.toString('utf8').split(/(?<=\n)/);
-    yield Buffer.from(lines.slice(Math.max(0, lines.length - o.tail)).join(''));
-    idx = files.length - 1;
-    offset = idx >= 0 ? (await readFrom(files[idx], 0)).length : 0;
-  }
-  for (;;) {
-    if (o.signal?.aborted) return;
-    if (idx >= 0 && idx < files.length) {
-      const chunk = await readFrom(files[idx], offset);
-      if (chunk.length) {
-        offset += chunk.length;
-        yield chunk;
-        continue;
-      }
-    }
-    if (idx < files.length - 1) {
-      idx++;
-      offset = 0;
-      continue;
-    }
-    if (!o.follow) return;
-    await sleep(20);
-    files = await list();
-    if (idx < 0 && files.length) idx = 0;
-  }
 }

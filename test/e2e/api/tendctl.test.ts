@@ -14,7 +14,7 @@ import pino from 'pino';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import { PromMetrics } from '../../../src/api/metrics.js';
 import type { JobView } from '../../../src/api/api.js';
-import { FakeAgent, fakeReadLogs, makeTask } from './fake-agent.js';
+import { FakeAgent, makeTask } from './fake-agent.js';
 import { waitFor } from '../../helpers/wait.js';
 import { requireRoot } from '../../helpers/gates.js';
 
@@ -115,7 +115,6 @@ before(async () => {
     socket: sock,
     logger: pino({ level: 'silent' }),
     metrics: new PromMetrics({ defaultMetrics: false }),
-    readLogs: fakeReadLogs,
     heartbeatMs: 200,
   });
 });
