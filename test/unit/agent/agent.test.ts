@@ -1,0 +1,206 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Agent } from '../../../src/agent/agent.js';
+import { noopMetrics } from '../../../src/agent/metrics.js';
+import { createStore } from '../../../src/store/lowdb-store.js';
+import type { DesiredSet, JobSource } from '../../../src/source/source.js';
+import type { Job, NodeInfo } from '../../../src/jobspec/model.js';
+import type { Driver } from '../../../src/drivers/driver.js';
+import { waitFor } from '../../helpers/wait.js';
+import { FakeDriver, FakeExecutor, makeJob, makeTask } from './fixtures.js';
+
+class FakeSource implements JobSource {
+  #set: DesiredSet = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
+  #listeners = new Set<(s: DesiredSet) => void>();
+  constructor(jobs: Job[]) {
+    this.#set = this.#make(jobs, 'initial');
+  }
+  #make(jobs: Job[], reason: string, bad?: string): DesiredSet {
+    return {
+      generation: this.#set.generation + 1,
+      files: jobs.map((j) => ({
+        path: j.file,
+        ok: bad !== j.file,
+        diagnostics: bad === j.file ? [{ severity: 'error', kind: 'syntax', file: j.file, line: 3, column: 5, path: '', message: 'bad syntax' }] : [],
+        jobs: [j],
+        excluded: [],
+        contentHash: String(Math.random()),
+      })),
+      jobs: new Map(jobs.map((j) => [j.id, j])),
+      conflicts: [],
+      reason,
+    };
+  }
+  emit(jobs: Job[], bad?: string): void {
+    this.#set = this.#make(jobs, 'watch', bad);
+    for (const l of this.#listeners) l(this.#set);
+  }
+  async start() {
+    return this.#set;
+  }
+  onChange(l: (s: DesiredSet) => void) {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+  current() {
+    return this.#set;
+  }
+  async resync() {
+    return this.#set;
+  }
+  async stop() {}
+}
+
+const node: NodeInfo = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
+
+async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[] } = {}) {
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tend-agent-')));
+  if (!opts.dir) t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = createStore({ dataDir: dir });
+  await store.load();
+  const executor = opts.executor ?? new FakeExecutor();
+  const source = new FakeSource(jobs);
+  const drivers = new Map<string, Driver>((opts.drivers ?? [new FakeDriver('raw_exec'), new FakeDriver('exec', true, 'requires root')]).map((d) => [d.name, d]));
+  const agent = new Agent({
+    dataDir: dir,
+    jobsDir: '/jobs',
+    store,
+    executor,
+    drivers,
+    source,
+    node,
+    nodeView: { version: '0', executor: 'plain', cgroupMode: 'none', cores: [0], reservedCores: [], memoryBytes: 1, dataDir: dir, jobsDir: '/jobs', startedAt: '' },
+    logger: pino({ level: 'silent' }),
+    metrics: noopMetrics,
+    concurrency: 4,
+  });
+  await agent.start();
+  await agent.settled();
+  return { agent, executor, source, store, dir };
+}
+
+test('agent: starts desired tasks, restarts on args change, updates resources in place, stops removed ones', async (t) => {
+  const { agent, executor, source } = await setup(t, [makeJob('a', { count: 2 })]);
+  assert.equal(executor.running().length, 2);
+  assert.deepEqual(agent.tasks().map((x) => [x.id, x.state]), [
+    ['a/g[0]/t', 'running'],
+    ['a/g[1]/t', 'running'],
+  ]);
+  const id0 = agent.tasks()[0].allocId + '-t';
+  const pid0 = executor.pidOf(id0);
+
+  source.emit([makeJob('a', { count: 2, tasks: [makeTask('t', { resources: { cpu: 100, memoryMB: 512 } })] })]);
+  await agent.settled();
+  assert.equal(executor.pidOf(id0), pid0, 'resources change keeps the process');
+  assert.equal(executor.updates.length, 2);
+  assert.equal(executor.updates[0].resources.memoryBytes, 512 * 1048576);
+  assert.ok((await agent.task('a/g[0]/t')).events!.some((e) => e.type === 'Updated' && /resources.memory/.test(e.message)));
+
+  source.emit([makeJob('a', { count: 2, tasks: [makeTask('t', { resources: { cpu: 100, memoryMB: 512 } }, { args: ['2'] })] })]);
+  await agent.settled();
+  assert.notEqual(executor.pidOf(id0), pid0, 'args change restarts');
+  assert.equal(executor.running().length, 2);
+
+  source.emit([makeJob('a', { count: 1, tasks: [makeTask('t', { resources: { cpu: 100, memoryMB: 512 } }, { args: ['2'] })] })]);
+  await agent.settled();
+  assert.deepEqual(agent.tasks().map((x) => x.id), ['a/g[0]/t']);
+  assert.equal(executor.running().length, 1);
+
+  source.emit([]);
+  await agent.settled();
+  assert.equal(executor.running().length, 0);
+  assert.deepEqual(agent.tasks(), []);
+  await agent.stop();
+});
+
+test('agent: an exit is restarted by the policy, then fails after attempts (mode fail); restart revives it', async (t) => {
+  const task = makeTask('t', { restart: { attempts: 1, intervalMs: 60_000, delayMs: 20, mode: 'fail' } });
+  const { agent, executor } = await setup(t, [makeJob('a', { tasks: [task] })]);
+  const execId = agent.tasks()[0].allocId + '-t';
+  executor.exit(execId, 3);
+  await waitFor(() => agent.tasks()[0].state === 'restarting', { what: 'restarting' });
+  assert.ok(agent.tasks()[0].nextRestartAt);
+  await waitFor(() => agent.tasks()[0].state === 'running', { what: 'restarted' });
+  assert.equal(agent.tasks()[0].restarts, 1);
+  executor.exit(execId, 3);
+  await waitFor(() => agent.tasks()[0].state === 'failed', { what: 'failed' });
+  assert.match(agent.tasks()[0].error!, /Exceeded allowed attempts 1/);
+  assert.equal(agent.tasks()[0].lastExit?.code, 3);
+  await agent.restart('a/g[0]/t');
+  await waitFor(() => agent.tasks()[0].state === 'running', { what: 'revived' });
+  assert.equal(executor.running().length, 1);
+  await agent.stop();
+});
+
+test('agent: a batch task that exits 0 is complete and not restarted', async (t) => {
+  const { agent, executor } = await setup(t, [makeJob('b', { type: 'batch' })]);
+  executor.exit(agent.tasks()[0].allocId + '-t', 0);
+  await waitFor(() => agent.tasks()[0].state === 'complete', { what: 'complete' });
+  await agent.settled();
+  assert.equal(executor.launches.length, 1);
+  await agent.stop();
+});
+
+test('agent: a task with an unavailable driver stays pending with the reason; others run', async (t) => {
+  const { agent, executor } = await setup(t, [makeJob('ok'), makeJob('x', { tasks: [makeTask('t', { driver: 'exec' })] })]);
+  const views = Object.fromEntries(agent.tasks().map((v) => [v.job, v]));
+  assert.equal(views.ok.state, 'running');
+  assert.equal(views.x.state, 'pending');
+  assert.match(views.x.error!, /driver exec unavailable: requires root/);
+  const job = agent.jobs().find((j) => j.id === 'x')!;
+  assert.equal(job.status, 'blocked');
+  assert.equal(executor.launches.length, 1);
+  assert.equal(agent.events({ task: 'x/g[0]/t' }).filter((e) => e.type === 'Driver Failure').length, 1);
+  await agent.stop();
+});
+
+test('agent: a broken file keeps its last good jobs running and reports file:line', async (t) => {
+  const job = makeJob('a');
+  const { agent, executor, source } = await setup(t, [job]);
+  const pid = executor.pidOf(agent.tasks()[0].allocId + '-t');
+  source.emit([job], job.file);
+  await agent.settled();
+  assert.equal(executor.pidOf(agent.tasks()[0].allocId + '-t'), pid);
+  const ev = agent.events().find((e) => e.type === 'File Error');
+  assert.match(ev!.message, /\/jobs\/a\.hcl:3:5: bad syntax/);
+  assert.match(agent.jobs()[0].reason!, /file invalid/);
+  await agent.stop();
+});
+
+test('agent: after a restart of the agent running tasks are adopted (same pid), exited ones go through the policy', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const jobs = [makeJob('a', { count: 2 })];
+  const first = await setup(t, jobs, { executor, dir });
+  const pids = first.agent.tasks().map((v) => v.pid);
+  await first.agent.stop();
+  assert.equal(executor.running().length, 2, 'agent stop leaves tasks running');
+  executor.exit(first.agent.tasks()[1].allocId + '-t', 7);
+  const second = await setup(t, jobs, { executor, dir });
+  const views = second.agent.tasks();
+  assert.equal(views[0].pid, pids[0]);
+  assert.equal(views[0].state, 'running');
+  assert.equal(views[1].lastExit?.code, 7);
+  assert.ok(['restarting', 'running'].includes(views[1].state));
+  assert.equal(executor.launches.length, 2, 'nothing restarted yet (restart delay)');
+  assert.deepEqual([...executor.gcKnown!], [views[0].allocId + '-t']);
+  await second.agent.stop();
+});
+
+test('agent: resolve matches prefixes; plan reports without acting', async (t) => {
+  const { agent, executor } = await setup(t, [makeJob('web', { count: 2 }), makeJob('db')]);
+  assert.deepEqual(agent.resolve('db'), ['db/g[0]/t']);
+  assert.deepEqual(agent.resolve('web/g'), ['web/g[0]/t', 'web/g[1]/t']);
+  assert.deepEqual(agent.resolve('web/g[1]'), ['web/g[1]/t']);
+  assert.deepEqual(agent.resolve('web/t'), ['web/g[0]/t', 'web/g[1]/t']);
+  const plan = await agent.plan();
+  assert.ok(plan.actions.every((a) => a.kind === 'none'));
+  await assert.rejects(agent.task('nope/g[0]/t'), { code: 'E_TASK_NOT_FOUND' });
+  assert.equal(executor.launches.length, 3);
+  await agent.stop();
+});

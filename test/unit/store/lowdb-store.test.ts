@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createStore, STORE_FILE } from '../../../src/store/lowdb-store.js';
+import { NODE_EVENT_LIMIT, TASK_EVENT_LIMIT, type TaskRecord } from '../../../src/store/store.js';
+
+async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-store-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function rec(id: string): TaskRecord {
+  return {
+    id,
+    job: 'j',
+    group: 'g',
+    index: 0,
+    task: 't',
+    allocId: 'a',
+    execId: `a-${id}`,
+    driver: 'raw_exec',
+    file: '/j.hcl',
+    hashes: { restart: 'r', resources: 's', policy: 'p', fields: {} },
+    resources: { cpu: 100, memoryMB: 300 },
+    killSignal: 'SIGINT',
+    killTimeoutMs: 5000,
+    state: 'pending',
+    restarts: 0,
+    events: [],
+  };
+}
+
+test('store: a missing store starts empty and is written; records survive a reload', async (t) => {
+  const dir = await tmp(t);
+  const s = createStore({ dataDir: dir });
+  assert.deepEqual(await s.load(), { outcome: 'missing' });
+  s.put(rec('x'));
+  s.update('x', (r) => {
+    r.handle = { version: 1, executor: 'plain', id: 'a-x', pid: 42, pidStartTime: 7, startedAt: '2026-01-01T00:00:00.000Z', data: {} };
+  });
+  await s.flush();
+  const again = createStore({ dataDir: dir });
+  assert.equal((await again.load()).outcome, 'loaded');
+  assert.equal(again.get('x')?.handle?.pid, 42);
+  assert.equal(again.nodeId, s.nodeId);
+});
+
+test('store: many updates in one tick become one consistent write, with no temp file left', async (t) => {
+  const dir = await tmp(t);
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  for (let i = 0; i < 500; i++) s.put(rec(`t${i}`));
+  await s.flush();
+  const doc = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  assert.equal(Object.keys(doc.tasks).length, 500);
+  assert.deepEqual((await readdir(dir)).sort(), [STORE_FILE]);
+});
+
+test('store: a corrupt file is moved aside and the store starts empty, keeping the node id when readable', async (t) => {
+  const dir = await tmp(t);
+  await writeFile(path.join(dir, STORE_FILE), '{"version": 1, "nodeId": "n1", "tasks": {');
+  const s = createStore({ dataDir: dir });
+  const r = await s.load();
+  assert.equal(r.outcome, 'corrupt');
+  assert.match(r.reason!, /invalid JSON/);
+  assert.ok(r.movedTo && (await readFile(r.movedTo, 'utf8')).startsWith('{"version": 1'));
+  assert.equal(s.all().length, 0);
+  await writeFile(path.join(dir, STORE_FILE), JSON.stringify({ version: 99, nodeId: 'n2', seq: 0, tasks: {}, events: [] }));
+  const s2 = createStore({ dataDir: dir });
+  const r2 = await s2.load();
+  assert.equal(r2.outcome, 'corrupt');
+  assert.match(r2.reason!, /expected schema version 1, got 99/);
+  assert.equal(s2.nodeId, 'n2');
+});
+
+test('store: events get increasing seq numbers, bounded per task and node-wide, and reach subscribers', async (t) => {
+  const dir = await tmp(t);
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  s.put(rec('x'));
+  const seen: number[] = [];
+  const off = s.subscribe((e) => seen.push(e.seq));
+  for (let i = 0; i < NODE_EVENT_LIMIT + 200; i++) s.addEvent({ task: i % 2 ? 'x' : undefined, type: 'Test', message: `e${i}` });
+  off();
+  s.addEvent({ type: 'After', message: 'not seen' });
+  assert.equal(seen.length, NODE_EVENT_LIMIT + 200);
+  assert.ok(seen.every((v, i) => i === 0 || v === seen[i - 1] + 1));
+  assert.equal(s.get('x')!.events.length, TASK_EVENT_LIMIT);
+  const all = s.events();
+  assert.ok(all.length <= NODE_EVENT_LIMIT);
+  assert.equal(all[all.length - 1].type, 'After');
+  const after = s.events({ after: all[all.length - 3].seq });
+  assert.equal(after.length, 2);
+  assert.equal(s.events({ task: 'x', limit: 3 }).length, 3);
+});
