@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureTaskDirs, removeAllocDir } from '../../../src/drivers/alloc-dir.js';
+import { lookupUser } from '../../../src/drivers/user.js';
+import { hostEnv } from '../../../src/drivers/launch-spec.js';
+import { defaultIsolation, inRanges } from '../../../src/drivers/exec.js';
+import { RawExecDriver } from '../../../src/drivers/raw-exec.js';
+import { nodeInfo } from '../../../src/drivers/fingerprint.js';
+import { platform } from '../../../src/platform.js';
+import type { ExecPluginConfig } from '../../../src/agent/config-model.js';
+import { makeTask } from '../agent/fixtures.js';
+
+test('alloc dir: Nomad layout is made and removed with the allocation', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-alloc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const d = await ensureTaskDirs(dir, 'A1', 'web');
+  for (const p of ['alloc/logs', 'alloc/data', 'alloc/tmp', 'web/local', 'web/secrets', 'web/tmp']) {
+    assert.ok((await stat(path.join(dir, 'alloc', 'A1', p))).isDirectory(), p);
+  }
+  assert.equal((await stat(d.secretsDir)).mode & 0o777, 0o700);
+  assert.equal((await stat(d.tmpDir)).mode & 0o7777, 0o1777);
+  await removeAllocDir(dir, 'A1');
+  await assert.rejects(stat(path.join(dir, 'alloc', 'A1')), { code: 'ENOENT' });
+});
+
+test('user lookup: by name and uid from passwd/group files; unknown name is E_USER_DENIED', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-user-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const files = { passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group') };
+  await writeFile(files.passwd, 'root:x:0:0:root:/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/sh\n');
+  await writeFile(files.group, 'alice:x:1001:\nops:x:2000:alice,bob\n');
+  assert.deepEqual(await lookupUser('alice', files), { uid: 1001, gid: 1001, name: 'alice', home: '/home/alice', groups: [1001, 2000] });
+  assert.equal((await lookupUser('1001', files)).name, 'alice');
+  await assert.rejects(lookupUser('mallory', files), { code: 'E_USER_DENIED' });
+});
+
+test('raw_exec: disabled by default with the reason; host env drops the denylist', () => {
+  const d = new RawExecDriver({ config: { enabled: false, noCgroups: false }, dataDir: '/tmp', isRoot: false, fingerprint: { ok: true } });
+  assert.equal(d.availability().ok, false);
+  assert.match(d.availability().reason!, /disabled/);
+  const env = hostEnv({ PATH: '/bin', VAULT_TOKEN: 's', AWS_SECRET_ACCESS_KEY: 'k', NOMAD_ALLOC_ID: 'x', HOME: '/root', U: undefined });
+  assert.deepEqual(env, { PATH: '/bin', HOME: '/root' });
+});
+
+test('exec isolation: allow_caps bounds cap_add, cap_drop removes, modes default from the plugin', () => {
+  const cfg: ExecPluginConfig = {
+    enabled: true,
+    defaultPidMode: 'private',
+    defaultIpcMode: 'host',
+    noPivotRoot: false,
+    allowCaps: ['chown', 'kill', 'net_bind_service'],
+    deniedHostUids: [[0, 0]],
+    deniedHostGids: [],
+  };
+  const iso = defaultIsolation(makeTask('t', {}, { capDrop: ['kill'] }), cfg, ['/bin', '/definitely-missing']);
+  assert.deepEqual(iso.capabilities, ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE']);
+  assert.deepEqual(iso.chrootEnv, ['/bin']);
+  assert.equal(iso.pidMode, 'private');
+  assert.equal(iso.ipcMode, 'host');
+  assert.throws(() => defaultIsolation(makeTask('t', {}, { capAdd: ['sys_admin'] }), cfg, []), { code: 'E_CAPABILITY_DENIED' });
+  assert.equal(inRanges(0, cfg.deniedHostUids), true);
+  assert.equal(inRanges(12, [[10, 15]]), true);
+  assert.equal(inRanges(16, [[10, 15]]), false);
+});
+
+test('fingerprint: Nomad attribute names, driver.X only when available', () => {
+  const config = {
+    dataDir: '/d',
+    client: { nodeName: 'n1', nodeClass: 'edge', datacenter: 'dc1', meta: { rack: 'r1' }, reserved: { cores: [0], memoryMB: 0, cpu: 0 } },
+  } as unknown as Parameters<typeof nodeInfo>[0]['config'];
+  const n = nodeInfo({ platform: platform(), config, nodeId: 'id1', version: '0.1.0', drivers: { raw_exec: { ok: true }, exec: { ok: false, reason: 'requires root' } } });
+  assert.equal(n.name, 'n1');
+  assert.equal(n.attributes['driver.raw_exec'], '1');
+  assert.equal(n.attributes['driver.exec'], undefined);
+  assert.equal(n.attributes['kernel.name'], platform().kernelName);
+  assert.equal(n.attributes['cpu.numcores'], String(platform().numCores));
+  assert.equal(n.meta.rack, 'r1');
+});
