@@ -145,8 +145,7 @@ test('tendctl status: one line per instance grouped by job, crash loop and troub
 });
 
 test('tendctl status: -json and --json print the views for scripts', async () => {
-  for (const flag of ['-json', '--json']) {
-    const r = await tendctl(['status', flag]);
+  for (const r of await Promise.all(['-json', '--json'].map((flag) => tendctl(['status', flag])))) {
     assert.equal(r.code, 0, r.stderr);
     const v = JSON.parse(r.stdout) as { jobs: JobView[] };
     assert.deepEqual(v.jobs.map((j) => j.id), ['web', 'api', 'broken', 'gpu', 'logger']);
@@ -155,11 +154,10 @@ test('tendctl status: -json and --json print the views for scripts', async () =>
 });
 
 test('tendctl status: JOB shows its tasks, a task shows spec and recent events with relative times', async () => {
-  const job = await tendctl(['status', 'web']);
+  const [job, task] = await Promise.all([tendctl(['status', 'web']), tendctl(['status', 'web/frontend[0]/server'])]);
   assert.equal(job.code, 0, job.stderr);
   assert.match(job.stdout, /^ID\s+= web$/m);
   assert.equal(job.stdout.match(/frontend\[\d\]/g)?.length, 2);
-  const task = await tendctl(['status', 'web/frontend[0]/server']);
   assert.equal(task.code, 0, task.stderr);
   assert.match(task.stdout, /^State\s+= running$/m);
   assert.match(task.stdout, /Task Spec \(resolved, from \/jobs\/web\.hcl\)/);
@@ -168,21 +166,19 @@ test('tendctl status: JOB shows its tasks, a task shows spec and recent events w
 });
 
 test('tendctl status: unambiguous prefixes resolve, ambiguous ones list the matches', async () => {
-  const one = await tendctl(['status', 'api/app']);
+  const [one, many] = await Promise.all([tendctl(['status', 'api/app']), tendctl(['restart', 'web/frontend'])]);
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stdout, /^ID\s+= api\/api\[0\]\/app$/m);
-  const many = await tendctl(['restart', 'web/frontend']);
   assert.equal(many.code, 1);
   assert.match(many.stderr, /"web\/frontend" is ambiguous; it matches 2 instances:\n\s+web\/frontend\[0\]\/server\n\s+web\/frontend\[1\]\/server/);
   assert.equal(agent.calls.length, 0);
 });
 
 test('tendctl logs: unknown task is a 404 naming it, exit 1, no stack', async () => {
-  const r = await tendctl(['logs', 'nope']);
+  const [r, s] = await Promise.all([tendctl(['logs', 'nope']), tendctl(['status', 'nope'])]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /task "nope" not found \[E_TASK_NOT_FOUND\]/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
-  const s = await tendctl(['status', 'nope']);
   assert.equal(s.code, 1);
   assert.match(s.stderr, /no job or task matches "nope"/);
 });
@@ -206,11 +202,11 @@ test('tendctl events: lists the backlog, -f receives a published event, -job fil
 test('tendctl logs: -n tails, -stderr picks the stream, -f follows across a rotation', async () => {
   await writeFile(path.join(logDir, 'log.stdout.0'), 'line1\nline2\n');
   await writeFile(path.join(logDir, 'log.stderr.0'), 'oops\n');
-  const all = await tendctl(['logs', 'logger']);
+  const [all, tail, err] = await Promise.all([tendctl(['logs', 'logger']), tendctl(['logs', '-n', '1', 'logger']), tendctl(['logs', '-stderr', 'logger'])]);
   assert.equal(all.code, 0, all.stderr);
   assert.equal(all.stdout, 'line1\nline2\n');
-  assert.equal((await tendctl(['logs', '-n', '1', 'logger'])).stdout, 'line2\n');
-  assert.equal((await tendctl(['logs', '-stderr', 'logger'])).stdout, 'oops\n');
+  assert.equal(tail.stdout, 'line2\n');
+  assert.equal(err.stdout, 'oops\n');
   const f = start(['logs', '-f', 'logger/main']);
   await waitFor(() => f.out.stdout === 'line1\nline2\n', { what: 'the existing lines', timeoutMs: 10_000 });
   await appendFile(path.join(logDir, 'log.stdout.0'), 'line3\n');
@@ -224,11 +220,13 @@ test('tendctl logs: -n tails, -stderr picks the stream, -f follows across a rota
 });
 
 test('tendctl exec: output and exit code of the command, -i passes stdin', async () => {
-  const r = await tendctl(['exec', 'web/frontend[0]/server', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  const [r, i] = await Promise.all([
+    tendctl(['exec', 'web/frontend[0]/server', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']),
+    tendctl(['exec', '-i', 'web/frontend[1]', '--', 'sh', '-c', 'tr a-z A-Z'], { input: 'hello\n' }),
+  ]);
   assert.equal(r.code, 3, r.stderr);
   assert.equal(r.stdout, 'out\n');
   assert.equal(r.stderr, 'err\n');
-  const i = await tendctl(['exec', '-i', 'web/frontend[1]', '--', 'sh', '-c', 'tr a-z A-Z'], { input: 'hello\n' });
   assert.equal(i.code, 0, i.stderr);
   assert.equal(i.stdout, 'HELLO\n');
   await waitFor(() => agent.execPids.size === 0, { what: 'exec children to end' });
