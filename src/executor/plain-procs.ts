@@ -1,0 +1,172 @@
+/**
+ * Finding and killing a plain task's processes through /proc. A process
+ * belongs to a task when it is in the task's process group (pgid = wrapper
+ * pid) or carries the marker `TEND_TASK_ID=<id>` in /proc/<pid>/environ — the
+ * latter finds descendants that left the group (double fork + setsid). A
+ * group member without the marker (it exec'd with a cleared environment)
+ * counts only while the group is proven ours: the wrapper runs with its start
+ * time, or a marked process is in the group, so a recycled pgid is never hit.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errnoCode } from '../errors.js';
+import { isAlive, listPids } from './proc.js';
+
+export const MARKER = 'TEND_TASK_ID';
+
+export interface TaskProcs {
+  /** Task processes (without the wrapper). */
+  pids: number[];
+  wrapperAlive: boolean;
+}
+
+export interface ProcScope {
+  id: string;
+  pgid: number;
+  wrapperPid: number;
+  wrapperStartTime: number;
+}
+
+interface StatFields {
+  state: string;
+  pgrp: number;
+  utime: number;
+  stime: number;
+  startTime: number;
+}
+
+function readStatFields(pid: number): StatFields | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], pgrp: Number(rest[2]), utime: Number(rest[11]), stime: Number(rest[12]), startTime: Number(rest[19]) };
+}
+
+function hasMarker(pid: number, needle: Buffer): boolean {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    const at = env.indexOf(needle);
+    return at === 0 || (at > 0 && env[at - 1] === 0);
+  } catch {
+    return false;
+  }
+}
+
+function markerNeedle(id: string): Buffer {
+  return Buffer.from(`${MARKER}=${id}\0`);
+}
+
+/** Every live (non-zombie) process of the task, the wrapper excluded. */
+export function findTaskProcs(scope: ProcScope): TaskProcs {
+  const needle = markerNeedle(scope.id);
+  const wrapperAlive = isAlive(scope.wrapperPid, scope.wrapperStartTime);
+  const marked: number[] = [];
+  const unmarkedMembers: number[] = [];
+  let groupProven = wrapperAlive;
+  for (const pid of listPids()) {
+    if (pid === scope.wrapperPid || pid === process.pid) continue;
+    const st = readStatFields(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    const inGroup = st.pgrp === scope.pgid;
+    if (hasMarker(pid, needle)) {
+      marked.push(pid);
+      if (inGroup) groupProven = true;
+    } else if (inGroup) {
+      unmarkedMembers.push(pid);
+    }
+  }
+  return { pids: groupProven ? [...marked, ...unmarkedMembers] : marked, wrapperAlive };
+}
+
+/** Marked processes of any of `ids` (for gc), the caller's own process excluded. */
+export function findMarked(ids: ReadonlySet<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (!ids.size) return out;
+  const prefix = Buffer.from(`${MARKER}=`);
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    let env: Buffer;
+    try {
+      env = readFileSync(`/proc/${pid}/environ`);
+    } catch {
+      continue;
+    }
+    let at = env.indexOf(prefix);
+    while (at > 0 && env[at - 1] !== 0) at = env.indexOf(prefix, at + 1);
+    if (at < 0) continue;
+    const end = env.indexOf(0, at);
+    const id = env.subarray(at + prefix.length, end < 0 ? env.length : end).toString();
+    if (!ids.has(id) || !isAlive(pid)) continue;
+    out.set(id, [...(out.get(id) ?? []), pid]);
+  }
+  return out;
+}
+
+/** Send `signal` to each pid; ESRCH (already gone) is fine. */
+export function signalPids(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    if (pid <= 1 || pid === process.pid) continue;
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if (errnoCode(err) !== 'ESRCH') throw err;
+    }
+  }
+}
+
+/**
+ * SIGKILL what `find` returns until it returns nothing (a process forking
+ * while we kill shows up in the next round). Returns the pids still present
+ * at the deadline (none in the normal case).
+ */
+export async function killUntilGone(find: () => number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; ; round++) {
+    const pids = find();
+    if (!pids.length) return [];
+    if (Date.now() >= deadline) return pids;
+    signalPids(pids, 'SIGKILL');
+    await sleep(round < 5 ? 2 : 20);
+  }
+}
+
+export interface CpuSample {
+  at: number;
+  ticks: number;
+}
+
+/** Sum of RSS (bytes) and cpu ticks (user, system) of `pids`. */
+export function sampleProcs(pids: readonly number[]): { rssBytes: number; userTicks: number; systemTicks: number; count: number } {
+  let rssBytes = 0;
+  let userTicks = 0;
+  let systemTicks = 0;
+  let count = 0;
+  for (const pid of pids) {
+    const st = readStatFields(pid);
+    if (!st) continue;
+    count++;
+    userTicks += st.utime;
+    systemTicks += st.stime;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) rssBytes += Number(m[1]) * 1024;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return { rssBytes, userTicks, systemTicks, count };
+}
+
+/** Seconds since boot. */
+export function uptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** Start time (clock ticks since boot) of a pid, for lifetime cpu averages. */
+export function startTicks(pid: number): number | undefined {
+  return readStatFields(pid)?.startTime;
+}

@@ -1,0 +1,100 @@
+/**
+ * The plain executor's wrapper: a tiny `/bin/sh` that the agent spawns
+ * detached (`setsid`: own session and process group, pgid = wrapper pid) and
+ * that outlives the agent. It
+ *
+ *  1. points its stdout/stderr at the task's FIFOs, opened read-write (`<>`)
+ *     so the open never blocks and a missing reader never SIGPIPEs the task;
+ *  2. traps the catchable stop signals with a no-op handler, so a signal sent
+ *     to the process group reaches the task but not the wrapper (a trapped
+ *     signal is reset to its default in children, unlike an ignored one);
+ *  3. runs the command in the foreground through an inner `sh` that reports
+ *     its own pid on fd 3 and then `exec`s the command, so the reported pid
+ *     *is* the task's main process (same pid and start time after exec);
+ *  4. when the command ends, writes its exit status to `<dir>/exit`
+ *     atomically (write `exit.tmp`, rename), so an exit that happens while
+ *     the agent is down is still recorded.
+ *
+ * TaskHandle.pid is therefore the task's command, and `data.wrapperPid` the
+ * wrapper (also the process group id). The status is the shell's `$?`:
+ * 128+N means "killed by signal N" — a command that itself exits with 129…192
+ * is indistinguishable from one killed by that signal, and is reported as
+ * the signal.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { TendError } from '../errors.js';
+
+/** Positional parameters: $1 task state dir, $2 stdout FIFO, $3 stderr FIFO, then the command line. */
+export const WRAPPER_SCRIPT = [
+  'd=$1',
+  'exec 1<>"$2" 2<>"$3"',
+  'shift 3',
+  'trap : HUP INT QUIT ABRT USR1 USR2 PIPE ALRM TERM',
+  `/bin/sh -c 'echo $$ >&3; exec "$@" 3>&-' tend-task "$@"`,
+  'code=$?',
+  `printf '%s\\n' "$code" >"$d/exit.tmp" && /bin/mv -f "$d/exit.tmp" "$d/exit"`,
+].join('\n');
+
+export interface WrapperSpawn {
+  dir: string;
+  stdoutFifo: string;
+  stderrFifo: string;
+  /** The full command line (possibly prefixed by setpriv). */
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** How long to wait for the task's pid (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Spawn the wrapper; resolves with the wrapper's pid and the task's pid. */
+export async function spawnWrapper(opts: WrapperSpawn): Promise<{ wrapperPid: number; pid: number }> {
+  const child = spawn('/bin/sh', ['-c', WRAPPER_SCRIPT, 'tend-wrapper', opts.dir, opts.stdoutFifo, opts.stderrFifo, ...opts.argv], {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  });
+  const pipe = child.stdio[3] as Readable;
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new Error(`no pid reported within ${opts.timeoutMs ?? 10_000}ms`)), opts.timeoutMs ?? 10_000);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      child.once('error', fail);
+      child.once('exit', (code, signal) => fail(new Error(`wrapper exited (${signal ?? code}) before reporting the task pid`)));
+      pipe.setEncoding('utf8');
+      pipe.on('error', () => undefined);
+      pipe.on('data', (d: string) => {
+        buf += d;
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        clearTimeout(timer);
+        const pid = Number(buf.slice(0, nl));
+        if (Number.isInteger(pid) && pid > 0) resolve(pid);
+        else reject(new Error(`expected a pid from the wrapper, got ${JSON.stringify(buf.slice(0, nl))}`));
+      });
+    });
+    if (child.pid === undefined) throw new Error('wrapper has no pid');
+    return { wrapperPid: child.pid, pid };
+  } catch (err) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    throw new TendError('E_LAUNCH_FAILED', `failed to start task wrapper: ${(err as Error).message}`, { cause: err });
+  } finally {
+    child.removeAllListeners('exit');
+    child.removeAllListeners('error');
+    child.on('error', () => undefined);
+    pipe.destroy();
+    child.unref();
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The plain executor: `raw_exec` tasks as detached processes, on any OS and
+ * as any user (see plain-wrapper.ts for how a task is spawned and how its
+ * exit is recorded while the agent is down).
+ *
+ * Per task it keeps `<dataDir>/plain/<id>/`: `exit` (written by the wrapper),
+ * and `handle.json` (0600: the handle plus the env, cwd, user and log target
+ * needed by exec and cleanup after an agent restart). stdout/stderr go
+ * through the task's FIFOs to the log monitor.
+ *
+ * No cgroups: updateResources stores the new values and resolves (the task's
+ * NOMAD_* environment cannot change, and nothing is enforced); stats come
+ * from /proc of the task's processes; shutdown kills the process group and
+ * every process carrying `TEND_TASK_ID=<id>`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { describeError, errnoCode, TendError } from '../errors.js';
+import { platform } from '../platform.js';
+import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from './executor.js';
+import { logPaths, type LogMonitorClient, type LogTarget } from './logs/logs.js';
+import { readExitFile, unknownExit, watchExit } from './plain-exit.js';
+import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
+import { spawnWrapper } from './plain-wrapper.js';
+import { isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
+
+export interface PlainExecutorOptions {
+  dataDir: string;
+  logs: LogMonitorClient;
+  logger?: pino.Logger;
+}
+
+/** What the plain executor keeps in TaskHandle.data. */
+export interface PlainHandleData {
+  dir: string;
+  exitFile: string;
+  wrapperPid: number;
+  wrapperStartTime: number;
+  pgid: number;
+  logDir: string;
+  task: string;
+}
+
+/** `<dataDir>/plain/<id>/handle.json`. */
+interface SavedTask {
+  handle: TaskHandle;
+  env: Record<string, string>;
+  cwd: string;
+  user?: LaunchSpec['user'];
+  resources: TaskResources;
+  logs: LogTarget;
+}
+
+/** After a SIGKILL of the task, how long the wrapper gets to record the exit. */
+const WRAPPER_GRACE_MS = 2000;
+
+export function createPlainExecutor(opts: PlainExecutorOptions): Executor {
+  return new PlainExecutor(opts);
+}
+
+class PlainExecutor implements Executor {
+  readonly kind = 'plain' as const;
+  readonly #root: string;
+  readonly #logs: LogMonitorClient;
+  readonly #log: pino.Logger;
+  readonly #waits = new Map<string, Promise<ExitResult>>();
+  readonly #cpu = new Map<string, { at: number; ticks: number }>();
+
+  constructor(opts: PlainExecutorOptions) {
+    this.#root = path.join(opts.dataDir, 'plain');
+    this.#logs = opts.logs;
+    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor', executor: 'plain' });
+  }
+
+  async fingerprint(): Promise<Record<DriverName, DriverAvailability>> {
+    return {
+      raw_exec: { ok: true },
+      exec: { ok: false, reason: 'the exec driver needs the oci executor (root, runc and conmon)' },
+    };
+  }
+
+  async launch(spec: LaunchSpec): Promise<TaskHandle> {
+    if (spec.driver !== 'raw_exec') {
+      throw new TendError('E_DRIVER_UNAVAILABLE', `failed to launch task ${spec.id}: expected driver raw_exec, got ${spec.driver} (the exec driver needs the oci executor)`);
+    }
+    const fail = (what: string, cause?: unknown) =>
+      new TendError('E_LAUNCH_FAILED', `failed to launch task ${spec.id}: ${what}`, { cause, details: { id: spec.id } });
+    const dir = this.#dir(spec.id);
+    const exitFile = path.join(dir, 'exit');
+    const task = spec.identity.task;
+    const fifos = logPaths(spec.logDir, task);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      rmSync(exitFile, { force: true });
+      rmSync(`${exitFile}.tmp`, { force: true });
+      mkdirSync(spec.logDir, { recursive: true });
+      ensureFifo(fifos.stdoutFifo);
+      ensureFifo(fifos.stderrFifo);
+    } catch (err) {
+      throw fail(`preparing ${dir}: ${describeError(err)}`, err);
+    }
+    if (!isDir(spec.cwd)) throw fail(`working directory ${spec.cwd} does not exist`);
+    if (!resolveCommand(spec.command, spec.env.PATH, spec.cwd)) throw fail(`command "${spec.command}" not found or not executable`);
+
+    const target: LogTarget = { id: spec.id, logDir: spec.logDir, task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes };
+    try {
+      await this.#logs.ensure();
+      await this.#logs.add({ kind: 'fifo', stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo }, target);
+    } catch (err) {
+      throw fail(`collecting its logs: ${describeError(err)}`, err);
+    }
+
+    const env = { ...spec.env, [MARKER]: spec.id };
+    const argv = [...userPrefix(spec.user, fail), spec.command, ...spec.args];
+    const { wrapperPid, pid } = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env });
+    const wrapperStartTime = readStat(wrapperPid)?.startTime ?? -1;
+    // -1: the command already ended before its start time could be read; its exit file tells the rest.
+    const pidStartTime = readStat(pid)?.startTime ?? -1;
+    const data: PlainHandleData = { dir, exitFile, wrapperPid, wrapperStartTime, pgid: wrapperPid, logDir: spec.logDir, task };
+    const handle: TaskHandle = {
+      version: 1,
+      executor: 'plain',
+      id: spec.id,
+      pid,
+      pidStartTime,
+      startedAt: new Date().toISOString(),
+      data: { ...data },
+    };
+    this.#save({ handle, env: spec.env, cwd: spec.cwd, user: spec.user, resources: spec.resources, logs: target });
+    this.#log.info({ id: spec.id, pid, wrapperPid, ...spec.identity }, 'task launched');
+    return handle;
+  }
+
+  wait(handle: TaskHandle): Promise<ExitResult> {
+    const d = dataOf(handle);
+    const key = `${handle.id}:${d.wrapperPid}:${d.wrapperStartTime}`;
+    let p = this.#waits.get(key);
+    if (!p) {
+      p = watchExit({ dir: d.dir, exitFile: d.exitFile, pid: handle.pid, pidStartTime: handle.pidStartTime, wrapperPid: d.wrapperPid, wrapperStartTime: d.wrapperStartTime });
+      this.#waits.set(key, p);
+      const forget = () => this.#waits.delete(key);
+      p.then(forget, forget);
+    }
+    return p;
+  }
+
+  async signal(handle: TaskHandle, signal: string): Promise<void> {
+    const sig = parseSignal(signal, handle.id);
+    const d = dataOf(handle);
+    const procs = findTaskProcs(scopeOf(handle));
+    if (!procs.pids.length) throw new TendError('E_TASK_NOT_FOUND', `failed to signal task ${handle.id}: no process of it runs`);
+    if (sig === 'SIGKILL' || sig === 'SIGSTOP' || !procs.wrapperAlive) {
+      // Never SIGKILL/SIGSTOP the wrapper: it has to record the exit.
+      signalPids(procs.pids, sig);
+      return;
+    }
+    try {
+      process.kill(-d.pgid, sig);
+    } catch (err) {
+      if (errnoCode(err) !== 'ESRCH') throw new TendError('E_EXECUTOR', `failed to signal task ${handle.id}: ${errnoCode(err) ?? String(err)}`, { cause: err });
+    }
+  }
+
+  async shutdown(handle: TaskHandle, signal: string, graceMs: number): Promise<ExitResult> {
+    const sig = parseSignal(signal, handle.id);
+    const scope = scopeOf(handle);
+    const exited = this.wait(handle);
+    let result = readExitFile(dataOf(handle).exitFile);
+    if (!result && findTaskProcs(scope).pids.length) {
+      await this.signal(handle, sig).catch(() => undefined);
+      result = await Promise.race([exited, sleep(Math.max(0, graceMs)).then(() => undefined)]);
+      if (!result) {
+        this.#log.info({ id: handle.id, graceMs }, 'task ignored its kill signal, killing it');
+        await killUntilGone(() => findTaskProcs(scope).pids);
+        result = await Promise.race([exited, sleep(WRAPPER_GRACE_MS).then(() => undefined)]);
+      }
+    }
+    // Whatever is left (descendants that outlived the main process, a stuck wrapper).
+    const left = await killUntilGone(() => {
+      const procs = findTaskProcs(scope);
+      return procs.wrapperAlive && !result ? [...procs.pids, scope.wrapperPid] : procs.pids;
+    });
+    if (left.length) this.#log.warn({ id: handle.id, pids: left }, 'task processes survived SIGKILL');
+    if (!result) result = readExitFile(dataOf(handle).exitFile) ?? { ...unknownExit('killed before its exit was recorded'), signal: 'SIGKILL', known: true };
+    this.#cpu.delete(handle.id);
+    this.#log.info({ id: handle.id, code: result.code, signal: result.signal }, 'task stopped');
+    return result;
+  }
+
+  async updateResources(handle: TaskHandle, resources: TaskResources): Promise<void> {
+    const saved = this.#load(handle.id);
+    if (saved) this.#save({ ...saved, resources });
+    this.#log.info({ id: handle.id }, 'task resources recorded (not enforced by the plain executor)');
+  }
+
+  async stats(handle: TaskHandle): Promise<TaskStats> {
+    const procs = findTaskProcs(scopeOf(handle));
+    const s = sampleProcs(procs.pids);
+    const ticks = s.userTicks + s.systemTicks;
+    const hz = platform().clockTicks;
+    const now = Date.now();
+    const prev = this.#cpu.get(handle.id);
+    let cpuPercent = 0;
+    if (prev && now > prev.at) {
+      cpuPercent = (Math.max(0, ticks - prev.ticks) / hz / ((now - prev.at) / 1000)) * 100;
+    } else {
+      // First sample: average over the main process's lifetime.
+      const start = startTicks(handle.pid);
+      const lifetime = start === undefined ? 0 : uptimeSeconds() - start / hz;
+      if (lifetime > 0) cpuPercent = (ticks / hz / lifetime) * 100;
+    }
+    this.#cpu.set(handle.id, { at: now, ticks });
+    return {
+      at: now,
+      pids: s.count,
+      cpuPercent,
+      cpuUserNs: Math.round((s.userTicks * 1e9) / hz),
+      cpuSystemNs: Math.round((s.systemTicks * 1e9) / hz),
+      memoryBytes: s.rssBytes,
+      memoryRssBytes: s.rssBytes,
+    };
+  }
+
+  async exec(handle: TaskHandle, command: string[], opts: ExecOptions = {}): Promise<ExecSession> {
+    if (!command.length) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${handle.id}: expected a command, got none`);
+    const saved = this.#load(handle.id);
+    if (!saved) throw new TendError('E_TASK_NOT_FOUND', `failed to exec in task ${handle.id}: its state dir is gone`);
+    const fail = (what: string, cause?: unknown) => new TendError('E_EXECUTOR', `failed to exec in task ${handle.id}: ${what}`, { cause });
+    const argv = [...userPrefix(saved.user, fail), ...command];
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: opts.cwd ?? saved.cwd,
+      env: { ...saved.env, ...opts.env, [MARKER]: handle.id },
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(fail(`${command[0]}: ${errnoCode(err) ?? err.message}`, err)));
+    });
+    const exit = new Promise<number>((resolve) => {
+      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    });
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exit,
+      kill: (signal: NodeJS.Signals = 'SIGKILL') => {
+        try {
+          child.kill(signal);
+        } catch {
+          /* gone */
+        }
+      },
+    };
+  }
+
+  async reattach(handle: TaskHandle): Promise<ReattachResult> {
+    if (handle.executor !== 'plain' || handle.version !== 1) {
+      throw new TendError('E_EXECUTOR', `failed to reattach task ${handle.id}: expected a version 1 plain handle, got ${handle.executor} v${handle.version}`);
+    }
+    const d = dataOf(handle);
+    if (isAlive(handle.pid, handle.pidStartTime)) return { state: 'running', handle };
+    // The command is gone but the wrapper may be between its exit and the rename.
+    if (isAlive(d.wrapperPid, d.wrapperStartTime)) {
+      const exit = await Promise.race([this.wait(handle), sleep(WRAPPER_GRACE_MS).then(() => undefined)]);
+      if (!exit) return { state: 'running', handle };
+      return { state: 'exited', exit };
+    }
+    const exit = readExitFile(d.exitFile);
+    if (exit) return { state: 'exited', exit };
+    this.#log.info({ id: handle.id, pid: handle.pid }, 'task gone without a recorded exit');
+    return { state: 'exited', exit: unknownExit() };
+  }
+
+  async cleanup(id: string): Promise<void> {
+    const saved = this.#load(id);
+    try {
+      await this.#logs.remove(id);
+    } catch (err) {
+      this.#log.warn({ id, err }, 'log collection removal failed');
+    }
+    if (saved) {
+      const fifos = logPaths(saved.logs.logDir, saved.logs.task);
+      for (const f of [fifos.stdoutFifo, fifos.stderrFifo]) rmSync(f, { force: true });
+    }
+    rmSync(this.#dir(id), { recursive: true, force: true });
+    this.#cpu.delete(id);
+  }
+
+  async gc(known: ReadonlySet<string>): Promise<string[]> {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.#root).filter((id) => !known.has(id));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+    if (!ids.length) return [];
+    const unknown = new Set(ids);
+    await killUntilGone(() => [...findMarked(unknown).values()].flat());
+    for (const id of ids) {
+      const saved = this.#load(id);
+      if (saved) await killUntilGone(() => findTaskProcs(scopeOf(saved.handle)).pids);
+      await this.cleanup(id);
+      this.#log.info({ id }, 'leftover task removed');
+    }
+    return ids;
+  }
+
+  async close(): Promise<void> {
+    // Nothing agent-side to release: tasks and the log monitor keep running.
+  }
+
+  #dir(id: string): string {
+    if (!id || id.includes('/') || id === '.' || id === '..') throw new TendError('E_EXECUTOR', `expected a task id usable as a path segment, got ${JSON.stringify(id)}`);
+    return path.join(this.#root, id);
+  }
+
+  #save(saved: SavedTask): void {
+    const file = path.join(this.#dir(saved.handle.id), 'handle.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(saved), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  }
+
+  #load(id: string): SavedTask | undefined {
+    try {
+      return JSON.parse(readFileSync(path.join(this.#dir(id), 'handle.json'), 'utf8')) as SavedTask;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function dataOf(handle: TaskHandle): PlainHandleData {
+  const d = handle.data as Partial<PlainHandleData>;
+  if (typeof d.wrapperPid !== 'number' || typeof d.exitFile !== 'string' || typeof d.dir !== 'string') {
+    throw new TendError('E_EXECUTOR', `expected plain handle data (wrapperPid, exitFile, dir) for task ${handle.id}, got ${JSON.stringify(handle.data)}`);
+  }
+  return { pgid: d.wrapperPid, wrapperStartTime: -1, logDir: '', task: '', ...d } as PlainHandleData;
+}
+
+function scopeOf(handle: TaskHandle): ProcScope {
+  const d = dataOf(handle);
+  return { id: handle.id, pgid: d.pgid, wrapperPid: d.wrapperPid, wrapperStartTime: d.wrapperStartTime };
+}
+
+function parseSignal(signal: string, id: string): NodeJS.Signals {
+  const sig = normalizeSignal(signal);
+  if (!sig) throw new TendError('E_BAD_REQUEST', `failed to signal task ${id}: expected a signal name such as SIGTERM, got ${JSON.stringify(signal)}`);
+  return sig;
+}
+
+/** setpriv prefix to run as the task's user; only when the agent is root. */
+function userPrefix(user: LaunchSpec['user'], fail: (what: string) => Error): string[] {
+  if (!user || !platform().isRoot) return [];
+  const setpriv = platform().which('setpriv');
+  if (!setpriv) throw fail(`running as user ${user.name} needs setpriv (util-linux) on PATH`);
+  const groups = user.groups?.length ? `--groups=${user.groups.join(',')}` : '--clear-groups';
+  return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--'];
+}
+
+function ensureFifo(file: string): void {
+  try {
+    if (lstatSync(file).isFIFO()) return;
+    unlinkSync(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  const r = spawnSync('mkfifo', ['-m', '0600', file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mkfifo ${file}: ${r.error?.message ?? r.stderr.trim()}`);
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The command as `exec` would find it: a path (relative to cwd) or a PATH lookup. */
+function resolveCommand(command: string, pathEnv: string | undefined, cwd: string): string | undefined {
+  const ok = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) {
+    const p = path.resolve(cwd, command);
+    return ok(p) ? p : undefined;
+  }
+  for (const dir of (pathEnv ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const p = path.join(dir || '.', command);
+    if (existsSync(p) && ok(path.resolve(cwd, p))) return p;
+  }
+  return undefined;
+}

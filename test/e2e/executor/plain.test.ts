@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { findMarked } from '../../../src/executor/plain-procs.js';
+import { createPlainExecutor } from '../../../src/executor/plain.js';
+import { isAlive, readStat } from '../../../src/executor/proc.js';
+import { requireLinux } from '../../helpers/gates.js';
+import { waitFor } from '../../helpers/wait.js';
+import { harness } from './plain-harness.js';
+
+const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+
+test('plain executor: fingerprint offers raw_exec only', async (t) => {
+  const h = harness(t);
+  const fp = await h.executor.fingerprint();
+  assert.equal(fp.raw_exec.ok, true);
+  assert.deepEqual(fp.exec, { ok: false, reason: 'the exec driver needs the oci executor (root, runc and conmon)' });
+});
+
+test('plain executor: stdout and stderr land in the rotated log files', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('web', 'sh', ['-c', 'echo hi; echo err >&2; exec sleep 30']);
+  const handle = await h.launch(spec);
+  assert.ok(isAlive(handle.pid, handle.pidStartTime), 'the handle pid runs with its start time');
+  assert.equal(readStat(handle.pid)?.pgrp, handle.data.wrapperPid, 'the task runs in the wrapper’s process group');
+  await waitFor(() => read(path.join(spec.logDir, 'web.stdout.0')) === 'hi\n', { what: 'hi in web.stdout.0' });
+  await waitFor(() => read(path.join(spec.logDir, 'web.stderr.0')) === 'err\n', { what: 'err in web.stderr.0' });
+  const exit = await h.executor.shutdown(handle, 'SIGTERM', 5000);
+  assert.equal(exit.signal, 'SIGTERM');
+  assert.equal(exit.known, true);
+  assert.equal(isAlive(handle.pid, handle.pidStartTime), false);
+});
+
+test('plain executor: the exit code is recorded and wait resolves for every waiter', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('batch', 'sh', ['-c', 'exit 7']));
+  const [a, b] = await Promise.all([h.executor.wait(handle), h.executor.wait(handle)]);
+  assert.equal(a.code, 7);
+  assert.equal(a.known, true);
+  assert.deepEqual(b, a);
+  assert.equal(readFileSync(String(handle.data.exitFile), 'utf8'), '7\n');
+});
+
+test('plain executor: env is the spec env plus the task marker, cwd is the task dir', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('envy', '/usr/bin/env', []);
+  const handle = await h.launch(spec);
+  await h.executor.wait(handle);
+  await waitFor(() => read(path.join(spec.logDir, 'envy.stdout.0')).includes('TEND_TASK_ID'), { what: 'env output' });
+  const lines = read(path.join(spec.logDir, 'envy.stdout.0')).trim().split('\n').sort();
+  // dash adds PWD for its children; everything else is exactly the spec's env.
+  assert.deepEqual(lines, [`NOMAD_TASK_NAME=envy`, `PATH=${spec.env.PATH}`, `PWD=${spec.cwd}`, `TEND_TASK_ID=${spec.id}`].sort());
+});
+
+test('plain executor: shutdown kills a double-forked setsid descendant', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('forky', 'sh', ['-c', 'setsid sh -c "sleep 300; true" & sleep 300']);
+  const handle = await h.launch(spec);
+  const marked = () => findMarked(new Set([spec.id])).get(spec.id) ?? [];
+  const outside = () => marked().filter((pid) => readStat(pid)?.session !== readStat(handle.pid)?.session);
+  await waitFor(() => outside().length > 0, { what: 'the setsid descendant to start' });
+  const exit = await h.executor.shutdown(handle, 'SIGINT', 300);
+  assert.equal(exit.known, true);
+  assert.deepEqual(marked(), [], 'no process carrying the task id remains');
+});
+
+test('plain executor: shutdown escalates to SIGKILL after the grace period', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('stubborn', 'sh', ['-c', 'trap "" INT TERM; while :; do sleep 1; done']));
+  const started = Date.now();
+  const exit = await h.executor.shutdown(handle, 'SIGTERM', 200);
+  assert.ok(Date.now() - started >= 200, 'waited for the grace period');
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.equal(isAlive(handle.pid, handle.pidStartTime), false);
+});
+
+test('plain executor: reattach rejects a reused pid with another start time', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('sleepy', 'sleep', ['30']));
+  assert.deepEqual(await h.executor.reattach(handle), { state: 'running', handle });
+  // A live process (ourselves) posing as the task with a wrong start time.
+  const me = readStat(process.pid)!;
+  const fake = {
+    ...handle,
+    id: `${handle.id}-fake`,
+    pid: process.pid,
+    pidStartTime: me.startTime + 1,
+    data: { ...handle.data, wrapperPid: process.pid, wrapperStartTime: me.startTime + 1, exitFile: '/nonexistent/exit', dir: '/nonexistent' },
+  };
+  const r = await h.executor.reattach(fake);
+  assert.equal(r.state, 'exited');
+  assert.equal(r.state === 'exited' && r.exit.known, false);
+  assert.equal(r.state === 'exited' && r.exit.message, 'exit code not recorded');
+});
+
+test('plain executor: an exit while the agent is gone is collected by a new executor', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('later', 'sh', ['-c', 'while [ ! -e go ]; do sleep 0.02; done; exit 3']);
+  const handle = await h.launch(spec);
+  // "The agent goes away": a fresh executor over the same data dir, from the persisted handle only.
+  const persisted = JSON.parse(JSON.stringify(handle));
+  const again = createPlainExecutor({ dataDir: h.dataDir, logs: h.logs });
+  assert.equal((await again.reattach(persisted)).state, 'running');
+  writeFileSync(path.join(spec.cwd, 'go'), '');
+  await waitFor(() => !isAlive(handle.pid, handle.pidStartTime) && !isAlive(Number(handle.data.wrapperPid)), { what: 'the task and its wrapper to end' });
+  const r = await again.reattach(persisted);
+  assert.equal(r.state, 'exited');
+  assert.equal(r.state === 'exited' && r.exit.code, 3);
+  assert.equal(r.state === 'exited' && r.exit.known, true);
+  assert.equal((await again.wait(persisted)).code, 3);
+});
+
+test('plain executor: signal reaches the task and not the wrapper', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('sig', 'sh', ['-c', 'trap "echo usr1" USR1; echo ready; while :; do sleep 0.05; done']);
+  const handle = await h.launch(spec);
+  const out = path.join(spec.logDir, 'sig.stdout.0');
+  await waitFor(() => read(out).includes('ready'), { what: 'the task to install its trap' });
+  await h.executor.signal(handle, 'USR1');
+  await waitFor(() => read(out).includes('usr1'), { what: 'the trap output' });
+  await h.executor.signal(handle, 'SIGTERM');
+  const exit = await h.executor.wait(handle);
+  assert.equal(exit.signal, 'SIGTERM', 'the wrapper survived to record the signal');
+});
+
+test('plain executor: stats sum the task processes', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('busy', 'sh', ['-c', 'sleep 30 & while :; do :; done']));
+  const first = await h.executor.stats(handle);
+  assert.ok(first.pids >= 2, `expected ≥ 2 pids, got ${first.pids}`);
+  assert.ok(first.memoryBytes > 0);
+  await waitFor(async () => (await h.executor.stats(handle)).cpuPercent > 20, { what: 'a busy loop to show cpu', intervalMs: 100 });
+});
+
+test('plain executor: exec runs in the task dir with its env', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('ex', 'sleep', ['30']);
+  const handle = await h.launch(spec);
+  const s = await h.executor.exec(handle, ['sh', '-c', 'echo "$NOMAD_TASK_NAME $(pwd)"; exit 4']);
+  let out = '';
+  s.stdout.on('data', (d) => (out += d));
+  assert.equal(await s.exit, 4);
+  assert.equal(out, `ex ${spec.cwd}\n`);
+  await assert.rejects(h.executor.exec(handle, ['/nonexistent/cmd']), /failed to exec in task/);
+});
+
+test('plain executor: launch fails on a missing command', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  await assert.rejects(h.executor.launch(h.spec('nope', 'no-such-command-xyz', [])), (err: Error & { code?: string }) => err.code === 'E_LAUNCH_FAILED');
+});
+
+test('plain executor: gc kills and removes tasks that are not known', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const keep = await h.launch(h.spec('keep', 'sleep', ['30']));
+  const drop = await h.launch(h.spec('drop', 'sh', ['-c', 'setsid sleep 300 & sleep 300']));
+  await waitFor(() => (findMarked(new Set([drop.id])).get(drop.id) ?? []).length >= 3, { what: 'drop’s processes' });
+  const removed = await h.executor.gc(new Set([keep.id]));
+  assert.deepEqual(removed, [drop.id]);
+  assert.equal(findMarked(new Set([drop.id])).size, 0);
+  assert.equal(existsSync(String(drop.data.dir)), false);
+  assert.equal(isAlive(keep.pid, keep.pidStartTime), true);
+});
