@@ -1,0 +1,165 @@
+/**
+ * Runs a real agent (`bin/tend.js agent`, plain executor) as a subprocess
+ * on temp dirs, and reads what it records and what runs. Everything it
+ * starts — the agent, its tasks (marked TEND_TASK_ID, under this data dir),
+ * the log monitor — is killed by pid in cleanup().
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listPids, readEnviron, readStat } from '../../../src/executor/proc.js';
+import type { StoreDocument, TaskRecord } from '../../../src/store/store.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const TEND = fileURLToPath(new URL('../../../bin/tend.js', import.meta.url));
+
+export interface Harness {
+  root: string;
+  jobsDir: string;
+  stateDir: string;
+  configFile: string;
+  agent: ChildProcess | undefined;
+  start(extra?: string[]): Promise<void>;
+  /** SIGKILL the agent (tasks keep running). */
+  kill9(): Promise<void>;
+  /** SIGTERM and wait for exit. */
+  term(): Promise<number | null>;
+  writeJob(name: string, text: string): Promise<void>;
+  records(): Record<string, TaskRecord>;
+  doc(): StoreDocument | undefined;
+  /** Live task processes of this agent: TEND_TASK_ID → pids. */
+  taskProcs(): Map<string, number[]>;
+  agentLog(): string;
+  cleanup(): Promise<void>;
+}
+
+export function job(name: string, opts: { count?: number; args?: string; memory?: number; type?: string } = {}): string {
+  return `job "${name}" {
+  type = "${opts.type ?? 'service'}"
+  group "g" {
+    count = ${opts.count ?? 1}
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "${opts.args ?? 'exec sleep 1000'}"]
+      }
+      kill_timeout = "2s"
+      resources {
+        cpu    = 100
+        memory = ${opts.memory ?? 64}
+      }
+    }
+  }
+}
+`;
+}
+
+export async function createHarness(opts: { jobsLink?: boolean; resync?: string } = {}): Promise<Harness> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'tend-e2e-'));
+  const stateDir = path.join(root, 'state');
+  const jobsDir = path.join(root, 'jobs');
+  if (!opts.jobsLink) await mkdir(jobsDir);
+  const configFile = path.join(root, 'agent.hcl');
+  await writeFile(
+    configFile,
+    `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n`,
+  );
+  const logFile = path.join(root, 'agent.log');
+  const h: Harness = {
+    root,
+    jobsDir,
+    stateDir,
+    configFile,
+    agent: undefined,
+    async start(extra: string[] = []) {
+      const fd = openSync(logFile, 'a');
+      const child = spawn(process.execPath, [TEND, 'agent', '-config', configFile, '-executor', 'plain', '-log-level', 'debug', ...extra], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, TEND_E2E: root },
+      });
+      closeSync(fd);
+      h.agent = child;
+      await waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${h.agentLog()}`);
+        return (await readdir(stateDir).catch(() => [] as string[])).includes('tend.sock');
+      }, { what: 'agent api socket', timeoutMs: 20_000 });
+    },
+    async kill9() {
+      const a = h.agent;
+      if (!a || a.exitCode !== null || a.signalCode !== null) return;
+      const exited = new Promise((r) => a.once('exit', r));
+      a.kill('SIGKILL');
+      await exited;
+      await rm(path.join(stateDir, 'tend.sock'), { force: true });
+    },
+    async term() {
+      const a = h.agent;
+      if (!a || a.exitCode !== null || a.signalCode !== null) return a?.exitCode ?? null;
+      const exited = new Promise<number | null>((r) => a.once('exit', (code) => r(code)));
+      a.kill('SIGTERM');
+      return exited;
+    },
+    async writeJob(name, text) {
+      // Write to a temp name and rename, as editors and sync tools do.
+      const tmp = path.join(jobsDir, `.${name}.tmp`);
+      await writeFile(tmp, text);
+      const { rename } = await import('node:fs/promises');
+      await rename(tmp, path.join(jobsDir, name));
+    },
+    doc() {
+      try {
+        return JSON.parse(readFileSync(path.join(stateDir, 'tend.json'), 'utf8')) as StoreDocument;
+      } catch {
+        return undefined;
+      }
+    },
+    records() {
+      return h.doc()?.tasks ?? {};
+    },
+    taskProcs() {
+      const out = new Map<string, number[]>();
+      for (const pid of listPids()) {
+        const env = readEnviron(pid);
+        const id = env.TEND_TASK_ID;
+        if (!id || !(env.NOMAD_ALLOC_DIR ?? '').startsWith(stateDir)) continue;
+        const st = readStat(pid);
+        if (!st || st.state === 'Z') continue;
+        out.set(id, [...(out.get(id) ?? []), pid]);
+      }
+      return out;
+    },
+    agentLog() {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    async cleanup() {
+      await h.kill9();
+      for (let i = 0; i < 3; i++) {
+        for (const pids of h.taskProcs().values()) for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      // The log monitor of this data dir.
+      for (const pid of listPids()) {
+        try {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (cmd.includes('logmon') && cmd.includes(stateDir)) process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+export function running(h: Harness, id: string): TaskRecord | undefined {
+  const r = h.records()[id];
+  return r && r.state === 'running' && r.handle ? r : undefined;
+}
