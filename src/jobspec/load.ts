@@ -1,15 +1,166 @@
-// Placeholder signatures; the loader work replaces the bodies.
-import type { LoadOptions, LoadResult } from './model.js';
+/**
+ * Loading a job file: parse (HCL2 / TOML / JSON) → variables and locals →
+ * schema walk with evaluation → typed model with defaults → constraints
+ * against the node. Every problem is a diagnostic; nothing here throws for
+ * bad content. A file with any error yields no jobs (its last good version,
+ * kept by the caller, stays in force). Jobs whose constraints exclude the
+ * given node are listed in `excluded`, not in `jobs`.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseHcl } from '@cdktf/hcl2json';
+import type { Diagnostic, Job, LoadOptions, LoadResult } from './model.js';
+import { formatOf, isJobFile } from './files.js';
+import { parseSource } from './parse.js';
+import { SourceLocator } from './locate.js';
+import { Reporter } from './diagnostics.js';
+import { Checker } from './check.js';
+import { Builder } from './build.js';
+import { buildScope } from './variables.js';
+import { exclusionReason } from './constraints.js';
+import { suggest } from './expr/index.js';
+import { file as fileSchema } from './schema.js';
+
+/** The result plus the jobs as built even when the file has errors (for tooling and conformance checks). */
+export interface Analysis extends LoadResult {
+  built: Job[];
+}
 
 /** Load, normalise and validate one job file (HCL2 / TOML / JSON by extension). Never throws for bad content. */
-export async function loadFile(_path: string, _opts: LoadOptions = {}): Promise<LoadResult> {
-  throw new Error('not implemented');
+export async function loadFile(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  return strip(await analyseFile(file, opts));
 }
+
 /** Same, from text already read (`file` names it in diagnostics and picks the format by extension). */
-export async function loadText(_file: string, _text: string, _opts: LoadOptions = {}): Promise<LoadResult> {
-  throw new Error('not implemented');
+export async function loadText(file: string, text: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  return strip(await analyseText(file, text, opts));
 }
+
 /** Expand files and directories (job files only, sorted by path) and load each. */
-export async function loadPaths(_paths: string[], _opts: LoadOptions = {}): Promise<LoadResult[]> {
-  throw new Error('not implemented');
+export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promise<LoadResult[]> {
+  const files = await expandPaths(paths);
+  const results = await Promise.all(files.map((f) => loadFile(f, opts)));
+  markDuplicateJobs(results);
+  return results;
 }
+
+/** Files named directly are taken as they are; directories give their job files (not recursive), sorted. */
+export async function expandPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch {
+      // a missing path is reported by loadFile
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const names = (await readdir(p, { withFileTypes: true })).filter((d) => !d.isDirectory() && isJobFile(d.name)).map((d) => path.join(p, d.name));
+    out.push(...names.sort());
+  }
+  return out;
+}
+
+/** Two files defining one job id: the later (by path order) gets an error; the first wins. */
+function markDuplicateJobs(results: LoadResult[]): void {
+  const owner = new Map<string, string>();
+  for (const r of results) {
+    for (const j of r.jobs) {
+      const first = owner.get(j.id);
+      if (first === undefined) {
+        owner.set(j.id, r.file);
+        continue;
+      }
+      r.diagnostics.push({ severity: 'error', kind: 'schema', file: r.file, line: j.pos.line, column: j.pos.column, path: `job "${j.id}"`, message: `job "${j.id}" is also defined in ${first}; the first file wins` });
+      r.ok = false;
+      r.jobs = [];
+    }
+  }
+}
+
+function strip(a: Analysis): LoadResult {
+  const { built: _built, ...rest } = a;
+  return rest;
+}
+
+const varFileCache = new Map<string, Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }>>();
+
+/** Read a -var-file (HCL `name = value` or JSON). */
+async function readVarFile(file: string): Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { values: {}, diagnostics: [{ severity: 'error', kind: 'syntax', file, line: 0, column: 0, path: '', message: `failed to read variable file: ${(err as Error).message}` }] };
+  }
+  const parsed = await parseSource(file, text, file.endsWith('.json') ? 'json' : 'hcl');
+  return { values: parsed.value ?? {}, diagnostics: parsed.diagnostics.map((d) => ({ ...d, file })) };
+}
+
+export async function analyseFile(file: string, opts: LoadOptions = {}): Promise<Analysis> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const d: Diagnostic = { severity: 'error', kind: 'syntax', file, line: 0, column: 0, path: '', message: `failed to read job file: ${(err as Error).message}` };
+    return { file, jobs: [], built: [], diagnostics: [d], ok: false, excluded: [] };
+  }
+  return analyseText(file, text, opts);
+}
+
+export async function analyseText(file: string, text: string, opts: LoadOptions = {}): Promise<Analysis> {
+  const format = formatOf(file) ?? 'hcl';
+  const locator = new SourceLocator(text, format === 'hcl');
+  const r = new Reporter(file, locator);
+  const done = (built: Job[], excluded: LoadResult['excluded'] = []): Analysis => {
+    const ok = !r.hasErrors;
+    const out = excluded.map((e) => e.job);
+    return { file, jobs: ok ? built.filter((j) => !out.includes(j.id)) : [], built, diagnostics: r.diagnostics, ok, excluded: ok ? excluded : [] };
+  };
+
+  const parsed = await parseSource(file, text, format);
+  for (const d of parsed.diagnostics) r.at(d);
+  if (!parsed.value) return done([]);
+
+  const fileValues: Record<string, unknown> = {};
+  for (const vf of opts.varFiles ?? []) {
+    const key = path.resolve(vf);
+    let p = varFileCache.get(key);
+    if (!p) varFileCache.set(key, (p = readVarFile(vf)));
+    const got = await p;
+    for (const d of got.diagnostics) r.at(d);
+    Object.assign(fileValues, got.values);
+  }
+  const raw = parsed.value;
+  const scope = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
+
+  const checker = new Checker(r, scope);
+  const { variable: _v, locals: _l, ...rest } = raw;
+  const top = checker.body(rest, { blocks: { job: fileSchema.blocks!.job } }, [], []);
+  const jobBodies = top.blocks.job ?? [];
+  if (jobBodies.length === 0 && !r.hasErrors) r.error('schema', [], undefined, 'expected a "job" block, got none');
+  const builder = new Builder(file, r, locator);
+  const built = jobBodies.map((b) => builder.job(b));
+  const ids = new Set<string>();
+  for (const j of built) {
+    if (ids.has(j.id)) r.error('schema', [{ type: 'job', labels: [j.id] }], undefined, `job "${j.id}" is defined twice in this file`);
+    ids.add(j.id);
+  }
+  const excluded: LoadResult['excluded'] = [];
+  if (opts.node) {
+    for (const j of built) {
+      const reason = exclusionReason(j, opts.node);
+      if (reason) excluded.push({ job: j.id, reason });
+    }
+  }
+  return done(built, excluded);
+}
+
+/** The bare parser, for benchmarks: hcl2json only. */
+export async function parseOnly(file: string, text: string): Promise<unknown> {
+  return parseHcl(file, text);
+}
+

@@ -21,6 +21,8 @@ export interface RestartPolicy {
   intervalMs: number;
   delayMs: number;
   mode: RestartMode;
+  /** Re-render templates on restart (Nomad's render_templates). */
+  renderTemplates?: boolean;
 }
 
 export interface LogsConfig {
@@ -32,7 +34,7 @@ export interface LogsConfig {
 export interface Resources {
   cpu: number; // MHz, default 100 (unset when cores is set)
   memoryMB: number; // default 300
-  memoryMaxMB?: number; // hard limit when set (oversubscription)
+  memoryMaxMB?: number; // hard limit when set (oversubscription); -1 means no hard limit
   cores?: number; // exclusive CPUs
 }
 
@@ -83,6 +85,8 @@ export interface Template {
   leftDelimiter: string;
   rightDelimiter: string;
   errorOnMissingKey: boolean;
+  /** template { wait { min, max } } */
+  wait?: { minMs?: number; maxMs?: number };
 }
 
 /** Driver config for exec and raw_exec (other drivers keep `raw` only). */

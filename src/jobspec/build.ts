@@ -1,0 +1,305 @@
+/**
+ * Checked bodies → the typed model, with Nomad's defaults and the checks
+ * that span fields (driver, cpu vs cores, port labels, volume mounts, …).
+ */
+import { constants } from 'node:os';
+import { suggest } from './expr/index.js';
+import type { Body } from './check.js';
+import { EXEC_DRIVERS } from './check.js';
+import type { Reporter } from './diagnostics.js';
+import type { PathStep, SourceLocator } from './locate.js';
+import type {
+  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Resources,
+  RestartPolicy, SourcePos, Task, Template, VolumeMount,
+} from './model.js';
+
+export const OPERATORS: ConstraintOperator[] = [
+  '=', '==', 'is', '!=', 'not', '<', '<=', '>', '>=', 'regexp', 'version', 'semver', 'set_contains', 'set_contains_all',
+  'set_contains_any', 'is_set', 'is_not_set', 'distinct_hosts', 'distinct_property',
+];
+const SHORTHANDS = ['version', 'semver', 'regexp', 'set_contains', 'set_contains_any', 'set_contains_all'] as const;
+
+export const DEFAULT_RESTART: Record<JobType, RestartPolicy> = {
+  service: { attempts: 2, intervalMs: 30 * 60_000, delayMs: 15_000, mode: 'fail' },
+  batch: { attempts: 3, intervalMs: 24 * 3_600_000, delayMs: 15_000, mode: 'fail' },
+};
+const PORT_LABEL = /^[a-zA-Z0-9_]+$/;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+const strs = (v: unknown): string[] | undefined => (Array.isArray(v) ? (v as string[]) : undefined);
+const stringMap = (b: Body | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(b?.attrs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)]));
+const first = (b: Body, type: string): Body | undefined => b.blocks[type]?.[0];
+const all = (b: Body, type: string): Body[] => b.blocks[type] ?? [];
+
+export class Builder {
+  readonly #r: Reporter;
+  readonly #file: string;
+  readonly #loc: SourceLocator | undefined;
+
+  constructor(file: string, reporter: Reporter, locator?: SourceLocator) {
+    this.#file = file;
+    this.#r = reporter;
+    this.#loc = locator;
+  }
+
+  #pos(steps: PathStep[], attr?: string): SourcePos {
+    const p = this.#loc?.locate(steps, attr);
+    return { file: this.#file, line: p?.line ?? 0, column: p?.column ?? 0 };
+  }
+
+  job(b: Body): Job {
+    const label = b.labels[0];
+    const id = str(b.attrs.id) ?? label;
+    let type: JobType = 'service';
+    const t = str(b.attrs.type);
+    if (t === 'batch' || t === 'service') type = t;
+    else if (t === 'system' || t === 'sysbatch') {
+      type = t === 'system' ? 'service' : 'batch';
+      this.#r.warn('unsupported', b.steps, 'type', `job type "${t}" runs on every node in Nomad; tend runs it here as a "${type}" job`);
+    } else if (t !== undefined) {
+      const near = suggest(t, ['service', 'batch', 'system', 'sysbatch']);
+      this.#r.error('schema', b.steps, 'type', `expected "service" or "batch", got "${t}"`, near ? `did you mean "${near}"?` : undefined);
+    }
+    const groups: Group[] = [];
+    for (const g of all(b, 'group')) groups.push(this.group(g, type, g.labels[0], g));
+    for (const tk of all(b, 'task')) groups.push(this.group(tk, type, tk.labels[0], undefined, tk)); // implicit group
+    const seen = new Set<string>();
+    for (const g of groups) {
+      if (seen.has(g.name)) this.#r.error('schema', b.steps, undefined, `duplicate group "${g.name}"`);
+      seen.add(g.name);
+    }
+    if (groups.length === 0) this.#r.warn('unsupported', b.steps, undefined, 'job has no tasks; nothing runs');
+    const priority = num(b.attrs.priority) ?? 50;
+    return {
+      id,
+      name: str(b.attrs.name) ?? id,
+      type,
+      ...(str(b.attrs.namespace) !== undefined ? { namespace: str(b.attrs.namespace) } : {}),
+      datacenters: strs(b.attrs.datacenters) ?? ['*'],
+      priority,
+      meta: stringMap(first(b, 'meta')),
+      constraints: all(b, 'constraint').map((c) => this.constraint(c)),
+      groups,
+      file: this.#file,
+      pos: this.#pos(b.steps),
+    };
+  }
+
+  /** A group, or the implicit group around a task written directly under the job. */
+  group(b: Body, type: JobType, name: string, g: Body | undefined, lone?: Body): Group {
+    const restart = this.restart(g && first(g, 'restart'), DEFAULT_RESTART[type]);
+    const count = g ? num(g.attrs.count) ?? 1 : 1;
+    if (g && (!Number.isInteger(count) || count < 0)) this.#r.error('schema', g.steps, 'count', `expected a whole number >= 0, got ${count}`);
+    const volumes: GroupVolume[] = [];
+    for (const v of g ? all(g, 'volume') : []) {
+      const vt = str(v.attrs.type) ?? 'host';
+      if (vt !== 'host') {
+        this.#r.warn('unsupported', v.steps, 'type', `volume type "${vt}" is not supported (only "host"); ignored`);
+        continue;
+      }
+      volumes.push({ name: v.labels[0], type: 'host', source: str(v.attrs.source) ?? v.labels[0], readOnly: bool(v.attrs.read_only) ?? false });
+    }
+    if (g) this.#checkPorts(g);
+    const taskBodies = lone ? [lone] : all(b, 'task');
+    const tasks = taskBodies.map((t) => this.task(t, restart, volumes, g ? all(g, 'volume').map((v) => v.labels[0]) : []));
+    const seen = new Set<string>();
+    for (const t of tasks) {
+      if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);
+      seen.add(t.name);
+    }
+    return {
+      name,
+      count,
+      restart,
+      meta: stringMap(g && first(g, 'meta')),
+      constraints: g ? all(g, 'constraint').map((c) => this.constraint(c)) : [],
+      volumes,
+      tasks,
+      pos: this.#pos(b.steps),
+    };
+  }
+
+  task(b: Body, groupRestart: RestartPolicy, volumes: GroupVolume[], volumeNames: string[]): Task {
+    const driver = str(b.attrs.driver) ?? '';
+    if (!driver) this.#r.error('unsupported', b.steps, undefined, 'task has no driver: expected "exec" or "raw_exec"');
+    else if (!EXEC_DRIVERS.includes(driver)) {
+      const near = suggest(driver, EXEC_DRIVERS);
+      this.#r.error('unsupported', b.steps, 'driver', `driver "${driver}" is not supported by tend: expected "exec" or "raw_exec"`, near ? `did you mean "${near}"?` : undefined);
+    }
+    const cfg = first(b, 'config');
+    const config = this.config(cfg, EXEC_DRIVERS.includes(driver), b.steps);
+    this.#checkPorts(first(b, 'resources') ?? b);
+    const killSignal = str(b.attrs.kill_signal) || 'SIGINT';
+    if (!(killSignal.toUpperCase() in constants.signals) && !(`SIG${killSignal.toUpperCase()}` in constants.signals)) {
+      this.#r.error('schema', b.steps, 'kill_signal', `expected a signal name like "SIGTERM", got "${killSignal}"`);
+    }
+    const mounts: VolumeMount[] = all(b, 'volume_mount').map((m) => {
+      const volume = str(m.attrs.volume) ?? '';
+      if (!volumeNames.includes(volume)) {
+        const near = suggest(volume, volumeNames);
+        this.#r.error('schema', m.steps, 'volume', `volume_mount refers to volume "${volume}", which the group does not declare`, near ? `did you mean "${near}"?` : undefined);
+      }
+      return { volume, destination: str(m.attrs.destination) ?? '', readOnly: bool(m.attrs.read_only) ?? volumes.find((v) => v.name === volume)?.readOnly ?? false };
+    });
+    const lc = first(b, 'lifecycle');
+    const user = str(b.attrs.user);
+    return {
+      name: b.labels[0],
+      driver,
+      config,
+      env: stringMap(first(b, 'env')),
+      ...(user ? { user } : {}),
+      meta: stringMap(first(b, 'meta')),
+      resources: this.resources(first(b, 'resources')),
+      restart: this.restart(first(b, 'restart'), groupRestart),
+      killSignal,
+      killTimeoutMs: num(b.attrs.kill_timeout) ?? 5000,
+      logs: this.logs(first(b, 'logs')),
+      artifacts: all(b, 'artifact').map((a) => this.artifact(a)),
+      templates: all(b, 'template').map((t) => this.template(t)),
+      constraints: all(b, 'constraint').map((c) => this.constraint(c)),
+      volumeMounts: mounts,
+      leader: bool(b.attrs.leader) ?? false,
+      ...(lc ? { lifecycle: { hook: (str(lc.attrs.hook) ?? 'prestart') as 'prestart' | 'poststart' | 'poststop', sidecar: bool(lc.attrs.sidecar) ?? false } } : {}),
+      pos: this.#pos(b.steps),
+    };
+  }
+
+  config(b: Body | undefined, checked: boolean, taskSteps: PathStep[]): DriverConfig {
+    const a = b?.attrs ?? {};
+    if (checked && !str(a.command)) this.#r.error('schema', b ? b.steps : taskSteps, b ? 'command' : 'config', 'missing required field "command" in config');
+    const pidMode = str(a.pid_mode) as DriverConfig['pidMode'];
+    const ipcMode = str(a.ipc_mode) as DriverConfig['ipcMode'];
+    const pidsLimit = num(a.pids_limit);
+    return {
+      command: str(a.command) ?? '',
+      args: strs(a.args) ?? [],
+      ...(pidMode ? { pidMode } : {}),
+      ...(ipcMode ? { ipcMode } : {}),
+      capAdd: strs(a.cap_add) ?? [],
+      capDrop: strs(a.cap_drop) ?? [],
+      ...(pidsLimit !== undefined ? { pidsLimit } : {}),
+      raw: { ...a },
+    };
+  }
+
+  restart(b: Body | undefined, base: RestartPolicy): RestartPolicy {
+    if (!b) return { ...base };
+    const out: RestartPolicy = {
+      attempts: num(b.attrs.attempts) ?? base.attempts,
+      intervalMs: num(b.attrs.interval) ?? base.intervalMs,
+      delayMs: num(b.attrs.delay) ?? base.delayMs,
+      mode: (str(b.attrs.mode) as RestartPolicy['mode']) ?? base.mode,
+    };
+    const rt = bool(b.attrs.render_templates) ?? base.renderTemplates;
+    if (rt !== undefined) out.renderTemplates = rt;
+    if (out.attempts < 0 || !Number.isInteger(out.attempts)) this.#r.error('schema', b.steps, 'attempts', `expected a whole number >= 0, got ${out.attempts}`);
+    return out;
+  }
+
+  resources(b: Body | undefined): Resources {
+    const a = b?.attrs ?? {};
+    const cores = num(a.cores);
+    const cpu = num(a.cpu);
+    const memory = num(a.memory) ?? 300;
+    const memoryMax = num(a.memory_max);
+    if (b && cores !== undefined && cpu !== undefined) this.#r.error('schema', b.steps, 'cores', 'expected either "cpu" or "cores", got both');
+    if (b && cores !== undefined && (!Number.isInteger(cores) || cores < 1)) this.#r.error('schema', b.steps, 'cores', `expected a whole number >= 1, got ${cores}`);
+    if (b && (cpu ?? 1) < 1) this.#r.error('schema', b.steps, 'cpu', `expected a number >= 1, got ${cpu}`);
+    if (b && memory < 1) this.#r.error('schema', b.steps, 'memory', `expected a number >= 1, got ${memory}`);
+    if (b && memoryMax !== undefined && memoryMax !== -1 && memoryMax < memory) {
+      this.#r.error('schema', b.steps, 'memory_max', `expected memory_max >= memory (${memory}) or -1, got ${memoryMax}`);
+    }
+    return {
+      cpu: cores !== undefined ? 0 : cpu ?? 100,
+      memoryMB: memory,
+      ...(memoryMax !== undefined ? { memoryMaxMB: memoryMax } : {}),
+      ...(cores !== undefined ? { cores } : {}),
+    };
+  }
+
+  logs(b: Body | undefined): LogsConfig {
+    const a = b?.attrs ?? {};
+    const enabled = bool(a.enabled);
+    return { maxFiles: num(a.max_files) ?? 10, maxFileSizeMB: num(a.max_file_size) ?? 10, disabled: bool(a.disabled) ?? (enabled === undefined ? false : !enabled) };
+  }
+
+  artifact(b: Body): Artifact {
+    const source = str(b.attrs.source) ?? '';
+    if (!source) this.#r.error('schema', b.steps, 'source', 'missing required field "source" in artifact');
+    return {
+      source,
+      destination: str(b.attrs.destination) || 'local/',
+      mode: (str(b.attrs.mode) as Artifact['mode']) ?? 'any',
+      options: stringMap(first(b, 'options')),
+      headers: stringMap(first(b, 'headers')),
+    };
+  }
+
+  template(b: Body): Template {
+    const a = b.attrs;
+    const wait = first(b, 'wait');
+    const out: Template = {
+      ...(str(a.data) !== undefined ? { data: str(a.data) } : {}),
+      ...(str(a.source) !== undefined ? { source: str(a.source) } : {}),
+      destination: str(a.destination) ?? '',
+      changeMode: (str(a.change_mode) as Template['changeMode']) ?? 'restart',
+      ...(str(a.change_signal) !== undefined ? { changeSignal: str(a.change_signal) } : {}),
+      perms: str(a.perms) ?? '644',
+      env: bool(a.env) ?? false,
+      leftDelimiter: str(a.left_delimiter) ?? '{{',
+      rightDelimiter: str(a.right_delimiter) ?? '}}',
+      errorOnMissingKey: bool(a.error_on_missing_key) ?? false,
+    };
+    if (wait) out.wait = { ...(num(wait.attrs.min) !== undefined ? { minMs: num(wait.attrs.min) } : {}), ...(num(wait.attrs.max) !== undefined ? { maxMs: num(wait.attrs.max) } : {}) };
+    if (out.changeMode === 'signal' && !out.changeSignal) this.#r.error('schema', b.steps, 'change_signal', 'expected change_signal with change_mode = "signal"');
+    return out;
+  }
+
+  constraint(b: Body): Constraint {
+    const a = b.attrs;
+    let attribute = str(a.attribute) ?? '';
+    let operator = str(a.operator) ?? '=';
+    let value = str(a.value) ?? '';
+    for (const s of SHORTHANDS) {
+      if (str(a[s]) !== undefined) {
+        operator = s;
+        value = str(a[s])!;
+      }
+    }
+    if (a.distinct_hosts !== undefined) {
+      operator = 'distinct_hosts';
+      value = String(a.distinct_hosts);
+    }
+    if (str(a.distinct_property) !== undefined) {
+      operator = 'distinct_property';
+      attribute = str(a.distinct_property)!;
+    }
+    if (!OPERATORS.includes(operator as ConstraintOperator)) {
+      const near = suggest(operator, OPERATORS);
+      this.#r.error('schema', b.steps, 'operator', `unknown constraint operator "${operator}"`, near ? `did you mean "${near}"?` : undefined);
+    } else if (operator === 'distinct_hosts' || operator === 'distinct_property') {
+      this.#r.warn('unsupported', b.steps, undefined, `constraint "${operator}" has no meaning on a single node; ignored`);
+    } else if (!attribute) {
+      this.#r.error('schema', b.steps, 'attribute', `missing required field "attribute" in constraint with operator "${operator}"`);
+    }
+    return { attribute, operator: operator as ConstraintOperator, value, pos: this.#pos(b.steps) };
+  }
+
+  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_]+$, unique ignoring case, per network. */
+  #checkPorts(owner: Body): void {
+    for (const net of all(owner, 'network')) {
+      const seen = new Map<string, string>();
+      for (const p of all(net, 'port')) {
+        const label = p.labels[0];
+        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_]+$`);
+        const prev = seen.get(label.toLowerCase());
+        if (prev !== undefined) this.#r.error('schema', p.steps, undefined, `found a port label collision: "${label}" and "${prev}"`);
+        seen.set(label.toLowerCase(), label);
+      }
+    }
+  }
+}

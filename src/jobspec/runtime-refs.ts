@@ -1,0 +1,50 @@
+/**
+ * Runtime references: `${NOMAD_*}`, `${node.*}`, `${attr.*}`, `${meta.*}`,
+ * `${env["X"]}`. They survive loading as text and are filled at launch by
+ * interpolateTask. At load time every such reference is checked here:
+ * NOMAD_* names tend fills, names Nomad knows but tend cannot fill (ports,
+ * upstreams, tokens: a warning), and unknown ones (an error).
+ */
+
+/** NOMAD_* variables tend sets for every task (see interpolate.ts). */
+export const NOMAD_VARS = [
+  'NOMAD_JOB_NAME', 'NOMAD_JOB_ID', 'NOMAD_GROUP_NAME', 'NOMAD_TASK_NAME', 'NOMAD_ALLOC_ID', 'NOMAD_SHORT_ALLOC_ID',
+  'NOMAD_ALLOC_INDEX', 'NOMAD_ALLOC_NAME', 'NOMAD_ALLOC_DIR', 'NOMAD_TASK_DIR', 'NOMAD_SECRETS_DIR', 'NOMAD_CPU_LIMIT',
+  'NOMAD_CPU_CORES', 'NOMAD_MEMORY_LIMIT', 'NOMAD_MEMORY_MAX_LIMIT', 'NOMAD_DC', 'NOMAD_REGION', 'NOMAD_NAMESPACE',
+] as const;
+
+/** Nomad sets these, tend cannot (no networking, Consul, Vault or workload identity). */
+const NOMAD_ONLY = /^NOMAD_((HOST_|ALLOC_)?(PORT|IP|ADDR)_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
+
+/** node.* names tend fills. */
+export const NODE_REFS = ['node.unique.name', 'node.unique.id', 'node.class', 'node.datacenter'] as const;
+
+export type RefVerdict = { ok: true } | { ok: false; severity: 'error' | 'warning'; message: string; candidates?: string[] };
+
+/** Check one reference (the text inside `${…}`, trimmed). */
+export function checkRuntimeRef(ref: string): RefVerdict {
+  if (ref.startsWith('NOMAD_')) {
+    if ((NOMAD_VARS as readonly string[]).includes(ref) || ref.startsWith('NOMAD_META_')) return { ok: true };
+    if (NOMAD_ONLY.test(ref)) return { ok: false, severity: 'warning', message: `\${${ref}} is set by Nomad but not by tend; it stays empty` };
+    return { ok: false, severity: 'error', message: `unknown runtime variable \${${ref}}`, candidates: [...NOMAD_VARS] };
+  }
+  if (ref.startsWith('node.')) {
+    if ((NODE_REFS as readonly string[]).includes(ref)) return { ok: true };
+    if (ref === 'node.region' || ref === 'node.pool') return { ok: false, severity: 'warning', message: `\${${ref}} is not known on tend; it stays as written` };
+    return { ok: false, severity: 'error', message: `unknown node attribute \${${ref}}`, candidates: [...NODE_REFS] };
+  }
+  return { ok: true };
+}
+
+const REF = /(?<!\$)\$\{\s*((?:NOMAD_|node\.)[\w.\-]*)\s*\}/g;
+
+/** The NOMAD_* and node.* references in a raw (not yet evaluated) string. */
+export function runtimeRefsIn(text: string): string[] {
+  if (!text.includes('${')) return [];
+  const out: string[] = [];
+  for (const m of text.matchAll(REF)) out.push(m[1]);
+  return out;
+}
+
+/** A `${…}` body that is a plain runtime reference (no expression to evaluate). */
+export const SIMPLE_RUNTIME_REF = /\$\{\s*(?:NOMAD_\w+|(?:attr|meta|node|device)\.[\w.\-]+|env\[\s*"[^"]*"\s*\]|env\.\w+)\s*\}/g;

@@ -1,0 +1,278 @@
+/**
+ * The jobspec schema as data: for each block, its attributes with their
+ * types, its nested blocks, and what Nomad accepts but tend ignores (a
+ * warning). Anything else is an unknown field (an error with a hint).
+ * Blocks that tend ignores still list their field names, so that a typo in
+ * them (`nterval` in a service check) is still caught as Nomad would.
+ */
+
+/** 'any' takes any value; a string array is an enum. */
+export type AttrType = 'string' | 'number' | 'bool' | 'duration' | 'strings' | 'map' | 'any' | readonly string[];
+
+export interface BlockSchema {
+  /** Number of labels (`group "g"`: 1). Default 0. */
+  labels?: number;
+  /** At most one such block in its parent. */
+  single?: boolean;
+  /** `attr = value` fields. */
+  attrs?: Record<string, AttrType>;
+  /** Nested blocks. */
+  blocks?: Record<string, BlockSchema>;
+  /** Attributes Nomad accepts that have no meaning here, with the reason: warnings. */
+  ignored?: Record<string, string>;
+  /** Anything is accepted inside (driver config of other drivers, connect, …). */
+  open?: boolean;
+  /** This block is valid in Nomad but has no meaning on one node: a warning with this reason. */
+  warn?: string;
+  /** Also accepted written as an attribute (`env = { … }`, `config = { … }`). */
+  asAttr?: boolean;
+}
+
+const ONE_NODE = 'has no meaning on a single node';
+const NO_CONSUL = 'tend has no Consul integration';
+const NO_VAULT = 'tend has no Vault integration';
+const NO_NET = 'tasks share the host network on tend';
+
+const any = (...names: string[]): Record<string, AttrType> => Object.fromEntries(names.map((n) => [n, 'any' as const]));
+const open = (warn?: string, extra: Partial<BlockSchema> = {}): BlockSchema => ({ open: true, warn, ...extra });
+const ignored = (reason: string, ...names: string[]): Record<string, string> => Object.fromEntries(names.map((n) => [n, reason]));
+
+const constraint: BlockSchema = {
+  attrs: {
+    attribute: 'string',
+    operator: 'string',
+    value: 'string',
+    // Nomad's shorthands: `version = "> 1.2"`, `regexp = "…"`, `distinct_hosts = true`, …
+    version: 'string',
+    semver: 'string',
+    regexp: 'string',
+    set_contains: 'string',
+    set_contains_any: 'string',
+    set_contains_all: 'string',
+    distinct_hosts: 'any',
+    distinct_property: 'string',
+  },
+};
+const affinity: BlockSchema = { warn: 'affinities need a scheduler', attrs: any('attribute', 'operator', 'value', 'weight', 'version', 'semver', 'regexp', 'set_contains_any', 'set_contains_all') };
+const spread: BlockSchema = {
+  warn: 'spread needs a scheduler',
+  attrs: any('attribute', 'weight'),
+  blocks: { target: { labels: 1, attrs: any('value', 'percent') } },
+};
+const restart: BlockSchema = {
+  single: true,
+  attrs: { attempts: 'number', interval: 'duration', delay: 'duration', mode: ['fail', 'delay'], render_templates: 'bool' },
+};
+const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
+const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
+const update: BlockSchema = {
+  single: true,
+  warn: 'rolling updates need a scheduler',
+  attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline', 'progress_deadline', 'auto_revert', 'auto_promote', 'canary', 'stagger'),
+};
+const vault: BlockSchema = {
+  single: true,
+  warn: NO_VAULT,
+  attrs: any('policies', 'role', 'env', 'disable_file', 'change_mode', 'change_signal', 'namespace', 'cluster', 'allow_token_expiration'),
+};
+const consul: BlockSchema = { single: true, warn: NO_CONSUL, attrs: any('namespace', 'cluster', 'partition') };
+const identity: BlockSchema = {
+  warn: 'workload identities need a Nomad server',
+  attrs: any('name', 'aud', 'env', 'file', 'change_mode', 'change_signal', 'ttl', 'filepath'),
+};
+const checkRestart: BlockSchema = { single: true, attrs: any('limit', 'grace', 'ignore_warnings') };
+const check: BlockSchema = {
+  attrs: any(
+    'name', 'type', 'command', 'args', 'path', 'protocol', 'port', 'interval', 'timeout', 'method', 'body', 'header',
+    'tls_skip_verify', 'tls_server_name', 'expose', 'address_mode', 'task', 'on_update', 'grpc_service', 'grpc_use_tls',
+    'initial_status', 'success_before_passing', 'failures_before_critical', 'failures_before_warning', 'notes',
+  ),
+  blocks: { check_restart: checkRestart, header: open() },
+};
+const service: BlockSchema = {
+  warn: 'service registration needs Consul or a Nomad server',
+  attrs: any(
+    'name', 'port', 'tags', 'canary_tags', 'enable_tag_override', 'address_mode', 'address', 'task', 'meta', 'canary_meta',
+    'tagged_addresses', 'provider', 'on_update', 'cluster', 'kind',
+  ),
+  blocks: { check, check_restart: checkRestart, connect: open(), meta: open(undefined, { asAttr: true }), canary_meta: open(), tagged_addresses: open(), weights: open(), identity: open() },
+};
+const port: BlockSchema = { labels: 1, attrs: any('static', 'to', 'host_network', 'ignore_collision') };
+const network: BlockSchema = {
+  warn: NO_NET,
+  attrs: any('mode', 'mbits', 'hostname', 'cidr'),
+  blocks: { port, dns: { single: true, attrs: any('servers', 'searches', 'options') }, cni: open() },
+};
+const ephemeralDisk: BlockSchema = { single: true, warn: 'the allocation dir lives on the local disk already', attrs: any('size', 'sticky', 'migrate') };
+const scaling: BlockSchema = { warn: 'autoscaling needs the Nomad autoscaler', labels: 0, attrs: any('min', 'max', 'enabled', 'type'), blocks: { policy: open() } };
+const meta: BlockSchema = { open: true, single: true, asAttr: true };
+
+const volume: BlockSchema = {
+  labels: 1,
+  attrs: { type: 'string', source: 'string', read_only: 'bool' },
+  ignored: ignored('only host volumes are supported', 'access_mode', 'attachment_mode', 'per_alloc', 'sticky'),
+  blocks: { mount_options: open('only host volumes are supported') },
+};
+const volumeMount: BlockSchema = {
+  attrs: { volume: 'string', destination: 'string', read_only: 'bool' },
+  ignored: ignored(ONE_NODE, 'propagation_mode', 'selinux_label'),
+};
+
+const resources: BlockSchema = {
+  single: true,
+  attrs: { cpu: 'number', memory: 'number', memory_max: 'number', cores: 'number' },
+  ignored: ignored('tend does not reserve disk or IOPS', 'disk', 'iops', 'secrets'),
+  blocks: {
+    network: { ...network, warn: NO_NET + ' (and network inside resources is deprecated)', single: true },
+    device: { labels: 1, warn: 'device plugins are not supported', attrs: any('count'), blocks: { constraint, affinity } },
+    numa: open('NUMA-aware scheduling is not supported'),
+  },
+};
+const logs: BlockSchema = { single: true, attrs: { max_files: 'number', max_file_size: 'number', disabled: 'bool', enabled: 'bool' } };
+const artifact: BlockSchema = {
+  attrs: { source: 'string', destination: 'string', mode: ['any', 'file', 'dir'], chown: 'bool' },
+  blocks: { options: { ...meta, single: true }, headers: { ...meta, single: true } },
+};
+const template: BlockSchema = {
+  attrs: {
+    data: 'string',
+    source: 'string',
+    destination: 'string',
+    change_mode: ['restart', 'signal', 'noop', 'script'],
+    change_signal: 'string',
+    perms: 'string',
+    env: 'bool',
+    left_delimiter: 'string',
+    right_delimiter: 'string',
+    error_on_missing_key: 'bool',
+    splay: 'duration',
+    uid: 'number',
+    gid: 'number',
+    once: 'bool',
+  },
+  ignored: ignored(NO_VAULT, 'vault_grace'),
+  blocks: {
+    wait: { single: true, attrs: { min: 'duration', max: 'duration' } },
+    change_script: { single: true, attrs: { command: 'string', args: 'strings', timeout: 'duration', fail_on_error: 'bool' } },
+  },
+};
+const lifecycle: BlockSchema = { single: true, attrs: { hook: ['prestart', 'poststart', 'poststop'], sidecar: 'bool' } };
+
+/** Driver config for exec and raw_exec (the drivers tend runs). */
+export const execConfig: BlockSchema = {
+  single: true,
+  asAttr: true,
+  attrs: {
+    command: 'string',
+    args: 'strings',
+    pid_mode: ['private', 'host'],
+    ipc_mode: ['private', 'host'],
+    cap_add: 'strings',
+    cap_drop: 'strings',
+    pids_limit: 'number',
+  },
+  ignored: ignored(
+    'not supported by tend',
+    'oom_score_adj', 'cgroup_v1_override', 'cgroup_v2_override', 'work_dir', 'denied_envvars', 'cpu_hard_limit', 'cpu_cfs_period',
+  ),
+};
+/** Driver config of drivers tend does not run: not validated. */
+export const otherConfig: BlockSchema = { single: true, asAttr: true, open: true };
+
+const task: BlockSchema = {
+  labels: 1,
+  attrs: { driver: 'string', user: 'string', kill_signal: 'string', kill_timeout: 'duration', leader: 'bool' },
+  ignored: ignored(ONE_NODE, 'shutdown_delay', 'kind', 'max_kill_timeout'),
+  blocks: {
+    config: otherConfig, // replaced by execConfig for exec/raw_exec when checked
+    env: meta,
+    meta,
+    resources,
+    restart,
+    logs,
+    artifact,
+    template,
+    constraint,
+    volume_mount: volumeMount,
+    lifecycle,
+    affinity,
+    spread,
+    service,
+    vault,
+    consul,
+    identity,
+    scaling,
+    csi_plugin: { single: true, warn: 'CSI plugins are not supported', attrs: any('id', 'type', 'mount_dir', 'stage_publish_base_dir', 'health_timeout') },
+    dispatch_payload: { single: true, warn: 'dispatch needs a Nomad server', attrs: any('file') },
+    action: { labels: 1, warn: 'actions need a Nomad server', attrs: any('command', 'args') },
+    schedule: open('task schedules are not supported'),
+    secret: open('secrets providers are not supported', { labels: 1 }),
+  },
+};
+
+const group: BlockSchema = {
+  labels: 1,
+  attrs: { count: 'number' },
+  ignored: ignored(
+    ONE_NODE,
+    'shutdown_delay', 'stop_after_client_disconnect', 'max_client_disconnect', 'prevent_reschedule_on_lost', 'max_run_duration',
+  ),
+  blocks: {
+    task,
+    meta,
+    restart,
+    constraint,
+    volume,
+    affinity,
+    spread,
+    network,
+    service,
+    update,
+    migrate,
+    reschedule,
+    vault,
+    consul,
+    scaling,
+    ephemeral_disk: ephemeralDisk,
+    disconnect: { single: true, warn: 'client disconnects need a cluster', attrs: any('lost_after', 'replace', 'reconcile', 'stop_on_client_after') },
+  },
+};
+
+export const job: BlockSchema = {
+  labels: 1,
+  attrs: { id: 'string', name: 'string', type: 'string', namespace: 'string', region: 'string', datacenters: 'strings', priority: 'number' },
+  ignored: ignored(ONE_NODE, 'all_at_once', 'node_pool', 'vault_token', 'consul_token', 'payload', 'dispatched', 'ui'),
+  blocks: {
+    group,
+    task, // a task directly under the job gets an implicit group named after it
+    meta,
+    constraint,
+    affinity,
+    spread,
+    update,
+    migrate,
+    reschedule,
+    vault,
+    consul,
+    multiregion: open('multi-region deployments need a cluster', { single: true }),
+    periodic: { single: true, warn: 'periodic jobs need a scheduler; tend runs the job once', attrs: any('cron', 'crons', 'prohibit_overlap', 'time_zone', 'enabled') },
+    parameterized: { single: true, warn: 'dispatch needs a Nomad server', attrs: any('payload', 'meta_required', 'meta_optional') },
+    ui: open('the Nomad UI is not part of tend', { single: true }),
+  },
+};
+
+export const variable: BlockSchema = {
+  labels: 1,
+  attrs: any('type', 'default', 'description', 'sensitive', 'nullable'),
+  blocks: { validation: open() },
+};
+
+/** The top level of a job file. */
+export const file: BlockSchema = {
+  blocks: { job, variable, locals: open() },
+};
+
+/** Every field name a block knows, for "did you mean". */
+export function knownNames(s: BlockSchema): string[] {
+  return [...Object.keys(s.attrs ?? {}), ...Object.keys(s.blocks ?? {}), ...Object.keys(s.ignored ?? {})];
+}
