@@ -30,6 +30,9 @@ With a job id: that job's tasks. With a task (an instance id or an unambiguous
 prefix of one, e.g. web/server): its details, the resolved spec with the file it
 came from, and its recent events.`;
 
+/** Events shown under a job's details. */
+const RECENT_EVENTS = 10;
+
 type Target = { kind: 'job'; job: JobView } | { kind: 'task'; id: string };
 
 /** What the argument names: an exact job id, else one task instance, else a unique job prefix. */
@@ -80,9 +83,13 @@ export const statusCommand: Command = {
         else await writeOut(io.stdout, renderTask(task, { now: Date.now(), palette: p }));
         return 0;
       }
-      const [files, stats] = await Promise.all([client.files(), wantStats ? client.stats().catch(() => undefined) : undefined]);
+      const [files, stats, events] = await Promise.all([
+        client.files(),
+        wantStats ? client.stats().catch(() => undefined) : undefined,
+        client.events({ job: target.job.id, limit: RECENT_EVENTS }),
+      ]);
       if (f.json) await writeJson(io, target.job);
-      else await writeOut(io.stdout, renderJob(target.job, files, stats, { now: Date.now(), palette: p }));
+      else await writeOut(io.stdout, renderJob(target.job, files, stats, { now: Date.now(), palette: p, events }));
       return 0;
     } finally {
       client.close();

@@ -164,7 +164,12 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
 }
 
 /** `tendctl status JOB` */
-export function renderJob(job: JobView, files: FileView[], stats: Record<string, TaskStats> | undefined, opts: RenderOptions): string {
+export function renderJob(
+  job: JobView,
+  files: FileView[],
+  stats: Record<string, TaskStats> | undefined,
+  opts: RenderOptions & { /** The job's recent events (shown newest first with their task). */ events?: TaskEvent[] },
+): string {
   const p = opts.palette ?? makePalette(false);
   const pairs: [string, string][] = [
     ['ID', job.id],
@@ -183,18 +188,24 @@ export function renderJob(job: JobView, files: FileView[], stats: Record<string,
     const rows = [...job.tasks].sort(compareTasks).map((t) => taskCells(t, stats?.[t.id] ?? t.stats, opts.now, p));
     out.push(formatTable(TASK_HEADER, rows, { headerStyle: p.bold }).trimEnd());
   }
+  if (opts.events) {
+    out.push('', p.bold('Recent Events:'));
+    out.push(opts.events.length ? renderEvents(opts.events, opts.now, p, { subject: true }).trimEnd() : 'No events.');
+  }
   return out.join('\n') + '\n';
 }
 
-/** The "Recent Events:" table, newest first. */
-export function renderEvents(events: TaskEvent[], now: number, p: Palette = makePalette(false)): string {
+/** The "Recent Events:" table, newest first; with `subject`, a column naming the task (or file). */
+export function renderEvents(events: TaskEvent[], now: number, p: Palette = makePalette(false), o: { subject?: boolean } = {}): string {
   const rows = [...events]
     .sort((a, b) => b.seq - a.seq)
     .map((e) => {
       const at = parseTime(e.time);
-      return [at === undefined ? e.time : formatRelative(at, now), e.type, e.message];
+      const time = at === undefined ? e.time : formatRelative(at, now);
+      return o.subject ? [time, e.task ?? e.file ?? e.job ?? '-', e.type, e.message] : [time, e.type, e.message];
     });
-  return formatTable(['Time', 'Type', 'Description'], rows, { headerStyle: p.bold });
+  const header = o.subject ? ['Time', 'Task', 'Type', 'Description'] : ['Time', 'Type', 'Description'];
+  return formatTable(header, rows, { headerStyle: p.bold });
 }
 
 /** `tendctl status JOB/GROUP[INDEX]/TASK` */

@@ -17,6 +17,7 @@ import type { JobView } from '../../../src/api/api.js';
 import { FakeAgent, makeTask } from './fake-agent.js';
 import { waitFor } from '../../helpers/wait.js';
 import { requireRoot } from '../../helpers/gates.js';
+import { platform } from '../../../src/platform.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/tendctl.js', import.meta.url));
 let root: string;
@@ -157,7 +158,8 @@ test('tendctl status: JOB shows its tasks, a task shows spec and recent events w
   const [job, task] = await Promise.all([tendctl(['status', 'web']), tendctl(['status', 'web/frontend[0]/server'])]);
   assert.equal(job.code, 0, job.stderr);
   assert.match(job.stdout, /^ID\s+= web$/m);
-  assert.equal(job.stdout.match(/frontend\[\d\]/g)?.length, 2);
+  assert.equal(job.stdout.match(/^frontend\[\d\]/gm)?.length, 2);
+  assert.match(job.stdout, /Recent Events:\nTime\s+Task\s+Type\s+Description\n1m\d+s ago\s+web\/frontend\[0\]\/server\s+Started\s+Task started by client\n$/);
   assert.equal(task.code, 0, task.stderr);
   assert.match(task.stdout, /^State\s+= running$/m);
   assert.match(task.stdout, /Task Spec \(resolved, from \/jobs\/web\.hcl\)/);
@@ -287,4 +289,27 @@ test('tendctl events -f: the agent going away ends it with exit 1 and says so', 
   const r = await f.done;
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'tendctl events: the agent ended the stream (did it stop?)\n');
+});
+
+test('tendctl status: colours on a terminal', async (t) => {
+  if (!platform().which('script')) return t.skip('script(1) not installed');
+  const r = await new Promise<Run>((resolve) => {
+    // script(1) gives tendctl a pseudo-terminal as stdout.
+    const child = spawn('script', ['-qec', `${process.execPath} ${BIN} status`, '/dev/null'], {
+      env: { ...process.env, TEND_ADDR: `unix://${sock}`, NO_COLOR: '', TERM: 'xterm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    const out: Run = { code: null, stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    child.once('close', (code) => {
+      children.delete(child);
+      resolve({ ...out, code });
+    });
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\x1b\[32mrunning\x1b\[39m/);
+  assert.match(r.stdout, /\x1b\[33mrestarting\x1b\[39m/);
+  assert.match(r.stdout, /\x1b\[1mJOB\x1b\[22m/);
 });
