@@ -26,8 +26,8 @@ export function formatTable(header: string[] | undefined, rows: string[][], opts
     const cells: string[] = [];
     for (let c = 0; c < cols; c++) {
       const text = r[c] ?? '';
-      const padded = c === cols - 1 ? text : text + ' '.repeat(widths[c] - visibleWidth(text));
-      cells.push(style ? style(padded) : padded);
+      const styled = style ? style(text) : text;
+      cells.push(c === cols - 1 ? styled : styled + ' '.repeat(widths[c] - visibleWidth(text)));
     }
     return (indent + cells.join(gap)).trimEnd();
   };
