@@ -103,6 +103,8 @@ export class Agent implements AgentApi {
       this.#setDesired(s);
       this.schedulePass();
     });
+    // A set emitted while recovering was not seen by the listener.
+    if (this.#o.source.current().generation !== set.generation) this.#setDesired(this.#o.source.current());
     this.schedulePass();
   }
 

@@ -62,6 +62,7 @@ export class LowdbStore implements Store {
   #dirty = false;
   #scheduled: NodeJS.Immediate | undefined;
   #inflight: Promise<void> = Promise.resolve();
+  #queued: Promise<void> | undefined;
   #closed = false;
 
   constructor(opts: LowdbStoreOptions) {
@@ -210,16 +211,22 @@ export class LowdbStore implements Store {
       this.#scheduled = undefined;
     }
     if (!this.#dirty) return this.#inflight;
-    this.#dirty = false;
-    // Serialised: the document is stringified when this write begins, so it holds every change made before flush().
-    const p = this.#inflight.then(() => this.#db.write());
+    // A write that has not begun yet will carry this change too: share it.
+    if (this.#queued) return this.#queued;
+    // Serialised after the write in flight; the document is stringified when this write begins.
+    const p = this.#inflight.then(() => {
+      this.#queued = undefined;
+      this.#dirty = false;
+      return this.#db.write();
+    });
     this.#inflight = p.catch((err) => {
       this.#dirty = true;
       this.#log?.error({ err, path: this.path }, 'store write failed');
     });
-    return p.catch((err) => {
+    this.#queued = p.catch((err) => {
       throw new TendError('E_STORE', `failed to write store ${this.path}: ${(err as Error).message}`, { cause: err });
     });
+    return this.#queued;
   }
 }
 
