@@ -216,14 +216,14 @@ function evalIndex(target: Node, keyNode: Node, ctx: Ctx): Val {
   const coll = evalNode(target, ctx);
   if (coll === UNKNOWN) return UNKNOWN;
   if (Array.isArray(coll)) {
-    const i = toNumber(key, 'a list index');
+    const i = located2(() => toNumber(key, 'a list index'), keyNode.pos);
     if (!Number.isInteger(i) || i < 0 || i >= coll.length) {
       throw new ExprError(`expected an index from 0 to ${coll.length - 1}, got ${describeValue(key)}`, keyNode.pos);
     }
     return coll[i];
   }
   if (isObject(coll)) {
-    const k = toStr(key);
+    const k = located2(() => toStr(key), keyNode.pos);
     if (Object.hasOwn(coll, k)) return coll[k];
     throw new ExprError(`unknown key ${JSON.stringify(k)}`, keyNode.pos, didYouMean(suggest(k, Object.keys(coll))));
   }
