@@ -92,6 +92,8 @@ class PlainExecutor implements Executor {
     const exitFile = path.join(dir, 'exit');
     const task = spec.identity.task;
     const fifos = logPaths(spec.logDir, task);
+    if (!isDir(spec.cwd)) throw fail(`working directory ${spec.cwd} does not exist`);
+    if (!resolveCommand(spec.command, spec.env.PATH, spec.cwd)) throw fail(`command "${spec.command}" not found or not executable`);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       rmSync(exitFile, { force: true });
@@ -102,8 +104,6 @@ class PlainExecutor implements Executor {
     } catch (err) {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
-    if (!isDir(spec.cwd)) throw fail(`working directory ${spec.cwd} does not exist`);
-    if (!resolveCommand(spec.command, spec.env.PATH, spec.cwd)) throw fail(`command "${spec.command}" not found or not executable`);
 
     const target: LogTarget = { id: spec.id, logDir: spec.logDir, task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes };
     try {
@@ -115,7 +115,14 @@ class PlainExecutor implements Executor {
 
     const env = { ...spec.env, [MARKER]: spec.id };
     const argv = [...userPrefix(spec.user, fail), spec.command, ...spec.args];
-    const { wrapperPid, pid } = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env });
+    let spawned: { wrapperPid: number; pid: number };
+    try {
+      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env });
+    } catch (err) {
+      await this.cleanup(spec.id).catch(() => undefined);
+      throw err;
+    }
+    const { wrapperPid, pid } = spawned;
     const wrapperStartTime = readStat(wrapperPid)?.startTime ?? -1;
     // -1: the command already ended before its start time could be read; its exit file tells the rest.
     const pidStartTime = readStat(pid)?.startTime ?? -1;

@@ -44,6 +44,7 @@ Exits at once when a monitor already runs for the data dir.`,
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => undefined);
     await monitor.closed();
-    return 0;
+    // A daemon: once everything is flushed and saved, leave without waiting for stray handles.
+    process.exit(0);
   },
 };

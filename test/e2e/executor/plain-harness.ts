@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import type { LaunchSpec, TaskHandle } from '../../../src/executor/executor.js';
 import { createLogMonitorClient } from '../../../src/executor/logs/client.js';
 import type { LogMonitorClient } from '../../../src/executor/logs/logs.js';
@@ -19,20 +19,35 @@ export interface Harness {
 }
 
 let seq = 0;
+/** One data dir and one log monitor per test file (starting a monitor costs about a second). */
+let shared: { dataDir: string; logs: LogMonitorClient } | undefined;
+
+function sharedDir() {
+  if (!shared) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tp-'));
+    const logs = createLogMonitorClient({ dataDir });
+    shared = { dataDir, logs };
+    after(async () => {
+      await logs.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+  }
+  return shared;
+}
 
 export function harness(t: TestContext): Harness {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tp-'));
-  const logs = createLogMonitorClient({ dataDir });
+  const { dataDir, logs } = sharedDir();
   const executor = createPlainExecutor({ dataDir, logs });
   const launched: TaskHandle[] = [];
   t.after(async () => {
-    for (const h of launched) await executor.shutdown(h, 'SIGKILL', 0).catch(() => undefined);
+    for (const h of launched) {
+      await executor.shutdown(h, 'SIGKILL', 0).catch(() => undefined);
+      await executor.cleanup(h.id);
+    }
     // Anything still carrying one of our markers is a leak: kill it, then fail.
     const ids = new Set(launched.map((h) => h.id));
     const leaked = [...findMarked(ids).values()].flat();
     for (const pid of leaked) process.kill(pid, 'SIGKILL');
-    await logs.stop();
-    rmSync(dataDir, { recursive: true, force: true });
     if (leaked.length) throw new Error(`leaked task processes: ${leaked.join(', ')}`);
   });
   return {
