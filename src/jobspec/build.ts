@@ -170,7 +170,7 @@ export class Builder {
 
   config(b: Body | undefined, checked: boolean, taskSteps: PathStep[]): DriverConfig {
     const a = b?.attrs ?? {};
-    if (checked && !str(a.command)) this.#r.error('schema', b ? b.steps : taskSteps, b ? 'command' : 'config', 'missing required field "command" in config');
+    if (checked && !b?.written.has('command')) this.#r.error('schema', b ? b.steps : taskSteps, b ? 'command' : 'config', 'missing required field "command" in config');
     const pidMode = str(a.pid_mode) as DriverConfig['pidMode'];
     const ipcMode = str(a.ipc_mode) as DriverConfig['ipcMode'];
     const pidsLimit = num(a.pids_limit);
@@ -283,7 +283,7 @@ export class Builder {
       this.#r.error('schema', b.steps, 'operator', `unknown constraint operator "${operator}"`, near ? `did you mean "${near}"?` : undefined);
     } else if (operator === 'distinct_hosts' || operator === 'distinct_property') {
       this.#r.warn('unsupported', b.steps, undefined, `constraint "${operator}" has no meaning on a single node; ignored`);
-    } else if (!attribute) {
+    } else if (!attribute && !b.written.has('attribute') && !b.written.has('distinct_property')) {
       this.#r.error('schema', b.steps, 'attribute', `missing required field "attribute" in constraint with operator "${operator}"`);
     }
     return { attribute, operator: operator as ConstraintOperator, value, pos: this.#pos(b.steps) };

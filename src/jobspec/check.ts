@@ -12,6 +12,7 @@ import { execConfig, knownNames, otherConfig, type AttrType, type BlockSchema } 
 import { evaluateValue, stringsIn } from './evaluate.js';
 import { checkRuntimeRef, runtimeRefsIn } from './runtime-refs.js';
 import { parseDuration } from './duration.js';
+import { mentionsUnset } from './variables.js';
 
 /** One checked block: evaluated, typed attributes and nested blocks by type. */
 export interface Body {
@@ -34,10 +35,13 @@ const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify
 export class Checker {
   readonly #r: Reporter;
   readonly #scope: EvalScope;
+  readonly #unset: Set<string>;
 
-  constructor(reporter: Reporter, scope: EvalScope) {
+  /** `unset`: variables already reported as having no value (their uses are not reported again). */
+  constructor(reporter: Reporter, scope: EvalScope, unset: Set<string> = new Set()) {
     this.#r = reporter;
     this.#scope = scope;
+    this.#unset = unset;
   }
 
   /** Expand a block value into its instances: `{label: [body]}` / `[body]` / `{…}`. */
@@ -72,6 +76,7 @@ export class Checker {
     try {
       return { ok: true, value: evaluateValue(value, this.#scope) };
     } catch (err) {
+      if (mentionsUnset(err, this.#unset)) return { ok: false, value: undefined };
       if (err instanceof ExprError) this.#r.error('schema', steps, attr, err.message, err.hint);
       else this.#r.error('schema', steps, attr, `failed to evaluate expression: ${err instanceof Error ? err.message : String(err)}`);
       return { ok: false, value: undefined };

@@ -117,6 +117,7 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
   const r = new Reporter(file, locator);
   const done = (built: Job[], excluded: LoadResult['excluded'] = []): Analysis => {
     const ok = !r.hasErrors;
+    r.diagnostics.sort((x, y) => x.line - y.line || x.column - y.column);
     const out = excluded.map((e) => e.job);
     return { file, jobs: ok ? built.filter((j) => !out.includes(j.id)) : [], built, diagnostics: r.diagnostics, ok, excluded: ok ? excluded : [] };
   };
@@ -135,9 +136,9 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     Object.assign(fileValues, got.values);
   }
   const raw = parsed.value;
-  const scope = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
+  const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
 
-  const checker = new Checker(r, scope);
+  const checker = new Checker(r, scope, unset);
   const { variable: _v, locals: _l, ...rest } = raw;
   const top = checker.body(rest, { blocks: { job: fileSchema.blocks!.job } }, [], []);
   const jobBodies = top.blocks.job ?? [];

@@ -14,7 +14,7 @@ export const NOMAD_VARS = [
 ] as const;
 
 /** Nomad sets these, tend cannot (no networking, Consul, Vault or workload identity). */
-const NOMAD_ONLY = /^NOMAD_((HOST_|ALLOC_)?(PORT|IP|ADDR)_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
+const NOMAD_ONLY = /^NOMAD_((HOST_|ALLOC_)?(PORT|IP|ADDR)_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|LOCAL_DIR|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
 
 /** node.* names tend fills. */
 export const NODE_REFS = ['node.unique.name', 'node.unique.id', 'node.class', 'node.datacenter'] as const;

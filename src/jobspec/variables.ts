@@ -50,8 +50,9 @@ export interface VariableInputs {
 }
 
 /** Build the scope from the file's `variable` and `locals` blocks; reports every problem. */
-export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs, r: Reporter): EvalScope {
+export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs, r: Reporter): { scope: EvalScope; unset: Set<string> } {
   const vars: Record<string, Value> = {};
+  const unset = new Set<string>();
   const decls = raw.variable;
   if (decls !== undefined && !isObject(decls)) r.error('schema', [], 'variable', 'expected a "variable" block with 1 label');
   for (const [name, bodies] of Object.entries(isObject(decls) ? decls : {})) {
@@ -74,7 +75,10 @@ export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs,
       }
     } else if (name in inputs.fileValues) vars[name] = inputs.fileValues[name] as Value;
     else if ('default' in b) vars[name] = b.default as Value;
-    else r.error('schema', steps, undefined, `variable "${name}" has no value`, `set it with -var ${name}=VALUE or in a -var-file`);
+    else {
+      unset.add(name);
+      r.error('schema', steps, undefined, `variable "${name}" has no value`, `set it with -var ${name}=VALUE or in a -var-file`);
+    }
   }
 
   // locals: every `locals { … }` block, evaluated on first use.
@@ -115,8 +119,16 @@ export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs,
     } catch (err) {
       if (failed.has(name)) continue;
       failed.add(name);
+      if (mentionsUnset(err, unset)) continue;
       r.error('schema', def.steps, name, err instanceof Error ? err.message : String(err), err instanceof ExprError ? err.hint : undefined);
     }
   }
-  return scope;
+  return { scope, unset };
+}
+
+/** An evaluation error caused by a variable already reported as having no value. */
+export function mentionsUnset(err: unknown, unset: Set<string>): boolean {
+  if (!unset.size || !(err instanceof Error)) return false;
+  const m = /var\.([\w-]+)/.exec(err.message);
+  return m !== null && unset.has(m[1]);
 }
