@@ -98,7 +98,7 @@ export class Agent implements AgentApi {
   async start(): Promise<void> {
     const set = await this.#o.source.start();
     this.#setDesired(set);
-    await recoverTasks({ store: this.#store, executor: this.#o.executor, runner: this.#runner, logger: this.#log });
+    await recoverTasks({ store: this.#store, executor: this.#o.executor, runner: this.#runner, logger: this.#o.logger });
     this.#unsubscribe = this.#o.source.onChange((s) => {
       this.#setDesired(s);
       this.schedulePass();

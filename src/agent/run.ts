@@ -76,7 +76,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
     node,
     debounceMs: config.debounceMs,
     resyncMs: config.resyncMs,
-    logger: log.child({ component: 'source' }),
+    logger: log,
     exclude: config.configFile ? [config.configFile] : undefined,
   });
   const metrics = new PromMetrics();
