@@ -56,7 +56,7 @@ function chars(s: string): string[] {
 export const STRING_FUNCTIONS: FunctionTable = {
   upper: str1((s) => s.toUpperCase()),
   lower: str1((s) => s.toLowerCase()),
-  title: str1((s) => s.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, ch: string) => pre + ch.toUpperCase())),
+  title: str1((s) => s.replace(/(^|[^\p{L}\p{N}_])(\p{L})/gu, (_m, pre: string, ch: string) => pre + ch.toUpperCase())),
   trimspace: str1((s) => s.trim()),
   trim: str2((s, cutset) => {
     const cut = new Set(chars(cutset));
