@@ -99,6 +99,16 @@ function readRest(fd: number, offset: number): Buffer {
 
 /** Where the last `lines` lines begin, scanning files backwards. A final line without "\n" counts as a line. */
 function tailStart(logDir: string, task: string, stream: LogStream, indexes: number[], lines: number): { index: number; offset: number } {
+  if (lines === 0) {
+    const last = indexes[indexes.length - 1];
+    const fd = openLog(logDir, task, stream, last);
+    if (fd < 0) return { index: last, offset: 0 };
+    try {
+      return { index: last, offset: fstatSync(fd).size };
+    } finally {
+      closeSync(fd);
+    }
+  }
   let seen = 0;
   let first = true;
   for (let i = indexes.length - 1; i >= 0; i--) {
