@@ -139,7 +139,7 @@ export class Agent implements AgentApi {
   #setDesired(set: DesiredSet): void {
     this.#set = set;
     const jobs = [...set.jobs.values()];
-    this.#desired = expandJobs(jobs);
+    this.#desired = expandJobs(jobs, this.#store.nodeId);
     this.#types = new Map(jobs.map((j) => [j.id, j.type]));
     // File errors and conflicts become events once per distinct content.
     const seen = new Set<string>();
@@ -383,7 +383,7 @@ export class Agent implements AgentApi {
     }
     if (!this.#o.loadDir) throw new TendError('E_BAD_REQUEST', `failed to plan ${dir}: this agent can only plan its jobs dir`);
     const loaded = await this.#o.loadDir(dir, this.#o.node);
-    return { actions: diffAll(expandJobs(loaded.jobs), this.#store.all(), opts), files: loaded.files };
+    return { actions: diffAll(expandJobs(loaded.jobs, this.#store.nodeId), this.#store.all(), opts), files: loaded.files };
   }
 
   async stats(): Promise<Record<string, TaskStats>> {

@@ -18,9 +18,12 @@ export function parseInstanceId(id: string): { job: string; group: string; index
   return m ? { job: m[1], group: m[2], index: Number(m[3]), task: m[4] } : undefined;
 }
 
-/** A uuid-shaped id derived from job, group and index. */
-export function allocIdOf(job: string, group: string, index: number): string {
-  const x = createHash('sha256').update(`${job}\0${group}\0${index}`).digest('hex');
+/**
+ * A uuid-shaped id derived from the node id (unique per data dir, so two
+ * agents on one machine never share ids), job, group and index.
+ */
+export function allocIdOf(job: string, group: string, index: number, nodeId = ''): string {
+  const x = createHash('sha256').update(`${nodeId}\0${job}\0${group}\0${index}`).digest('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
@@ -29,12 +32,12 @@ export function execIdOf(allocId: string, task: string): string {
   return `${allocId}-${task.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
 }
 
-export function expandJobs(jobs: Iterable<Job>): Map<string, DesiredInstance> {
+export function expandJobs(jobs: Iterable<Job>, nodeId = ''): Map<string, DesiredInstance> {
   const out = new Map<string, DesiredInstance>();
   for (const job of jobs) {
     for (const group of job.groups) {
       for (let index = 0; index < group.count; index++) {
-        const allocId = allocIdOf(job.id, group.name, index);
+        const allocId = allocIdOf(job.id, group.name, index, nodeId);
         for (const task of group.tasks) {
           const id = instanceId(job.id, group.name, index, task.name);
           out.set(id, {
