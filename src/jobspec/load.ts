@@ -86,6 +86,9 @@ function strip(a: Analysis): LoadResult {
   return rest;
 }
 
+/** Top-level keys of an agent config (examples/agent.hcl sits among job files). */
+const AGENT_KEYS = ['data_dir', 'jobs_dir', 'client', 'plugin', 'api', 'oci'];
+
 const varFileCache = new Map<string, Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }>>();
 
 /** Read a -var-file (HCL `name = value` or JSON). */
@@ -136,6 +139,10 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     Object.assign(fileValues, got.values);
   }
   const raw = parsed.value;
+  if (!('job' in raw) && AGENT_KEYS.some((k) => k in raw)) {
+    r.warn('schema', [], undefined, 'this is a tend agent config, not a job file; skipped');
+    return done([]);
+  }
   const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
 
   const checker = new Checker(r, scope, unset);

@@ -1,0 +1,81 @@
+/** `tendctl validate PATH…`: check job files without an agent, as a CI pipeline would before merging. */
+import path from 'node:path';
+import type { Command, CommandIO } from '../command.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { shouldColor } from '../format/color.js';
+import { writeOut } from '../format/output.js';
+import { loadPaths } from '../../jobspec/load.js';
+import { formatDiagnostic, formatSummary } from '../../jobspec/format.js';
+
+const flags: FlagSpec[] = [
+  { names: ['var'], kind: 'list', value: 'NAME=VALUE', help: 'Set a variable declared by the job files (repeatable).' },
+  { names: ['var-file'], kind: 'list', value: 'FILE', help: 'Read variable values from an HCL or JSON file (repeatable; -var wins).' },
+  { names: ['json'], kind: 'bool', help: 'Print one JSON document: every file with its diagnostics and a summary.' },
+  { names: ['quiet', 'q'], kind: 'bool', help: 'Print errors only (no warnings), then the summary.' },
+  { names: ['no-color'], kind: 'bool', help: 'Never colour the output.' },
+  helpFlag,
+];
+
+const usage = 'tendctl validate [options] PATH…';
+const description = `
+Checks job files (HCL2 .hcl/.nomad/.nomad.hcl, TOML, JSON) without an agent.
+A directory stands for the job files in it. Prints every error and warning as
+file:line:col with the field path and a hint, then a summary line.
+
+Exit code: 0 when every file is valid (warnings allowed), 1 when any is
+invalid, 2 on a usage error.`;
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'Check job files without an agent',
+  help: () => formatHelp(usage, description, flags),
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    let f: ReturnType<typeof parseFlags>['flags'];
+    let args: string[];
+    const vars: Record<string, string> = {};
+    try {
+      ({ flags: f, args } = parseFlags(argv, flags));
+      if (args.length === 0) throw new UsageError('expected at least one PATH');
+      for (const v of f.var as string[]) {
+        const eq = v.indexOf('=');
+        if (eq <= 0) throw new UsageError(`-var: expected NAME=VALUE, got "${v}"`);
+        vars[v.slice(0, eq)] = v.slice(eq + 1);
+      }
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      io.stderr.write(`tendctl validate: ${err.message}\nRun "tendctl validate -help" for usage.\n`);
+      return 2;
+    }
+    const varFiles = (f['var-file'] as string[]).map((p) => path.resolve(io.cwd, p));
+    const results = await loadPaths(
+      args.map((p) => path.resolve(io.cwd, p)),
+      { vars, varFiles },
+    );
+    // Show paths as the user wrote them: relative to the working directory.
+    for (const r of results) {
+      const shown = path.relative(io.cwd, r.file) || r.file;
+      r.file = shown.startsWith('..') ? r.file : shown;
+      for (const d of r.diagnostics) d.file = r.file;
+    }
+    const all = results.flatMap((r) => r.diagnostics);
+    const errors = all.filter((d) => d.severity === 'error').length;
+    const warnings = all.length - errors;
+    const invalid = results.filter((r) => !r.ok).length;
+    if (f.json) {
+      const doc = {
+        valid: invalid === 0 && results.length > 0,
+        files: results.map((r) => ({ file: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics })),
+        summary: { files: results.length, valid: results.length - invalid, invalid, errors, warnings },
+      };
+      await writeOut(io.stdout, JSON.stringify(doc, null, 2) + '\n');
+    } else {
+      const color = shouldColor({ isTTY: io.stdout.isTTY, env: io.env, noColor: f['no-color'] === true });
+      const shown = f.quiet ? all.filter((d) => d.severity === 'error') : all;
+      const out = shown.map((d) => formatDiagnostic(d, { color }) + '\n');
+      if (results.length === 0) out.push('no job files found\n');
+      out.push(formatSummary(results.length, invalid, errors, warnings) + '\n');
+      await writeOut(io.stdout, out.join(shown.length ? '\n' : ''));
+    }
+    return invalid === 0 && results.length > 0 ? 0 : 1;
+  },
+};
