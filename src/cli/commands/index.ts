@@ -21,3 +21,5 @@ import { agentCommand } from './agent.js';
 tendCommands.unshift(agentCommand);
 import { planCommand } from './plan.js';
 tendctlCommands.push(planCommand);
+import { validateCommand } from './validate.js';
+tendctlCommands.push(validateCommand);
