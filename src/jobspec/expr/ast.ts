@@ -35,11 +35,13 @@ export interface VariableNode {
   name: string;
 }
 
+/** `pos` is where the whole traversal starts; `namePos` where the attribute name is. */
 export interface GetAttrNode {
   kind: 'getattr';
   pos: number;
   target: Node;
   name: string;
+  namePos: number;
 }
 
 export interface IndexNode {

@@ -92,7 +92,7 @@ function dispatch(node: Node, ctx: Ctx): Val {
     case 'variable':
       return evalVariable(node.name, node.pos, ctx);
     case 'getattr':
-      return evalGetAttr(node.target, node.name, node.pos, ctx);
+      return evalGetAttr(node.target, node.name, node.namePos, ctx);
     case 'index':
       return evalIndex(node.target, node.key, ctx);
     case 'splat':
@@ -203,7 +203,7 @@ function evalGetAttr(target: Node, name: string, pos: number, ctx: Ctx): Val {
   if (obj === UNKNOWN) return UNKNOWN;
   if (!isObject(obj)) throw new ExprError(`expected an object with attribute "${name}", got ${describeValue(obj)}`, pos);
   if (Object.hasOwn(obj, name)) return obj[name];
-  throw new ExprError(`unsupported attribute "${name}"`, pos + 1, didYouMean(suggest(name, Object.keys(obj))));
+  throw new ExprError(`unsupported attribute "${name}"`, pos, didYouMean(suggest(name, Object.keys(obj))));
 }
 
 function evalIndex(target: Node, keyNode: Node, ctx: Ctx): Val {

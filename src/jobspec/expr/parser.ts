@@ -135,19 +135,19 @@ export class Parser {
         const step = this.peek();
         if (this.isPunct('*', step)) {
           this.next();
-          return { kind: 'splat', pos: tok.start, target, each: this.#parseSplatSteps(false) };
+          return { kind: 'splat', pos: target.pos, target, each: this.#parseSplatSteps(false) };
         }
-        target = this.#parseAttrStep(target, tok.start);
+        target = this.#parseAttrStep(target);
       } else if (this.isPunct('[', tok)) {
         this.next();
         if (this.isPunct('*')) {
           this.next();
           this.expectPunct(']');
-          return { kind: 'splat', pos: tok.start, target, each: this.#parseSplatSteps(true) };
+          return { kind: 'splat', pos: target.pos, target, each: this.#parseSplatSteps(true) };
         }
         const key = this.withNewlines(false, () => this.parseExpr());
         this.expectPunct(']');
-        target = { kind: 'index', pos: tok.start, target, key };
+        target = { kind: 'index', pos: target.pos, target, key };
       } else {
         return target;
       }
@@ -155,11 +155,11 @@ export class Parser {
   }
 
   /** After `.`: an attribute name, or a legacy numeric index (`list.0`). */
-  #parseAttrStep(target: Node, pos: number): Node {
+  #parseAttrStep(target: Node): Node {
     const step = this.next();
-    if (step.kind === 'ident') return { kind: 'getattr', pos, target, name: step.text };
+    if (step.kind === 'ident') return { kind: 'getattr', pos: target.pos, target, name: step.text, namePos: step.start };
     if (step.kind === 'number' && /^\d+$/.test(step.text)) {
-      return { kind: 'index', pos, target, key: { kind: 'literal', pos: step.start, value: Number(step.text) } };
+      return { kind: 'index', pos: target.pos, target, key: { kind: 'literal', pos: step.start, value: Number(step.text) } };
     }
     throw new ExprError(`expected an attribute name after ".", got ${describe(step)}`, step.start);
   }
@@ -172,12 +172,12 @@ export class Parser {
       if (this.#endsItem(tok)) return each;
       if (this.isPunct('.', tok)) {
         this.next();
-        each = this.#parseAttrStep(each, tok.start);
+        each = this.#parseAttrStep(each);
       } else if (full && this.isPunct('[', tok)) {
         this.next();
         const key = this.withNewlines(false, () => this.parseExpr());
         this.expectPunct(']');
-        each = { kind: 'index', pos: tok.start, target: each, key };
+        each = { kind: 'index', pos: each.pos, target: each, key };
       } else {
         return each;
       }
@@ -233,11 +233,18 @@ export class Parser {
           if (!this.isPunct(')')) throw new ExprError(`expected ")" after "...", got ${describe(this.peek())}`, this.peek().start);
           break;
         }
-        if (!this.isPunct(')')) this.expectPunct(',');
+        this.#expectSeparator(')');
       }
       this.expectPunct(')');
       return { kind: 'call', pos: tok.start, name: tok.text, args, expand };
     });
+  }
+
+  /** Between list items or arguments: a comma, or the closing bracket left for the caller. */
+  #expectSeparator(close: string): void {
+    const tok = this.peek();
+    if (this.isPunct(',', tok)) this.next();
+    else if (!this.isPunct(close, tok)) throw new ExprError(`expected "," or "${close}", got ${describe(tok)}`, tok.start);
   }
 
   /** `for` starts a for-expression only when followed by a name (`[for = …]` is not valid anyway). */
@@ -253,7 +260,7 @@ export class Parser {
       const node: TupleNode = { kind: 'tuple', pos: open.start, items: [] };
       while (!this.isPunct(']')) {
         node.items.push(this.parseExpr());
-        if (!this.isPunct(']')) this.expectPunct(',');
+        this.#expectSeparator(']');
       }
       this.next();
       return node;

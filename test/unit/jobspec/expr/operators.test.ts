@@ -143,7 +143,7 @@ const failures: [string, RegExp, number][] = [
   ['${var.xs[3]}', /expected an index from 0 to 2, got number 3/, 9],
   ['${var.xs["a"]}', /expected a list index, got string "a"/, 9],
   ['${var.n[0]}', /expected a list or map to index, got number 2/, 8],
-  ['${var.nothing.x}', /expected an object with attribute "x", got null/, 13],
+  ['${var.nothing.x}', /expected an object with attribute "x", got null/, 14],
   ['${[for x in 5 : x]}', /expected a list or map to iterate, got number 5/, 12],
   ['${{for x in ["a"] : x => [] if "maybe"}}', /expected bool, got string "maybe"/, 31],
 ];
