@@ -54,6 +54,12 @@ export class FileCache {
     return this.#entries.get(path);
   }
 
+  /** Were the cached bytes read less than `withinMs` after the file's last write? */
+  isFresh(path: string, withinMs: number): boolean {
+    const e = this.#entries.get(path);
+    return e !== undefined && e.readAtMs - e.mtimeMs < withinMs;
+  }
+
   paths(): string[] {
     return [...this.#entries.keys()];
   }

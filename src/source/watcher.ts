@@ -35,6 +35,9 @@ export interface WatcherOptions extends JobSourceOptions {
   exclude?: string[];
 }
 
+/** A file read within this long after its last write gets one more look (see #relistOnce). */
+const SETTLE_MS = 1000;
+
 /** Identity of what the dir path points at: a swap or a re-creation changes it. */
 interface DirIdentity {
   real: string;
@@ -68,7 +71,7 @@ class Watcher implements JobSource {
   /** The relist in flight and whether another one was asked for meanwhile. */
   #running: Promise<void> | undefined;
   #queued: { reason: string; verify: boolean; waiters: (() => void)[] } | undefined;
-  #polling = false;
+  #poll: Promise<void> | undefined;
 
   constructor(opts: WatcherOptions) {
     this.#dir = path.resolve(opts.dir);
@@ -92,9 +95,7 @@ class Watcher implements JobSource {
   async start(): Promise<DesiredSet> {
     if (this.#started) return this.#current;
     this.#started = true;
-    this.#dirId = await this.#identify();
-    if (this.#dirId) await this.#watch();
-    await this.#relist('initial', true, true);
+    await this.#relist('initial', true, true); // identifies and watches the dir first
     this.#resyncTimer = setInterval(() => void this.resync('resync'), this.#resyncMs);
     this.#pollTimer = setInterval(() => void this.#pollDir(), this.#dirPollMs);
     this.#resyncTimer.unref();
@@ -112,8 +113,7 @@ class Watcher implements JobSource {
   }
 
   async resync(reason = 'resync'): Promise<DesiredSet> {
-    await this.#pollDir();
-    await this.#relist(reason, true);
+    await this.#relist(reason, true); // a relist re-identifies the dir itself
     return this.#current;
   }
 
@@ -122,6 +122,7 @@ class Watcher implements JobSource {
     this.#debouncer.cancel();
     clearInterval(this.#resyncTimer);
     clearInterval(this.#pollTimer);
+    await this.#poll;
     await this.#unwatch();
     while (this.#running) await this.#running;
   }
@@ -143,24 +144,28 @@ class Watcher implements JobSource {
     }
   }
 
-  /** The cheap poll: did the dir path start pointing somewhere else? */
-  async #pollDir(): Promise<void> {
-    if (this.#stopped || this.#polling) return;
-    this.#polling = true;
-    try {
-      const id = await this.#identify();
-      const prev = this.#dirId;
-      if (sameDir(prev, id)) return;
-      this.#dirId = id;
-      if (this.#stopped) return;
-      this.#log.info({ from: prev?.real, to: id?.real }, 'jobs dir changed target; rewatching');
-      await this.#unwatch();
-      if (id) await this.#watch();
-      // A vanished dir keeps the set in force (see #relist); a new target converges now.
-      await this.#relist(prev && id && prev.real !== id.real ? 'symlink-swap' : 'watch', true);
-    } finally {
-      this.#polling = false;
-    }
+  /** The cheap poll: did the dir path start pointing somewhere else? (One at a time; stop waits for it.) */
+  #pollDir(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#poll ??= this.#pollOnce().finally(() => (this.#poll = undefined));
+    return this.#poll;
+  }
+
+  async #pollOnce(): Promise<void> {
+    const id = await this.#identify();
+    if (!sameDir(this.#dirId, id)) await this.#relist('watch', true); // the relist sees the new target and rewatches
+  }
+
+  /** Re-identify the dir; on a new target (swap, late or re-created dir), move the watch. True when swapped. */
+  async #followDir(): Promise<boolean> {
+    const id = await this.#identify();
+    const prev = this.#dirId;
+    if (sameDir(prev, id)) return false;
+    this.#dirId = id;
+    this.#log.info({ from: prev?.real, to: id?.real }, 'jobs dir changed target; rewatching');
+    await this.#unwatch();
+    if (id && !this.#stopped) await this.#watch();
+    return prev !== undefined && id !== undefined && prev.real !== id.real;
   }
 
   async #watch(): Promise<void> {
@@ -174,6 +179,7 @@ class Watcher implements JobSource {
     w.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
     this.#watcher = w;
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    if (this.#stopped) await this.#unwatch(); // stop() ran while this watch was starting
   }
 
   async #unwatch(): Promise<void> {
@@ -225,6 +231,7 @@ class Watcher implements JobSource {
 
   async #relistOnce(reason: string, verify: boolean, initial: boolean): Promise<void> {
     const started = performance.now();
+    if (await this.#followDir()) reason = 'symlink-swap';
     let files: string[];
     try {
       files = (await listJobFiles(this.#dir, this.#isJobFile)).files.filter((f) => !this.#exclude.has(f));
@@ -240,6 +247,10 @@ class Watcher implements JobSource {
     const outcomes = await mapLimited(files, 8, (f) => this.#cache.refresh(f, verify));
     changed ||= outcomes.some((o) => o !== 'unchanged');
     if (changed || initial) this.#emit(reason, !initial);
+    // Content read while it was still being written (mtime just before the read) may be a partial
+    // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
+    const settling = files.some((f, i) => outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS));
+    if (settling && !this.#stopped) this.#debouncer.trigger();
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
 

@@ -285,16 +285,22 @@ test('watcher: a constant stream of writes still converges within the max wait',
   const dir = await tempDir(t);
   const file = path.join(dir, 'web.hcl');
   const h = await startSource(t, dir, { debounceMs: 100, maxWaitMs: 250 });
-  let n = 0;
-  const writer = setInterval(() => void fs.writeFile(file, `job web\njob v${++n}\n`), 20); // never quiet for 100 ms
+  let streaming = true;
+  const writer = (async () => {
+    for (let n = 0; streaming; n++) {
+      await fs.writeFile(file, `job web\njob v${n}\n`);
+      await sleep(20); // pacing the writer: never quiet for 100 ms
+    }
+  })();
   try {
     await h.until((s) => s.jobs.has('web'), 'a set while the stream still runs');
     assert.equal(h.source.current().reason, 'watch');
   } finally {
-    clearInterval(writer);
+    streaming = false;
+    await writer;
   }
-  const last = n;
-  await h.until((s) => s.jobs.has(`v${last}`), 'the final content after the stream');
+  await fs.writeFile(file, 'job web\njob final\n');
+  await h.until((s) => s.jobs.has('final'), 'the final content after the stream');
 });
 
 test('watcher: excluded paths (the agent config in the jobs dir) are never loaded', async (t) => {
