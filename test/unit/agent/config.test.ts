@@ -322,3 +322,11 @@ test('parseDuration, parseRanges, closest: edge cases', () => {
   assert.equal(closest('memroy', ['memory', 'cpu']), 'memory');
   assert.equal(closest('xyz', ['memory', 'cpu']), undefined);
 });
+
+test('config: the shipped examples/agent.hcl parses (jobs dir is examples/, state beside it)', async () => {
+  const file = new URL('../../../examples/agent.hcl', import.meta.url).pathname;
+  const cfg = await loadAgentConfig({ file, flags: {} });
+  assert.equal(cfg.jobsDir, path.dirname(file));
+  assert.equal(cfg.dataDir, path.resolve(path.dirname(file), '../state'));
+  assert.equal(cfg.plugins.rawExec.enabled, true);
+});
