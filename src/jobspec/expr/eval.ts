@@ -4,7 +4,8 @@
  */
 import { ExprError, type EvalScope, type Value } from './index.js';
 import { parseExpression, parseTemplate } from './parser.js';
-import { evalTemplateNode, isRuntimeRoot, newCtx } from './evaluate.js';
+import { isRuntimeRoot, newCtx } from './evaluate.js';
+import { evalTemplateNode } from './evaluate-template.js';
 import type { Node, TemplateNode, TemplatePart } from './ast.js';
 import { UNKNOWN, toStr } from './values.js';
 

@@ -7,7 +7,8 @@
 import { ExprError, type EvalScope, type Value } from './index.js';
 import { callFunction, unknownFunctionError } from './functions.js';
 import { suggest } from './suggest.js';
-import type { ForNode, Node, TemplateNode, TemplatePart } from './ast.js';
+import type { ForNode, Node } from './ast.js';
+import { evalTemplateNode } from './evaluate-template.js';
 import {
   UNKNOWN,
   type Val,
@@ -329,13 +330,13 @@ function evalBinary(op: string, leftNode: Node, rightNode: Node, ctx: Ctx): Val 
 }
 
 /** The (key, value) pairs a for-expression or `%{for}` iterates: index/element for lists, sorted key/value for maps. */
-function iterate(coll: Val): [Value, Value][] {
+export function iterate(coll: Val): [Value, Value][] {
   if (Array.isArray(coll)) return coll.map((v, i) => [i, v]);
   if (isObject(coll)) return sortedKeys(coll).map((k) => [k, coll[k]]);
   throw new ExprError(`expected a list or map to iterate, got ${describeValue(coll)}`);
 }
 
-function loopCtx(ctx: Ctx, keyVar: string | undefined, valueVar: string, k: Value, v: Value): Ctx {
+export function loopCtx(ctx: Ctx, keyVar: string | undefined, valueVar: string, k: Value, v: Value): Ctx {
   return bind(ctx, keyVar === undefined ? { [valueVar]: v } : { [keyVar]: k, [valueVar]: v });
 }
 
@@ -371,74 +372,11 @@ function evalFor(node: ForNode, ctx: Ctx): Val {
   return node.key === undefined ? list : obj;
 }
 
-function located2<T>(fn: () => T, pos: number): T {
+export function located2<T>(fn: () => T, pos: number): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof ExprError) throw located(err, pos);
     throw err;
   }
-}
-
-/**
- * Evaluate a template. `top` is the string handed over by the loader: there
- * a runtime part is kept as its `${…}` text. Nested (a quoted string inside an
- * expression) a runtime part makes the whole string a runtime value.
- */
-export function evalTemplateNode(node: TemplateNode, ctx: Ctx, top: boolean): Val {
-  const parts = node.parts;
-  if (parts.length === 1 && typeof parts[0] !== 'string' && parts[0].kind === 'interp') {
-    const v = evalNode(parts[0].expr, ctx);
-    return v === UNKNOWN && top ? '${' + parts[0].text + '}' : v;
-  }
-  const out: string[] = [];
-  return appendParts(parts, ctx, top, out) ? out.join('') : UNKNOWN;
-}
-
-/** Append the text of `parts` to `out`; false when a runtime part makes a nested template unknown. */
-function appendParts(parts: TemplatePart[], ctx: Ctx, top: boolean, out: string[]): boolean {
-  for (const part of parts) {
-    if (typeof part === 'string') {
-      out.push(part);
-      continue;
-    }
-    if (part.kind === 'interp') {
-      const v = evalNode(part.expr, ctx);
-      if (v === UNKNOWN) {
-        if (!top) return false;
-        out.push('${' + part.text + '}');
-      } else {
-        out.push(interpolated(v, part.expr.pos));
-      }
-      continue;
-    }
-    if (part.kind === 'if') {
-      const cond = evalNode(part.cond, ctx);
-      if (cond === UNKNOWN) {
-        if (!top) return false;
-        out.push(ctx.src.slice(part.start, part.end));
-        continue;
-      }
-      if (!appendParts(located2(() => toBool(cond), part.cond.pos) ? part.then : part.else, ctx, top, out)) return false;
-      continue;
-    }
-    const coll = evalNode(part.collection, ctx);
-    if (coll === UNKNOWN) {
-      if (!top) return false;
-      out.push(ctx.src.slice(part.start, part.end));
-      continue;
-    }
-    for (const [k, v] of located2(() => iterate(coll), part.collection.pos)) {
-      if (!appendParts(part.body, loopCtx(ctx, part.keyVar, part.valueVar, k, v), top, out)) return false;
-    }
-  }
-  return true;
-}
-
-function interpolated(v: Value, pos: number): string {
-  if (v === null) throw new ExprError('failed to interpolate a value into a string: expected string, number or bool, got null', pos);
-  if (typeof v === 'object') {
-    throw new ExprError(`failed to interpolate a value into a string: expected string, number or bool, got ${describeValue(v)}`, pos, 'use jsonencode() or join() to turn it into a string');
-  }
-  return toStr(v);
 }
