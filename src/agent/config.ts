@@ -154,16 +154,19 @@ class Source {
     this.#lines = text.split('\n');
   }
   lineOf(segments: string[]): number {
-    let from = 0;
-    let found = 0;
+    let [line, col, found] = [0, 0, 0];
     for (const seg of segments) {
-      const [key, label] = seg.split('\u0000');
-      const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const re = label === undefined ? new RegExp(`^\\s*"?${esc}"?\\s*[={"]`) : new RegExp(`^\\s*${esc}\\s+"${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`);
-      const i = this.#lines.findIndex((l, n) => n >= from && re.test(l) && !/^\s*(#|\/\/)/.test(l));
-      if (i < 0) break;
-      found = i + 1;
-      from = i + 1;
+      const [key, label] = seg.split('\u0000').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      // `key =`, `key {`, `"key" =` or `key "label"`, at a line start or after `{` (one-line blocks).
+      const re = new RegExp(label === undefined ? `(^|[{\\s])"?${key}"?\\s*[={]` : `(^|[{\\s])${key}\\s+"${label}"`);
+      let hit: { line: number; col: number } | undefined;
+      for (let n = line; n < this.#lines.length && !hit; n++) {
+        const text = this.#lines[n].slice(n === line ? col : 0);
+        const m = /^\s*(#|\/\/)/.test(text) ? null : re.exec(text);
+        if (m) hit = { line: n, col: (n === line ? col : 0) + m.index + m[0].length };
+      }
+      if (!hit) break;
+      [line, col, found] = [hit.line, hit.col, hit.line + 1];
     }
     return found;
   }

@@ -330,3 +330,9 @@ test('config: the shipped examples/agent.hcl parses (jobs dir is examples/, stat
   assert.equal(cfg.dataDir, path.resolve(path.dirname(file), '../state'));
   assert.equal(cfg.plugins.rawExec.enabled, true);
 });
+
+test('config: lines are found in one-line blocks and past comments', async () => {
+  const text = `# client { node_name = 1 } in a comment\n\nclient {\n  node_class = "a"\n  meta { rack = ["r1"] }\n}\n`;
+  assert.match(await configError(parse(text)), /agent\.hcl:5: client\.meta\.rack: expected a string, got a list$/);
+  assert.match(await configError(parse(`client {\n  reserved { cpu = "x" }\n}\n`)), /agent\.hcl:2: client\.reserved\.cpu: expected a number, got "x"$/);
+});
