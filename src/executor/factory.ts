@@ -37,7 +37,7 @@ async function logClient(config: AgentConfig): Promise<LogMonitorClient> {
 
 export async function createPlain(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<Executor> {
   const plain = await load('./plain.js', 'createPlainExecutor');
-  return plain({ dataDir: config.dataDir, logs, logger: logger.child({ component: 'executor', executor: 'plain' }) });
+  return plain({ dataDir: config.dataDir, logs, logger });
 }
 
 export async function createOci(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<Executor> {
@@ -51,7 +51,7 @@ export async function createOci(config: AgentConfig, logger: pino.Logger, logs: 
     pidsLimit: config.oci.pidsLimit,
     reservedCores: config.client.reserved.cores,
     logs,
-    logger: logger.child({ component: 'executor', executor: 'oci' }),
+    logger,
   });
 }
 

@@ -40,6 +40,9 @@ export const agentCommand: Command = {
     if (typeof f['resync-interval'] === 'string') over.resyncInterval = f['resync-interval'];
     if (f['stop-tasks-on-exit'] === true) over.stopTasksOnExit = true;
     const config = await loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });
-    return runAgent(config);
+    const code = await runAgent(config);
+    // Exit watchers of tasks that keep running must not keep the agent alive after shutdown.
+    setTimeout(() => process.exit(code), 200).unref();
+    return code;
   },
 };

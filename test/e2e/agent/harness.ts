@@ -128,6 +128,8 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string 
         if (!id || !(env.NOMAD_ALLOC_DIR ?? '').startsWith(stateDir)) continue;
         const st = readStat(pid);
         if (!st || st.state === 'Z') continue;
+        // The plain executor's wrapper (it waits for the task and writes the exit file) is not the task.
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tend-wrapper')) continue;
         out.set(id, [...(out.get(id) ?? []), pid]);
       }
       return out;
