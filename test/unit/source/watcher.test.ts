@@ -337,3 +337,33 @@ test('watcher: a missing dir is a warning; a dir that vanishes keeps the set; a 
   await fs.writeFile(path.join(dir, 'db.hcl'), 'job db\n');
   await h.until((s) => s.jobs.has('db'), 'the re-created dir to be watched');
 });
+
+test('watcher: a loader that throws is shown as a failed load; the last good version stays', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'web.hcl');
+  await fs.writeFile(file, 'job web\n');
+  const fake = new FakeLoader();
+  const load = async (f: string, text: string) => {
+    if (text.includes('boom')) throw new Error('loader bug');
+    return fake.load(f, text);
+  };
+  const h = await startSource(t, dir, { load });
+  await fs.writeFile(file, 'job web\nboom\n');
+  const set = await h.until((s) => s.files[0]?.ok === false, 'the failed load');
+  assert.deepEqual(ids(set), ['web']);
+  assert.equal(set.files[0].diagnostics[0].message, `failed to load ${file}: loader bug`);
+  assert.ok(set.files[0].lastGoodAt);
+});
+
+test('watcher: an invalid file keeps winning a clash with its last good version', async (t) => {
+  const dir = await tempDir(t);
+  const a = path.join(dir, 'a.hcl');
+  const b = path.join(dir, 'b.hcl');
+  await fs.writeFile(a, 'job web\n');
+  await fs.writeFile(b, 'job web\n');
+  const h = await startSource(t, dir);
+  await fs.writeFile(a, 'job web\nerror oops\n');
+  const set = await h.until((s) => s.files[0]?.ok === false && s.files[0].diagnostics.length === 1, 'a.hcl to turn invalid');
+  assert.equal(set.jobs.get('web')?.file, a, 'a broken edit must not hand the job to another file');
+  assert.deepEqual(set.conflicts, [{ job: 'web', winner: a, losers: [b] }]);
+});
