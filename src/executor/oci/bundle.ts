@@ -1,0 +1,197 @@
+/**
+ * Builds a task's OCI runtime spec (config.json). Two shapes:
+ *  - exec: an empty read-only root with read-only bind mounts of chroot_env,
+ *    the task's alloc/local/secrets/tmp dirs, /proc, /dev, /sys; mount, pid
+ *    and ipc namespaces (pid/ipc per the isolation), a bounded capability set,
+ *    no_new_privs, runc's masked and read-only /proc paths;
+ *  - raw_exec (host mode): root "/", no namespaces, no hostname, the agent's
+ *    capabilities: a process in the host's view, inside its own cgroup.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { processCaps, ociCap } from '../../drivers/exec-isolation.js';
+import type { LaunchSpec, TaskResources } from '../executor.js';
+
+/** runc's default masked paths (`runc spec`). */
+export const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+];
+/** runc's default read-only paths. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source: string;
+  options?: string[];
+}
+
+/** The subset of the OCI runtime spec tend writes. */
+export interface OciSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities?: { bounding: string[]; effective: string[]; permitted: string[] };
+    rlimits?: { type: string; hard: number; soft: number }[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  mounts: OciMount[];
+  linux: {
+    cgroupsPath?: string;
+    resources?: OciResources;
+    namespaces: { type: string }[];
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+  };
+}
+
+export interface OciResources {
+  devices?: { allow: boolean; access: string; type?: string }[];
+  cpu?: { shares?: number; cpus?: string };
+  memory?: { limit?: number; reservation?: number };
+  pids?: { limit: number };
+}
+
+export interface BundleOptions {
+  /** linux.cgroupsPath, from the cgroup manager; undefined = runc's default. */
+  cgroupsPath?: string;
+  /** Default pids.max when the task sets none. */
+  pidsLimit: number;
+}
+
+/** linux.resources for the task's limits (cpu shares, memory, pids, exclusive cpus). */
+export function ociResources(r: TaskResources, defaultPidsLimit: number): OciResources {
+  const out: OciResources = {
+    cpu: { shares: Math.max(2, Math.round(r.cpuShares)) },
+    memory: {},
+    pids: { limit: r.pidsLimit ?? defaultPidsLimit },
+  };
+  if (r.memoryMaxBytes > 0) out.memory!.limit = r.memoryMaxBytes;
+  if (r.memoryBytes > 0) out.memory!.reservation = Math.min(r.memoryBytes, r.memoryMaxBytes > 0 ? r.memoryMaxBytes : r.memoryBytes);
+  if (r.cores?.length) out.cpu!.cpus = r.cores.join(',');
+  return out;
+}
+
+/** RLIMIT_NOFILE of the agent (a task cannot be given more than the agent holds). */
+export function nofileLimit(limitsText?: string): { type: string; hard: number; soft: number } {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      text = '';
+    }
+  }
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
+  const n = (v: string | undefined, d: number) => (v === undefined || v === 'unlimited' ? d : Number(v));
+  const hard = n(m?.[2], 1024);
+  return { type: 'RLIMIT_NOFILE', hard, soft: Math.min(n(m?.[1], 1024), hard) };
+}
+
+function envList(env: Record<string, string>): string[] {
+  const merged = { PATH: DEFAULT_PATH, ...env };
+  return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The mounts of an exec root: chroot_env ro binds, the task dirs, pseudo filesystems, host volumes. */
+export function execMounts(spec: LaunchSpec): OciMount[] {
+  const iso = spec.isolation!;
+  const mounts: OciMount[] = iso.chrootEnv.map((dir) => ({ destination: dir, type: 'bind', source: dir, options: ['rbind', 'ro', 'nosuid', 'nodev'] }));
+  mounts.push(
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  );
+  if (iso.ipcMode === 'private') mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+  mounts.push(
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/alloc', type: 'bind', source: spec.allocDir, options: ['rbind', 'rw', 'nosuid', 'nodev'] },
+    { destination: '/local', type: 'bind', source: path.join(spec.taskDir, 'local'), options: ['rbind', 'rw', 'nosuid', 'nodev'] },
+    { destination: '/secrets', type: 'bind', source: path.join(spec.taskDir, 'secrets'), options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
+    { destination: '/tmp', type: 'bind', source: path.join(spec.taskDir, 'tmp'), options: ['rbind', 'rw', 'nosuid', 'nodev'] },
+  );
+  for (const m of iso.mounts) {
+    mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw', 'nosuid', 'nodev'] });
+  }
+  return mounts;
+}
+
+/** The full OCI spec of a task. `rootfs` is the exec root dir (ignored in host mode). */
+export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions): OciSpec {
+  const user = spec.user ? { uid: spec.user.uid, gid: spec.user.gid, additionalGids: spec.user.groups?.filter((g) => g !== spec.user!.gid) } : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  if (user.additionalGids !== undefined && user.additionalGids.length === 0) delete user.additionalGids;
+  const resources: OciResources = spec.noCgroups ? {} : ociResources(spec.resources, opts.pidsLimit);
+  const rlimits = [nofileLimit()];
+
+  if (!spec.isolation) {
+    const all = processCaps().map(ociCap);
+    return {
+      ociVersion: '1.0.2',
+      process: {
+        terminal: false,
+        user,
+        args: [spec.command, ...spec.args],
+        env: envList(spec.env),
+        cwd: spec.cwd || '/',
+        capabilities: { bounding: all, effective: all, permitted: all },
+        rlimits,
+        noNewPrivileges: false,
+      },
+      root: { path: '/', readonly: false },
+      mounts: [],
+      linux: {
+        cgroupsPath: opts.cgroupsPath,
+        resources: { ...resources, devices: [{ allow: true, access: 'rwm' }] },
+        namespaces: [],
+      },
+    };
+  }
+
+  const iso = spec.isolation;
+  const namespaces = [{ type: 'mount' }];
+  if (iso.pidMode === 'private') namespaces.push({ type: 'pid' });
+  if (iso.ipcMode === 'private') namespaces.push({ type: 'ipc' });
+  // A task cannot be given what the agent itself lacks (runc would fail with EPERM).
+  const held = new Set(processCaps().map(ociCap));
+  const caps = iso.capabilities.map(ociCap).filter((c) => held.has(c));
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user,
+      args: [spec.command, ...spec.args],
+      env: envList(spec.env),
+      cwd: spec.cwd || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits,
+      noNewPrivileges: true,
+    },
+    root: { path: rootfs, readonly: true },
+    mounts: execMounts(spec),
+    linux: {
+      cgroupsPath: opts.cgroupsPath,
+      resources: { ...resources, devices: [{ allow: false, access: 'rwm' }] },
+      namespaces,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}
+
+/** Write `<bundle>/config.json` and, for exec tasks, the empty `<bundle>/rootfs`. */
+export async function writeBundle(bundle: string, spec: OciSpec): Promise<void> {
+  await rm(bundle, { recursive: true, force: true });
+  await mkdir(bundle, { recursive: true, mode: 0o700 });
+  if (spec.root.path !== '/') await mkdir(spec.root.path, { recursive: true, mode: 0o755 });
+  await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
+}

@@ -1,0 +1,115 @@
+/**
+ * Starts conmon for one container. conmon daemonises at once and creates the
+ * container asynchronously; it reports the container pid (or the runtime's
+ * error) as one JSON line on the sync pipe, an inherited fd named by
+ * `_OCI_SYNCPIPE`: `{"data": PID}` or `{"data": -1, "message": "…"}` (API v1).
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { TendError } from '../../errors.js';
+import type { OciLayout } from './oci.js';
+
+export interface ConmonLaunch {
+  conmon: string;
+  runtime: string;
+  layout: OciLayout;
+  id: string;
+  /** Container name (human readable). */
+  name: string;
+  /** k8s-file log path. */
+  logPath: string;
+  noPivot: boolean;
+  logLevel?: 'debug' | 'info' | 'warning' | 'error';
+  timeoutMs: number;
+}
+
+/** Parse conmon's sync message; returns the pid or throws E_LAUNCH_FAILED with the runtime's message. */
+export function parseSyncMessage(line: string, id: string): number {
+  let msg: { data?: number; pid?: number; message?: string };
+  try {
+    msg = JSON.parse(line) as typeof msg;
+  } catch (err) {
+    throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: expected a JSON sync message from conmon, got ${JSON.stringify(line)}`, { cause: err });
+  }
+  const pid = msg.data ?? msg.pid;
+  if (typeof pid !== 'number' || pid <= 0) {
+    throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${cleanRuntimeMessage(msg.message ?? 'conmon reported no pid')}`, { details: { id } });
+  }
+  return pid;
+}
+
+/** runc's create error as conmon relays it, with the log prefix stripped. */
+export function cleanRuntimeMessage(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const msgs = lines.map((l) => /msg="((?:[^"\\]|\\.)*)"/.exec(l)?.[1]?.replace(/\\"/g, '"') ?? l);
+  const failed = msgs.filter((m) => /create failed|exec failed|start failed/.test(m));
+  return (failed.length ? failed : msgs).join('; ');
+}
+
+/** Start conmon and wait for the container pid (container in `created` state). */
+export async function startConmon(l: ConmonLaunch): Promise<number> {
+  const bundle = l.layout.bundle(l.id);
+  const args = [
+    '--api-version', '1',
+    '-c', l.id,
+    '-u', l.id,
+    '-n', l.name,
+    '-r', l.runtime,
+    '-b', bundle,
+    '-p', l.layout.pidFile(l.id),
+    '-P', l.layout.conmonPidFile(l.id),
+    '--exit-dir', l.layout.exitDir,
+    '-l', `k8s-file:${l.logPath}`,
+    '--log-level', l.logLevel ?? 'error',
+    '--socket-dir-path', l.layout.socketDir,
+    '--runtime-arg', `--root=${l.layout.runcRoot}`,
+  ];
+  if (l.noPivot) args.push('--no-pivot');
+  const errFd = openSync(path.join(bundle, 'conmon.stderr'), 'a', 0o600);
+  let child;
+  try {
+    child = spawn(l.conmon, args, {
+      cwd: bundle,
+      stdio: ['ignore', errFd, errFd, 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+      detached: true,
+    });
+  } finally {
+    closeSync(errFd);
+  }
+  const sync = child.stdio[3] as Readable;
+  child.unref();
+  try {
+    const line = await firstLine(sync, l.timeoutMs, l.id, () => child.exitCode);
+    return parseSyncMessage(line, l.id);
+  } finally {
+    sync.destroy();
+  }
+}
+
+function firstLine(stream: Readable, timeoutMs: number, id: string, exitCode: () => number | null): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      stream.removeAllListeners('end');
+      stream.on('error', () => undefined);
+      fn();
+    };
+    const timer = setTimeout(() => done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: conmon reported no container pid within ${timeoutMs}ms`))), timeoutMs);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(() => resolve(buf.slice(0, nl)));
+    });
+    stream.on('end', () => {
+      if (buf.trim()) done(() => resolve(buf.trim()));
+      else done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: conmon exited (code ${exitCode() ?? 'unknown'}) without reporting a container pid`)));
+    });
+    stream.on('error', (err) => done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${err.message}`, { cause: err }))));
+  });
+}

@@ -1,0 +1,296 @@
+/**
+ * The oci executor: every task is an OCI bundle run by runc under a per-task
+ * conmon that outlives the agent, owns the task's output (k8s-file log) and
+ * writes its exit code. Limits, stats, OOM detection and teardown go through
+ * the cgroup manager.
+ */
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import pino from 'pino';
+import { describeError, errnoCode, TendError } from '../../errors.js';
+import { platform } from '../../platform.js';
+import type { CgroupLimits } from '../../cgroups/cgroups.js';
+import type {
+  DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec,
+  ReattachResult, TaskHandle, TaskResources, TaskStats,
+} from '../executor.js';
+import { logPaths } from '../logs/logs.js';
+import { isAlive, normalizeSignal, readStat } from '../proc.js';
+import { buildSpec, writeBundle } from './bundle.js';
+import { startConmon } from './conmon.js';
+import { startExec } from './exec-session.js';
+import { ExitWatcher, readExitFile, type ExitRecord } from './exit-watch.js';
+import { unmountUnder } from './mounts.js';
+import { OciLayout, type OciExecutorOptions, type OciHandleData } from './oci.js';
+import { OciRuntime } from './runtime.js';
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function assertId(id: string): void {
+  if (!ID_RE.test(id)) throw new TendError('E_LAUNCH_FAILED', `failed to launch task: expected an id of letters, digits, "_", "." or "-", got "${id}"`);
+}
+
+export function cgroupLimits(r: TaskResources, defaultPids: number): CgroupLimits {
+  return {
+    cpuShares: r.cpuShares,
+    cpuset: r.cores?.length ? r.cores : undefined,
+    memoryReservationBytes: r.memoryBytes > 0 ? Math.min(r.memoryBytes, r.memoryMaxBytes > 0 ? r.memoryMaxBytes : r.memoryBytes) : 0,
+    memoryMaxBytes: r.memoryMaxBytes,
+    pidsMax: r.pidsLimit ?? defaultPids,
+  };
+}
+
+/** Decode conmon's status: <128 an exit code, 128+N signal N. */
+export function exitFromStatus(status: number, at: Date, oomKilled: boolean): ExitResult {
+  const signal = status > 128 && status < 128 + 65 ? normalizeSignal(status - 128) ?? `SIG${status - 128}` : null;
+  return {
+    code: signal ? null : status,
+    signal,
+    oomKilled,
+    at: at.toISOString(),
+    known: true,
+    ...(oomKilled ? { message: 'OOM killed' } : {}),
+  };
+}
+
+export class OciExecutor implements Executor {
+  readonly kind = 'oci' as const;
+  readonly #opts: OciExecutorOptions;
+  readonly #layout: OciLayout;
+  readonly #runtime: OciRuntime;
+  readonly #exits: ExitWatcher;
+  readonly #log: pino.Logger;
+  /** Exit results already computed (the cgroup may be gone by the next wait). */
+  readonly #results = new Map<string, Promise<ExitResult>>();
+
+  constructor(opts: OciExecutorOptions) {
+    this.#opts = opts;
+    this.#layout = new OciLayout(opts.dataDir);
+    this.#runtime = new OciRuntime(platform().which(opts.runtime) ?? opts.runtime, this.#layout.runcRoot);
+    this.#exits = new ExitWatcher(this.#layout.exitDir);
+    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor.oci' });
+  }
+
+  get layout(): OciLayout {
+    return this.#layout;
+  }
+
+  async fingerprint(): Promise<Record<DriverName, DriverAvailability>> {
+    const p = platform();
+    let avail: DriverAvailability = { ok: true };
+    if (!p.isLinux) avail = { ok: false, reason: 'requires Linux' };
+    else if (!p.isRoot) avail = { ok: false, reason: 'requires root' };
+    else if (!p.which(this.#opts.runtime)) avail = { ok: false, reason: `${this.#opts.runtime} not found on PATH` };
+    else if (!p.which(this.#opts.conmon)) avail = { ok: false, reason: `${this.#opts.conmon} not found on PATH` };
+    else {
+      const c = await this.#opts.cgroups.check();
+      if (!c.ok) avail = { ok: false, reason: c.reason };
+    }
+    return { exec: avail, raw_exec: avail };
+  }
+
+  async launch(spec: LaunchSpec): Promise<TaskHandle> {
+    const { id } = spec;
+    assertId(id);
+    const log = this.#log.child({ id, job: spec.identity.job, group: spec.identity.group, index: spec.identity.index, task: spec.identity.task });
+    const cg = this.#opts.cgroups;
+    const bundle = this.#layout.bundle(id);
+    await Promise.all([this.#layout.exitDir, this.#layout.socketDir, this.#layout.runcRoot].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+    await this.#runtime.delete(id).catch(() => undefined);
+    await rm(this.#layout.exitFile(id), { force: true });
+    this.#results.delete(id);
+    const started = Date.now();
+    try {
+      await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
+      const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
+      const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit });
+      await writeBundle(bundle, oci);
+      const conmonLog = logPaths(spec.logDir, spec.identity.task).conmonLog;
+      await mkdir(spec.logDir, { recursive: true });
+      const pid = await startConmon({
+        conmon: platform().which(this.#opts.conmon) ?? this.#opts.conmon,
+        runtime: this.#runtime.binary,
+        layout: this.#layout,
+        id,
+        name: `${spec.identity.job}.${spec.identity.group}.${spec.identity.index}.${spec.identity.task}`,
+        logPath: conmonLog,
+        noPivot: spec.isolation?.noPivotRoot ?? false,
+        timeoutMs: this.#opts.createTimeoutMs ?? 10_000,
+      });
+      const created = Date.now();
+      await this.#runtime.start(id).catch((err: unknown) => {
+        throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err });
+      });
+      const stat = readStat(pid);
+      const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
+      const conmonStat = readStat(conmonPid);
+      await this.#opts.logs.add(
+        { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
+        { id, logDir: spec.logDir, task: spec.identity.task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+      );
+      const data: OciHandleData = {
+        bundle,
+        exitFile: this.#layout.exitFile(id),
+        conmonPid,
+        conmonStartTime: conmonStat?.startTime ?? 0,
+        oomKillsAtStart,
+        driver: spec.driver,
+        ...(spec.resources.cores?.length ? { cores: [...spec.resources.cores] } : {}),
+        ...(spec.noCgroups ? { noCgroups: true } : {}),
+      };
+      log.debug({ pid, createMs: created - started, startMs: Date.now() - created }, 'task launched');
+      return { version: 1, executor: 'oci', id, pid, pidStartTime: stat?.startTime ?? 0, startedAt: new Date().toISOString(), data: { ...data } };
+    } catch (err) {
+      log.warn({ err: describeError(err) }, 'task launch failed');
+      await this.cleanup(id).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cleanup after failed launch failed'));
+      if (err instanceof TendError && err.code === 'E_LAUNCH_FAILED') throw err;
+      throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err, details: { id } });
+    }
+  }
+
+  wait(handle: TaskHandle): Promise<ExitResult> {
+    let p = this.#results.get(handle.id);
+    if (!p) {
+      p = this.#waitExit(handle);
+      this.#results.set(handle.id, p);
+      p.catch(() => this.#results.delete(handle.id));
+    }
+    return p;
+  }
+
+  async #waitExit(handle: TaskHandle): Promise<ExitResult> {
+    const d = handle.data as unknown as OciHandleData;
+    const rec = await this.#exits.wait(handle.id, () => !isAlive(d.conmonPid, d.conmonStartTime || undefined) && !isAlive(handle.pid, handle.pidStartTime || undefined));
+    return this.#toExit(handle, rec);
+  }
+
+  async #toExit(handle: TaskHandle, rec: ExitRecord | undefined): Promise<ExitResult> {
+    const d = handle.data as unknown as OciHandleData;
+    if (!rec) return { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: 'exit code not recorded' };
+    const kills = await this.#opts.cgroups.oomKills(handle.id).catch(() => 0);
+    return exitFromStatus(rec.status, rec.at, kills > (d.oomKillsAtStart ?? 0));
+  }
+
+  async signal(handle: TaskHandle, signal: string): Promise<void> {
+    const sig = normalizeSignal(signal);
+    if (!sig) throw new TendError('E_BAD_REQUEST', `failed to signal task ${handle.id}: expected a signal name, got "${signal}"`);
+    await this.#runtime.kill(handle.id, sig);
+  }
+
+  async shutdown(handle: TaskHandle, signal: string, graceMs: number): Promise<ExitResult> {
+    const exit = this.wait(handle);
+    const sig = normalizeSignal(signal) ?? 'SIGINT';
+    await this.#runtime.kill(handle.id, sig).catch((err: unknown) => this.#log.debug({ id: handle.id, err: describeError(err) }, 'signal on shutdown failed'));
+    let timer: NodeJS.Timeout | undefined;
+    const graced = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(timer);
+    if (!graced) this.#log.debug({ id: handle.id, graceMs }, 'task outlived its grace period');
+    await this.#opts.cgroups.destroy(handle.id);
+    // The container's init is gone now: conmon writes the exit file at once.
+    let timer2: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      exit,
+      new Promise<ExitResult>((r) => (timer2 = setTimeout(() => r({ code: null, signal: 'SIGKILL', oomKilled: false, at: new Date().toISOString(), known: false, message: 'exit code not recorded' }), 5000))),
+    ]);
+    clearTimeout(timer2);
+    await this.#runtime.delete(handle.id);
+    return result;
+  }
+
+  async updateResources(handle: TaskHandle, resources: TaskResources): Promise<void> {
+    const d = handle.data as unknown as OciHandleData;
+    if (d.noCgroups) return;
+    const limits = cgroupLimits(resources, this.#opts.pidsLimit);
+    await this.#opts.cgroups.update(handle.id, { ...limits, cpuset: resources.cores?.length ? resources.cores : d.cores?.length ? [] : undefined });
+  }
+
+  async stats(handle: TaskHandle): Promise<TaskStats> {
+    const s = await this.#opts.cgroups.stats(handle.id);
+    return {
+      at: s.at,
+      pids: s.pids,
+      cpuPercent: s.cpu.percent,
+      cpuUserNs: s.cpu.userNs,
+      cpuSystemNs: s.cpu.systemNs,
+      cpuThrottledPeriods: s.cpu.throttledPeriods,
+      memoryBytes: s.memory.usageBytes,
+      memoryRssBytes: s.memory.rssBytes,
+      memoryCacheBytes: s.memory.cacheBytes,
+      memorySwapBytes: s.memory.swapBytes,
+      memoryMaxUsageBytes: s.memory.maxUsageBytes,
+      memoryLimitBytes: s.memory.limitBytes,
+    };
+  }
+
+  exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession> {
+    return startExec(this.#runtime, handle.id, this.#layout.bundle(handle.id), command, opts);
+  }
+
+  async reattach(handle: TaskHandle): Promise<ReattachResult> {
+    const d = handle.data as unknown as OciHandleData;
+    if (handle.executor !== 'oci' || handle.version !== 1 || !d || typeof d.exitFile !== 'string') {
+      throw new TendError('E_EXECUTOR', `failed to reattach task ${handle.id}: expected an oci handle of version 1, got ${handle.executor} v${handle.version}`);
+    }
+    const recorded = await readExitFile(this.#layout.exitFile(handle.id));
+    if (recorded) return { state: 'exited', exit: await this.wait(handle) };
+    if (isAlive(handle.pid, handle.pidStartTime)) {
+      const state = await this.#runtime.state(handle.id).catch(() => undefined);
+      if (state && state.pid === handle.pid && (state.status === 'running' || state.status === 'paused')) {
+        if (d.cores?.length) this.#opts.cgroups.cpusets.adopt(handle.id, d.cores);
+        return { state: 'running', handle };
+      }
+    }
+    // Not running: the exit file is written by conmon right after the exit, or never (monitor gone).
+    return { state: 'exited', exit: await this.wait(handle) };
+  }
+
+  async cleanup(id: string): Promise<void> {
+    assertId(id);
+    const errors: unknown[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.#log.warn({ id, step: what, err: describeError(err) }, 'cleanup step failed');
+        errors.push(err);
+      }
+    };
+    await step('delete container', () => this.#runtime.delete(id));
+    await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
+    await step('stop log collection', () => this.#opts.logs.remove(id));
+    const bundle = this.#layout.bundle(id);
+    await step('unmount bundle', () => unmountUnder(bundle));
+    await step('remove bundle', () => rm(bundle, { recursive: true, force: true }));
+    await step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true }));
+    await step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true }));
+    this.#results.delete(id);
+    if (errors.length) throw new TendError('E_EXECUTOR', `failed to clean up task ${id}: ${errors.map(describeError).join('; ')}`, { cause: errors[0], details: { id } });
+  }
+
+  async gc(known: ReadonlySet<string>): Promise<string[]> {
+    const ids = new Set<string>();
+    const dirEntries = async (dir: string) => {
+      try {
+        return await readdir(dir);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return [];
+        throw err;
+      }
+    };
+    for (const name of await dirEntries(this.#layout.root)) if (!OciLayout.reserved.has(name)) ids.add(name);
+    for (const name of await dirEntries(this.#layout.exitDir)) ids.add(name);
+    for (const c of await this.#runtime.list().catch(() => [])) ids.add(c.id);
+    for (const id of await this.#opts.cgroups.list()) ids.add(id);
+    const stale = [...ids].filter((id) => !known.has(id) && ID_RE.test(id)).sort();
+    for (const id of stale) await this.cleanup(id).catch((err: unknown) => this.#log.warn({ id, err: describeError(err) }, 'gc of task failed'));
+    if (stale.length) this.#log.info({ ids: stale }, 'leftover tasks removed');
+    return stale;
+  }
+
+  async close(): Promise<void> {
+    this.#exits.close();
+  }
+}
+
+export function createOciExecutor(opts: OciExecutorOptions): Executor {
+  return new OciExecutor(opts);
+}

@@ -1,0 +1,89 @@
+/**
+ * The oci executor's contract: its options, the on-disk layout under
+ * `<dataDir>/oci/`, and the reattach data it keeps in a TaskHandle.
+ *
+ * Layout (one runc state root so `runc list` shows only tend's containers):
+ *   <dataDir>/oci/<id>/config.json   the bundle (rootfs/ is the exec root)
+ *   <dataDir>/oci/<id>/pidfile       container pid (written by runc via conmon)
+ *   <dataDir>/oci/<id>/conmon.pid    conmon's pid
+ *   <dataDir>/oci/<id>/ctl, winsz    conmon's fifos (ctl asks for a log reopen)
+ *   <dataDir>/oci/exits/<id>         exit code, written by conmon
+ *   <dataDir>/oci/sockets/           conmon attach sockets
+ *   <dataDir>/oci/runc-root/         runc --root
+ */
+import path from 'node:path';
+import type pino from 'pino';
+import type { CgroupManager } from '../../cgroups/cgroups.js';
+import type { LogMonitorClient } from '../logs/logs.js';
+
+export interface OciExecutorOptions {
+  /** Agent data dir; the executor keeps everything under `<dataDir>/oci`. */
+  dataDir: string;
+  /** Path or name of the OCI runtime (runc). */
+  runtime: string;
+  /** Path or name of conmon. */
+  conmon: string;
+  cgroups: CgroupManager;
+  logs: LogMonitorClient;
+  /** Default pids.max per task when the task sets none. */
+  pidsLimit: number;
+  logger?: pino.Logger;
+  /** How long to wait for conmon to report the container pid (default 10 s). */
+  createTimeoutMs?: number;
+}
+
+/** What a TaskHandle of the oci executor carries in `data` (version 1). */
+export interface OciHandleData {
+  bundle: string;
+  exitFile: string;
+  conmonPid: number;
+  conmonStartTime: number;
+  /** OOM kill count of the cgroup at launch (0 for a fresh cgroup). */
+  oomKillsAtStart: number;
+  driver: 'exec' | 'raw_exec';
+  /** Exclusive cores assigned at launch (re-adopted after a restart). */
+  cores?: number[];
+  noCgroups?: boolean;
+}
+
+/** Paths of the executor's state under a data dir. */
+export class OciLayout {
+  readonly root: string;
+  readonly exitDir: string;
+  readonly socketDir: string;
+  readonly runcRoot: string;
+
+  constructor(dataDir: string) {
+    this.root = path.join(dataDir, 'oci');
+    this.exitDir = path.join(this.root, 'exits');
+    this.socketDir = path.join(this.root, 'sockets');
+    this.runcRoot = path.join(this.root, 'runc-root');
+  }
+
+  bundle(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  rootfs(id: string): string {
+    return path.join(this.root, id, 'rootfs');
+  }
+
+  exitFile(id: string): string {
+    return path.join(this.exitDir, id);
+  }
+
+  pidFile(id: string): string {
+    return path.join(this.root, id, 'pidfile');
+  }
+
+  conmonPidFile(id: string): string {
+    return path.join(this.root, id, 'conmon.pid');
+  }
+
+  ctlFifo(id: string): string {
+    return path.join(this.root, id, 'ctl');
+  }
+
+  /** Names under `root` that are not task bundles. */
+  static readonly reserved = new Set(['exits', 'sockets', 'runc-root']);
+}
