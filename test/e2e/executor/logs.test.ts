@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -23,15 +23,17 @@ async function collect(it: AsyncIterable<Buffer>): Promise<string> {
 
 let sharedMonitor: { dataDir: string; logs: ReturnType<typeof createLogMonitorClient>; logDir: string } | undefined;
 
+after(async () => {
+  if (!sharedMonitor) return;
+  await sharedMonitor.logs.stop();
+  rmSync(sharedMonitor.dataDir, { recursive: true, force: true });
+});
+
 /** A data dir with its own monitor, shared by this file's tests and stopped after them. */
 function monitorDir() {
   if (sharedMonitor) return sharedMonitor;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tl-'));
   const logs = createLogMonitorClient({ dataDir });
-  after(async () => {
-    await logs.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   sharedMonitor = { dataDir, logs, logDir };
@@ -113,12 +115,14 @@ test('log monitor: a conmon k8s-file log is demultiplexed and rotated through th
   // Play conmon: hold the ctl fifo open for reading and reopen the log on "2 0 0".
   const ctlFd = openSync(ctl, constants.O_RDWR | constants.O_NONBLOCK);
   t.after(() => closeSync(ctlFd));
-  writeFileSync(conmonLog, '');
+  // Like conmon, write through one fd until told to reopen.
+  let logFd = openSync(conmonLog, 'a');
+  t.after(() => closeSync(logFd));
   const ts = () => new Date().toISOString();
   let wantOut = '';
   let wantErr = '';
   const record = (stream: 'stdout' | 'stderr', flag: 'F' | 'P', text: string) => {
-    appendFileSync(conmonLog, `${ts()} ${stream} ${flag} ${text}\n`);
+    writeSync(logFd, `${ts()} ${stream} ${flag} ${text}\n`);
     const data = flag === 'F' ? `${text}\n` : text;
     if (stream === 'stdout') wantOut += data;
     else wantErr += data;
@@ -148,8 +152,10 @@ test('log monitor: a conmon k8s-file log is demultiplexed and rotated through th
   );
   assert.equal(ctlMsg, '2 0 0\n');
   assert.equal(existsSync(`${conmonLog}.1`), true, 'the old log was renamed');
-  // conmon's reopen: a fresh file at the same path (conmon writes .tmp then renames).
-  writeFileSync(`${conmonLog}.tmp`, '');
+  record('stderr', 'F', 'still to the old file before the reopen');
+  // conmon's reopen: close, open a fresh .tmp, rename it over the path.
+  closeSync(logFd);
+  logFd = openSync(`${conmonLog}.tmp`, 'w');
   renameSync(`${conmonLog}.tmp`, conmonLog);
   record('stdout', 'F', 'after reopen');
   const all = (s: string) => listLogIndexes(logDir, task, s as 'stdout').map((n) => read(path.join(logDir, `${task}.${s}.${n}`))).join('');

@@ -22,15 +22,17 @@ let seq = 0;
 /** One data dir and one log monitor per test file (starting a monitor costs about a second). */
 let shared: { dataDir: string; logs: LogMonitorClient } | undefined;
 
+// Registered at import, i.e. at the top level of the test file: runs once after all its tests.
+after(async () => {
+  if (!shared) return;
+  await shared.logs.stop();
+  rmSync(shared.dataDir, { recursive: true, force: true });
+});
+
 function sharedDir() {
   if (!shared) {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tp-'));
-    const logs = createLogMonitorClient({ dataDir });
-    shared = { dataDir, logs };
-    after(async () => {
-      await logs.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    shared = { dataDir, logs: createLogMonitorClient({ dataDir }) };
   }
   return shared;
 }
