@@ -72,7 +72,9 @@ export function findTaskProcs(scope: ProcScope): TaskProcs {
     const st = readStatFields(pid);
     if (!st || st.state === 'Z' || st.state === 'X') continue;
     const inGroup = st.pgrp === scope.pgid;
-    if (hasMarker(pid, needle)) {
+    // Descendants (and exec sessions) start after the wrapper: older processes need no environ read.
+    const young = scope.wrapperStartTime < 0 || st.startTime >= scope.wrapperStartTime;
+    if (young && hasMarker(pid, needle)) {
       marked.push(pid);
       if (inGroup) groupProven = true;
     } else if (inGroup) {

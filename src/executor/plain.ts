@@ -157,26 +157,30 @@ class PlainExecutor implements Executor {
   async signal(handle: TaskHandle, signal: string): Promise<void> {
     const sig = parseSignal(signal, handle.id);
     const d = dataOf(handle);
+    const wrapperAlive = isAlive(d.wrapperPid, d.wrapperStartTime);
+    if (wrapperAlive && sig !== 'SIGKILL' && sig !== 'SIGSTOP') {
+      // The wrapper traps it and stays to record the exit; everything else in the group gets it.
+      try {
+        process.kill(-d.pgid, sig);
+        return;
+      } catch (err) {
+        if (errnoCode(err) !== 'ESRCH') throw new TendError('E_EXECUTOR', `failed to signal task ${handle.id}: ${errnoCode(err) ?? String(err)}`, { cause: err });
+      }
+    }
+    // SIGKILL/SIGSTOP must spare the wrapper; without a wrapper the group is no longer proof.
     const procs = findTaskProcs(scopeOf(handle));
     if (!procs.pids.length) throw new TendError('E_TASK_NOT_FOUND', `failed to signal task ${handle.id}: no process of it runs`);
-    if (sig === 'SIGKILL' || sig === 'SIGSTOP' || !procs.wrapperAlive) {
-      // Never SIGKILL/SIGSTOP the wrapper: it has to record the exit.
-      signalPids(procs.pids, sig);
-      return;
-    }
-    try {
-      process.kill(-d.pgid, sig);
-    } catch (err) {
-      if (errnoCode(err) !== 'ESRCH') throw new TendError('E_EXECUTOR', `failed to signal task ${handle.id}: ${errnoCode(err) ?? String(err)}`, { cause: err });
-    }
+    signalPids(procs.pids, sig);
   }
 
   async shutdown(handle: TaskHandle, signal: string, graceMs: number): Promise<ExitResult> {
     const sig = parseSignal(signal, handle.id);
     const scope = scopeOf(handle);
     const exited = this.wait(handle);
-    let result = readExitFile(dataOf(handle).exitFile);
-    if (!result && findTaskProcs(scope).pids.length) {
+    const d = dataOf(handle);
+    let result = readExitFile(d.exitFile);
+    const running = isAlive(handle.pid, handle.pidStartTime) || isAlive(d.wrapperPid, d.wrapperStartTime);
+    if (!result && running) {
       await this.signal(handle, sig).catch(() => undefined);
       result = await Promise.race([exited, sleep(Math.max(0, graceMs)).then(() => undefined)]);
       if (!result) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { findMarked } from '../../../src/executor/plain-procs.js';
 import { createPlainExecutor } from '../../../src/executor/plain.js';
 import { isAlive, readStat } from '../../../src/executor/proc.js';
-import { requireLinux } from '../../helpers/gates.js';
+import { requireLinux, requireRoot } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 import { harness } from './plain-harness.js';
 
@@ -172,4 +172,21 @@ test('plain executor: gc kills and removes tasks that are not known', async (t) 
   assert.equal(findMarked(new Set([drop.id])).size, 0);
   assert.equal(existsSync(String(drop.data.dir)), false);
   assert.equal(isAlive(keep.pid, keep.pidStartTime), true);
+});
+
+test('plain executor: as root, the task runs as its user while the wrapper records the exit', async (t) => {
+  if (!requireLinux(t) || !requireRoot(t)) return;
+  const h = harness(t);
+  const spec = h.spec('nobody', 'sh', ['-c', 'id -u; id -g; id -G; exec sleep 30'], {
+    user: { uid: 65534, gid: 65534, name: 'nobody', groups: [65534, 100] },
+  });
+  const handle = await h.launch(spec);
+  // The handle's pid goes through setpriv, which drops to the user and execs the command (same pid).
+  await waitFor(() => /^Uid:\s+65534\s+65534\s+65534\s+65534$/m.test(readFileSync(`/proc/${handle.pid}/status`, 'utf8')), { what: 'the task to run as nobody' });
+  const status = readFileSync(`/proc/${handle.pid}/status`, 'utf8');
+  assert.match(status, /^Groups:\s+100 65534\s*$/m);
+  await waitFor(() => read(path.join(spec.logDir, 'nobody.stdout.0')).split('\n').length >= 4, { what: 'id output' });
+  assert.deepEqual(read(path.join(spec.logDir, 'nobody.stdout.0')).trim().split('\n'), ['65534', '65534', '65534 100']);
+  const exit = await h.executor.shutdown(handle, 'SIGTERM', 2000);
+  assert.equal(exit.signal, 'SIGTERM', 'the root wrapper wrote the exit file');
 });
