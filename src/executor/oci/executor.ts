@@ -104,6 +104,7 @@ export class OciExecutor implements Executor {
       const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit });
       await writeBundle(bundle, oci);
+      const written = Date.now();
       const conmonLog = logPaths(spec.logDir, spec.identity.task).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
       const pid = await startConmon({
@@ -137,7 +138,7 @@ export class OciExecutor implements Executor {
         ...(spec.resources.cores?.length ? { cores: [...spec.resources.cores] } : {}),
         ...(spec.noCgroups ? { noCgroups: true } : {}),
       };
-      log.debug({ pid, createMs: created - started, startMs: Date.now() - created }, 'task launched');
+      log.debug({ pid, prepareMs: written - started, createMs: created - written, startMs: Date.now() - created }, 'task launched');
       return { version: 1, executor: 'oci', id, pid, pidStartTime: stat?.startTime ?? 0, startedAt: new Date().toISOString(), data: { ...data } };
     } catch (err) {
       log.warn({ err: describeError(err) }, 'task launch failed');

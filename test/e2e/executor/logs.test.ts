@@ -181,3 +181,24 @@ test('log monitor: concurrent ensure() calls start a single monitor', async (t) 
   const monitors = spawnSync('pgrep', ['-f', `logmon -data-dir ${dataDir}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
   assert.deepEqual(monitors.map(Number), [pid]);
 });
+
+test('log monitor: a restarted monitor resumes a conmon log at its checkpoint', async (t) => {
+  if (!requireLinux(t)) return;
+  const { logs, logDir } = monitorDir();
+  await logs.ensure();
+  const task = 'resume';
+  const conmonLog = logPaths(logDir, task).conmonLog;
+  const fd = openSync(conmonLog, 'a');
+  t.after(() => closeSync(fd));
+  const rec = (i: number) => writeSync(fd, `${new Date().toISOString()} stdout F r${i}\n`);
+  const out = path.join(logDir, `${task}.stdout.0`);
+  const want = (n: number) => Array.from({ length: n }, (_, i) => `r${i}\n`).join('');
+  await logs.add({ kind: 'k8s-file', path: conmonLog, ctlFifo: path.join(logDir, 'no-ctl') }, { id: 'resume-1', logDir, task, maxFiles: 2, maxFileSizeBytes: 1 << 20 });
+  for (let i = 0; i < 5; i++) rec(i);
+  await waitFor(() => read(out) === want(5), { what: 'the first records' });
+  await logs.stop(); // graceful: the offset is checkpointed
+  for (let i = 5; i < 10; i++) rec(i);
+  await logs.ensure();
+  await waitFor(() => read(out) === want(10), { what: 'the records written while stopped, once each' });
+  await logs.remove('resume-1');
+});

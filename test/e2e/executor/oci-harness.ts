@@ -5,6 +5,7 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
+import pino from 'pino';
 import path from 'node:path';
 import { createCgroupManager } from '../../../src/cgroups/factory.js';
 import type { CgroupManager } from '../../../src/cgroups/cgroups.js';
@@ -46,7 +47,7 @@ export function makeHarness(name: string): Harness {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tend-oci-${name}-`));
   const parent = `tend-test-${name}-${process.pid}`;
   const cgroups = createCgroupManager({ parent });
-  const mk = () => new OciExecutor({ dataDir, runtime: 'runc', conmon: 'conmon', cgroups, logs: noopLogs, pidsLimit: 256 });
+  const mk = () => new OciExecutor({ dataDir, runtime: 'runc', conmon: 'conmon', cgroups, logs: noopLogs, pidsLimit: 256, logger: process.env.TEND_TEST_LOG ? pino({ level: 'debug' }) : undefined });
   const executors: OciExecutor[] = [mk()];
   const specs = new Map<string, LaunchSpec>();
   const h: Harness = {
