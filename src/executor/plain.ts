@@ -99,8 +99,7 @@ class PlainExecutor implements Executor {
       rmSync(exitFile, { force: true });
       rmSync(`${exitFile}.tmp`, { force: true });
       mkdirSync(spec.logDir, { recursive: true });
-      ensureFifo(fifos.stdoutFifo);
-      ensureFifo(fifos.stderrFifo);
+      ensureFifos([fifos.stdoutFifo, fifos.stderrFifo]);
     } catch (err) {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
@@ -373,15 +372,20 @@ function userPrefix(user: LaunchSpec['user'], fail: (what: string) => Error): st
   return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--'];
 }
 
-function ensureFifo(file: string): void {
-  try {
-    if (lstatSync(file).isFIFO()) return;
-    unlinkSync(file);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  const r = spawnSync('mkfifo', ['-m', '0600', file], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mkfifo ${file}: ${r.error?.message ?? r.stderr.trim()}`);
+/** Create the FIFOs that do not exist yet (one mkfifo process for all: Node has no mkfifo). */
+function ensureFifos(files: string[]): void {
+  const missing = files.filter((file) => {
+    try {
+      if (lstatSync(file).isFIFO()) return false;
+      unlinkSync(file);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    return true;
+  });
+  if (!missing.length) return;
+  const r = spawnSync('mkfifo', ['-m', '0600', ...missing], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mkfifo ${missing.join(' ')}: ${r.error?.message ?? r.stderr.trim()}`);
 }
 
 function isDir(p: string): boolean {
