@@ -139,8 +139,10 @@ export class TaskRunner {
     if (isRestart || manual) this.#o.metrics.restart();
     const t0 = performance.now();
     let handle: TaskHandle;
+    let prepareMs = 0;
     try {
       const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv });
+      prepareMs = performance.now() - t0;
       handle = await this.#o.executor.launch(spec);
     } catch (err) {
       const msg = describeError(err);
@@ -166,14 +168,16 @@ export class TaskRunner {
       x.handle = handle;
       x.startedAt = handle.startedAt;
     });
+    const launchedAt = performance.now();
     await store.flush().catch((err) => log.error({ err: describeError(err) }, 'failed to persist task handle'));
+    const persistMs = performance.now() - launchedAt;
     store.update(d.id, (x) => {
       x.state = 'running';
     });
     const ms = performance.now() - t0;
     this.#o.metrics.taskStarted(d.task.driver, ms);
     this.event(r, 'Started', 'Task started by the agent', { pid: handle.pid });
-    log.info({ pid: handle.pid, ms: Math.round(ms) }, 'task started');
+    log.info({ pid: handle.pid, ms: Math.round(ms), prepareMs: Math.round(prepareMs), launchMs: Math.round(launchedAt - t0 - prepareMs), persistMs: Math.round(persistMs) }, 'task started');
     this.watch(d.id, handle);
   }
 

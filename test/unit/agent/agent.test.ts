@@ -204,3 +204,29 @@ test('agent: resolve matches prefixes; plan reports without acting', async (t) =
   assert.equal(executor.launches.length, 3);
   await agent.stop();
 });
+
+test('agent: a corrupt store is moved aside, leftovers are removed and tasks start fresh', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const jobs = [makeJob('a')];
+  const first = await setup(t, jobs, { executor, dir });
+  const oldExec = first.agent.tasks()[0].allocId + '-t';
+  await first.agent.stop();
+  const { writeFile, readdir } = await import('node:fs/promises');
+  await writeFile(path.join(dir, 'tend.json'), '{ not json');
+  const second = await setup(t, jobs, { executor, dir });
+  assert.ok((await readdir(dir)).some((f) => f.startsWith('tend.json.corrupt-')));
+  assert.deepEqual([...executor.gcKnown!], [], 'nothing known after a corrupt store');
+  assert.equal(executor.pidOf(oldExec), undefined, 'the leftover was removed');
+  assert.equal(executor.running().length, 1, 'started fresh, exactly once');
+  assert.equal(second.agent.tasks()[0].state, 'running');
+  await second.agent.stop();
+});
+
+test('agent: stop with stopTasks stops every task; without, tasks keep running', async (t) => {
+  const a = await setup(t, [makeJob('a', { count: 3 })]);
+  await a.agent.stop({ stopTasks: true });
+  assert.equal(a.executor.running().length, 0);
+  assert.equal(a.executor.shutdowns.length, 3);
+});
