@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { isTendError } from '../../../../src/errors.js';
+import type { LaunchSpec } from '../../../../src/executor/executor.js';
+import { buildSpec, MASKED_PATHS, nofileLimit, ociResources } from '../../../../src/executor/oci/bundle.js';
+import { cleanRuntimeMessage, parseSyncMessage } from '../../../../src/executor/oci/conmon.js';
+import { execProcess } from '../../../../src/executor/oci/exec-session.js';
+import { cgroupLimits, exitFromStatus } from '../../../../src/executor/oci/executor.js';
+import { ExitWatcher, readExitFile } from '../../../../src/executor/oci/exit-watch.js';
+import { mountsUnder } from '../../../../src/executor/oci/mounts.js';
+import { runtimeMessage } from '../../../../src/executor/oci/runtime.js';
+
+function spec(over: Partial<LaunchSpec> = {}): LaunchSpec {
+  return {
+    id: 'a1-web',
+    identity: { job: 'j', group: 'g', index: 0, task: 'web', allocId: 'a1' },
+    driver: 'exec',
+    command: '/bin/app',
+    args: ['-v'],
+    env: { A: '1' },
+    allocDir: '/data/alloc/a1/alloc',
+    taskDir: '/data/alloc/a1/web',
+    cwd: '/local',
+    logDir: '/data/alloc/a1/alloc/logs',
+    logs: { maxFiles: 2, maxFileSizeBytes: 1 },
+    resources: { cpuShares: 250, memoryBytes: 100, memoryMaxBytes: 200, cores: [1, 3], pidsLimit: 50 },
+    user: { uid: 1000, gid: 1000, name: 'app', groups: [1000, 10] },
+    isolation: { chrootEnv: ['/usr', '/etc'], pidMode: 'private', ipcMode: 'host', noPivotRoot: false, capabilities: ['CAP_KILL'], mounts: [{ source: '/srv', destination: '/data', readOnly: true }] },
+    ...over,
+  };
+}
+
+test('bundle: an exec spec isolates mount, pid and (per mode) ipc, with a read-only root', () => {
+  const s = buildSpec(spec(), '/b/rootfs', { cgroupsPath: '/tend/a1-web', pidsLimit: 4096 });
+  assert.deepEqual(s.linux.namespaces, [{ type: 'mount' }, { type: 'pid' }]);
+  assert.deepEqual(s.root, { path: '/b/rootfs', readonly: true });
+  assert.equal(s.process.noNewPrivileges, true);
+  assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [10] });
+  assert.deepEqual(s.process.args, ['/bin/app', '-v']);
+  assert.equal(s.process.cwd, '/local');
+  assert.ok(s.process.env.includes('A=1') && s.process.env.some((e) => e.startsWith('PATH=')));
+  assert.deepEqual(s.linux.maskedPaths, MASKED_PATHS);
+  assert.equal(s.linux.cgroupsPath, '/tend/a1-web');
+  assert.deepEqual(s.linux.resources?.devices, [{ allow: false, access: 'rwm' }]);
+  const byDest = new Map(s.mounts.map((m) => [m.destination, m]));
+  assert.deepEqual(byDest.get('/usr')?.options?.slice(0, 2), ['rbind', 'ro']);
+  assert.equal(byDest.get('/alloc')?.source, '/data/alloc/a1/alloc');
+  assert.equal(byDest.get('/local')?.source, '/data/alloc/a1/web/local');
+  assert.equal(byDest.get('/secrets')?.source, '/data/alloc/a1/web/secrets');
+  assert.equal(byDest.get('/tmp')?.source, '/data/alloc/a1/web/tmp');
+  assert.deepEqual(byDest.get('/data')?.options?.slice(0, 2), ['rbind', 'ro']);
+  assert.equal(byDest.has('/dev/mqueue'), false, 'no mqueue mount with the host ipc namespace');
+  assert.equal(byDest.get('/sys')?.options?.includes('ro'), true);
+  assert.equal('hostname' in s, false);
+});
+
+test('bundle: a raw_exec spec is host mode: root /, no namespaces, no hostname, no mounts', () => {
+  const s = buildSpec(spec({ driver: 'raw_exec', isolation: undefined, user: undefined, cwd: '/data/alloc/a1/web' }), '/b/rootfs', { cgroupsPath: '/tend/a1-web', pidsLimit: 4096 });
+  assert.deepEqual(s.root, { path: '/', readonly: false });
+  assert.deepEqual(s.linux.namespaces, []);
+  assert.deepEqual(s.mounts, []);
+  assert.equal(s.process.cwd, '/data/alloc/a1/web');
+  assert.equal(s.linux.maskedPaths, undefined);
+  assert.equal('hostname' in s, false);
+});
+
+test('bundle: resources map to cpu shares, memory, pids and exclusive cpus', () => {
+  assert.deepEqual(ociResources(spec().resources, 4096), { cpu: { shares: 250, cpus: '1,3' }, memory: { limit: 200, reservation: 100 }, pids: { limit: 50 } });
+  assert.deepEqual(ociResources({ cpuShares: 1, memoryBytes: 0, memoryMaxBytes: 0 }, 4096), { cpu: { shares: 2 }, memory: {}, pids: { limit: 4096 } });
+  assert.deepEqual(cgroupLimits({ cpuShares: 100, memoryBytes: 300, memoryMaxBytes: 200 }, 7), { cpuShares: 100, cpuset: undefined, memoryReservationBytes: 200, memoryMaxBytes: 200, pidsMax: 7 });
+});
+
+test('bundle: RLIMIT_NOFILE follows the agent\'s own limit', () => {
+  assert.deepEqual(nofileLimit('Max open files            20000                40000                files\n'), { type: 'RLIMIT_NOFILE', hard: 40000, soft: 20000 });
+  assert.deepEqual(nofileLimit(''), { type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 });
+});
+
+test('conmon: the sync message gives the pid or the runtime\'s error', () => {
+  assert.equal(parseSyncMessage('{"data": 4242}', 'x'), 4242);
+  assert.throws(
+    () => parseSyncMessage('{"data": -1, "message": "time=\\"2026\\" level=error msg=\\"runc create failed: exec: \\\\\\"/nope\\\\\\": stat /nope: no such file or directory\\""}', 'x'),
+    (err: unknown) => isTendError(err, 'E_LAUNCH_FAILED') && /failed to launch task x: runc create failed: exec: "\/nope": stat \/nope/.test((err as Error).message),
+  );
+  assert.throws(() => parseSyncMessage('garbage', 'x'), /expected a JSON sync message from conmon/);
+  assert.equal(cleanRuntimeMessage('cannot toggle freezer\nrunc create failed: boom'), 'runc create failed: boom');
+});
+
+test('runtime: runc error lines become the message', () => {
+  assert.equal(runtimeMessage('time="x" level=error msg="container \\"a\\" does not exist"\n'), 'container "a" does not exist');
+  assert.equal(runtimeMessage('plain text\n'), 'plain text');
+});
+
+test('exit: codes, signals (128+N) and OOM kills', () => {
+  const at = new Date(0);
+  assert.deepEqual(exitFromStatus(7, at, false), { code: 7, signal: null, oomKilled: false, at: at.toISOString(), known: true });
+  const killed = exitFromStatus(137, at, true);
+  assert.equal(killed.code, null);
+  assert.equal(killed.signal, 'SIGKILL');
+  assert.equal(killed.message, 'OOM killed');
+  assert.equal(exitFromStatus(143, at, false).signal, 'SIGTERM');
+});
+
+test('exit watch: a waiter resolves when the exit file lands, and with nothing when the monitor is gone', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'exits-'));
+  const w = new ExitWatcher(dir, 50);
+  try {
+    const a = w.wait('t1', () => false);
+    const b = w.wait('t1', () => false);
+    writeFileSync(path.join(dir, 't1'), '7');
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.equal(ra?.status, 7);
+    assert.equal(rb?.status, 7);
+    assert.equal(await w.wait('t2', () => true), undefined);
+    assert.equal(await readExitFile(path.join(dir, 'missing')), undefined);
+  } finally {
+    w.close();
+  }
+});
+
+test('mounts: those under a bundle are found deepest first, with escapes decoded', () => {
+  const info = [
+    '22 1 0:21 / / rw - ext4 /dev/vda rw',
+    '30 22 0:30 / /data/oci/a\\040b/rootfs rw - tmpfs tmpfs rw',
+    '31 30 0:31 / /data/oci/a\\040b/rootfs/proc rw - proc proc rw',
+    '32 22 0:32 / /data/oci/a\\040bc rw - tmpfs tmpfs rw',
+  ].join('\n');
+  assert.deepEqual(mountsUnder(info, '/data/oci/a b'), ['/data/oci/a b/rootfs/proc', '/data/oci/a b/rootfs']);
+});
+
+test('exec: the task\'s process spec with the request\'s command, env and cwd', () => {
+  const base = buildSpec(spec(), '/r', { pidsLimit: 1 }).process;
+  const p = execProcess(base, ['/bin/sh', '-c', 'x'], { env: { A: '2', B: '3' }, cwd: '/tmp' });
+  assert.deepEqual(p.args, ['/bin/sh', '-c', 'x']);
+  assert.ok(p.env.includes('A=2') && p.env.includes('B=3') && !p.env.includes('A=1'));
+  assert.equal(p.cwd, '/tmp');
+  assert.deepEqual(p.user, base.user);
+  assert.equal(p.noNewPrivileges, true);
+});
