@@ -119,11 +119,27 @@ function parseJson(text: string): Parsed {
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const m = /at position (\d+)/.exec(msg);
-    if (!m) return { diagnostics: [syntax(0, 0, msg)] };
-    const pos = Number(m[1]);
+    const pos = m ? Number(m[1]) : unexpectedTokenAt(text, msg);
+    if (pos === undefined) return { diagnostics: [syntax(0, 0, msg.split('\n')[0])] };
     const before = text.slice(0, pos);
     const line = before.split('\n').length;
     const column = pos - before.lastIndexOf('\n');
-    return { diagnostics: [syntax(line, column, msg.replace(/ in JSON at position \d+.*$/, ''))] };
+    return { diagnostics: [syntax(line, column, msg.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, ''))] };
   }
+}
+
+/** Node omits the position for some errors ("Unexpected token ','"): the first such character outside strings. */
+function unexpectedTokenAt(text: string, msg: string): number | undefined {
+  const m = /Unexpected token '(.)'/.exec(msg);
+  if (!m) return /Unexpected end/.test(msg) ? text.length : undefined;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === m[1]) return i;
+  }
+  return undefined;
 }
