@@ -23,6 +23,8 @@ import {
 } from './store.js';
 
 export const STORE_FILE = 'tend.json';
+/** Longest pause between two writes of a big document. */
+const MAX_WRITE_GAP_MS = 200;
 
 export interface LowdbStoreOptions {
   dataDir: string;
@@ -63,6 +65,8 @@ export class LowdbStore implements Store {
   #scheduled: NodeJS.Immediate | undefined;
   #inflight: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
+  #lastWriteMs = 0;
+  #lastWriteEnd = 0;
   #closed = false;
 
   constructor(opts: LowdbStoreOptions) {
@@ -214,10 +218,21 @@ export class LowdbStore implements Store {
     // A write that has not begun yet will carry this change too: share it.
     if (this.#queued) return this.#queued;
     // Serialised after the write in flight; the document is stringified when this write begins.
-    const p = this.#inflight.then(() => {
+    const p = this.#inflight.then(async () => {
+      // A big document written back to back would hold the event loop: leave
+      // at least twice the last write's duration between writes (bounded), so
+      // writing never takes more than about a third of the agent's time.
+      const gap = Math.min(MAX_WRITE_GAP_MS, this.#lastWriteMs * 2) - (performance.now() - this.#lastWriteEnd);
+      if (gap > 1) await new Promise((r) => setTimeout(r, gap));
       this.#queued = undefined;
       this.#dirty = false;
-      return this.#db.write();
+      const t0 = performance.now();
+      try {
+        await this.#db.write();
+      } finally {
+        this.#lastWriteEnd = performance.now();
+        this.#lastWriteMs = this.#lastWriteEnd - t0;
+      }
     });
     this.#inflight = p.catch((err) => {
       this.#dirty = true;
