@@ -58,7 +58,7 @@ export function job(name: string, opts: { count?: number; args?: string; memory?
 `;
 }
 
-export async function createHarness(opts: { jobsLink?: boolean; resync?: string } = {}): Promise<Harness> {
+export async function createHarness(opts: { jobsLink?: boolean; resync?: string; nodeArgs?: string[] } = {}): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'tend-e2e-'));
   const stateDir = path.join(root, 'state');
   const jobsDir = path.join(root, 'jobs');
@@ -77,7 +77,7 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string 
     agent: undefined,
     async start(extra: string[] = []) {
       const fd = openSync(logFile, 'a');
-      const child = spawn(process.execPath, [TEND, 'agent', '-config', configFile, '-executor', 'plain', '-log-level', 'debug', ...extra], {
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TEND, 'agent', '-config', configFile, '-executor', 'plain', '-log-level', 'debug', ...extra], {
         stdio: ['ignore', fd, fd],
         env: { ...process.env, TEND_E2E: root },
       });
