@@ -63,6 +63,7 @@ export class Agent implements AgentApi {
   #passRunning = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  #metricsTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #fileErrors = new Map<string, string>();
@@ -84,7 +85,10 @@ export class Agent implements AgentApi {
       metrics: opts.metrics,
       clock: this.#clock,
       desired: (id) => this.#desired.get(id),
-      changed: () => this.schedulePass(),
+      changed: () => {
+        this.schedulePass();
+        this.#metricsSoon();
+      },
     });
     this.#queue = new WorkQueue({
       concurrency: opts.concurrency,
@@ -114,6 +118,7 @@ export class Agent implements AgentApi {
     this.#stopped = true;
     this.#unsubscribe?.();
     clearTimeout(this.#timer);
+    clearTimeout(this.#metricsTimer);
     await this.#o.source.stop().catch((err) => this.#log.warn({ err: describeError(err) }, 'failed to stop the job source'));
     const drained = await this.#queue.drain(opts.drainMs ?? 5000);
     if (!drained) this.#log.warn({}, 'in-flight task actions did not finish before shutdown');
@@ -254,8 +259,26 @@ export class Agent implements AgentApi {
     return out;
   }
 
+  /** Task-state gauges follow changes within ~200 ms, without a pass per change. */
+  #metricsSoon(): void {
+    if (this.#metricsTimer || this.#stopped) return;
+    this.#metricsTimer = setTimeout(() => {
+      this.#metricsTimer = undefined;
+      this.#o.metrics.setTaskStates(this.#stateCounts());
+    }, 200);
+    this.#metricsTimer.unref?.();
+  }
+
   /** One task's worker: decide from the latest state, act, repeat until nothing is left to do. */
   async #work(id: string): Promise<void> {
+    try {
+      await this.#workSteps(id);
+    } finally {
+      this.#metricsSoon();
+    }
+  }
+
+  async #workSteps(id: string): Promise<void> {
     for (let step = 0; step < 4 && !this.#stopped; step++) {
       const d = this.#desired.get(id);
       if (this.#manual.delete(id)) {

@@ -55,7 +55,8 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
             adopted++;
             o.store.update(r.id, (x) => {
               x.handle = res.handle;
-              if (x.state === 'starting') x.state = 'running';
+              // Proven running, whatever was in flight when the agent went away; the next pass decides.
+              x.state = 'running';
             });
             o.runner.watch(r.id, res.handle);
             log.info({ job: r.job, group: r.group, index: r.index, task: r.task, pid: res.handle.pid }, 'task adopted');

@@ -11,7 +11,8 @@ const NONE: Decision = { kind: 'none' };
 
 export function decide(desired: DesiredInstance | undefined, actual: ActualInstance | undefined, opts: DiffOptions): Decision {
   if (!desired) {
-    if (!actual || (actual.state === 'dead' && !actual.handle)) return NONE;
+    // A dead record still goes: the stop removes the record and the alloc dir.
+    if (!actual) return NONE;
     return { kind: 'stop', reason: 'no longer in the desired set' };
   }
   const blocked = opts.driverBlocked(desired.task.driver);

@@ -230,3 +230,18 @@ test('agent: stop with stopTasks stops every task; without, tasks keep running',
   assert.equal(a.executor.running().length, 0);
   assert.equal(a.executor.shutdowns.length, 3);
 });
+
+test('agent: a task removed from the files while the agent was down is stopped (running) or forgotten (exited)', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const first = await setup(t, [makeJob('a'), makeJob('b')], { executor, dir });
+  const [a, b] = first.agent.tasks();
+  await first.agent.stop();
+  executor.exit(b.allocId + '-t', 1);
+  const second = await setup(t, [], { executor, dir });
+  assert.deepEqual(second.agent.tasks(), []);
+  assert.equal(executor.running().length, 0);
+  assert.ok(executor.shutdowns.includes(a.allocId + '-t'));
+  await second.agent.stop();
+});
