@@ -72,7 +72,9 @@ test('plain executor: shutdown kills a double-forked setsid descendant', async (
 test('plain executor: shutdown escalates to SIGKILL after the grace period', async (t) => {
   if (!requireLinux(t)) return;
   const h = harness(t);
-  const handle = await h.launch(h.spec('stubborn', 'sh', ['-c', 'trap "" INT TERM; while :; do sleep 1; done']));
+  const spec = h.spec('stubborn', 'sh', ['-c', 'trap "" INT TERM; echo ready; while :; do sleep 1; done']);
+  const handle = await h.launch(spec);
+  await waitFor(() => read(path.join(spec.logDir, 'stubborn.stdout.0')) === 'ready\n', { what: 'the task to ignore SIGTERM' });
   const started = Date.now();
   const exit = await h.executor.shutdown(handle, 'SIGTERM', 200);
   assert.ok(Date.now() - started >= 200, 'waited for the grace period');
