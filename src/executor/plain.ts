@@ -13,7 +13,8 @@
  * from /proc of the task's processes; shutdown kills the process group and
  * every process carrying `TEND_TASK_ID=<id>`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,7 +100,7 @@ class PlainExecutor implements Executor {
       rmSync(exitFile, { force: true });
       rmSync(`${exitFile}.tmp`, { force: true });
       mkdirSync(spec.logDir, { recursive: true });
-      ensureFifos([fifos.stdoutFifo, fifos.stderrFifo]);
+      await ensureFifos([fifos.stdoutFifo, fifos.stderrFifo]);
     } catch (err) {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
@@ -372,8 +373,8 @@ function userPrefix(user: LaunchSpec['user'], fail: (what: string) => Error): st
   return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--'];
 }
 
-/** Create the FIFOs that do not exist yet (one mkfifo process for all: Node has no mkfifo). */
-function ensureFifos(files: string[]): void {
+/** Create the FIFOs that do not exist yet (one mkfifo process for all, without blocking the event loop: Node has no mkfifo). */
+async function ensureFifos(files: string[]): Promise<void> {
   const missing = files.filter((file) => {
     try {
       if (lstatSync(file).isFIFO()) return false;
@@ -384,8 +385,12 @@ function ensureFifos(files: string[]): void {
     return true;
   });
   if (!missing.length) return;
-  const r = spawnSync('mkfifo', ['-m', '0600', ...missing], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mkfifo ${missing.join(' ')}: ${r.error?.message ?? r.stderr.trim()}`);
+  try {
+    await promisify(execFile)('mkfifo', ['-m', '0600', ...missing]);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(`mkfifo ${missing.join(' ')}: ${stderr || describeError(err)}`, { cause: err });
+  }
 }
 
 function isDir(p: string): boolean {

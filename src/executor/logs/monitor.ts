@@ -28,6 +28,8 @@ interface StateFile {
 }
 
 const CHECKPOINT_MS = 1000;
+/** add/remove coalesce their state writes (a burst of 1,000 adds writes the file a few times, not 1,000). */
+const SAVE_DELAY_MS = 50;
 
 export interface LogMonitorOptions {
   dataDir: string;
@@ -41,6 +43,7 @@ export class LogMonitor {
   readonly #collectors = new Map<string, Collector>();
   #server: net.Server | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -100,7 +103,7 @@ export class LogMonitor {
     const entry: Entry = { source, target };
     this.#collectors.set(target.id, this.#startCollector(entry));
     this.#entries.set(target.id, entry);
-    this.#save();
+    this.#scheduleSave();
     this.#log.info({ id: target.id, source: source.kind }, 'log collection started');
   }
 
@@ -108,7 +111,7 @@ export class LogMonitor {
     const c = this.#collectors.get(id);
     if (c) this.#stopCollector(id, c);
     if (this.#entries.delete(id)) {
-      this.#save();
+      this.#scheduleSave();
       this.#log.info({ id }, 'log collection stopped');
     }
   }
@@ -186,7 +189,14 @@ export class LogMonitor {
     if (changed) this.#save();
   }
 
+  #scheduleSave(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => this.#save(), SAVE_DELAY_MS);
+  }
+
   #save(): void {
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
     const state: StateFile = { version: 1, tasks: {} };
     for (const [id, entry] of this.#entries) {
       const cp = this.#collectors.get(id)?.checkpoint() ?? entry.checkpoint;
