@@ -43,8 +43,8 @@ try {
   const idlePct = (ticks / 100 / wallS) * 100;
   const rss = rssBytes(agentPid);
   console.log(`| what | value | note |\n|---|---:|---|`);
-  console.log(`| floor: bare fork/exec of ${N} \`sh -c 'exec sleep 1000'\`, 8 at a time | ${fmt(floorMs)} ms | ${fmt((floorMs / N) * 1000)} µs/task |`);
-  console.log(`| tend: converge ${N} tasks from empty (file → all running in the store) | ${fmt(convergeMs)} ms | ${fmt((convergeMs / N) * 1000)} µs/task |`);
+  console.log(`| floor: bare fork/exec of ${N} \`sh -c 'exec sleep 1000'\`, 8 at a time | ${fmt(floorMs)} ms | ${(floorMs / N).toFixed(2)} ms/task |`);
+  console.log(`| tend: converge ${N} tasks from empty (file → all running in the store) | ${fmt(convergeMs)} ms | ${(convergeMs / N).toFixed(2)} ms/task |`);
   console.log(`| tend agent CPU while idle with ${N} tasks | ${idlePct.toFixed(2)} % of a core | ${ticks} ticks over ${wallS.toFixed(0)} s |`);
   console.log(`| tend agent RSS, no tasks | ${fmt(rssEmpty / 1048576)} MiB | |`);
   console.log(`| tend agent RSS with ${N} tasks | ${fmt(rss / 1048576)} MiB | ${fmt((rss - rssEmpty) / N / 1024)} KiB/task over empty |`);
