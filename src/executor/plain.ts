@@ -11,7 +11,10 @@
  * No cgroups: updateResources stores the new values and resolves (the task's
  * NOMAD_* environment cannot change, and nothing is enforced); stats come
  * from /proc of the task's processes; shutdown kills the process group and
- * every process carrying `TEND_TASK_ID=<id>`.
+ * every process carrying `TEND_TASK_ID=<id>`. exec runs the command as a
+ * child of the agent with the task's env (plus the marker, so a task stop
+ * also ends it), cwd and user; `tty` is not supported (pipes only).
+ * Process discovery reads /proc, so this backend runs on Linux only.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -13,6 +13,12 @@
  *  - for oci tasks, conmon's k8s-file log (`<logDir>/.<task>.conmon.log`),
  *    which it demultiplexes into the two streams, rotating conmon's file by
  *    renaming it and asking conmon to reopen through the bundle's `ctl` FIFO.
+ *
+ * While no monitor runs, a plain task can write up to the pipe capacity
+ * (64 KiB on Linux) per stream before its writes block; nothing is dropped.
+ * conmon logs are resumed at a checkpointed offset (at least once).
+ * Implementation: client.ts (createLogMonitorClient), monitor.ts, reader.ts
+ * (readLogs for `tendctl logs`).
  */
 
 export type LogSource =
