@@ -19,38 +19,27 @@ export interface ExecutorChoice {
   reason: string;
 }
 
-type Factory = (opts: Record<string, unknown>) => Executor | Promise<Executor>;
-
-// The backends are loaded lazily: the plain agent never loads the oci code, and
-// a backend that fails to load is reported as unavailable rather than crashing.
-async function load(spec: string, name: string): Promise<Factory> {
-  const mod = (await import(spec)) as Record<string, unknown>;
-  const f = mod[name];
-  if (typeof f !== 'function') throw new TendError('E_EXECUTOR', `failed to load executor: ${spec} exports no ${name}`);
-  return f as Factory;
-}
-
 async function logClient(config: AgentConfig): Promise<LogMonitorClient> {
   const mod = await import('./logs/client.js');
   return mod.createLogMonitorClient({ dataDir: config.dataDir });
 }
 
 export async function createPlain(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<Executor> {
-  const plain = await load('./plain.js', 'createPlainExecutor');
-  return plain({ dataDir: config.dataDir, logs, logger });
+  const { createPlainExecutor } = await import('./plain.js');
+  return createPlainExecutor({ dataDir: config.dataDir, logs, logger });
 }
 
 export async function createOci(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<Executor> {
-  const oci = await load('./oci/executor.js', 'createOciExecutor');
-  return oci({
+  const { createCgroupManager } = await import('../cgroups/factory.js');
+  const { createOciExecutor } = await import('./oci/executor.js');
+  const cgroups = createCgroupManager({ parent: config.oci.cgroupParent, reservedCores: config.client.reserved.cores, logger });
+  return createOciExecutor({
     dataDir: config.dataDir,
-    config,
     runtime: config.oci.runtime,
     conmon: config.oci.conmon,
-    cgroupParent: config.oci.cgroupParent,
-    pidsLimit: config.oci.pidsLimit,
-    reservedCores: config.client.reserved.cores,
+    cgroups,
     logs,
+    pidsLimit: config.oci.pidsLimit,
     logger,
   });
 }

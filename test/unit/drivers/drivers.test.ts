@@ -6,7 +6,8 @@ import path from 'node:path';
 import { ensureTaskDirs, removeAllocDir } from '../../../src/drivers/alloc-dir.js';
 import { lookupUser } from '../../../src/drivers/user.js';
 import { hostEnv } from '../../../src/drivers/launch-spec.js';
-import { defaultIsolation, inRanges } from '../../../src/drivers/exec.js';
+import { ExecDriver, hostVolumeMounts } from '../../../src/drivers/exec.js';
+import { makeJob } from '../agent/fixtures.js';
 import { RawExecDriver } from '../../../src/drivers/raw-exec.js';
 import { nodeInfo } from '../../../src/drivers/fingerprint.js';
 import { platform } from '../../../src/platform.js';
@@ -45,25 +46,26 @@ test('raw_exec: disabled by default with the reason; host env drops the denylist
   assert.deepEqual(env, { PATH: '/bin', HOME: '/root' });
 });
 
-test('exec isolation: allow_caps bounds cap_add, cap_drop removes, modes default from the plugin', () => {
+test('exec driver: host volumes resolve through group volume and agent host_volume; a denied user never starts', async () => {
+  const task = makeTask('t', { driver: 'exec', volumeMounts: [{ volume: 'data', destination: '/data', readOnly: false }] });
+  const group = { ...makeJob('j').groups[0], volumes: [{ name: 'data', type: 'host' as const, source: 'shared', readOnly: false }] };
+  assert.deepEqual(hostVolumeMounts(group, task, [{ name: 'shared', path: '/srv/shared', readOnly: true }]), [{ source: '/srv/shared', destination: '/data', readOnly: true }]);
+  assert.throws(() => hostVolumeMounts(group, task, []), { code: 'E_SPEC_INVALID', message: /host_volume "shared"/ });
   const cfg: ExecPluginConfig = {
     enabled: true,
     defaultPidMode: 'private',
-    defaultIpcMode: 'host',
+    defaultIpcMode: 'private',
     noPivotRoot: false,
-    allowCaps: ['chown', 'kill', 'net_bind_service'],
+    allowCaps: ['chown'],
     deniedHostUids: [[0, 0]],
     deniedHostGids: [],
   };
-  const iso = defaultIsolation(makeTask('t', {}, { capDrop: ['kill'] }), cfg, ['/bin', '/definitely-missing']);
-  assert.deepEqual(iso.capabilities, ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE']);
-  assert.deepEqual(iso.chrootEnv, ['/bin']);
-  assert.equal(iso.pidMode, 'private');
-  assert.equal(iso.ipcMode, 'host');
-  assert.throws(() => defaultIsolation(makeTask('t', {}, { capAdd: ['sys_admin'] }), cfg, []), { code: 'E_CAPABILITY_DENIED' });
-  assert.equal(inRanges(0, cfg.deniedHostUids), true);
-  assert.equal(inRanges(12, [[10, 15]]), true);
-  assert.equal(inRanges(16, [[10, 15]]), false);
+  const driver = new ExecDriver({ config: cfg, dataDir: '/nonexistent-tend', chrootEnv: [], hostVolumes: [], isRoot: true, fingerprint: { ok: true } });
+  const job = makeJob('j', { tasks: [makeTask('t', { driver: 'exec', user: 'root' })] });
+  await assert.rejects(
+    driver.prepare({ job, group: job.groups[0], task: job.groups[0].tasks[0], index: 0, allocId: 'a', execId: 'a-t' }, { node: { name: 'n', id: 'i', class: '', datacenter: 'dc1', attributes: {}, meta: {} }, agentEnv: {} }),
+    { code: 'E_USER_DENIED' },
+  );
 });
 
 test('fingerprint: Nomad attribute names, driver.X only when available', () => {
