@@ -76,7 +76,11 @@ class K8sCollector implements Collector {
     if (resume?.rotating && this.#openAt(this.#old)) this.#rotating = true;
     else if (resume?.rotating) this.#offset = 0;
     try {
-      this.#watcher = watch(path.dirname(this.#path), { persistent: false }, () => this.#pump());
+      // The dir also holds the files this monitor writes: wake only for conmon's file (or an unnamed event).
+      const base = path.basename(this.#path);
+      this.#watcher = watch(path.dirname(this.#path), { persistent: false }, (_e, name) => {
+        if (!name || name === base || name.startsWith(`${base}.`)) this.#pump();
+      });
       this.#watcher.on('error', () => undefined);
     } catch (err) {
       this.#log.warn({ err, path: this.#path }, 'log watch failed');
