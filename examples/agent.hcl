@@ -5,6 +5,10 @@
 data_dir = "../state"
 jobs_dir = "."
 
+# The zero-dependency executor: no root, runc or conmon needed. On a root
+# machine with runc and conmon, "auto" (the default) isolates through OCI.
+executor = "plain"
+
 # raw_exec is disabled by default (as in Nomad); enabled here so the examples
 # run on any machine without root.
 plugin "raw_exec" {
