@@ -25,7 +25,7 @@ import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from './executor.js';
-import { logPaths, type LogMonitorClient, type LogTarget } from './logs/logs.js';
+import { logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
@@ -60,6 +60,15 @@ interface SavedTask {
 
 /** After a SIGKILL of the task, how long the wrapper gets to record the exit. */
 const WRAPPER_GRACE_MS = 2000;
+
+/** What the log monitor collects for a plain task: for the agent's level-triggered `logs.sync` after a restart. */
+export function plainLogEntry(spec: Pick<LaunchSpec, 'id' | 'identity' | 'logDir' | 'logs'>): { source: LogSource; target: LogTarget } {
+  const fifos = logPaths(spec.logDir, spec.identity.task);
+  return {
+    source: { kind: 'fifo', stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo },
+    target: { id: spec.id, logDir: spec.logDir, task: spec.identity.task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+  };
+}
 
 export function createPlainExecutor(opts: PlainExecutorOptions): Executor {
   return new PlainExecutor(opts);
@@ -108,10 +117,10 @@ class PlainExecutor implements Executor {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
 
-    const target: LogTarget = { id: spec.id, logDir: spec.logDir, task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes };
+    const { source, target } = plainLogEntry(spec);
     try {
       await this.#logs.ensure();
-      await this.#logs.add({ kind: 'fifo', stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo }, target);
+      await this.#logs.add(source, target);
     } catch (err) {
       throw fail(`collecting its logs: ${describeError(err)}`, err);
     }

@@ -26,7 +26,17 @@ export type LogmonRequest =
 
 export type LogmonResponse = { ok: true; pid?: number } | { ok: false; error: string };
 
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+export const MAX_SOCKET_PATH = 107;
+
 export function logmonPaths(dataDir: string) {
+  const socket = path.join(dataDir, 'logmon.sock');
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw new TendError(
+      'E_EXECUTOR',
+      `failed to place the log monitor socket: expected a path of at most ${MAX_SOCKET_PATH} bytes, got ${Buffer.byteLength(socket)} (${socket}); use a shorter data dir`,
+    );
+  }
   return {
     socket: path.join(dataDir, 'logmon.sock'),
     state: path.join(dataDir, 'logmon.json'),

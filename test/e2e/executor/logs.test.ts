@@ -202,3 +202,28 @@ test('log monitor: a restarted monitor resumes a conmon log at its checkpoint', 
   await waitFor(() => read(out) === want(10), { what: 'the records written while stopped, once each' });
   await logs.remove('resume-1');
 });
+
+test('log monitor: sync keeps exactly the given tasks, in the state file too', async (t) => {
+  if (!requireLinux(t)) return;
+  const { dataDir, logs, logDir } = monitorDir();
+  await logs.ensure();
+  const entry = (task: string) => {
+    const f = logPaths(logDir, task);
+    mkfifo(f.stdoutFifo);
+    mkfifo(f.stderrFifo);
+    return { source: { kind: 'fifo' as const, stdoutFifo: f.stdoutFifo, stderrFifo: f.stderrFifo }, target: { id: `${task}-1`, logDir, task, maxFiles: 2, maxFileSizeBytes: 1024 } };
+  };
+  const a = entry('sa');
+  const b = entry('sb');
+  await logs.add(a.source, a.target);
+  await logs.sync([b]);
+  const fd = openSync(b.source.stdoutFifo, constants.O_RDWR);
+  t.after(() => closeSync(fd));
+  writeSync(fd, 'to b\n');
+  await waitFor(() => read(path.join(logDir, 'sb.stdout.0')) === 'to b\n', { what: 'b collected after sync' });
+  const state = () => Object.keys(JSON.parse(read(path.join(dataDir, 'logmon.json')) || '{"tasks":{}}').tasks);
+  await waitFor(() => state().join() === 'sb-1', { what: 'the state file to list only b' });
+  await assert.rejects(logs.add({ kind: 'fifo', stdoutFifo: '/nonexistent/x', stderrFifo: '/nonexistent/y' }, { ...a.target, id: 'bad' }), /failed to add log collection/);
+  await logs.sync([]);
+  await waitFor(() => state().length === 0, { what: 'an empty state file' });
+});
