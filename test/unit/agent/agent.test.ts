@@ -57,7 +57,7 @@ class FakeSource implements JobSource {
 
 const node: NodeInfo = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
 
-async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[] } = {}) {
+async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[]; concurrency?: number; settle?: boolean } = {}) {
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tend-agent-')));
   if (!opts.dir) t.after(() => rm(dir, { recursive: true, force: true }));
   const store = createStore({ dataDir: dir });
@@ -76,10 +76,10 @@ async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], o
     nodeView: { version: '0', executor: 'plain', cgroupMode: 'none', cores: [0], reservedCores: [], memoryBytes: 1, dataDir: dir, jobsDir: '/jobs', startedAt: '' },
     logger: pino({ level: 'silent' }),
     metrics: noopMetrics,
-    concurrency: 4,
+    concurrency: opts.concurrency ?? 4,
   });
   await agent.start();
-  await agent.settled();
+  if (opts.settle !== false) await agent.settled();
   return { agent, executor, source, store, dir };
 }
 
@@ -244,4 +244,17 @@ test('agent: a task removed from the files while the agent was down is stopped (
   assert.equal(executor.running().length, 0);
   assert.ok(executor.shutdowns.includes(a.allocId + '-t'));
   await second.agent.stop();
+});
+
+test('agent: a later stop cancels queued starts of the same tasks', async (t) => {
+  const executor = new FakeExecutor();
+  executor.launchDelayMs = 20;
+  const { agent, source } = await setup(t, [makeJob('a', { count: 10 })], { executor, concurrency: 1, settle: false });
+  await waitFor(() => executor.launches.length >= 1, { what: 'first launch' });
+  source.emit([]);
+  await agent.settled();
+  assert.ok(executor.launches.length < 10, `expected queued starts to be dropped, got ${executor.launches.length} launches`);
+  assert.equal(executor.running().length, 0);
+  assert.deepEqual(agent.tasks(), []);
+  await agent.stop();
 });
