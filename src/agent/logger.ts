@@ -15,9 +15,10 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions): pino.Logger {
   const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
-  const base = { level: opts.level, base: { pid: process.pid }, redact: ['token', 'api.token', 'config.api.token'] };
+  // No base pid: task pids are logged as `pid` fields.
+  const base = { level: opts.level, base: null, redact: ['token', 'api.token', 'config.api.token'] };
   if (usePretty) {
-    return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: (opts.destination ?? process.stdout) as NodeJS.WritableStream & { write: (s: string) => boolean } }));
+    return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', destination: (opts.destination ?? process.stdout) as NodeJS.WritableStream & { write: (s: string) => boolean } }));
   }
   return pino(base, opts.destination ?? pino.destination({ dest: 1, sync: true }));
 }
