@@ -30,8 +30,8 @@ export interface Harness {
   writeJob(name: string, text: string): Promise<void>;
   records(): Record<string, TaskRecord>;
   doc(): StoreDocument | undefined;
-  /** Live task processes of this agent: TEND_TASK_ID → pids. */
-  taskProcs(): Map<string, number[]>;
+  /** Live task processes of this agent: TEND_TASK_ID → pids (the plain executor's wrappers only when asked). */
+  taskProcs(withWrappers?: boolean): Map<string, number[]>;
   agentLog(): string;
   cleanup(): Promise<void>;
 }
@@ -120,7 +120,7 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
     records() {
       return h.doc()?.tasks ?? {};
     },
-    taskProcs() {
+    taskProcs(withWrappers = false) {
       const out = new Map<string, number[]>();
       for (const pid of listPids()) {
         const env = readEnviron(pid);
@@ -129,7 +129,7 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
         const st = readStat(pid);
         if (!st || st.state === 'Z') continue;
         // The plain executor's wrapper (it waits for the task and writes the exit file) is not the task.
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tend-wrapper')) continue;
+        if (!withWrappers && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tend-wrapper')) continue;
         out.set(id, [...(out.get(id) ?? []), pid]);
       }
       return out;
@@ -144,8 +144,9 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
     async cleanup() {
       await h.kill9();
       for (let i = 0; i < 3; i++) {
-        for (const pids of h.taskProcs().values()) for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        for (const pids of h.taskProcs(true).values()) for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       }
+      await waitFor(() => h.taskProcs(true).size === 0, { what: 'task processes gone', timeoutMs: 5000 }).catch(() => {});
       // The log monitor of this data dir.
       for (const pid of listPids()) {
         try {
@@ -155,7 +156,7 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
           /* gone */
         }
       }
-      await rm(root, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
   return h;
