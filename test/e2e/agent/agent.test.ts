@@ -94,12 +94,8 @@ test('agent e2e: kill -9 mid-converge of 100 tasks, restart: each runs exactly o
   assert.equal(procs.size, 100, 'one marked task per instance');
   for (const [execId, pids] of procs) assert.equal(pids.length, 1, `${execId} runs ${pids.length} times`);
   const recs = h.records();
-  for (const [id, pid] of before) {
-    if (!procs.has(recs[id].execId)) continue;
-    assert.equal(recs[id].handle!.pid, pid, `${id} restarted needlessly`);
-  }
-  const adopted = [...before.keys()].filter((id) => recs[id].handle!.pid === before.get(id)).length;
-  assert.ok(adopted >= before.size - 1, `adopted ${adopted} of ${before.size}`);
+  for (const [id, pid] of before) assert.equal(recs[id].handle!.pid, pid, `${id} restarted needlessly`);
+  assert.ok(before.size >= 20, `expected at least 20 adopted, got ${before.size}`);
 });
 
 test('agent e2e: a symlinked jobs dir swapped to a new tree converges', { timeout: 60_000 }, async (t) => {
