@@ -33,6 +33,48 @@ export interface LowdbStoreOptions {
   now?: () => Date;
 }
 
+/**
+ * On disk, instances of one spec share their per-field hashes: records carry
+ * `hashes.ref` into a top-level `specs` map (a 1,000-instance job writes the
+ * map once instead of 1,000 times). In memory every record has its fields.
+ */
+interface DiskRecord extends Omit<TaskRecord, 'hashes'> {
+  hashes: Omit<TaskRecord['hashes'], 'fields'> & { fields?: Record<string, string>; ref?: string };
+}
+
+export function encodeDocument(doc: StoreDocument): string {
+  const specs: Record<string, Record<string, string>> = {};
+  const tasks: Record<string, DiskRecord> = {};
+  // By identity: instances of one spec share one fields object (hash cache, and decode below).
+  const refs = new Map<Record<string, string>, string>();
+  for (const [id, r] of Object.entries(doc.tasks)) {
+    let ref = refs.get(r.hashes.fields);
+    if (ref === undefined) {
+      ref = `s${refs.size}`;
+      refs.set(r.hashes.fields, ref);
+      specs[ref] = r.hashes.fields;
+    }
+    tasks[id] = { ...r, hashes: { restart: r.hashes.restart, resources: r.hashes.resources, policy: r.hashes.policy, ref } };
+  }
+  return JSON.stringify({ ...doc, tasks, specs });
+}
+
+export function decodeDocument(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const d = raw as { specs?: Record<string, Record<string, string>>; tasks?: Record<string, DiskRecord> };
+  const specs = d.specs ?? {};
+  delete d.specs;
+  for (const r of Object.values(d.tasks ?? {})) {
+    if (!r || typeof r !== 'object' || !r.hashes) continue;
+    if (r.hashes.ref !== undefined) {
+      r.hashes.fields = specs[r.hashes.ref] ?? {};
+      delete r.hashes.ref;
+    }
+    r.hashes.fields ??= {};
+  }
+  return d;
+}
+
 function emptyDocument(): StoreDocument {
   return { version: STORE_SCHEMA_VERSION, nodeId: randomUUID(), seq: 0, tasks: {}, events: [] };
 }
@@ -74,7 +116,7 @@ export class LowdbStore implements Store {
     this.path = path.join(opts.dataDir, STORE_FILE);
     this.#log = opts.logger?.child({ component: 'store' });
     this.#now = opts.now ?? (() => new Date());
-    this.#db = new Low<StoreDocument>(new DataFile<StoreDocument>(this.path, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) }), emptyDocument());
+    this.#db = new Low<StoreDocument>(new DataFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: encodeDocument }), emptyDocument());
   }
 
   get nodeId(): string {
@@ -96,7 +138,7 @@ export class LowdbStore implements Store {
     let reason: string | undefined;
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = decodeDocument(JSON.parse(text));
       reason = invalidReason(doc);
     } catch (err) {
       reason = `invalid JSON: ${(err as Error).message}`;

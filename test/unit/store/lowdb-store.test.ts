@@ -41,10 +41,20 @@ test('store: a missing store starts empty and is written; records survive a relo
   s.update('x', (r) => {
     r.handle = { version: 1, executor: 'plain', id: 'a-x', pid: 42, pidStartTime: 7, startedAt: '2026-01-01T00:00:00.000Z', data: {} };
   });
+  const y = rec('y');
+  y.hashes = { ...y.hashes, fields: { args: 'a1', 'env.FOO': 'f1' } };
+  s.put(y);
+  const z = rec('z');
+  z.hashes = y.hashes;
+  s.put(z);
   await s.flush();
+  const onDisk = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  assert.equal(Object.keys(onDisk.specs).length, 2, 'instances of one spec share their field hashes on disk');
+  assert.equal(onDisk.tasks.z.hashes.fields, undefined);
   const again = createStore({ dataDir: dir });
   assert.equal((await again.load()).outcome, 'loaded');
   assert.equal(again.get('x')?.handle?.pid, 42);
+  assert.deepEqual(again.get('z')?.hashes, { restart: 'r', resources: 's', policy: 'p', fields: { args: 'a1', 'env.FOO': 'f1' } });
   assert.equal(again.nodeId, s.nodeId);
 });
 
