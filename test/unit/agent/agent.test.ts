@@ -35,8 +35,8 @@ class FakeSource implements JobSource {
       reason,
     };
   }
-  emit(jobs: Job[], bad?: string): void {
-    this.#set = this.#make(jobs, 'watch', bad);
+  emit(jobs: Job[], bad?: string, conflicts: DesiredSet['conflicts'] = []): void {
+    this.#set = { ...this.#make(jobs, 'watch', bad), conflicts };
     for (const l of this.#listeners) l(this.#set);
   }
   async start() {
@@ -256,5 +256,20 @@ test('agent: a later stop cancels queued starts of the same tasks', async (t) =>
   assert.ok(executor.launches.length < 10, `expected queued starts to be dropped, got ${executor.launches.length} launches`);
   assert.equal(executor.running().length, 0);
   assert.deepEqual(agent.tasks(), []);
+  await agent.stop();
+});
+
+test('agent: a job defined by two files is reported once as a conflict and keeps running', async (t) => {
+  const job = makeJob('a');
+  const { agent, executor, source } = await setup(t, [job]);
+  const pid = executor.pidOf(agent.tasks()[0].allocId + '-t');
+  const conflicts = [{ job: 'a', winner: '/jobs/a.hcl', losers: ['/jobs/z.hcl'] }];
+  source.emit([job], undefined, conflicts);
+  source.emit([job], undefined, conflicts);
+  await agent.settled();
+  const evs = agent.events().filter((e) => e.type === 'Conflict');
+  assert.equal(evs.length, 1);
+  assert.match(evs[0].message, /\/jobs\/a\.hcl and \/jobs\/z\.hcl; \/jobs\/a\.hcl wins/);
+  assert.equal(executor.pidOf(agent.tasks()[0].allocId + '-t'), pid);
   await agent.stop();
 });
