@@ -4,8 +4,9 @@
  *    the task's alloc/local/secrets/tmp dirs, /proc, /dev, /sys; mount, pid
  *    and ipc namespaces (pid/ipc per the isolation), a bounded capability set,
  *    no_new_privs, runc's masked and read-only /proc paths;
- *  - raw_exec (host mode): root "/", no namespaces, no hostname, the agent's
- *    capabilities: a process in the host's view, inside its own cgroup.
+ *  - raw_exec (host mode): root "/" in a mount namespace of its own (so runc's
+ *    root bind never lands in the host's table), no other namespaces, no
+ *    hostname, the agent's capabilities: the host's view, in its own cgroup.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -148,11 +149,14 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
         noNewPrivileges: false,
       },
       root: { path: '/', readonly: false },
-      mounts: [],
+      // runc binds the root onto itself (MS_BIND|MS_REC) in the task's mount namespace.
+      // Without one it does so in the host's, doubling the host's mount table on every
+      // launch: a private mount namespace holding the host's whole tree is the host view.
+      mounts: [{ destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] }],
       linux: {
         cgroupsPath: opts.cgroupsPath,
         resources: { ...resources, devices: [{ allow: true, access: 'rwm' }] },
-        namespaces: [],
+        namespaces: [{ type: 'mount' }],
       },
     };
   }

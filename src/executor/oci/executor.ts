@@ -115,7 +115,7 @@ export class OciExecutor implements Executor {
         name: `${spec.identity.job}.${spec.identity.group}.${spec.identity.index}.${spec.identity.task}`,
         logPath: conmonLog,
         noPivot: spec.isolation?.noPivotRoot ?? false,
-        timeoutMs: this.#opts.createTimeoutMs ?? 10_000,
+        timeoutMs: this.#opts.createTimeoutMs ?? 30_000,
       });
       const created = Date.now();
       await this.#runtime.start(id).catch((err: unknown) => {

@@ -28,7 +28,7 @@ export interface OciExecutorOptions {
   /** Default pids.max per task when the task sets none. */
   pidsLimit: number;
   logger?: pino.Logger;
-  /** How long to wait for conmon to report the container pid (default 10 s). */
+  /** How long to wait for conmon to report the container pid (default 30 s). */
   createTimeoutMs?: number;
 }
 

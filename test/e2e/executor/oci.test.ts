@@ -203,11 +203,14 @@ describe('oci executor', { concurrency: false }, () => {
   test('oci executor: raw_exec runs in the host view inside its own cgroup', async (t) => {
     if (!gates(t)) return;
     const id = 'raw';
+    const hostMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+    const mountsBefore = hostMounts();
     const handle = await h.executor.launch(h.spec(id, { driver: 'raw_exec', isolation: undefined, cwd: h.dataDir, args: ['-c', 'pwd; test -d /work && echo host; cat /proc/self/cgroup | grep memory; exit 5'] }));
     const exit = await h.executor.wait(handle);
     assert.equal(exit.code, 5);
     const out = h.output(id);
     assert.match(out, new RegExp(`^${h.dataDir}\nhost\n\\d+:memory:/${h.parent}/${id}$`));
+    assert.equal(hostMounts(), mountsBefore, 'expected the host mount table to be unchanged by a host-mode task');
     await h.executor.cleanup(id);
     assert.deepEqual(leftovers(h, id), []);
   });

@@ -57,11 +57,11 @@ test('bundle: an exec spec isolates mount, pid and (per mode) ipc, with a read-o
   assert.equal('hostname' in s, false);
 });
 
-test('bundle: a raw_exec spec is host mode: root /, no namespaces, no hostname, no mounts', () => {
+test('bundle: a raw_exec spec is host mode: root /, only a mount namespace (runc binds / onto itself), no hostname', () => {
   const s = buildSpec(spec({ driver: 'raw_exec', isolation: undefined, user: undefined, cwd: '/data/alloc/a1/web' }), '/b/rootfs', { cgroupsPath: '/tend/a1-web', pidsLimit: 4096 });
   assert.deepEqual(s.root, { path: '/', readonly: false });
-  assert.deepEqual(s.linux.namespaces, []);
-  assert.deepEqual(s.mounts, []);
+  assert.deepEqual(s.linux.namespaces, [{ type: 'mount' }]);
+  assert.deepEqual(s.mounts.map((m) => m.destination), ['/dev']);
   assert.equal(s.process.cwd, '/data/alloc/a1/web');
   assert.equal(s.linux.maskedPaths, undefined);
   assert.equal('hostname' in s, false);
