@@ -44,6 +44,8 @@ export interface AgentOptions {
   concurrency: number;
   clock?: Clock;
   agentEnv?: Record<string, string | undefined>;
+  /** Exclusive CPUs for `cores` (the oci executor's cgroup manager); absent on the plain executor. */
+  reserveCores?(execId: string, count: number): number[];
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
 }
@@ -84,6 +86,7 @@ export class Agent implements AgentApi {
       logger: opts.logger,
       metrics: opts.metrics,
       clock: this.#clock,
+      reserveCores: opts.reserveCores,
       desired: (id) => this.#desired.get(id),
       changed: () => {
         this.schedulePass();

@@ -103,6 +103,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
     logger: log,
     metrics,
     concurrency: config.concurrency,
+    reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir,
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, store: loaded.outcome, drivers: availability }, 'agent starting');

@@ -33,6 +33,8 @@ export interface TaskRunnerOptions {
   logger: pino.Logger;
   metrics: AgentMetrics;
   clock: Clock;
+  /** Exclusive CPUs (`cores`), when the executor can pin them. */
+  reserveCores?(execId: string, count: number): number[];
   /** The latest desired instance of a task (for the restart policy at exit time). */
   desired(id: string): DesiredInstance | undefined;
   /** Something changed that a pass should look at. */
@@ -140,13 +142,17 @@ export class TaskRunner {
     const t0 = performance.now();
     let handle: TaskHandle;
     let prepareMs = 0;
+    let launchedCores: number[] | undefined;
     try {
-      const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv });
+      const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv, reserveCores: this.#o.reserveCores });
       prepareMs = performance.now() - t0;
+      launchedCores = spec.resources.cores;
       handle = await this.#o.executor.launch(spec);
     } catch (err) {
       const msg = describeError(err);
       log.error({ err: msg, code: isTendError(err) ? err.code : undefined }, 'task launch failed');
+      // Give back what prepare may have reserved (exclusive cores) and what launch left behind.
+      await this.#o.executor.cleanup(d.execId).catch(() => {});
       this.event(r, 'Driver Failure', `failed to start task: ${msg}`);
       const unrecoverable = isTendError(err) && ['E_SPEC_INVALID', 'E_USER_DENIED', 'E_CAPABILITY_DENIED', 'E_DRIVER_UNAVAILABLE'].includes(err.code);
       store.update(d.id, (x) => {
@@ -167,6 +173,7 @@ export class TaskRunner {
     store.update(d.id, (x) => {
       x.handle = handle;
       x.startedAt = handle.startedAt;
+      x.resources.cores = launchedCores;
     });
     const launchedAt = performance.now();
     await store.flush().catch((err) => log.error({ err: describeError(err) }, 'failed to persist task handle'));
@@ -310,11 +317,17 @@ export class TaskRunner {
     if (resourcesChanged && r.handle && r.state === 'running') {
       const spec = d.task.resources;
       const MiB = 1024 * 1024;
+      const cores = spec.cores && this.#o.reserveCores ? this.#o.reserveCores(r.execId, spec.cores) : undefined;
       await executor.updateResources(r.handle, {
         cpuShares: spec.cpu,
         memoryBytes: spec.memoryMB * MiB,
         memoryMaxBytes: (spec.memoryMaxMB ?? spec.memoryMB) * MiB,
+        // [] returns the task to the shared pool when `cores` was removed.
+        cores: cores ?? (r.resources.cores?.length ? [] : undefined),
         pidsLimit: d.task.config.pidsLimit,
+      });
+      store.update(d.id, (x) => {
+        x.resources.cores = cores;
       });
     }
     store.update(d.id, (x) => adopt(x, d));

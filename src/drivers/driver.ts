@@ -24,6 +24,11 @@ export interface PrepareContext {
   node: NodeInfo;
   /** Environment of the agent, for `${env["X"]}` and the host env of raw_exec tasks. */
   agentEnv: Record<string, string | undefined>;
+  /**
+   * Reserve `count` exclusive CPUs for a task (the cgroup manager's cpuset
+   * allocator, oci executor only); absent when the executor cannot pin CPUs.
+   */
+  reserveCores?(execId: string, count: number): number[];
 }
 
 export interface Driver {

@@ -57,6 +57,8 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
   if (user) opts.checkUser?.(user);
   const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, user);
   const view = opts.taskView ?? { allocDir: dirs.allocDir, taskDir: dirs.taskDir };
+  const want = inst.task.resources.cores;
+  const cores = want && ctx.reserveCores ? ctx.reserveCores(inst.execId, want) : undefined;
   const rctx: RuntimeContext = {
     job: inst.job,
     group: inst.group,
@@ -65,6 +67,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     allocId: inst.allocId,
     allocDir: view.allocDir,
     taskDir: view.taskDir,
+    cores,
     node: ctx.node,
     env: ctx.agentEnv,
   };
@@ -91,6 +94,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
       cpuShares: r.cpu,
       memoryBytes: r.memoryMB * MiB,
       memoryMaxBytes: (r.memoryMaxMB ?? r.memoryMB) * MiB,
+      ...(cores ? { cores } : {}),
       pidsLimit: task.config.pidsLimit ?? opts.pidsLimit,
     },
     isolation: opts.isolation?.(task),

@@ -10,11 +10,14 @@ import { TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { Executor } from './executor.js';
 import type { LogMonitorClient } from './logs/logs.js';
+import type { CgroupManager } from '../cgroups/cgroups.js';
 
 export interface ExecutorChoice {
   executor: Executor;
   /** The log monitor client the executor uses (stopped with `-stop-tasks-on-exit`). */
   logs?: LogMonitorClient;
+  /** The cgroup manager of the oci executor (exclusive cores for `cores`). */
+  cgroups?: CgroupManager;
   /** Why this backend ("executor = plain in config", "auto: runc not found on PATH", …). */
   reason: string;
 }
@@ -29,11 +32,11 @@ export async function createPlain(config: AgentConfig, logger: pino.Logger, logs
   return createPlainExecutor({ dataDir: config.dataDir, logs, logger });
 }
 
-export async function createOci(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<Executor> {
+export async function createOci(config: AgentConfig, logger: pino.Logger, logs: LogMonitorClient): Promise<{ executor: Executor; cgroups: CgroupManager }> {
   const { createCgroupManager } = await import('../cgroups/factory.js');
   const { createOciExecutor } = await import('./oci/executor.js');
   const cgroups = createCgroupManager({ parent: config.oci.cgroupParent, reservedCores: config.client.reserved.cores, logger });
-  return createOciExecutor({
+  const executor = createOciExecutor({
     dataDir: config.dataDir,
     runtime: config.oci.runtime,
     conmon: config.oci.conmon,
@@ -42,6 +45,7 @@ export async function createOci(config: AgentConfig, logger: pino.Logger, logs: 
     pidsLimit: config.oci.pidsLimit,
     logger,
   });
+  return { executor, cgroups };
 }
 
 export async function createExecutor(config: AgentConfig, logger: pino.Logger): Promise<ExecutorChoice> {
@@ -52,16 +56,17 @@ export async function createExecutor(config: AgentConfig, logger: pino.Logger): 
   if (!p.isLinux) why = 'requires Linux';
   else if (!p.isRoot) why = 'requires root';
   let oci: Executor | undefined;
+  let cgroups: CgroupManager | undefined;
   if (!why) {
     try {
-      oci = await createOci(config, logger, logs);
+      ({ executor: oci, cgroups } = await createOci(config, logger, logs));
       const fp = await oci.fingerprint();
       if (!fp.exec.ok) why = fp.exec.reason ?? 'exec isolation unavailable';
     } catch (err) {
       why = (err as Error).message;
     }
   }
-  if (!why && oci) return { executor: oci, logs, reason: config.executor === 'oci' ? 'executor = "oci" in the agent config' : 'auto: root, runc, conmon and cgroups work' };
+  if (!why && oci) return { executor: oci, logs, cgroups, reason: config.executor === 'oci' ? 'executor = "oci" in the agent config' : 'auto: root, runc, conmon and cgroups work' };
   await oci?.close().catch(() => {});
   if (config.executor === 'oci') throw new TendError('E_EXECUTOR', `failed to start the oci executor: ${why}`);
   return { executor: await createPlain(config, logger, logs), logs, reason: `auto: oci unavailable (${why})` };
