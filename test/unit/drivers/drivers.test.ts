@@ -81,3 +81,35 @@ test('fingerprint: Nomad attribute names, driver.X only when available', () => {
   assert.equal(n.attributes['cpu.numcores'], String(platform().numCores));
   assert.equal(n.meta.rack, 'r1');
 });
+
+test('raw_exec prepare: task dirs, NOMAD_* and task env over the host env, relative command in the task dir, reserved cores', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-prep-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const d = new RawExecDriver({ config: { enabled: true, noCgroups: false }, dataDir: dir, isRoot: false, fingerprint: { ok: true } });
+  const task = makeTask('t', { env: { FOO: '${NOMAD_ALLOC_INDEX}-x', PATH: '/opt/bin' }, resources: { cpu: 100, memoryMB: 64, cores: 2 } }, { command: 'local/run.sh', args: ['${NOMAD_TASK_DIR}'] });
+  const job = makeJob('j', { tasks: [task] });
+  const reserved: [string, number][] = [];
+  const spec = await d.prepare(
+    { job, group: job.groups[0], task, index: 3, allocId: 'A1', execId: 'A1-t' },
+    {
+      node: { name: 'n', id: 'i', class: '', datacenter: 'dc1', attributes: {}, meta: {} },
+      agentEnv: { PATH: '/usr/bin', HOME: '/root', VAULT_TOKEN: 'secret' },
+      reserveCores: (id, n) => (reserved.push([id, n]), [2, 3]),
+    },
+  );
+  const taskDir = path.join(dir, 'alloc', 'A1', 't');
+  assert.equal(spec.command, path.join(taskDir, 'local/run.sh'));
+  assert.deepEqual(spec.args, [path.join(taskDir, 'local')]);
+  assert.equal(spec.cwd, taskDir);
+  assert.equal(spec.logDir, path.join(dir, 'alloc', 'A1', 'alloc', 'logs'));
+  assert.equal(spec.env.FOO, '3-x');
+  assert.equal(spec.env.PATH, '/opt/bin', 'task env wins over the host env');
+  assert.equal(spec.env.HOME, '/root');
+  assert.equal(spec.env.VAULT_TOKEN, undefined);
+  assert.equal(spec.env.NOMAD_ALLOC_ID, 'A1');
+  assert.equal(spec.env.NOMAD_CPU_CORES, '2,3');
+  assert.deepEqual(spec.resources.cores, [2, 3]);
+  assert.deepEqual(reserved, [['A1-t', 2]]);
+  assert.equal(spec.resources.memoryMaxBytes, 64 * 1048576);
+  assert.ok((await stat(path.join(taskDir, 'secrets'))).isDirectory());
+});
