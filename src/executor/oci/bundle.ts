@@ -4,12 +4,12 @@
  *    the task's alloc/local/secrets/tmp dirs, /proc, /dev, /sys; mount, pid
  *    and ipc namespaces (pid/ipc per the isolation), a bounded capability set,
  *    no_new_privs, runc's masked and read-only /proc paths;
- *  - raw_exec (host mode): root "/" in a mount namespace of its own (so runc's
- *    root bind never lands in the host's table), no other namespaces, no
+ *  - raw_exec (host mode): a root built from binds of the host's top-level
+ *    entries in a mount namespace of its own, no other namespaces, no
  *    hostname, the agent's capabilities: the host's view, in its own cgroup.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { processCaps, ociCap } from '../../drivers/exec-isolation.js';
 import type { LaunchSpec, TaskResources } from '../executor.js';
@@ -62,7 +62,42 @@ export interface OciResources {
   pids?: { limit: number };
 }
 
+/** A top-level entry of the host's "/": directories and files are bound, symlinks recreated. */
+export interface HostEntry {
+  name: string;
+  kind: 'dir' | 'file' | 'symlink';
+  /** Link target, for symlinks. */
+  target?: string;
+}
+
+/** The host's top-level entries (what a host-mode root is built from). */
+export function hostRootEntries(root = '/'): HostEntry[] {
+  const out: HostEntry[] = [];
+  for (const d of readdirSync(root, { withFileTypes: true })) {
+    const p = path.join(root, d.name);
+    if (d.isSymbolicLink()) out.push({ name: d.name, kind: 'symlink', target: readlinkSync(p) });
+    else if (d.isDirectory()) out.push({ name: d.name, kind: 'dir' });
+    else if (d.isFile()) out.push({ name: d.name, kind: 'file' });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The mounts of a host-mode root: every top-level dir and file of the host bound
+ * (rbind, rw) into an empty root in the task's own mount namespace. runc cannot use
+ * "/" itself as the root: it binds the root onto itself (in the host's table when
+ * there is no mount namespace, doubling it on every launch) and pivot_root of "/"
+ * fails with EBUSY.
+ */
+export function hostMounts(entries: readonly HostEntry[]): OciMount[] {
+  return entries
+    .filter((e) => e.kind !== 'symlink')
+    .map((e) => ({ destination: `/${e.name}`, type: 'bind', source: `/${e.name}`, options: ['rbind', 'rw'] }));
+}
+
 export interface BundleOptions {
+  /** Host-mode roots: the host's top-level entries (default: read from "/"). */
+  hostEntries?: HostEntry[];
   /** linux.cgroupsPath, from the cgroup manager; undefined = runc's default. */
   cgroupsPath?: string;
   /** Default pids.max when the task sets none. */
@@ -148,11 +183,8 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
         rlimits,
         noNewPrivileges: false,
       },
-      root: { path: '/', readonly: false },
-      // runc binds the root onto itself (MS_BIND|MS_REC) in the task's mount namespace.
-      // Without one it does so in the host's, doubling the host's mount table on every
-      // launch: a private mount namespace holding the host's whole tree is the host view.
-      mounts: [{ destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] }],
+      root: { path: rootfs, readonly: false },
+      mounts: hostMounts(opts.hostEntries ?? hostRootEntries()),
       linux: {
         cgroupsPath: opts.cgroupsPath,
         resources: { ...resources, devices: [{ allow: true, access: 'rwm' }] },
@@ -192,10 +224,14 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
   };
 }
 
-/** Write `<bundle>/config.json` and, for exec tasks, the empty `<bundle>/rootfs`. */
-export async function writeBundle(bundle: string, spec: OciSpec): Promise<void> {
+/**
+ * Write `<bundle>/config.json` and the empty `<bundle>/rootfs` (for a host-mode
+ * root, with the host's top-level symlinks recreated, e.g. /bin -> usr/bin).
+ */
+export async function writeBundle(bundle: string, spec: OciSpec, symlinks: readonly HostEntry[] = []): Promise<void> {
   await rm(bundle, { recursive: true, force: true });
   await mkdir(bundle, { recursive: true, mode: 0o700 });
-  if (spec.root.path !== '/') await mkdir(spec.root.path, { recursive: true, mode: 0o755 });
+  await mkdir(spec.root.path, { recursive: true, mode: 0o755 });
+  for (const l of symlinks) if (l.kind === 'symlink' && l.target) await symlink(l.target, path.join(spec.root.path, l.name));
   await writeFile(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
 }

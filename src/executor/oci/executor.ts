@@ -15,7 +15,7 @@ import type {
 } from '../executor.js';
 import { logPaths } from '../logs/logs.js';
 import { isAlive, normalizeSignal, readStat } from '../proc.js';
-import { buildSpec, writeBundle } from './bundle.js';
+import { buildSpec, hostRootEntries, writeBundle } from './bundle.js';
 import { startConmon } from './conmon.js';
 import { startExec } from './exec-session.js';
 import { ExitWatcher, readExitFile, type ExitRecord } from './exit-watch.js';
@@ -102,8 +102,9 @@ export class OciExecutor implements Executor {
     try {
       await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
       const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
-      const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit });
-      await writeBundle(bundle, oci);
+      const hostEntries = spec.isolation ? [] : hostRootEntries();
+      const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
+      await writeBundle(bundle, oci, hostEntries);
       const written = Date.now();
       const conmonLog = logPaths(spec.logDir, spec.identity.task).conmonLog;
       await mkdir(spec.logDir, { recursive: true });

@@ -97,11 +97,14 @@ export function makeHarness(name: string): Harness {
       const s = specs.get(id)!;
       const file = logPaths(s.logDir, s.identity.task).conmonLog;
       if (!existsSync(file)) return '';
-      return readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.split(' ').slice(3).join(' '))
-        .join('\n');
+      // k8s-file: `TIMESTAMP STREAM F|P text`; P is a partial line continued by the next entry.
+      let text = '';
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        const [, , tag, ...rest] = line.split(' ');
+        if (!tag) continue;
+        text += rest.join(' ') + (tag === 'F' ? '\n' : '');
+      }
+      return text.replace(/\n$/, '');
     },
     async dispose() {
       for (const id of specs.keys()) await executors[0].cleanup(id).catch(() => undefined);

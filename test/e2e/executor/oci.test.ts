@@ -152,10 +152,10 @@ describe('oci executor', { concurrency: false }, () => {
     if (!gates(t)) return;
     const handle = await h.executor.launch(h.spec('exec', { args: ['-c', 'sleep 30'] }));
     t.after(() => h.executor.cleanup('exec'));
-    const script = 'echo $FOO; readlink /proc/self/ns/mnt /proc/self/ns/pid; grep :memory: /proc/self/cgroup; id -u; exit 3';
+    const script = 'echo $FOO; readlink /proc/self/ns/mnt /proc/self/ns/pid; grep :memory: /proc/self/cgroup; id -u; test -e /work || echo hidden; exit 3';
     const r = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', script], { env: { FOO: 'bar' } }));
     const ns = (n: string) => readlinkSync(`/proc/${handle.pid}/ns/${n}`);
-    assert.equal(r.out, `bar\n${ns('mnt')}\n${ns('pid')}\n${/\d+:memory:.*/.exec(readFileSync(`/proc/${handle.pid}/cgroup`, 'utf8'))![0]}\n0\n`);
+    assert.equal(r.out, `bar\n${ns('mnt')}\n${ns('pid')}\n${/\d+:memory:.*/.exec(readFileSync(`/proc/${handle.pid}/cgroup`, 'utf8'))![0]}\n0\nhidden\n`);
     assert.equal(r.code, 3);
     await h.executor.shutdown(handle, 'SIGKILL', 0);
   });

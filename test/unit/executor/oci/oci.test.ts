@@ -57,12 +57,21 @@ test('bundle: an exec spec isolates mount, pid and (per mode) ipc, with a read-o
   assert.equal('hostname' in s, false);
 });
 
-test('bundle: a raw_exec spec is host mode: root /, only a mount namespace (runc binds / onto itself), no hostname', () => {
-  const s = buildSpec(spec({ driver: 'raw_exec', isolation: undefined, user: undefined, cwd: '/data/alloc/a1/web' }), '/b/rootfs', { cgroupsPath: '/tend/a1-web', pidsLimit: 4096 });
-  assert.deepEqual(s.root, { path: '/', readonly: false });
+test('bundle: a raw_exec spec is host mode: the host entries bound into a root of its own, only a mount namespace, no hostname', () => {
+  const hostEntries = [
+    { name: 'bin', kind: 'symlink' as const, target: 'usr/bin' },
+    { name: 'etc', kind: 'dir' as const },
+    { name: 'info.json', kind: 'file' as const },
+  ];
+  const s = buildSpec(spec({ driver: 'raw_exec', isolation: undefined, user: undefined, cwd: '/data/alloc/a1/web' }), '/b/rootfs', { cgroupsPath: '/tend/a1-web', pidsLimit: 4096, hostEntries });
+  assert.deepEqual(s.root, { path: '/b/rootfs', readonly: false });
   assert.deepEqual(s.linux.namespaces, [{ type: 'mount' }]);
-  assert.deepEqual(s.mounts.map((m) => m.destination), ['/dev']);
+  assert.deepEqual(s.mounts, [
+    { destination: '/etc', type: 'bind', source: '/etc', options: ['rbind', 'rw'] },
+    { destination: '/info.json', type: 'bind', source: '/info.json', options: ['rbind', 'rw'] },
+  ]);
   assert.equal(s.process.cwd, '/data/alloc/a1/web');
+  assert.equal(s.process.noNewPrivileges, false);
   assert.equal(s.linux.maskedPaths, undefined);
   assert.equal('hostname' in s, false);
 });
