@@ -1,54 +1,172 @@
 /**
- * `exec` inside a running task: `runc exec --process <json>` with the task's
- * own process spec (user, capabilities, no_new_privs, rlimits) and the
- * command, env and cwd of the request. The exit code is runc's (the command's,
- * 128+N when killed by signal N).
+ * `exec` inside a running task, with the task's own namespaces, root, cgroup,
+ * user, groups, capability bounding set and no_new_privs, and the command,
+ * env and cwd of the request. The exit code is the command's (128+N when it
+ * was killed by signal N).
+ *
+ * Why not `runc exec`: runc enters the container's mount namespace with
+ * setns(2), which puts the process at the namespace's root mount, not at the
+ * container's root. When the agent itself runs chrooted inside its mount
+ * namespace (build sandboxes, some CI hosts, tend inside a chroot), that root
+ * is the host's, and `runc exec` hands the operator a shell on the host's
+ * filesystem. nsenter `--root` chroots to /proc/PID/root of the task after
+ * entering, which is right everywhere. The chain is:
+ *
+ *   sh (host: joins the task's cgroups) → nsenter (host binary: enters the
+ *   task's namespaces and root, cwd) → setpriv (inside the root: user,
+ *   groups, bounding set, no_new_privs) → the command
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TendError } from '../../errors.js';
-import { signalNumber, normalizeSignal } from '../proc.js';
+import { isAlive, normalizeSignal, signalNumber } from '../proc.js';
 import type { ExecOptions, ExecSession } from '../executor.js';
 import type { OciSpec } from './bundle.js';
-import type { OciRuntime } from './runtime.js';
 
-/** The process spec of an exec: the task's, with the request's command, env and cwd. */
-export function execProcess(base: OciSpec['process'], command: string[], opts: ExecOptions): OciSpec['process'] {
-  const env = new Map(base.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
-  for (const [k, v] of Object.entries(opts.env ?? {})) env.set(k, v);
-  return {
-    ...base,
-    terminal: false,
-    args: command,
-    env: [...env].map(([k, v]) => `${k}=${v}`),
-    cwd: opts.cwd ?? base.cwd,
-  };
+/** Where setpriv is looked for inside the task's root (chroot_env's /usr or /bin). */
+const SETPRIV_IN_ROOT = ['/usr/bin/setpriv', '/bin/setpriv'];
+
+/** nsenter on the host, by absolute path (the chain runs with the task's PATH). */
+export function findNsenter(): string | undefined {
+  return ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter', '/sbin/nsenter'].find((p) => existsSync(p));
 }
 
-export async function startExec(runtime: OciRuntime, id: string, bundle: string, command: string[], opts: ExecOptions = {}): Promise<ExecSession> {
-  if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${id}: expected a command, got none`);
+/** Joins every cgroup dir given before `--`, then execs the rest. */
+const JOIN_CGROUPS =
+  'p=$$; while [ "$1" != "--" ]; do echo "$p" > "$1/cgroup.procs" || { echo "tend exec: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+
+/** What an exec needs of its task. */
+export interface ExecTarget {
+  id: string;
+  /** The task's init process, as the host sees it. */
+  pid: number;
+  pidStartTime?: number;
+  /** The task's OCI spec (config.json of its bundle). */
+  spec: OciSpec;
+  /** The task's cgroup dirs, one per hierarchy (joined before entering). */
+  cgroupDirs: string[];
+  /** setpriv's path inside the task's root. */
+  setpriv: string;
+  /** nsenter's absolute path on the host. */
+  nsenter: string;
+}
+
+/**
+ * Variables that change how a dynamically linked program loads or behaves
+ * (glibc's secure-mode list, plus the shell's ENV). The host-side part of the
+ * chain (sh, nsenter, as root) must never see a task's value of these: a task
+ * could otherwise point LD_PRELOAD at a file it wrote into its alloc dir and
+ * run code as root on the host the next time an operator execs into it. They
+ * are set again inside the task's root, just before the command.
+ */
+const LOADER_VARS = /^(LD_\w*|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCALDOMAIN|LOCPATH|MALLOC_\w*|NIS_PATH|NLSPATH|RESOLV_HOST_CONF|RES_OPTIONS|TMPDIR|TZDIR|ENV|BASH_ENV)$/;
+
+/** The env of an exec: the task's process env with the request's on top. */
+export function execEnv(base: OciSpec['process'], opts: ExecOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of base.env) {
+    const i = kv.indexOf('=');
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return { ...env, ...(opts.env ?? {}) };
+}
+
+/** Split an exec env into what the host-side chain may carry and the loader variables set inside. */
+export function splitEnv(env: Record<string, string>): { host: Record<string, string>; inside: Record<string, string> } {
+  const host: Record<string, string> = {};
+  const inside: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) (LOADER_VARS.test(k) ? inside : host)[k] = v;
+  return { host, inside };
+}
+
+/** The host-side argv that runs `command` inside the task (see the module comment). */
+export function execArgv(t: ExecTarget, command: string[], opts: ExecOptions): string[] {
+  const { inside } = splitEnv(execEnv(t.spec.process, opts));
+  const setInside = Object.keys(inside).length ? ['/usr/bin/env', ...Object.entries(inside).map(([k, v]) => `${k}=${v}`)] : [];
+  const p = t.spec.process;
+  const ns = new Set(t.spec.linux.namespaces.map((n) => n.type));
+  const flags = [`--target=${t.pid}`];
+  if (ns.has('mount')) flags.push('--mount');
+  if (ns.has('pid')) flags.push('--pid');
+  if (ns.has('ipc')) flags.push('--ipc');
+  if (ns.has('uts')) flags.push('--uts');
+  if (ns.has('network')) flags.push('--net');
+  // nsenter opens --wd on the host before entering: reach the task's dir through its root.
+  const cwd = opts.cwd ?? p.cwd ?? '/';
+  flags.push('--root', `--wd=${path.posix.join(`/proc/${t.pid}/root`, cwd)}`);
+  const groups = (p.user.additionalGids ?? []).filter((g) => g !== p.user.gid);
+  const caps = (p.capabilities?.bounding ?? []).map((c) => c.replace(/^CAP_/, '').toLowerCase());
+  const priv = [
+    t.setpriv,
+    `--reuid=${p.user.uid}`,
+    `--regid=${p.user.gid}`,
+    groups.length ? `--groups=${groups.join(',')}` : '--clear-groups',
+    `--bounding-set=-all${caps.map((c) => `,+${c}`).join('')}`,
+    '--inh-caps=-all',
+    ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
+    '--',
+    ...setInside,
+    ...command,
+  ];
+  return ['/bin/sh', '-c', JOIN_CGROUPS, 'tend-exec', ...t.cgroupDirs, '--', t.nsenter, ...flags, '--', ...priv];
+}
+
+/** The direct children of a process (the command under a forking nsenter). */
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Read a task's spec and find what an exec needs; refuses a task that is not running. */
+export async function execTarget(id: string, bundle: string, pid: number, pidStartTime: number | undefined, cgroupDirs: string[]): Promise<ExecTarget> {
   let spec: OciSpec;
   try {
     spec = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as OciSpec;
   } catch (err) {
     throw new TendError('E_TASK_NOT_FOUND', `failed to exec in task ${id}: its bundle is gone`, { cause: err, details: { id } });
   }
-  const file = path.join(bundle, `exec-${randomBytes(6).toString('hex')}.json`);
-  await writeFile(file, JSON.stringify(execProcess(spec.process, command, opts)), { mode: 0o600 });
-  const child = runtime.spawnExec(id, file, !opts.stdin);
+  if (!pid || !isAlive(pid, pidStartTime)) {
+    throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: the task is not running`, { details: { id } });
+  }
+  const setpriv = SETPRIV_IN_ROOT.find((p) => existsSync(`/proc/${pid}/root${p}`));
+  if (!setpriv) {
+    throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: setpriv (util-linux) is not in the task's root; exec needs /usr/bin/setpriv, so chroot_env must include /usr`, { details: { id } });
+  }
+  const nsenter = findNsenter();
+  if (!nsenter) throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: nsenter (util-linux) is not installed on this host`, { details: { id } });
+  return { id, pid, pidStartTime, spec, nsenter, cgroupDirs: cgroupDirs.filter((d) => existsSync(path.join(d, 'cgroup.procs'))), setpriv };
+}
+
+export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = {}): ExecSession {
+  if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${t.id}: expected a command, got none`);
+  const [file, ...args] = execArgv(t, command, opts);
+  const child = spawn(file, args, { env: splitEnv(execEnv(t.spec.process, opts)).host, cwd: '/', stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = new Promise<number>((resolve, reject) => {
-    child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${id}: ${err.message}`, { cause: err })));
+    child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: ${err.message}`, { cause: err })));
     child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? signalNumber(sig) : 0)));
-  }).finally(() => rm(file, { force: true }));
+  });
   return {
     stdin: child.stdin,
     stdout: child.stdout!,
     stderr: child.stderr!,
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
-      // runc exec forwards signals it receives to the exec'd process.
-      child.kill(normalizeSignal(signal) ?? 'SIGKILL');
+      const sig = normalizeSignal(signal) ?? 'SIGKILL';
+      // nsenter forks into a new pid namespace and re-raises its child's fatal signal.
+      const inner = child.pid ? children(child.pid) : [];
+      if (inner.length === 0) child.kill(sig);
+      for (const p of inner) {
+        try {
+          process.kill(p, sig);
+        } catch {
+          /* already gone */
+        }
+      }
     },
   };
 }

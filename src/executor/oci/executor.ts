@@ -17,7 +17,7 @@ import { logPaths } from '../logs/logs.js';
 import { isAlive, normalizeSignal, readStat } from '../proc.js';
 import { buildSpec, hostRootEntries, writeBundle } from './bundle.js';
 import { startConmon } from './conmon.js';
-import { startExec } from './exec-session.js';
+import { execTarget, startExec } from './exec-session.js';
 import { ExitWatcher, readExitFile, type ExitRecord } from './exit-watch.js';
 import { unmountUnder } from './mounts.js';
 import { OciLayout, type OciExecutorOptions, type OciHandleData } from './oci.js';
@@ -223,8 +223,9 @@ export class OciExecutor implements Executor {
     };
   }
 
-  exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession> {
-    return startExec(this.#runtime, handle.id, this.#layout.bundle(handle.id), command, opts);
+  async exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession> {
+    const target = await execTarget(handle.id, this.#layout.bundle(handle.id), handle.pid, handle.pidStartTime, this.#opts.cgroups.allPaths(handle.id));
+    return startExec(target, command, opts);
   }
 
   async reattach(handle: TaskHandle): Promise<ReattachResult> {

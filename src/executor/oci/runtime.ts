@@ -109,11 +109,4 @@ export class OciRuntime {
     const parsed = JSON.parse(r.stdout || 'null') as ContainerState[] | null;
     return parsed ?? [];
   }
-
-  /** Start `runc exec` with a process spec file; the caller owns the child. */
-  spawnExec(id: string, processJson: string, detachStdin: boolean): ChildProcess {
-    return spawn(this.binary, [`--root=${this.root}`, 'exec', '--process', processJson, id], {
-      stdio: [detachStdin ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-  }
 }

@@ -54,7 +54,7 @@ describe('oci executor', { concurrency: false }, () => {
     const [comm, count] = priv.out.split('\n');
     assert.equal(comm, 'sh');
     assert.ok(Number(count) <= 4, `expected at most 4 processes in a private pid namespace, got ${count}`);
-    const host = await runTask(h, 'pid-host', 'ls -d /proc/[0-9]* | wc -l', { iso: { pidMode: 'host' } });
+    const host = await runTask(h, 'pid-host', 'ls -d /proc/[0-9]* 2>/dev/null | wc -l', { iso: { pidMode: 'host' } });
     assert.ok(Number(host.out) > 10, `expected the host's processes with pid_mode host, got ${host.out}`);
   });
 
@@ -152,12 +152,43 @@ describe('oci executor', { concurrency: false }, () => {
     if (!gates(t)) return;
     const handle = await h.executor.launch(h.spec('exec', { args: ['-c', 'sleep 30'] }));
     t.after(() => h.executor.cleanup('exec'));
-    const script = 'echo $FOO; readlink /proc/self/ns/mnt /proc/self/ns/pid; grep :memory: /proc/self/cgroup; id -u; test -e /work || echo hidden; exit 3';
-    const r = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', script], { env: { FOO: 'bar' } }));
+    // The root, not only the mount namespace: runc exec lands on the host's root when the agent runs chrooted.
+    const script = [
+      'echo $FOO',
+      'readlink /proc/self/ns/mnt /proc/self/ns/pid',
+      'grep :memory: /proc/self/cgroup',
+      'id -u',
+      'pwd',
+      `for p in /work /root ${h.dataDir}; do test -e $p && echo "visible $p"; done`,
+      'test -d /local && echo local',
+      'grep CapBnd /proc/self/status',
+      'grep NoNewPrivs /proc/self/status',
+      'exit 3',
+    ].join('; ');
+    const r = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', script], { env: { FOO: 'bar' }, cwd: '/local' }));
     const ns = (n: string) => readlinkSync(`/proc/${handle.pid}/ns/${n}`);
-    assert.equal(r.out, `bar\n${ns('mnt')}\n${ns('pid')}\n${/\d+:memory:.*/.exec(readFileSync(`/proc/${handle.pid}/cgroup`, 'utf8'))![0]}\n0\nhidden\n`);
+    const taskStatus = readFileSync(`/proc/${handle.pid}/status`, 'utf8');
+    const taskBnd = /CapBnd:\s*(\w+)/.exec(taskStatus)![1];
+    const cg = /\d+:memory:.*/.exec(readFileSync(`/proc/${handle.pid}/cgroup`, 'utf8'))![0];
+    assert.equal(r.err, '');
+    assert.equal(r.out, `bar\n${ns('mnt')}\n${ns('pid')}\n${cg}\n0\n/local\nlocal\nCapBnd:\t${taskBnd}\nNoNewPrivs:\t1\n`);
     assert.equal(r.code, 3);
     await h.executor.shutdown(handle, 'SIGKILL', 0);
+  });
+
+  test('oci executor: exec as the task\'s user; kill ends the command; a stopped task refuses exec', async (t) => {
+    if (!gates(t)) return;
+    const handle = await h.executor.launch(h.spec('exec-user', { args: ['-c', 'sleep 30'], user: { name: 'nobody', uid: 65534, gid: 65534 } }));
+    t.after(() => h.executor.cleanup('exec-user'));
+    const r = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status'], {}));
+    assert.equal(r.out, '65534\n65534\nCapEff:\t0000000000000000\n');
+    const s = await h.executor.exec(handle, ['/bin/sleep', '30'], {});
+    const code = collect(s);
+    await waitFor(() => readFileSync(path.join(mem('exec-user', h), 'cgroup.procs'), 'utf8').trim().split('\n').length >= 2, { what: 'the exec to join the task cgroup' });
+    s.kill('SIGKILL');
+    assert.equal((await code).code, 137);
+    await h.executor.shutdown(handle, 'SIGKILL', 0);
+    await assert.rejects(h.executor.exec(handle, ['true'], {}), /not running|bundle is gone/);
   });
 
   test('oci executor: an exit while the agent is gone is collected on reattach', async (t) => {

@@ -7,7 +7,7 @@ import { isTendError } from '../../../../src/errors.js';
 import type { LaunchSpec } from '../../../../src/executor/executor.js';
 import { buildSpec, MASKED_PATHS, nofileLimit, ociResources } from '../../../../src/executor/oci/bundle.js';
 import { cleanRuntimeMessage, parseSyncMessage } from '../../../../src/executor/oci/conmon.js';
-import { execProcess } from '../../../../src/executor/oci/exec-session.js';
+import { execArgv, execEnv, splitEnv, type ExecTarget } from '../../../../src/executor/oci/exec-session.js';
 import { cgroupLimits, exitFromStatus } from '../../../../src/executor/oci/executor.js';
 import { ExitWatcher, readExitFile } from '../../../../src/executor/oci/exit-watch.js';
 import { mountsUnder } from '../../../../src/executor/oci/mounts.js';
@@ -139,12 +139,20 @@ test('mounts: those under a bundle are found deepest first, with escapes decoded
   assert.deepEqual(mountsUnder(info, '/data/oci/a b'), ['/data/oci/a b/rootfs/proc', '/data/oci/a b/rootfs']);
 });
 
-test('exec: the task\'s process spec with the request\'s command, env and cwd', () => {
-  const base = buildSpec(spec(), '/r', { pidsLimit: 1 }).process;
-  const p = execProcess(base, ['/bin/sh', '-c', 'x'], { env: { A: '2', B: '3' }, cwd: '/tmp' });
-  assert.deepEqual(p.args, ['/bin/sh', '-c', 'x']);
-  assert.ok(p.env.includes('A=2') && p.env.includes('B=3') && !p.env.includes('A=1'));
-  assert.equal(p.cwd, '/tmp');
-  assert.deepEqual(p.user, base.user);
-  assert.equal(p.noNewPrivileges, true);
+test('exec: enters the task\'s cgroups, namespaces and root, then drops to its user, groups and caps', () => {
+  const base = buildSpec(spec(), '/r', { pidsLimit: 1 });
+  const t: ExecTarget = { id: 'x', pid: 42, spec: base, cgroupDirs: ['/cg/memory/tend/x', '/cg/pids/tend/x'], setpriv: '/usr/bin/setpriv', nsenter: '/usr/bin/nsenter' };
+  const argv = execArgv(t, ['/bin/sh', '-c', 'x'], { env: { A: '2', LD_PRELOAD: '/alloc/evil.so' }, cwd: '/tmp' });
+  const sep = argv.indexOf('--');
+  assert.deepEqual(argv.slice(4, sep), ['/cg/memory/tend/x', '/cg/pids/tend/x']);
+  assert.equal(argv[sep + 1], '/usr/bin/nsenter', 'nsenter by absolute path: the chain runs with the task\'s PATH');
+  assert.ok(argv.includes('--target=42') && argv.includes('--mount') && argv.includes('--root') && argv.includes('--wd=/proc/42/root/tmp'));
+  const priv = argv.slice(argv.indexOf('/usr/bin/setpriv'));
+  assert.ok(priv.includes(`--reuid=${base.process.user.uid}`) && priv.includes('--no-new-privs'));
+  assert.ok(priv.some((a) => a.startsWith('--bounding-set=-all')));
+  // The loader variable is set only inside the root, right before the command.
+  assert.deepEqual(priv.slice(-5), ['/usr/bin/env', 'LD_PRELOAD=/alloc/evil.so', '/bin/sh', '-c', 'x']);
+  const env = splitEnv(execEnv(base.process, { env: { A: '2', LD_PRELOAD: '/alloc/evil.so' } }));
+  assert.equal(env.host.A, '2');
+  assert.equal(env.host.LD_PRELOAD, undefined);
 });
