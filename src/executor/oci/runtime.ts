@@ -2,7 +2,7 @@
  * A thin wrapper of the OCI runtime CLI (runc's verbs; crun takes the same),
  * always with tend's own state root so it only ever sees tend's containers.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { TendError } from '../../errors.js';
 
 export interface ContainerState {
