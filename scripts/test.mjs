@@ -20,14 +20,24 @@ function collect(dir) {
   return out;
 }
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+// A hung test must fail the run, never stall CI: every test has a deadline,
+// a test file that leaves handles open is ended when its tests are done, and
+// each phase as a whole has a deadline too.
+const TEST_TIMEOUT_MS = Number(process.env.TEND_TEST_TIMEOUT_MS ?? 180_000);
+const PHASE_TIMEOUT_MS = Number(process.env.TEND_PHASE_TIMEOUT_MS ?? 480_000);
+
+function run(cmd, args, what = cmd) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', timeout: PHASE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  if (r.error?.code === 'ETIMEDOUT') {
+    console.error(`# ${what}: did not finish within ${PHASE_TIMEOUT_MS / 1000} s; killed (TEND_PHASE_TIMEOUT_MS)`);
+    process.exit(1);
+  }
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 if (!process.env.TEND_SKIP_TYPECHECK) {
   console.log('# typecheck: tsc -p .');
-  run('npx', ['--no-install', 'tsc', '-p', '.']);
+  run('npx', ['--no-install', 'tsc', '-p', '.'], 'typecheck');
 }
 
 const all = (roots.length ? roots : ['test']).flatMap((r) => {
@@ -36,6 +46,6 @@ const all = (roots.length ? roots : ['test']).flatMap((r) => {
 });
 const unit = all.filter((f) => !f.includes('/e2e/'));
 const e2e = all.filter((f) => f.includes('/e2e/'));
-const base = ['--import', 'tsx', '--test', '--test-reporter=spec', ...passThrough];
-if (unit.length) run(process.execPath, [...base, '--test-concurrency=2', ...unit]);
-if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e]);
+const base = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit', ...passThrough];
+if (unit.length) run(process.execPath, [...base, '--test-concurrency=2', ...unit], 'unit tests');
+if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e], 'e2e tests');
