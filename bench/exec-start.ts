@@ -1,35 +1,39 @@
 /**
- * Start latency of one exec task through the oci executor (conmon + runc
- * create + start), and the time to converge N exec tasks with concurrency 8,
- * each next to the floor measured in the same run: a bare `runc run -d` of
- * the same bundle. Also memory per running task: conmon's RSS next to the
- * task's own. Appends a section to bench/README.md.
+ * Start latency of one exec task through the oci executor (cgroup, bundle,
+ * conmon → runc create, runc start), next to the floor measured in the same
+ * run on a copy of the same config.json: a bare `runc run -d`, and a bare
+ * `runc create` + `runc start` (what tend does, without the monitor). The
+ * three are interleaved sample by sample (rotating which goes first), one
+ * container at a time, each stopped and removed before the next.
  *
- *   node --import tsx bench/exec-start.ts [samples=30] [tasks=200]
- * Needs root, runc and conmon.
+ *   node --import tsx bench/exec-start.ts [samples=50]
+ * Needs root, runc and conmon. Prints a markdown table; bench/README.md
+ * holds the recorded figures.
  */
-import { execFile } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import PQueue from 'p-queue';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { cgroupRoots, cgroupTree, mountsUnder, procsMentioning } from '../test/e2e/agent/oci-cleanup.js';
 import { createCgroupManager } from '../src/cgroups/factory.js';
 import { DEFAULT_CHROOT_ENV, existingChrootEnv, NOMAD_DEFAULT_CAPS, ociCap } from '../src/drivers/exec-isolation.js';
 import type { LaunchSpec, TaskHandle } from '../src/executor/executor.js';
 import type { LogMonitorClient } from '../src/executor/logs/logs.js';
 import { OciExecutor } from '../src/executor/oci/executor.js';
 import { platform } from '../src/platform.js';
+import { fmt, summary } from './agent-common.js';
 
-const run = promisify(execFile);
-const samples = Number(process.argv[2] ?? 30);
-const tasks = Number(process.argv[3] ?? 200);
+const samples = Number(process.argv[2] ?? 50);
 const p = platform();
 if (!p.isRoot || !p.which('runc') || !p.which('conmon')) {
   console.error('exec-start: needs root, runc and conmon');
   process.exit(1);
 }
+const RUNC = p.which('runc')!;
 
+// The log monitor is a separate process in the agent; here its registration is a no-op.
 const noopLogs: LogMonitorClient = {
   ensure: async () => undefined,
   add: async () => undefined,
@@ -39,13 +43,28 @@ const noopLogs: LogMonitorClient = {
   stop: async () => undefined,
 };
 
+/** The executor's own phase timings, from its debug line "task launched". */
+const phases: { prepareMs: number; createMs: number; startMs: number }[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _enc, cb) {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.includes('"task launched"')) continue;
+      const o = JSON.parse(line) as { prepareMs: number; createMs: number; startMs: number };
+      phases.push({ prepareMs: o.prepareMs, createMs: o.createMs, startMs: o.startMs });
+    }
+    cb();
+  },
+});
+
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tend-bench-exec-'));
 const parent = `tend-bench-${process.pid}`;
+const bareParent = `${parent}-bare`;
 const cgroups = createCgroupManager({ parent });
-const executor = new OciExecutor({ dataDir, runtime: 'runc', conmon: 'conmon', cgroups, logs: noopLogs, pidsLimit: 256 });
+const executor = new OciExecutor({ dataDir, runtime: 'runc', conmon: 'conmon', cgroups, logs: noopLogs, pidsLimit: 256, logger: pino({ level: 'debug' }, sink) });
 const bareRoot = path.join(dataDir, 'bare-runc-root');
 const caps = NOMAD_DEFAULT_CAPS.map(ociCap);
 
+/** What an exec job `sh -c 'exec sleep 1000'` with 32 MiB becomes (the exec driver's defaults). */
 function spec(id: string): LaunchSpec {
   const allocDir = path.join(dataDir, 'alloc', id, 'alloc');
   const taskDir = path.join(dataDir, 'alloc', id, 't');
@@ -54,8 +73,8 @@ function spec(id: string): LaunchSpec {
     id,
     identity: { job: 'bench', group: 'g', index: 0, task: 't', allocId: id },
     driver: 'exec',
-    command: '/bin/sleep',
-    args: ['600'],
+    command: '/bin/sh',
+    args: ['-c', 'exec sleep 1000'],
     env: { PATH: '/usr/bin:/bin' },
     allocDir,
     taskDir,
@@ -67,125 +86,133 @@ function spec(id: string): LaunchSpec {
   };
 }
 
-function stats(ms: number[]) {
-  const s = [...ms].sort((a, b) => a - b);
-  const q = (f: number) => s[Math.min(s.length - 1, Math.floor(f * s.length))];
-  return { median: q(0.5), p99: q(0.99), n: s.length };
-}
-
-/** A bare-runc copy of a task's bundle (same config, its own cgroup path). */
-function bareBundle(fromId: string, id: string): string {
+/** A bare copy of a tend bundle: the same config.json, its own rootfs dir and a cgroup under the bare parent. */
+function bareBundle(config: string, id: string): string {
   const dir = path.join(dataDir, 'bare', id);
-  mkdirSync(dir, { recursive: true });
-  const cfg = JSON.parse(readFileSync(path.join(dataDir, 'oci', fromId, 'config.json'), 'utf8'));
-  cfg.linux.cgroupsPath = `/${parent}-bare/${id}`;
+  mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
+  const cfg = JSON.parse(config) as { root: { path: string }; linux: { cgroupsPath: string } };
+  cfg.linux.cgroupsPath = `/${bareParent}/${id}`;
   cfg.root.path = path.join(dir, 'rootfs');
-  mkdirSync(cfg.root.path, { recursive: true });
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
   return dir;
 }
 
-async function bareRun(bundle: string, id: string): Promise<number> {
+/**
+ * Run runc to its exit. A detached container without a terminal inherits
+ * runc's stdio, so the stderr pipe stays open in the task: success is runc's
+ * exit, not the pipe's close (on failure no task holds it, and its text is read to the end).
+ */
+function runc(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(RUNC, [`--root=${bareRoot}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    c.once('error', reject);
+    c.once('exit', (code) => {
+      if (code === 0) {
+        c.stderr!.destroy();
+        resolve();
+      } else c.once('close', () => reject(new Error(`runc ${args[0]} exited ${code}: ${err.trim()}`)));
+    });
+  });
+}
+
+/** Container ids under a runc root (none when the root does not exist). */
+function runcList(root: string): Promise<string[]> {
+  if (!existsSync(root)) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    const c = spawn(RUNC, [`--root=${root}`, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('error', () => resolve([]));
+    c.once('close', () => resolve(out.split('\n').filter(Boolean)));
+  });
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
-  await run('runc', [`--root=${bareRoot}`, 'run', '-d', '--bundle', bundle, id], { timeout: 60_000 });
+  await fn();
   return performance.now() - t0;
 }
 
-async function bareDelete(id: string): Promise<void> {
-  await run('runc', [`--root=${bareRoot}`, 'delete', '--force', id]).catch(() => undefined);
-}
+const loadBefore = os.loadavg();
+const tendMs: number[] = [];
+const runMs: number[] = [];
+const createStartMs: number[] = [];
+const createMs: number[] = [];
+let warm: TaskHandle | undefined;
+const leftovers: string[] = [];
+try {
+  // Warm up (page cache, binaries, the cgroup parent) and keep its config for the bare bundles.
+  warm = await executor.launch(spec('warm'));
+  const config = readFileSync(path.join(dataDir, 'oci', 'warm', 'config.json'), 'utf8');
+  await runc(['run', '-d', '--bundle', bareBundle(config, 'bare-warm'), 'bare-warm']);
+  await runc(['delete', '--force', 'bare-warm']);
+  phases.length = 0;
 
-function rssKb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-async function stopAll(handles: TaskHandle[]): Promise<void> {
-  const q = new PQueue({ concurrency: 8 });
-  await Promise.all(handles.map((h) => q.add(async () => {
-    await executor.shutdown(h, 'SIGKILL', 0).catch(() => undefined);
-    await executor.cleanup(h.id).catch(() => undefined);
-  })));
-}
-
-function removeCgroupParents(): void {
-  const roots = [...new Set([...Object.values(p.cgroups.v1), ...(p.cgroups.unified ? [p.cgroups.unified] : [])])];
-  for (const root of roots) {
-    for (const name of [parent, `${parent}-bare`]) {
-      const dir = path.join(root, name);
-      if (!existsSync(dir)) continue;
-      for (const c of readdirSync(dir, { withFileTypes: true })) if (c.isDirectory()) rmdirSync(path.join(dir, c.name));
-      rmdirSync(dir);
+  const kinds = ['tend', 'run', 'create+start'] as const;
+  for (let i = 0; i < samples; i++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(i + k) % kinds.length];
+      if (kind === 'tend') {
+        const s = spec(`one-${i}`);
+        let h: TaskHandle | undefined;
+        tendMs.push(await timed(async () => (h = await executor.launch(s))));
+        await executor.shutdown(h!, 'SIGKILL', 0);
+        await executor.cleanup(h!.id);
+      } else if (kind === 'run') {
+        const id = `bare-run-${i}`;
+        const b = bareBundle(config, id);
+        runMs.push(await timed(() => runc(['run', '-d', '--bundle', b, id])));
+        await runc(['delete', '--force', id]);
+      } else {
+        const id = `bare-cs-${i}`;
+        const b = bareBundle(config, id);
+        const t0 = performance.now();
+        await runc(['create', '--bundle', b, id]);
+        createMs.push(performance.now() - t0);
+        await runc(['start', id]);
+        createStartMs.push(performance.now() - t0);
+        await runc(['delete', '--force', id]);
+      }
     }
   }
-}
-
-const out: string[] = [];
-try {
-  // Warm up (page cache, binaries) and keep a bundle to copy for the bare runs.
-  const warm = await executor.launch(spec('warm'));
-  cpSync(path.join(dataDir, 'oci', 'warm', 'config.json'), path.join(dataDir, 'warm-config.json'));
-
-  // 1. One task at a time.
-  const launchMs: number[] = [];
-  const bareMs: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const id = `one-${i}`;
-    const t0 = performance.now();
-    const h = await executor.launch(spec(id));
-    launchMs.push(performance.now() - t0);
-    await stopAll([h]);
-    const bid = `bare-one-${i}`;
-    bareMs.push(await bareRun(bareBundle('warm', bid), bid));
-    await bareDelete(bid);
-  }
-  const one = stats(launchMs);
-  const bareOne = stats(bareMs);
-
-  // 2. Converge N tasks, concurrency 8.
-  const q = new PQueue({ concurrency: 8 });
-  const handles: TaskHandle[] = [];
-  let t0 = performance.now();
-  await Promise.all(Array.from({ length: tasks }, (_, i) => q.add(async () => handles.push(await executor.launch(spec(`many-${i}`))))));
-  const convergeMs = performance.now() - t0;
-  const conmonRss = handles.map((h) => rssKb((h.data as { conmonPid: number }).conmonPid));
-  const taskRss = handles.map((h) => rssKb(h.pid));
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  await stopAll(handles);
-
-  const bq = new PQueue({ concurrency: 8 });
-  const bareIds = Array.from({ length: tasks }, (_, i) => `bare-many-${i}`);
-  const bundles = bareIds.map((id) => bareBundle('warm', id));
-  t0 = performance.now();
-  await Promise.all(bareIds.map((id, i) => bq.add(() => bareRun(bundles[i], id))));
-  const bareConvergeMs = performance.now() - t0;
-  await Promise.all(bareIds.map((id) => bq.add(() => bareDelete(id))));
-  await stopAll([warm]);
-
-  const f = (n: number) => n.toFixed(1);
-  out.push(
-    `\n## exec-start (${new Date().toISOString().slice(0, 10)}, ${samples} samples, ${tasks} tasks, load avg ${os.loadavg()[0].toFixed(1)})\n`,
-    '| what | tend oci executor | floor: bare `runc run -d`, same bundle | added |',
-    '|---|---|---|---|',
-    `| start one exec task, median | ${f(one.median)} ms | ${f(bareOne.median)} ms | ${f(one.median - bareOne.median)} ms |`,
-    `| start one exec task, p99 | ${f(one.p99)} ms | ${f(bareOne.p99)} ms | ${f(one.p99 - bareOne.p99)} ms |`,
-    `| converge ${tasks} exec tasks, concurrency 8 | ${f(convergeMs / 1000)} s | ${f(bareConvergeMs / 1000)} s | ${f((convergeMs - bareConvergeMs) / 1000)} s |`,
-    `| memory per running task: conmon RSS (avg) | ${f(avg(conmonRss) / 1024)} MiB | task's own RSS (sleep): ${f(avg(taskRss) / 1024)} MiB | no runc process remains |`,
-    '',
-    'tend adds conmon (the monitor that outlives the agent and records the exit code), the cgroup',
-    'created and limited by the cgroup manager before runc joins it, and the wait for conmon\'s sync pipe.',
-  );
-  console.log(out.join('\n'));
-  appendFileSync(new URL('./README.md', import.meta.url), `${out.join('\n')}\n`);
 } finally {
+  if (warm) await executor.shutdown(warm, 'SIGKILL', 0).catch(() => undefined);
   await executor.gc(new Set()).catch(() => undefined);
   await executor.close();
-  try {
-    const { stdout } = await run('runc', [`--root=${bareRoot}`, 'list', '-q']);
-    for (const id of stdout.split('\n').filter(Boolean)) await bareDelete(id);
-  } catch {
-    /* no bare containers */
+  for (const id of await runcList(bareRoot)) await runc(['delete', '--force', id]).catch(() => undefined);
+  for (const root of [bareRoot, executor.layout.runcRoot]) for (const id of await runcList(root)) leftovers.push(`runc container ${id} under ${root}`);
+  // runc leaves the bare containers' (empty) cgroups behind; remove them and the parents, deepest first.
+  for (const root of cgroupRoots()) {
+    for (const name of [parent, bareParent]) {
+      for (const d of cgroupTree(path.join(root, name))) {
+        try {
+          rmdirSync(d);
+        } catch (err) {
+          leftovers.push(`cgroup ${d}: ${(err as Error).message}`);
+        }
+      }
+    }
   }
-  removeCgroupParents();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const mp of mountsUnder(dataDir)) leftovers.push(`mount ${mp}`);
+  for (const pid of procsMentioning(dataDir)) leftovers.push(`process ${pid}`);
+  if (!leftovers.length) rmSync(dataDir, { recursive: true, force: true });
 }
+
+const load = `${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} after`;
+const row = (what: string, xs: number[]) => {
+  const s = summary(xs);
+  return `| ${what} | ${fmt(s.median)} | ${fmt(s.p99)} | ${fmt(s.max)} |`;
+};
+const ph = (k: 'prepareMs' | 'createMs' | 'startMs') => summary(phases.map((x) => x[k])).median;
+console.log(`exec-start: n=${samples} each, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average ${load}\n`);
+console.log('| what | median ms | p99 ms | max ms |\n|---|---:|---:|---:|');
+console.log(row('floor: bare `runc run -d`, same config.json', runMs));
+console.log(row('floor: bare `runc create` + `runc start`, same config.json', createStartMs));
+console.log(row('  of which `runc create`', createMs));
+console.log(row('tend: OciExecutor.launch of the exec task → running', tendMs));
+const rest = summary(tendMs.map((t, i) => t - (phases[i] ? phases[i].prepareMs + phases[i].createMs + phases[i].startMs : NaN))).median;
+console.log(`\ntend phases (medians): before prepare (\`runc delete\` of a stale id, dirs) ${fmt(rest)} ms, prepare (cgroup, bundle) ${ph('prepareMs')} ms, conmon → runc create → sync pipe ${ph('createMs')} ms, runc start + handle ${ph('startMs')} ms (whole ms, from the executor's debug log)`);
+console.log(leftovers.length ? `LEFTOVERS (data dir kept: ${dataDir}):\n${leftovers.join('\n')}` : 'cleanup verified: no runc containers, cgroups, mounts or processes left');
+if (leftovers.length) process.exitCode = 1;
