@@ -108,6 +108,11 @@ export class OciExecutor implements Executor {
       const written = Date.now();
       const conmonLog = logPaths(spec.logDir, spec.identity.task).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
+      // conmon appends to the file a previous run of this task left in the alloc dir, and a new
+      // collection reads it from offset 0: that run's output would reach the task's logs again.
+      // Its collection is flushed to the end and dropped first, then the file goes.
+      await this.#opts.logs.remove(id);
+      await Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]);
       const pid = await startConmon({
         conmon: platform().which(this.#opts.conmon) ?? this.#opts.conmon,
         runtime: this.#runtime.binary,
@@ -125,6 +130,8 @@ export class OciExecutor implements Executor {
       const stat = readStat(pid);
       const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
       const conmonStat = readStat(conmonPid);
+      // A fresh agent (or one whose monitor died) has no log monitor yet: start it before registering.
+      await this.#opts.logs.ensure();
       await this.#opts.logs.add(
         { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
         { id, logDir: spec.logDir, task: spec.identity.task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
