@@ -63,12 +63,12 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
           } else {
             exited++;
             o.runner.event(r, 'Recovered', 'Task ended while the agent was down');
-            o.runner.recordExit(r.id, res.exit);
+            await o.runner.recordExit(r.id, res.exit);
           }
         } catch (err) {
           exited++;
           log.warn({ id: r.id, err: describeError(err) }, 'failed to reattach task');
-          o.runner.recordExit(r.id, { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` });
+          await o.runner.recordExit(r.id, { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` });
         }
       }),
     );

@@ -88,6 +88,13 @@ export class TaskRunner {
   readonly #log: pino.Logger;
   /** Handles whose exit is being watched, by task id. */
   readonly #watching = new Map<string, TaskHandle>();
+  /**
+   * Cleanups of runs that ended on their own, by exec id. They run outside the work queue (an
+   * exit is not an action), so the next start or stop of the same task waits for them: a restart
+   * without delay would otherwise launch while the old run's bundle, exit file and log collection
+   * are still being removed, and lose its own.
+   */
+  readonly #cleanups = new Map<string, Promise<void>>();
 
   constructor(opts: TaskRunnerOptions) {
     this.#o = opts;
@@ -107,6 +114,7 @@ export class TaskRunner {
   /** Start (or restart after an exit) a desired task. */
   async start(d: DesiredInstance, manual = false): Promise<void> {
     const { store } = this.#o;
+    await this.#cleanups.get(d.execId);
     let r = store.get(d.id);
     const log = this.#taskLog({ job: d.job.id, group: d.group.name, index: d.index, task: d.task.name });
     if (!r) {
@@ -203,13 +211,16 @@ export class TaskRunner {
   #exited(id: string, handle: TaskHandle, exit: ExitResult): void {
     if (this.#watching.get(id) !== handle) return; // stopped on purpose, or superseded
     this.#watching.delete(id);
-    this.recordExit(id, exit);
+    void this.recordExit(id, exit);
   }
 
-  /** A task ended on its own (or while the agent was down): record it and apply the restart policy. */
-  recordExit(id: string, exit: ExitResult): void {
+  /**
+   * A task ended on its own (or while the agent was down): record it and apply the restart policy.
+   * Resolves when the ended run is cleaned up (never rejects).
+   */
+  recordExit(id: string, exit: ExitResult): Promise<void> {
     const r = this.#o.store.get(id);
-    if (!r) return;
+    if (!r) return Promise.resolve();
     const log = this.#taskLog(r);
     this.#o.store.update(id, (x) => {
       x.handle = undefined;
@@ -222,9 +233,14 @@ export class TaskRunner {
     }
     this.event(r, 'Terminated', exitText(exit), { code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled });
     log.info({ code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled, known: exit.known }, 'task exited');
-    this.#o.executor.cleanup(r.execId).catch((err) => log.warn({ err: describeError(err) }, 'failed to clean up task'));
+    const cleaned = this.#o.executor.cleanup(r.execId).catch((err) => log.warn({ err: describeError(err) }, 'failed to clean up task'));
+    this.#cleanups.set(r.execId, cleaned);
+    void cleaned.then(() => {
+      if (this.#cleanups.get(r.execId) === cleaned) this.#cleanups.delete(r.execId);
+    });
     this.#applyPolicy(id, exit, false);
     this.#o.changed('task exited');
+    return cleaned;
   }
 
   #applyPolicy(id: string, exit: ExitResult, launchFailed: boolean): void {
@@ -267,6 +283,7 @@ export class TaskRunner {
     const log = this.#taskLog(r);
     const handle = r.handle;
     this.#watching.delete(id);
+    await this.#cleanups.get(r.execId);
     if (handle) {
       store.update(id, (x) => {
         x.state = 'stopping';
@@ -296,9 +313,12 @@ export class TaskRunner {
       store.update(id, (x) => {
         x.state = 'dead';
       });
-      store.delete(id);
-      const shared = store.all().some((x) => x.allocId === r.allocId);
+      // The alloc dir goes before the record: an agent that dies in between finds the dead record
+      // and stops it again, while a record deleted first would leave the dir behind for good. Of
+      // tasks of one allocation stopping together, the last one marked dead removes the dir.
+      const shared = store.all().some((x) => x.allocId === r.allocId && x.id !== id && x.state !== 'dead');
       if (!shared) await removeAllocDir(this.#o.dataDir, r.allocId).catch((err) => log.warn({ err: describeError(err) }, 'failed to remove alloc dir'));
+      store.delete(id);
       log.info({ reason: opts.reason }, 'task stopped');
     } else {
       store.update(id, (x) => {
