@@ -1,10 +1,11 @@
 /**
- * Runs a real agent (`bin/tend.js agent`, plain executor) as a subprocess
- * on temp dirs, and reads what it records and what runs. Everything it
- * starts — the agent, its tasks (marked TEND_TASK_ID, under this data dir),
- * the log monitor — is killed by pid in cleanup().
+ * Runs a real agent (`bin/tend.js agent`, plain executor by default, or oci)
+ * as a subprocess on temp dirs, and reads what it records and what runs.
+ * Everything it starts — the agent, its tasks (marked TEND_TASK_ID, under
+ * this data dir), the log monitor, and with oci every conmon, container,
+ * mount and cgroup under its own cgroup parent — is removed in cleanup().
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,14 +14,18 @@ import { fileURLToPath } from 'node:url';
 import { listPids, readEnviron, readStat } from '../../../src/executor/proc.js';
 import type { StoreDocument, TaskRecord } from '../../../src/store/store.js';
 import { waitFor } from '../../helpers/wait.js';
+import { removeOciLeftovers } from './oci-cleanup.js';
 
 const TEND = fileURLToPath(new URL('../../../bin/tend.js', import.meta.url));
+const TENDCTL = fileURLToPath(new URL('../../../bin/tendctl.js', import.meta.url));
 
 export interface Harness {
   root: string;
   jobsDir: string;
   stateDir: string;
   configFile: string;
+  /** The oci executor's cgroup parent (unique per harness); undefined with the plain executor. */
+  cgroupParent: string | undefined;
   agent: ChildProcess | undefined;
   start(extra?: string[]): Promise<void>;
   /** SIGKILL the agent (tasks keep running). */
@@ -33,6 +38,8 @@ export interface Harness {
   /** Live task processes of this agent: TEND_TASK_ID → pids (the plain executor's wrappers only when asked). */
   taskProcs(withWrappers?: boolean): Map<string, number[]>;
   agentLog(): string;
+  /** Run `bin/tendctl.js ARGS -address <this agent>`. */
+  tendctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
 }
 
@@ -58,15 +65,29 @@ export function job(name: string, opts: { count?: number; args?: string; memory?
 `;
 }
 
-export async function createHarness(opts: { jobsLink?: boolean; resync?: string; nodeArgs?: string[] } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  jobsLink?: boolean;
+  resync?: string;
+  nodeArgs?: string[];
+  /** `-executor` of the agent (default plain). oci gets a cgroup parent of its own. */
+  executor?: 'plain' | 'oci';
+  /** More agent config (e.g. a `plugin "exec" { config { … } }` block). */
+  config?: string;
+}
+
+export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'tend-e2e-'));
   const stateDir = path.join(root, 'state');
   const jobsDir = path.join(root, 'jobs');
   if (!opts.jobsLink) await mkdir(jobsDir);
   const configFile = path.join(root, 'agent.hcl');
+  const executor = opts.executor ?? 'plain';
+  const cgroupParent = executor === 'oci' ? path.basename(root) : undefined;
   await writeFile(
     configFile,
-    `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n`,
+    `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n` +
+      (cgroupParent ? `oci {\n  cgroup_parent = "${cgroupParent}"\n}\n` : '') +
+      (opts.config ?? ''),
   );
   const logFile = path.join(root, 'agent.log');
   const h: Harness = {
@@ -74,10 +95,11 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
     jobsDir,
     stateDir,
     configFile,
+    cgroupParent,
     agent: undefined,
     async start(extra: string[] = []) {
       const fd = openSync(logFile, 'a');
-      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TEND, 'agent', '-config', configFile, '-executor', 'plain', '-log-level', 'debug', ...extra], {
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TEND, 'agent', '-config', configFile, '-executor', executor, '-log-level', 'debug', ...extra], {
         stdio: ['ignore', fd, fd],
         env: { ...process.env, TEND_E2E: root },
       });
@@ -141,8 +163,16 @@ export async function createHarness(opts: { jobsLink?: boolean; resync?: string;
         return '';
       }
     },
+    tendctl(args) {
+      return new Promise((resolve) => {
+        execFile(process.execPath, [TENDCTL, ...args, '-address', `unix://${path.join(stateDir, 'tend.sock')}`], { timeout: 20_000 }, (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+        });
+      });
+    },
     async cleanup() {
       await h.kill9();
+      if (cgroupParent) await removeOciLeftovers({ stateDir, cgroupParent });
       for (let i = 0; i < 3; i++) {
         for (const pids of h.taskProcs(true).values()) for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       }
