@@ -1,8 +1,7 @@
 /** `tend agent`: run the agent (watch the jobs dir, keep tasks equal to it). */
 import type { Command, CommandIO } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
-import { loadAgentConfig, type AgentFlags } from '../../agent/config.js';
-import { runAgent } from '../../agent/run.js';
+import type { AgentFlags } from '../../agent/config.js';
 
 const flags: FlagSpec[] = [
   { names: ['config'], kind: 'string', value: 'FILE', help: 'Agent config file (HCL). Relative paths in it resolve against its dir.' },
@@ -39,6 +38,10 @@ export const agentCommand: Command = {
     if (typeof f.concurrency === 'number') over.concurrency = f.concurrency;
     if (typeof f['resync-interval'] === 'string') over.resyncInterval = f['resync-interval'];
     if (f['stop-tasks-on-exit'] === true) over.stopTasksOnExit = true;
+    // Loaded here, not at the top: the registry imports every command, and the
+    // agent's modules (the HCL parser's wasm, pino-pretty) would slow every tendctl.
+    const { loadAgentConfig } = await import('../../agent/config.js');
+    const { runAgent } = await import('../../agent/run.js');
     const config = await loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });
     const code = await runAgent(config);
     // Exit watchers of tasks that keep running must not keep the agent alive after shutdown.

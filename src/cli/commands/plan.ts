@@ -5,7 +5,6 @@ import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 import { formatPlan } from '../../reconcile/format-plan.js';
-import { offlinePlan } from '../../agent/offline-plan.js';
 import { isTendError } from '../../errors.js';
 import type { Plan } from '../../api/api.js';
 
@@ -39,6 +38,8 @@ export const planCommand: Command = {
       plan = await client.plan(dir);
     } catch (err) {
       if (!isTendError(err, 'E_AGENT_UNREACHABLE') || !dir) throw err;
+      // Loaded only when needed: the job file loader instantiates the HCL parser's wasm on import.
+      const { offlinePlan } = await import('../../agent/offline-plan.js');
       plan = await offlinePlan(dir);
       note = 'Agent not running: planned against no running tasks.\n\n';
     } finally {

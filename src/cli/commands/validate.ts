@@ -4,7 +4,6 @@ import type { Command, CommandIO } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 import { shouldColor } from '../format/color.js';
 import { writeOut } from '../format/output.js';
-import { loadPaths } from '../../jobspec/load.js';
 import { formatDiagnostic, formatSummary } from '../../jobspec/format.js';
 
 const flags: FlagSpec[] = [
@@ -47,6 +46,9 @@ export const validateCommand: Command = {
       return 2;
     }
     const varFiles = (f['var-file'] as string[]).map((p) => path.resolve(io.cwd, p));
+    // Loaded here, not at the top: the loader instantiates the HCL parser's wasm on
+    // import, and the command registry imports every command into every tendctl.
+    const { loadPaths } = await import('../../jobspec/load.js');
     const results = await loadPaths(
       args.map((p) => path.resolve(io.cwd, p)),
       { vars, varFiles },
