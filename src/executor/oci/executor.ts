@@ -61,6 +61,8 @@ export class OciExecutor implements Executor {
   readonly #log: pino.Logger;
   /** Exit results already computed (the cgroup may be gone by the next wait). */
   readonly #results = new Map<string, Promise<ExitResult>>();
+  /** The log monitor made sure of once by reattach (see #monitorLogs). */
+  #logsEnsured: Promise<void> | undefined;
 
   constructor(opts: OciExecutorOptions) {
     this.#opts = opts;
@@ -240,6 +242,7 @@ export class OciExecutor implements Executor {
     if (handle.executor !== 'oci' || handle.version !== 1 || !d || typeof d.exitFile !== 'string') {
       throw new TendError('E_EXECUTOR', `failed to reattach task ${handle.id}: expected an oci handle of version 1, got ${handle.executor} v${handle.version}`);
     }
+    await this.#monitorLogs();
     const recorded = await readExitFile(this.#layout.exitFile(handle.id));
     if (recorded) return { state: 'exited', exit: await this.wait(handle) };
     if (isAlive(handle.pid, handle.pidStartTime)) {
@@ -251,6 +254,21 @@ export class OciExecutor implements Executor {
     }
     // Not running: the exit file is written by conmon right after the exit, or never (monitor gone).
     return { state: 'exited', exit: await this.wait(handle) };
+  }
+
+  /**
+   * After an agent restart the log monitor may be gone as well (killed with it, crashed): started
+   * again, it resumes every collection of its state file at the checkpoint, so output a task wrote
+   * meanwhile reaches its log, and the cleanup of a task that ended meanwhile flushes its last lines
+   * instead of dropping them with the monitor's entry. Once per executor; a failure is logged, not
+   * fatal to the reattach.
+   */
+  #monitorLogs(): Promise<void> {
+    this.#logsEnsured ??= this.#opts.logs.ensure().catch((err: unknown) => {
+      this.#log.warn({ err: describeError(err) }, 'failed to start the log monitor on reattach');
+      this.#logsEnsured = undefined;
+    });
+    return this.#logsEnsured;
   }
 
   async cleanup(id: string): Promise<void> {
