@@ -17,7 +17,7 @@ import type { TaskRecord } from '../../../src/store/store.js';
 import { requireConmon, requireRoot, requireRunc } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 import { createHarness, running, type Harness } from './harness.js';
-import { cgroupRoots, cgroupTree, mountsUnder } from './oci-cleanup.js';
+import { cgroupRoots, cgroupTree, mountsUnder, procsMentioning } from './oci-cleanup.js';
 
 const T = { timeoutMs: 20_000 };
 const MiB = 1024 * 1024;
@@ -256,7 +256,7 @@ describe('agent e2e with the oci executor', { concurrency: false }, () => {
       'seven.hcl',
       jobFile(h, 'seven', {
         user: 'nobody',
-        script: 'echo ready; while [ ! -e /local/go ]; do sleep 0.05; done; exit 7',
+        script: 'echo ready; while [ ! -e /local/go ]; do sleep 0.05; done; echo bye; exit 7',
         restart: '      attempts = 1\n      interval = "1h"\n      delay    = "1s"\n      mode     = "fail"',
       }),
     );
@@ -264,16 +264,24 @@ describe('agent e2e with the oci executor', { concurrency: false }, () => {
     const seven = rec('seven')!;
     seen.set('seven', seven);
     const iso = rec('iso')!;
+    const raw = rec('raw')!;
     await h.kill9();
+    // The log monitor goes down too: what the task prints meanwhile still reaches its log, once.
+    const logmons = procsMentioning(h.stateDir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('logmon'));
+    assert.equal(logmons.length, 1, 'expected one log monitor');
+    process.kill(logmons[0], 'SIGKILL');
+    await until(h, () => !existsSync(`/proc/${logmons[0]}`) || readStat(logmons[0])?.state === 'Z', 'log monitor gone');
     writeFileSync(path.join(h.stateDir, 'alloc', seven.allocId, 't', 'local', 'go'), '');
     const exitFile = path.join(h.stateDir, 'oci', 'exits', seven.execId);
     await until(h, () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', 'conmon to record the exit while the agent is down');
     assert.equal(readFileSync(exitFile, 'utf8').trim(), '7');
     assert.ok(isAlive(iso.handle!.pid, iso.handle!.pidStartTime), 'expected iso to keep running without the agent');
+    assert.ok(isAlive(raw.handle!.pid, raw.handle!.pidStartTime), 'expected raw to keep running without the agent');
 
     await h.start();
     await until(h, () => h.agentLog().includes('recovery done'), 'recovery');
     assert.equal(rec('iso')?.handle?.pid, iso.handle!.pid, 'expected iso adopted with its pid');
+    assert.equal(rec('raw')?.handle?.pid, raw.handle!.pid, 'expected raw adopted with its pid');
     // The exit recorded while down: code 7, then one restart (attempts = 1) that exits 7 again, then failed.
     await until(h, () => h.records()['seven/g[0]/t']?.state === 'failed', 'seven failed after its one restart');
     const r = h.records()['seven/g[0]/t'];
@@ -288,6 +296,9 @@ describe('agent e2e with the oci executor', { concurrency: false }, () => {
     const status = await h.tendctl(['status', '-json', '-no-stats']);
     const task = (JSON.parse(status.stdout) as { jobs: { id: string; tasks: { state: string; lastExit?: { code: number | null } }[] }[] }).jobs.find((j) => j.id === 'seven')!.tasks[0];
     assert.deepEqual([task.state, task.lastExit?.code], ['failed', 7]);
+    // Both runs' output, each line once: the one printed while agent and monitor were down included.
+    await until(h, () => (stdout(h, r).match(/^bye$/gm) ?? []).length === 2, `both runs' output in the log, got:\n${stdout(h, r)}`, 5000);
+    assert.equal(stdout(h, r), 'ready\nbye\nready\nbye\n');
   });
 
   test('agent oci: a task restarted without delay launches cleanly every time (the previous run is cleaned up first)', { timeout: 30_000 }, async (t) => {
