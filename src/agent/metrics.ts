@@ -5,8 +5,9 @@
 export interface AgentMetrics {
   taskStarted(driver: string, latencyMs: number): void;
   taskExited(driver: string, exit: { code: number | null; signal?: string | null; oomKilled?: boolean }): void;
-  restart(): void;
-  oomKill(): void;
+  /** A task is restarted (restart policy or `tendctl restart`), by its driver. */
+  restart(driver: string): void;
+  oomKill(driver: string): void;
   reconcilePass(ms: number): void;
   queueDepth(n: number): void;
   fileLoadError(): void;

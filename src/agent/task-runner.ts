@@ -146,7 +146,7 @@ export class TaskRunner {
       x.nextRestartAt = undefined;
       if (isRestart || manual) x.restarts++;
     });
-    if (isRestart || manual) this.#o.metrics.restart();
+    if (isRestart || manual) this.#o.metrics.restart(d.task.driver);
     const t0 = performance.now();
     let handle: TaskHandle;
     let prepareMs = 0;
@@ -228,7 +228,7 @@ export class TaskRunner {
     });
     this.#o.metrics.taskExited(r.driver, exit);
     if (exit.oomKilled) {
-      this.#o.metrics.oomKill();
+      this.#o.metrics.oomKill(r.driver);
       this.event(r, 'OOM Killed', 'Task killed by the OOM killer');
     }
     this.event(r, 'Terminated', exitText(exit), { code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled });

@@ -77,12 +77,12 @@ export class PromMetrics {
   }
 
   /** A task is restarted (restart policy or `tendctl restart`). */
-  restart(driver = 'unknown'): void {
+  restart(driver: string): void {
     this.#restarts.inc({ driver });
   }
 
   /** The OOM killer ended a task. */
-  oomKill(driver = 'unknown'): void {
+  oomKill(driver: string): void {
     this.#oomKills.inc({ driver });
   }
 
