@@ -7,6 +7,39 @@ import type { FileState } from '../source/source.js';
 import type { DesiredInstance } from '../reconcile/reconcile.js';
 import type { TaskRecord } from '../store/store.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
+import type { Task } from '../jobspec/model.js';
+import { formatDuration } from '../jobspec/duration.js';
+
+/**
+ * The resolved task as an operator reads it in `tendctl status TASK`: the
+ * jobspec's own field names and units (`memory`, `interval = "5m"`,
+ * `kill_timeout`), the driver config as written, and no bookkeeping of the
+ * model (source positions, empty lists, defaults of absent blocks).
+ */
+export function taskSpecView(t: Task): Record<string, unknown> {
+  const nonEmpty = <T extends object>(v: T | undefined): T | undefined => (v && Object.keys(v).length ? v : undefined);
+  const list = <T>(v: T[]): T[] | undefined => (v.length ? v : undefined);
+  const r = t.resources;
+  return {
+    name: t.name,
+    driver: t.driver,
+    user: t.user,
+    leader: t.leader || undefined,
+    lifecycle: t.lifecycle,
+    config: t.config.raw,
+    env: nonEmpty(t.env),
+    meta: nonEmpty(t.meta),
+    resources: { cpu: r.cores === undefined ? r.cpu : undefined, cores: r.cores, memory: r.memoryMB, memory_max: r.memoryMaxMB },
+    restart: { attempts: t.restart.attempts, interval: formatDuration(t.restart.intervalMs), delay: formatDuration(t.restart.delayMs), mode: t.restart.mode },
+    kill_signal: t.killSignal,
+    kill_timeout: formatDuration(t.killTimeoutMs),
+    logs: t.logs.disabled ? { disabled: true } : { max_files: t.logs.maxFiles, max_file_size: t.logs.maxFileSizeMB },
+    constraint: list(t.constraints.map((c) => ({ attribute: c.attribute, operator: c.operator, value: c.value }))),
+    artifact: list(t.artifacts.map((a) => ({ source: a.source, destination: a.destination, mode: a.mode }))),
+    template: list(t.templates.map((x) => ({ source: x.source, data: x.data, destination: x.destination, change_mode: x.changeMode, change_signal: x.changeSignal, perms: x.perms, env: x.env || undefined }))),
+    volume_mount: list(t.volumeMounts.map((v) => ({ volume: v.volume, destination: v.destination, read_only: v.readOnly }))),
+  };
+}
 
 export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir: string, detail = false): TaskView {
   const v: TaskView = {
@@ -31,7 +64,7 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
   if (r.error) v.error = r.error;
   if (detail) {
     v.events = r.events.slice();
-    if (d) v.spec = JSON.parse(JSON.stringify(d.task)) as Record<string, unknown>;
+    if (d) v.spec = JSON.parse(JSON.stringify(taskSpecView(d.task))) as Record<string, unknown>;
     const dirs = taskDirs(dataDir, r.allocId, r.task);
     v.dirs = { alloc: dirs.allocDir, task: dirs.taskDir, logs: dirs.logDir };
   }

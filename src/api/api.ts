@@ -52,7 +52,7 @@ export interface TaskView {
   stats?: TaskStats;
   /** Present on the single-task endpoint: recent events, newest last. */
   events?: TaskEvent[];
-  /** Present on the single-task endpoint: the resolved task spec (after interpolation). */
+  /** Present on the single-task endpoint: the task as its job file gives it, in the jobspec's field names and units (`memory`, `interval = "5m"`). */
   spec?: Record<string, unknown>;
   /** Host paths of the task's dirs. */
   dirs?: { alloc: string; task: string; logs: string };

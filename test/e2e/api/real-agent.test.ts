@@ -378,6 +378,14 @@ test('tendctl status: a crash-looping task shows its restart count and when it r
     assert.match(detail, /^Restarts\s+= [1-9]\d*$/m);
     assert.match(detail, /^Next Restart\s+= (in [\dms]+|now)$/m);
     assert.match(detail, /^Last Exit\s+= exit 1 \((now|\d+s ago)\)$/m);
+    // The resolved spec in the job file's own terms, not the agent's internal model.
+    const spec = detail.slice(detail.indexOf('Task Spec'), detail.indexOf('Recent Events:'));
+    assert.match(spec, new RegExp(`^Task Spec \\(resolved, from ${esc(path.join(H().jobsDir, 'crash.hcl'))}\\)$`, 'm'));
+    assert.match(spec, /^  config \{\n    args    = \["-c", "echo boom; exit 1"\]\n    command = "\/bin\/sh"\n  \}$/m);
+    assert.match(spec, /^  restart \{\n    attempts = 10\n    interval = "5m"\n    delay    = "2s"\n    mode     = "delay"\n  \}$/m);
+    assert.match(spec, /^  kill_timeout = "2s"$/m);
+    assert.match(spec, /^    memory = 300$/m);
+    assert.doesNotMatch(spec, /\b(pos|raw|intervalMs|memoryMB|capAdd)\b/);
     const events = detail.slice(detail.indexOf('Recent Events:'));
     assert.match(events, /^\S+( ago)?\s+Terminated\s+exit code 1$/m);
     assert.match(events, /^\S+( ago)?\s+Restarting\s+Task restarting in \d\.\d\ds$/m);
