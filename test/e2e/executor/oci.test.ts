@@ -136,9 +136,10 @@ describe('oci executor', { concurrency: false }, () => {
 
   test('oci executor: updateResources changes the memory limit and keeps the pid', async (t) => {
     if (!gates(t)) return;
-    const spec = h.spec('update', { args: ['-c', 'trap "exit 0" TERM; sleep 30 & wait'] });
+    const spec = h.spec('update', { args: ['-c', 'trap "exit 0" TERM; echo ready; sleep 30 & wait'] });
     const handle = await h.executor.launch(spec);
     t.after(() => h.executor.cleanup('update'));
+    await waitFor(() => h.output('update').includes('ready'), { what: 'the task to install its TERM trap' });
     const limitFile = path.join(mem('update', h), 'memory.limit_in_bytes');
     assert.equal(Number(readFileSync(limitFile, 'utf8')), 64 << 20);
     await h.executor.updateResources(handle, { ...spec.resources, memoryBytes: 96 << 20, memoryMaxBytes: 128 << 20 });

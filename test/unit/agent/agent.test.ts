@@ -118,7 +118,7 @@ test('agent: starts desired tasks, restarts on args change, updates resources in
 });
 
 test('agent: an exit is restarted by the policy, then fails after attempts (mode fail); restart revives it', async (t) => {
-  const task = makeTask('t', { restart: { attempts: 1, intervalMs: 60_000, delayMs: 20, mode: 'fail' } });
+  const task = makeTask('t', { restart: { attempts: 1, intervalMs: 60_000, delayMs: 1000, mode: 'fail' } });
   const { agent, executor } = await setup(t, [makeJob('a', { tasks: [task] })]);
   const execId = agent.tasks()[0].allocId + '-t';
   executor.exit(execId, 3);
