@@ -8,6 +8,7 @@ import type { DesiredInstance } from '../reconcile/reconcile.js';
 import type { TaskRecord } from '../store/store.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
 import type { Task } from '../jobspec/model.js';
+import type { ExitResult } from '../executor/executor.js';
 import { formatDuration } from '../jobspec/duration.js';
 
 /**
@@ -105,6 +106,13 @@ function jobStatus(tasks: TaskView[]): JobStatus {
   return 'pending';
 }
 
+function describeExit(e: ExitResult): string {
+  if (!e.known) return 'exit not recorded';
+  if (e.oomKilled) return 'OOM killed';
+  if (e.signal) return `killed by ${e.signal}`;
+  return e.code === null ? 'exit code not recorded' : `exit code ${e.code}`;
+}
+
 export interface JobsInput {
   tasks: TaskView[];
   files: FileState[];
@@ -129,6 +137,10 @@ export function jobViews({ tasks, files, types }: JobsInput): JobView[] {
     const v: JobView = { id, file: f?.path ?? list[0]?.file ?? '', type: types.get(id) ?? 'service', status: jobStatus(list), tasks: list };
     if (!types.has(id)) v.reason = 'no longer in the jobs dir: stopping';
     else if (v.status === 'blocked') v.reason = list.find((t) => t.error)?.error;
+    else if (v.status === 'failed') {
+      const failed = list.find((t) => t.state === 'failed');
+      if (failed) v.reason = `${failed.id} failed${failed.error ? `: ${failed.error}` : ''}${failed.lastExit ? ` (last ${describeExit(failed.lastExit)})` : ''}`;
+    }
     if (f && !f.ok) {
       v.reason = `file invalid (last good version in force)${v.reason ? `; ${v.reason}` : ''}`;
       v.diagnostics = f.diagnostics;

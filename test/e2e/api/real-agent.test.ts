@@ -578,7 +578,7 @@ test('/metrics: Prometheus text whose task gauge and counters move as a task sta
   assert.equal(starts(m3), starts(m2));
 });
 
-test('tendctl status: an invalid job file shows file:line and why; a job whose driver is unavailable shows why', async (t) => {
+test('tendctl status: an invalid job file shows file:line and why; a job whose driver is unavailable, or whose restart policy gave up, shows why', async (t) => {
   if (!requireLinux(t)) return;
   const broken = `job "broken" {
   group "g" {
@@ -606,13 +606,15 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
   }
 }
 `;
-  await withJobs({ 'broken.hcl': broken, 'isolated.hcl': isolated }, async () => {
+  const giveup = shJob('giveup', 'echo giving up >&2; exit 3', `      restart {\n        attempts = 0\n        mode     = "fail"\n      }\n`);
+  await withJobs({ 'broken.hcl': broken, 'isolated.hcl': isolated, 'giveup.hcl': giveup }, async () => {
     const brokenPath = path.join(H().jobsDir, 'broken.hcl');
     const isolatedPath = path.join(H().jobsDir, 'isolated.hcl');
     await waitFor(
       async () => {
         const files = await getJson<{ path: string; ok: boolean }[]>('/v1/files');
-        return files.some((f) => f.path === brokenPath && !f.ok) && (await apiJobs()).some((j) => j.id === 'isolated' && j.status === 'blocked');
+        const jobs = await apiJobs();
+        return files.some((f) => f.path === brokenPath && !f.ok) && jobs.some((j) => j.id === 'isolated' && j.status === 'blocked') && jobs.some((j) => j.id === 'giveup' && j.status === 'failed');
       },
       { what: 'the agent to load both files', timeoutMs: 15_000, intervalMs: 50 },
     );
@@ -620,6 +622,10 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
     assert.match(out, new RegExp(`^File errors:\\n(.*\\n)*  ${esc(brokenPath)}:9:9: error: [^\\n]*"memroy"[^\\n]*\\n(.*\\n)*\\s+hint: did you mean "memory"\\?`, 'm'));
     assert.match(out, new RegExp(`^Jobs not running as written:\\n(.*\\n)*\\s+isolated\\s+blocked\\s+${esc(isolatedPath)}\\s+driver exec unavailable: \\S.*$`, 'm'));
     assert.match(out, /^isolated\s+g\[0\]\s+t\s+exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver exec unavailable: \S/m);
+    // A task whose restart policy gave up: the job says which task and why.
+    assert.match(out, /^giveup\s+g\[0\]\s+t\s+raw_exec\s+failed\s+-\s+-\s+0\s+-\s+-\s+Policy allows no restarts$/m);
+    const giveupPath = path.join(H().jobsDir, 'giveup.hcl');
+    assert.match(out, new RegExp(`^\\s+giveup\\s+failed\\s+${esc(giveupPath)}\\s+giveup/g\\[0\\]/t failed: Policy allows no restarts \\(last exit code 3\\)$`, 'm'));
 
     assert.match(job, /^Status\s+= blocked$/m);
     assert.match(job, /^Reason\s+= driver exec unavailable: \S/m);
@@ -633,6 +639,7 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
     assert.deepEqual([...H().taskProcs().keys()].filter((k) => /^(isolated|broken)\//.test(k)), []);
   });
   await removeJob('isolated.hcl', 'isolated');
+  await removeJob('giveup.hcl', 'giveup');
   await waitFor(async () => (await getJson<unknown[]>('/v1/files')).length === 0, { what: 'the file error gone with its file', timeoutMs: 10_000, intervalMs: 50 });
 });
 
