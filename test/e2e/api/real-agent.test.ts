@@ -643,6 +643,34 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
   await waitFor(async () => (await getJson<unknown[]>('/v1/files')).length === 0, { what: 'the file error gone with its file', timeoutMs: 10_000, intervalMs: 50 });
 });
 
+test('tendctl status: with raw_exec disabled in the agent config, its jobs are blocked and say why', async (t) => {
+  if (!requireLinux(t)) return;
+  // A second agent of its own: the harness enables raw_exec, so its config is edited before the start.
+  const h2 = await createHarness();
+  try {
+    const config = readFileSync(h2.configFile, 'utf8');
+    assert.match(config, /enabled = true/);
+    await writeFile(h2.configFile, config.replace('enabled = true', 'enabled = false'));
+    await h2.start();
+    await h2.writeJob('plain.hcl', shJob('plain', 'exec sleep 1000'));
+    const addr = `unix://${path.join(h2.stateDir, 'tend.sock')}`;
+    let out = '';
+    await waitFor(
+      async () => {
+        const r = await h2.tendctl(['status', '--no-stats']);
+        out = r.stdout;
+        return /plain\s+blocked/.test(out);
+      },
+      { what: `status of ${addr} to show the job blocked`, timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.match(out, /^plain\s+g\[0\]\s+t\s+raw_exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver raw_exec unavailable: disabled in the agent config\b/m);
+    assert.match(out, new RegExp(`^\\s+plain\\s+blocked\\s+${esc(path.join(h2.jobsDir, 'plain.hcl'))}\\s+driver raw_exec unavailable: disabled in the agent config\\b`, 'm'));
+    assert.equal(h2.taskProcs().size, 0, 'nothing runs');
+  } finally {
+    await h2.cleanup();
+  }
+});
+
 test('tendctl status: after the tests above the agent runs nothing and shows no task', async (t) => {
   if (!requireLinux(t)) return;
   await waitFor(() => H().taskProcs().size === 0, { what: 'no task process left', timeoutMs: 10_000 });
