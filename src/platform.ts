@@ -1,8 +1,15 @@
 /**
  * Platform facts, detected once. No other module reads `process.platform`,
  * `/proc/self/mountinfo` or searches PATH for runtimes: they ask here.
+ *
+ * The cgroup layout is found lazily (on first use of `platform().cgroups`)
+ * and cheaply: the hierarchies listed in /proc/self/cgroup are looked for at
+ * their conventional mount points under /sys/fs/cgroup with statfs (as runc
+ * does). Only when one is not there is the mount table read, because on a host
+ * with a huge mount table (tens of thousands of entries) reading it takes
+ * seconds of kernel time, and /proc/self/mounts costs the same.
  */
-import { readFileSync, accessSync, constants } from 'node:fs';
+import { readFileSync, accessSync, constants, statfsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,7 +42,8 @@ export interface Platform {
   cpuMhz: number;
   /** Clock ticks per second used by /proc/<pid>/stat start times. */
   clockTicks: number;
-  cgroups: CgroupMounts;
+  /** The cgroup layout, detected on first access (see the file comment). */
+  readonly cgroups: CgroupMounts;
   /** Absolute paths of tools found on PATH, or undefined. */
   which(name: string): string | undefined;
 }
@@ -69,9 +77,74 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
       }
     }
   }
+  return { mode: cgroupMode(v1, unified), unified, v1 };
+}
+
+/** statfs f_type values (linux/magic.h). */
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** What the fast cgroup detection reads; injectable for tests with fake trees. */
+export interface CgroupProbe {
+  /** Text of /proc/self/cgroup, or undefined when unreadable. */
+  procCgroup(): string | undefined;
+  /** statfs f_type of a path, or undefined when it does not exist. */
+  fsType(p: string): number | undefined;
+}
+
+const hostProbe: CgroupProbe = {
+  procCgroup: () => readText('/proc/self/cgroup'),
+  fsType(p) {
+    try {
+      return Number(statfsSync(p).type);
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/**
+ * The cgroup layout from the conventional mount points, without the mount
+ * table: every hierarchy of /proc/self/cgroup (`ID:controllers:path`) must be
+ * a cgroup (v1) mount at /sys/fs/cgroup/<controllers> (or /<controller>, or
+ * /<name> for `name=<name>`), and the unified one (`0::path`) a cgroup2 mount
+ * at /sys/fs/cgroup or /sys/fs/cgroup/unified. Returns undefined when any is
+ * missing, so that the caller falls back to the mount table.
+ */
+export function probeCgroupMounts(probe: CgroupProbe = hostProbe, root = '/sys/fs/cgroup'): CgroupMounts | undefined {
+  const text = probe.procCgroup();
+  if (text === undefined) return undefined;
+  const v1: Record<string, string> = {};
+  let unified: string | undefined;
+  const lines = text
+    .split('\n')
+    .map((line) => /^(\d+):([^:]*):/.exec(line))
+    .filter((m) => m !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1])); // hierarchy id order, as they are usually mounted
+  for (const m of lines) {
+    if (m[1] === '0' && m[2] === '') {
+      unified = [root, path.join(root, 'unified')].find((p) => probe.fsType(p) === CGROUP2_SUPER_MAGIC);
+      if (!unified) return undefined;
+      continue;
+    }
+    const names = m[2].split(',').filter(Boolean);
+    if (!names.length) return undefined;
+    const dirs = [m[2], ...names].map((n) => path.join(root, n.replace(/^name=/, '')));
+    const mountPoint = dirs.find((d) => probe.fsType(d) === CGROUP_SUPER_MAGIC);
+    if (!mountPoint) return undefined;
+    for (const n of names) v1[n] ??= mountPoint;
+  }
+  return { mode: cgroupMode(v1, unified), unified, v1 };
+}
+
+function cgroupMode(v1: Record<string, string>, unified: string | undefined): CgroupMode {
   const hasV1 = Object.keys(v1).some((k) => !k.startsWith('name='));
-  const mode: CgroupMode = hasV1 ? (unified ? 'hybrid' : 'v1') : unified ? 'v2' : 'none';
-  return { mode, unified, v1 };
+  return hasV1 ? (unified ? 'hybrid' : 'v1') : unified ? 'v2' : 'none';
+}
+
+/** The fast probe, else the mount table. */
+function detectCgroups(): CgroupMounts {
+  return probeCgroupMounts() ?? parseCgroupMounts(readText('/proc/self/mountinfo') ?? '');
 }
 
 function parseOnlineCpus(text: string | undefined, fallback: number): number[] {
@@ -123,6 +196,7 @@ function detect(): Platform {
   const gid = process.getgid?.() ?? -1;
   const rel = osRelease();
   const cpus = os.cpus();
+  let cgroups: CgroupMounts | undefined;
   return {
     os: process.platform,
     isLinux,
@@ -140,7 +214,10 @@ function detect(): Platform {
     totalMemoryBytes: os.totalmem(),
     cpuMhz: cpus[0]?.speed || 1000,
     clockTicks: 100,
-    cgroups: isLinux ? parseCgroupMounts(readText('/proc/self/mountinfo') ?? '') : { mode: 'none', v1: {} },
+    get cgroups(): CgroupMounts {
+      cgroups ??= isLinux ? detectCgroups() : { mode: 'none', v1: {} };
+      return cgroups;
+    },
     which: makeWhich(),
   };
 }
