@@ -7,6 +7,13 @@ import { UsageError } from './flags.js';
 import { defaultIO, type Command, type CommandIO } from './command.js';
 import { describeError, isTendError } from '../errors.js';
 
+/** A command known by name and summary; its module is imported only to run it or show its help. */
+export interface LazyCommand {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
 export function version(): string {
   try {
     return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -15,7 +22,7 @@ export function version(): string {
   }
 }
 
-export async function runCli(prog: string, intro: string, commands: Command[], argv: string[], io: CommandIO = defaultIO()): Promise<number> {
+export async function runCli(prog: string, intro: string, commands: LazyCommand[], argv: string[], io: CommandIO = defaultIO()): Promise<number> {
   const overview = () =>
     [
       `Usage: ${prog} <command> [options] [args]`,
@@ -38,12 +45,13 @@ export async function runCli(prog: string, intro: string, commands: Command[], a
     io.stdout.write(`${prog} ${version()}\n`);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === first);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === first);
+  if (!entry) {
     const near = commands.find((c) => c.name.startsWith(first.slice(0, 3)));
     io.stderr.write(`${prog}: unknown command "${first}"${near ? ` (did you mean "${near.name}"?)` : ''}\n\n${overview()}`);
     return 1;
   }
+  const cmd = await entry.load();
   if (rest.some((a) => ['-h', '-help', '--help'].includes(a)) && !rest.includes('--')) {
     io.stdout.write(cmd.help() + '\n');
     return 0;

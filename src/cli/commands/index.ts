@@ -1,25 +1,27 @@
-/** The command registry for both binaries. Each command module registers itself here. */
-import type { Command } from '../command.js';
+/**
+ * The command registry for both binaries. A command module is imported only
+ * when that command runs (or its help is asked for), so `tendctl status` does
+ * not load the agent, the executors or the HCL parser. Name and summary are
+ * repeated here for the command list; test/unit/cli/commands.test.ts checks
+ * they match the modules.
+ */
+import type { LazyCommand } from '../main.js';
 
-export const tendCommands: Command[] = [];
-export const tendctlCommands: Command[] = [];
+// tend: the agent and its internal commands.
+export const tendCommands: LazyCommand[] = [
+  { name: 'agent', summary: 'Run the agent', load: async () => (await import('./agent.js')).agentCommand },
+  { name: 'logmon', summary: 'Internal: the log monitor that writes task output to rotated files', load: async () => (await import('./logmon.js')).logmonCommand },
+];
 
-// tendctl: operator commands talking to the agent's API (src/api/).
-import { statusCommand } from './status.js';
-import { logsCommand } from './logs.js';
-import { eventsCommand } from './events.js';
-import { execCommand } from './exec.js';
-import { signalCommand } from './signal.js';
-import { restartCommand } from './restart.js';
-import { nodeCommand } from './node.js';
-tendctlCommands.push(statusCommand, logsCommand, eventsCommand, execCommand, signalCommand, restartCommand, nodeCommand);
-
-// tend: internal commands.
-import { logmonCommand } from './logmon.js';
-tendCommands.push(logmonCommand);
-import { agentCommand } from './agent.js';
-tendCommands.unshift(agentCommand);
-import { planCommand } from './plan.js';
-tendctlCommands.push(planCommand);
-import { validateCommand } from './validate.js';
-tendctlCommands.push(validateCommand);
+// tendctl: operator commands talking to the agent's API (src/api/), then the offline ones.
+export const tendctlCommands: LazyCommand[] = [
+  { name: 'status', summary: 'Show tasks and jobs, or one job or task in detail', load: async () => (await import('./status.js')).statusCommand },
+  { name: 'logs', summary: "Print or follow a task's output", load: async () => (await import('./logs.js')).logsCommand },
+  { name: 'events', summary: 'Print or follow the node-wide event stream', load: async () => (await import('./events.js')).eventsCommand },
+  { name: 'exec', summary: 'Run a command inside a task', load: async () => (await import('./exec.js')).execCommand },
+  { name: 'signal', summary: 'Send a signal to a task', load: async () => (await import('./signal.js')).signalCommand },
+  { name: 'restart', summary: 'Restart a task (desired state unchanged)', load: async () => (await import('./restart.js')).restartCommand },
+  { name: 'node', summary: 'Show the node: drivers, cgroups, cores, memory, attributes', load: async () => (await import('./node.js')).nodeCommand },
+  { name: 'plan', summary: 'Show what the agent would do for a jobs dir', load: async () => (await import('./plan.js')).planCommand },
+  { name: 'validate', summary: 'Check job files without an agent', load: async () => (await import('./validate.js')).validateCommand },
+];
