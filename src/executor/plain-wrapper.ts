@@ -46,6 +46,8 @@ export interface WrapperSpawn {
   env: Record<string, string>;
   /** How long to wait for the task's pid (default 10 s). */
   timeoutMs?: number;
+  /** Called when the wrapper exits (this process reaps it), for a prompt exit check. */
+  onExit?: () => void;
 }
 
 /** Spawn the wrapper; resolves with the wrapper's pid and the task's pid. */
@@ -94,6 +96,7 @@ export async function spawnWrapper(opts: WrapperSpawn): Promise<{ wrapperPid: nu
     child.removeAllListeners('exit');
     child.removeAllListeners('error');
     child.on('error', () => undefined);
+    if (opts.onExit) child.once('exit', opts.onExit);
     pipe.destroy();
     child.unref();
   }

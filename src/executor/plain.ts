@@ -26,7 +26,7 @@ import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from './executor.js';
 import { logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
-import { readExitFile, unknownExit, watchExit } from './plain-exit.js';
+import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
 import { isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
@@ -60,6 +60,15 @@ interface SavedTask {
 
 /** After a SIGKILL of the task, how long the wrapper gets to record the exit. */
 const WRAPPER_GRACE_MS = 2000;
+
+/** Wait for a wrapper that recorded the exit to end (it has nothing left to do); kill it past WRAPPER_GRACE_MS. */
+async function wrapperExit(scope: ProcScope): Promise<void> {
+  const deadline = Date.now() + WRAPPER_GRACE_MS;
+  while (isAlive(scope.wrapperPid, scope.wrapperStartTime)) {
+    if (Date.now() >= deadline) return signalPids([scope.wrapperPid], 'SIGKILL');
+    await sleep(5);
+  }
+}
 
 /** What the log monitor collects for a plain task: for the agent's level-triggered `logs.sync` after a restart. */
 export function plainLogEntry(spec: Pick<LaunchSpec, 'id' | 'identity' | 'logDir' | 'logs'>): { source: LogSource; target: LogTarget } {
@@ -129,7 +138,7 @@ class PlainExecutor implements Executor {
     const argv = [...userPrefix(spec.user, fail), spec.command, ...spec.args];
     let spawned: { wrapperPid: number; pid: number };
     try {
-      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env });
+      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) });
     } catch (err) {
       await this.cleanup(spec.id).catch(() => undefined);
       throw err;
@@ -207,6 +216,8 @@ class PlainExecutor implements Executor {
       return procs.wrapperAlive && !result ? [...procs.pids, scope.wrapperPid] : procs.pids;
     });
     if (left.length) this.#log.warn({ id: handle.id, pids: left }, 'task processes survived SIGKILL');
+    // A wrapper that recorded the exit is between its rename and its own exit: nothing is left after a stop.
+    if (result) await wrapperExit(scope);
     if (!result) result = readExitFile(dataOf(handle).exitFile) ?? { ...unknownExit('killed before its exit was recorded'), signal: 'SIGKILL', known: true };
     this.#cpu.delete(handle.id);
     this.#log.info({ id: handle.id, code: result.code, signal: result.signal }, 'task stopped');

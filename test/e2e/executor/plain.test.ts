@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { POLL_MS } from '../../../src/executor/plain-exit.js';
 import { findMarked } from '../../../src/executor/plain-procs.js';
 import { createPlainExecutor } from '../../../src/executor/plain.js';
 import { isAlive, readStat } from '../../../src/executor/proc.js';
@@ -118,6 +120,25 @@ test('plain executor: an exit while the agent is gone is collected by a new exec
   assert.equal(r.state === 'exited' && r.exit.code, 3);
   assert.equal(r.state === 'exited' && r.exit.known, true);
   assert.equal((await again.wait(persisted)).code, 3);
+});
+
+test('plain executor: a wrapper killed before it records the exit is noticed without waiting for the poll', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('orphaned', 'sleep', ['300']));
+  const wrapperPid = Number(handle.data.wrapperPid);
+  const exited = h.executor.wait(handle);
+  // Stop the wrapper so that it cannot record the task's death, kill the task, then the wrapper.
+  process.kill(wrapperPid, 'SIGSTOP');
+  process.kill(handle.pid, 'SIGKILL');
+  await waitFor(() => !isAlive(handle.pid, handle.pidStartTime), { what: 'the task to die' });
+  process.kill(wrapperPid, 'SIGKILL');
+  // The wrapper is this process's child: its exit triggers the check (the shared poll is POLL_MS).
+  const timer = sleep(POLL_MS / 2, 'poll');
+  const exit = await Promise.race([exited, timer]);
+  assert.notEqual(exit, 'poll', `the exit was not noticed within ${POLL_MS / 2} ms`);
+  assert.equal(typeof exit === 'object' && exit.known, false);
+  assert.equal(existsSync(String(handle.data.exitFile)), false);
 });
 
 test('plain executor: signal reaches the task and not the wrapper', async (t) => {
