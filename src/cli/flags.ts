@@ -18,6 +18,8 @@ export interface ParsedFlags {
   args: string[];
   /** Everything after `--`. */
   rest: string[];
+  /** Canonical names of the flags set on the command line (a bool given as `-x=false` included). */
+  given: Set<string>;
 }
 
 export class UsageError extends Error {
@@ -37,6 +39,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
     else if (s.kind === 'bool') flags[s.names[0]] = false;
   }
   const args: string[] = [];
+  const given = new Set<string>();
   let rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -57,6 +60,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
       throw new UsageError(`unknown flag -${name}${near ? ` (did you mean -${near}?)` : ''}`);
     }
     const key = spec.names[0];
+    given.add(key);
     if (spec.kind === 'bool') {
       flags[key] = eq >= 0 ? !['false', '0', 'no'].includes(body.slice(eq + 1)) : true;
       continue;
@@ -73,7 +77,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
       flags[key] = value;
     }
   }
-  return { flags, args, rest };
+  return { flags, args, rest, given };
 }
 
 /** Help text for a command: usage line, description, flags table. */

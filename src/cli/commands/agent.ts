@@ -27,7 +27,7 @@ export const agentCommand: Command = {
   summary: 'Run the agent',
   help: () => formatHelp(usage, description, flags),
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const { flags: f, args } = parseFlags(argv, flags);
+    const { flags: f, args, given } = parseFlags(argv, flags);
     if (args.length) throw new UsageError(`expected no arguments, got ${args.join(' ')}`);
     const over: Partial<AgentFlags> = {};
     if (typeof f['jobs-dir'] === 'string') over.jobsDir = f['jobs-dir'];
@@ -37,7 +37,7 @@ export const agentCommand: Command = {
     if (typeof f.executor === 'string') over.executor = f.executor;
     if (typeof f.concurrency === 'number') over.concurrency = f.concurrency;
     if (typeof f['resync-interval'] === 'string') over.resyncInterval = f['resync-interval'];
-    if (f['stop-tasks-on-exit'] === true) over.stopTasksOnExit = true;
+    if (given.has('stop-tasks-on-exit')) over.stopTasksOnExit = f['stop-tasks-on-exit'] === true; // -stop-tasks-on-exit=false overrides the file
     // Loaded here, not at the top: the registry imports every command, and the
     // agent's modules (the HCL parser's wasm, pino-pretty) would slow every tendctl.
     const { loadAgentConfig } = await import('../../agent/config.js');

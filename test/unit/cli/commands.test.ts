@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { tendCommands, tendctlCommands } from '../../../src/cli/commands/index.js';
 import { runCli, type LazyCommand } from '../../../src/cli/main.js';
 import type { CommandIO } from '../../../src/cli/command.js';
+import { parseFlags, type FlagSpec } from '../../../src/cli/flags.js';
 
 function fakeIO(): { io: CommandIO; out: () => string; err: () => string } {
   const stdout = new PassThrough();
@@ -64,4 +65,15 @@ test('runCli: a command is loaded to run it or to show its help', async () => {
   assert.equal(a.out(), 'Usage: tendctl status\n');
   assert.equal(await runCli('tendctl', 'intro', commands, ['status', 'web'], fakeIO().io), 0);
   assert.deepEqual(runs, [['web']]);
+});
+
+test('parseFlags: given tells a bool set to false from one left out', () => {
+  const specs: FlagSpec[] = [{ names: ['stop-tasks-on-exit'], kind: 'bool', help: '' }, { names: ['json'], kind: 'bool', help: '' }];
+  const off = parseFlags(['-stop-tasks-on-exit=false'], specs);
+  assert.equal(off.flags['stop-tasks-on-exit'], false);
+  assert.deepEqual([...off.given], ['stop-tasks-on-exit']);
+  const unset = parseFlags([], specs);
+  assert.equal(unset.flags['stop-tasks-on-exit'], false);
+  assert.deepEqual([...unset.given], []);
+  assert.deepEqual([...parseFlags(['--json', '-stop-tasks-on-exit'], specs).given].sort(), ['json', 'stop-tasks-on-exit']);
 });
