@@ -188,6 +188,7 @@ function parsePrometheusText(text: string): Map<string, Family> {
   const families = new Map<string, Family>();
   const seen = new Set<string>();
   const closed = new Set<string>();
+  const typed = new Set<string>();
   let current: string | undefined;
   if (text.length && !text.endsWith('\n')) throw new Error('exposition does not end with a newline');
   const lines = text.split('\n');
@@ -213,8 +214,8 @@ function parsePrometheusText(text: string): Map<string, Family> {
       if (kind === 'TYPE') {
         if (!TYPES.has(rest)) throw new Error(`${where}: invalid type "${rest}" for ${name}`);
         if (f.samples.length) throw new Error(`${where}: TYPE of ${name} after its samples`);
-        if ((f as Family & { typed?: boolean }).typed) throw new Error(`${where}: second TYPE for ${name}`);
-        (f as Family & { typed?: boolean }).typed = true;
+        if (typed.has(name)) throw new Error(`${where}: second TYPE for ${name}`);
+        typed.add(name);
         f.type = rest;
       } else {
         if (f.help !== undefined) throw new Error(`${where}: second HELP for ${name}`);
