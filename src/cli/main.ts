@@ -49,7 +49,7 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
   if (!entry) {
     const near = commands.find((c) => c.name.startsWith(first.slice(0, 3)));
     io.stderr.write(`${prog}: unknown command "${first}"${near ? ` (did you mean "${near.name}"?)` : ''}\n\n${overview()}`);
-    return 1;
+    return 2;
   }
   const cmd = await entry.load();
   if (rest.some((a) => ['-h', '-help', '--help'].includes(a)) && !rest.includes('--')) {
@@ -61,7 +61,7 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`${prog} ${cmd.name}: ${err.message}\nRun "${prog} ${cmd.name} -help" for usage.\n`);
-      return 1;
+      return 2;
     }
     const code = isTendError(err) ? ` [${err.code}]` : '';
     io.stderr.write(`${prog} ${cmd.name}: ${describeError(err)}${code}\n`);

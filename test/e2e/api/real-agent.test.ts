@@ -488,7 +488,7 @@ test('tendctl signal and restart: act on a real task; restart gives a new pid, t
     const [sent, bad] = await Promise.all([H().tendctl(['signal', 'sig', 'usr1']), H().tendctl(['signal', 'sig', 'SIGNOPE'])]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal(sent.stdout, `Sent SIGUSR1 to ${id}\n`);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /invalid signal: expected a name like SIGHUP or a number, got "SIGNOPE"/);
     await waitFor(() => logText().includes('got USR1\n'), { what: 'the task to handle SIGUSR1', timeoutMs: 10_000 });
     const afterSignal = await apiTask(id);

@@ -246,7 +246,7 @@ test('tendctl signal and restart: call through to the agent with the resolved id
     { kind: 'restart', id: 'api/api[0]/app' },
   ]);
   const bad = await tendctl(['signal', 'web/frontend[1]', 'SIGNOPE']);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /invalid signal: expected a name like SIGHUP or a number, got "SIGNOPE"/);
 });
 

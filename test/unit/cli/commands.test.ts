@@ -46,7 +46,7 @@ test('runCli: the overview, -version and unknown commands load no command module
   assert.equal(await runCli('tendctl', 'intro', commands, ['-version'], b.io), 0);
   assert.match(b.out(), /^tendctl \d+\.\d+\.\d+/);
   const c = fakeIO();
-  assert.equal(await runCli('tendctl', 'intro', commands, ['stat'], c.io), 1);
+  assert.equal(await runCli('tendctl', 'intro', commands, ['stat'], c.io), 2);
   assert.match(c.err(), /unknown command "stat" \(did you mean "status"\?\)/);
   assert.deepEqual(loads, []);
 });
