@@ -165,6 +165,11 @@ export class Checker {
         if (typeof v === 'number') return v;
         if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
         return bad('a number');
+      case 'int': {
+        const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+        if (Number.isInteger(n)) return n;
+        return bad('a whole number', Number.isFinite(n) ? `did you mean ${Math.round(n)}?` : undefined);
+      }
       case 'bool':
         if (typeof v === 'boolean') return v;
         if (v === 'true' || v === 'false') return v === 'true';

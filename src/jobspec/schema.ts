@@ -7,7 +7,8 @@
  */
 
 /** 'any' takes any value; a string array is an enum. */
-export type AttrType = 'string' | 'number' | 'bool' | 'duration' | 'strings' | 'map' | 'any' | readonly string[];
+/** `int`: a whole number (Nomad's int fields: a fraction would not run unchanged on a cluster). */
+export type AttrType = 'string' | 'number' | 'int' | 'bool' | 'duration' | 'strings' | 'map' | 'any' | readonly string[];
 
 export interface BlockSchema {
   /** Number of labels (`group "g"`: 1). Default 0. */
@@ -61,7 +62,7 @@ const spread: BlockSchema = {
 };
 const restart: BlockSchema = {
   single: true,
-  attrs: { attempts: 'number', interval: 'duration', delay: 'duration', mode: ['fail', 'delay'], render_templates: 'bool' },
+  attrs: { attempts: 'int', interval: 'duration', delay: 'duration', mode: ['fail', 'delay'], render_templates: 'bool' },
 };
 const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
 const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
@@ -120,7 +121,7 @@ const volumeMount: BlockSchema = {
 
 const resources: BlockSchema = {
   single: true,
-  attrs: { cpu: 'number', memory: 'number', memory_max: 'number', cores: 'number' },
+  attrs: { cpu: 'int', memory: 'int', memory_max: 'int', cores: 'int' },
   ignored: ignored('tend does not reserve disk or IOPS', 'disk', 'iops', 'secrets'),
   blocks: {
     network: { ...network, warn: NO_NET + ' (and network inside resources is deprecated)', single: true },
@@ -128,7 +129,7 @@ const resources: BlockSchema = {
     numa: open('NUMA-aware scheduling is not supported'),
   },
 };
-const logs: BlockSchema = { single: true, attrs: { max_files: 'number', max_file_size: 'number', disabled: 'bool', enabled: 'bool' } };
+const logs: BlockSchema = { single: true, attrs: { max_files: 'int', max_file_size: 'int', disabled: 'bool', enabled: 'bool' } };
 const artifact: BlockSchema = {
   attrs: { source: 'string', destination: 'string', mode: ['any', 'file', 'dir'], chown: 'bool' },
   blocks: { options: { ...meta, single: true }, headers: { ...meta, single: true } },
@@ -169,7 +170,7 @@ export const execConfig: BlockSchema = {
     ipc_mode: ['private', 'host'],
     cap_add: 'strings',
     cap_drop: 'strings',
-    pids_limit: 'number',
+    pids_limit: 'int',
   },
   ignored: ignored(
     'not supported by tend',
@@ -212,7 +213,7 @@ const task: BlockSchema = {
 
 const group: BlockSchema = {
   labels: 1,
-  attrs: { count: 'number' },
+  attrs: { count: 'int' },
   ignored: ignored(
     ONE_NODE,
     'shutdown_delay', 'stop_after_client_disconnect', 'max_client_disconnect', 'prevent_reschedule_on_lost', 'max_run_duration',
@@ -240,7 +241,7 @@ const group: BlockSchema = {
 
 export const job: BlockSchema = {
   labels: 1,
-  attrs: { id: 'string', name: 'string', type: 'string', namespace: 'string', region: 'string', datacenters: 'strings', priority: 'number' },
+  attrs: { id: 'string', name: 'string', type: 'string', namespace: 'string', region: 'string', datacenters: 'strings', priority: 'int' },
   ignored: ignored(ONE_NODE, 'all_at_once', 'node_pool', 'vault_token', 'consul_token', 'payload', 'dispatched', 'ui'),
   blocks: {
     group,

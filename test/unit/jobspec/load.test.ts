@@ -67,6 +67,14 @@ test('load: every problem at once, with line, path and hint', async () => {
   assert.ok(r.diagnostics.some((d) => d.kind === 'schema' && d.message === 'unknown field "network"'));
 });
 
+test('load: Nomad int fields refuse fractions, with the rounded value as hint', async () => {
+  const src = 'job "f" {\n  group "g" {\n    count = 2\n    task "t" {\n      driver = "raw_exec"\n      config { command = "/bin/true" }\n      logs {\n        max_file_size = 0.5\n      }\n    }\n  }\n}\n';
+  const r = await loadText('f.hcl', src);
+  assert.equal(r.ok, false);
+  const d = r.diagnostics.find((x) => /whole number/.test(x.message))!;
+  assert.deepEqual([d.kind, d.line, d.path, d.message, d.hint], ['schema', 8, 'job "f" › group "g" › task "t" › logs.max_file_size', 'expected a whole number, got 0.5', 'did you mean 1?']);
+});
+
 test('load: syntax errors carry the parser position (HCL, JSON, TOML)', async () => {
   const h = await loadText('s.hcl', 'job "a" {\n  x = \n}\n');
   assert.equal(h.diagnostics[0].kind, 'syntax');
