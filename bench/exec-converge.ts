@@ -11,6 +11,7 @@
  * processes).
  *
  *   node --import tsx bench/exec-converge.ts [N=200]
+ *   CPU_PROF=<dir> node --import tsx bench/exec-converge.ts   (the agent writes a .cpuprofile there)
  * Needs root, runc and conmon.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +25,7 @@ import type { OciHandleData } from '../src/executor/oci/oci.js';
 import { createHarness, type Harness } from '../test/e2e/agent/harness.js';
 import { cgroupRoots, cgroupTree, mountsUnder, procsMentioning } from '../test/e2e/agent/oci-cleanup.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { fmt } from './agent-common.js';
+import { cpuTicks, fmt } from './agent-common.js';
 
 const N = Number(process.argv[2] ?? 200);
 const CONCURRENCY = 8;
@@ -64,6 +65,14 @@ const JOB = `job "many" {
 const KiB = (pid: number): number => {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+};
+/** Proportional set size: shared pages (conmon's libraries) divided among the processes mapping them. */
+const pssKiB = (pid: number): number => {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   } catch {
     return NaN;
   }
@@ -136,13 +145,16 @@ let bareRoot = '';
 const bareParent = `tend-bench-bare-${process.pid}`;
 let config = '';
 try {
-  h = await createHarness({ executor: 'oci' });
+  h = await createHarness({ executor: 'oci', nodeArgs: process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [] });
   const { stateDir } = h;
   const cgParent = h.cgroupParent!;
   await h.start(['-log-level', 'warn', '-stop-tasks-on-exit']);
   const agentPid = h.agent!.pid!;
   const agentEmpty = KiB(agentPid);
   const load0 = load();
+  const logmonPids = () => procsMentioning(stateDir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('logmon'));
+  const ticks = (pid: number | undefined) => (pid ? cpuTicks(pid) : 0);
+  const a0 = ticks(agentPid);
 
   // 1. tend: file lands → all N running in the store.
   const t0 = performance.now();
@@ -153,6 +165,7 @@ try {
     intervalMs: 25,
   });
   const convergeMs = performance.now() - t0;
+  const convergeTicks = ticks(agentPid) - a0;
   const load1 = load();
 
   // 2. Memory with N running.
@@ -171,12 +184,14 @@ try {
   }
   const tendProcs = procsMentioning(stateDir);
   const runtimeLeft = [...new Set(tendProcs.map(comm))].filter((c) => c.startsWith('runc'));
-  const logmon = tendProcs.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('logmon'));
+  const logmon = logmonPids();
   const logmonKiB = sum(logmon.map(KiB));
+  const conmonPssKiB = sum(recs.map((r) => pssKiB((r.handle!.data as unknown as OciHandleData).conmonPid)));
   const agentFull = KiB(agentPid);
   config = readFileSync(path.join(stateDir, 'oci', recs[0].handle!.id, 'config.json'), 'utf8');
 
   // 3. tend: file removed → none running in the store.
+  const a1 = ticks(agentPid);
   const s0 = performance.now();
   await unlink(path.join(h.jobsDir, 'many.hcl'));
   await waitFor(() => !Object.values(h!.records()).some((r) => r.state === 'running' || r.state === 'pending'), {
@@ -185,6 +200,7 @@ try {
     intervalMs: 25,
   });
   const stopMs = performance.now() - s0;
+  const stopTicks = ticks(agentPid) - a1;
   const code = await h.term();
   const tendLeft = await leftovers({ parent: cgParent, runcRoot: path.join(stateDir, 'oci', 'runc-root'), dir: h.root, keepParent: true });
   notes.push(`agent exit code ${code}; after the job file's removal and the agent's exit: ${tendLeft.length ? `LEFTOVERS: ${tendLeft.join(', ')}` : 'no runc container, task cgroup, mount or process of the agent left'}`);
@@ -229,15 +245,15 @@ try {
     '| what | value | note |',
     '|---|---:|---|',
     `| floor: bare \`runc run -d\` of ${N} copies of the same config.json, ${CONCURRENCY} at a time | ${fmt(bareMs)} ms | ${fmt(bareMs / N)} ms/task |`,
-    `| tend: converge ${N} exec tasks from empty (file → all running in the store) | ${fmt(convergeMs)} ms | ${fmt(convergeMs / N)} ms/task |`,
+    `| tend: converge ${N} exec tasks from empty (file → all running in the store) | ${fmt(convergeMs)} ms | ${fmt(convergeMs / N)} ms/task; agent CPU ${fmt(convergeTicks / 100)} s |`,
     `| floor: bare \`runc delete --force\` of the ${N}, ${CONCURRENCY} at a time | ${fmt(bareDeleteMs)} ms | ${fmt(bareDeleteMs / N)} ms/task |`,
-    `| tend: job file removed → none running in the store (kill_signal SIGKILL) | ${fmt(stopMs)} ms | ${fmt(stopMs / N)} ms/task |`,
+    `| tend: job file removed → none running in the store (kill_signal SIGKILL) | ${fmt(stopMs)} ms | ${fmt(stopMs / N)} ms/task; agent CPU ${fmt(stopTicks / 100)} s |`,
     '',
     '| memory with all running | RSS | note |',
     '|---|---:|---|',
     `| floor: a bare task's own processes (sum of VmRSS in its cgroup) | ${mib(median(bareTaskKiB))} MiB | median |`,
     `| a tend task's own processes (sum of VmRSS in its cgroup) | ${mib(median(taskKiB))} MiB | median; ${fmt(taskProcs / N)} process(es) per task |`,
-    `| conmon per task (the monitor) | ${mib(median(conmonKiB))} MiB | median, ${mib(sum(conmonKiB))} MiB for ${N}; conmon in a task's cgroup: ${conmonInTaskCgroup} |`,
+    `| conmon per task (the monitor) | ${mib(median(conmonKiB))} MiB | median, ${mib(sum(conmonKiB))} MiB summed over ${N}; PSS ${mib(conmonPssKiB / N)} MiB per conmon (shared pages split); conmon in a task's cgroup: ${conmonInTaskCgroup} |`,
     `| runtime processes left once running | ${runtimeLeft.length} | ${runtimeLeft.join(', ') || 'no runc process stays'} |`,
     `| tend agent, no tasks | ${mib(agentEmpty)} MiB | |`,
     `| tend agent, ${N} tasks | ${mib(agentFull)} MiB | ${fmt((agentFull - agentEmpty) / N)} KiB/task over empty |`,
