@@ -8,22 +8,19 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { JobView, TaskView } from '../../../src/api/api.js';
 import { createHarness, type Harness } from '../agent/harness.js';
 import { waitFor } from '../../helpers/wait.js';
+import { killCliChildren, startCli, type Started } from '../../helpers/cli.js';
 import { requireLinux } from '../../helpers/gates.js';
 import { isAlive } from '../../../src/executor/proc.js';
 
-const TENDCTL = fileURLToPath(new URL('../../../bin/tendctl.js', import.meta.url));
 
 let h: Harness | undefined;
-const children = new Set<ChildProcess>();
 
 function H(): Harness {
   if (!h) throw new Error('the agent did not start');
@@ -37,33 +34,9 @@ function sock(): string {
 // ---------------------------------------------------------------------------
 // tendctl as a subprocess
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Starts tendctl with TEND_ADDR pointing at the agent; its output accumulates on `out`. */
-function spawnCtl(args: string[], o: { input?: string } = {}): { child: ChildProcess; out: Run; done: Promise<Run> } {
-  const child = spawn(process.execPath, [TENDCTL, ...args], {
-    env: { ...process.env, TEND_ADDR: `unix://${sock()}`, TEND_TOKEN: '' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const out: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  child.stdin!.on('error', () => {});
-  if (o.input !== undefined) child.stdin!.end(o.input);
-  else child.stdin!.end();
-  const done = new Promise<Run>((resolve) =>
-    child.once('close', (code) => {
-      children.delete(child);
-      out.code = code;
-      resolve(out);
-    }),
-  );
-  return { child, out, done };
+function spawnCtl(args: string[], o: { input?: string } = {}): Started {
+  return startCli(args, { env: { TEND_ADDR: `unix://${sock()}`, TEND_TOKEN: '' }, input: o.input });
 }
 
 /** `tendctl ARGS -address unix://…` (the harness's runner), failing the test on a non-zero exit. */
@@ -322,7 +295,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  killCliChildren();
   await h?.cleanup();
 });
 

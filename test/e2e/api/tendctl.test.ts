@@ -16,6 +16,7 @@ import { PromMetrics } from '../../../src/api/metrics.js';
 import type { JobView } from '../../../src/api/api.js';
 import { FakeAgent, makeTask } from './fake-agent.js';
 import { waitFor } from '../../helpers/wait.js';
+import { killCliChildren, startCli, type Run, type Started } from '../../helpers/cli.js';
 import { requireRoot } from '../../helpers/gates.js';
 import { platform } from '../../../src/platform.js';
 
@@ -68,33 +69,9 @@ function fixture(): JobView[] {
   ];
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Starts tendctl; its output accumulates on the returned object. */
-function start(args: string[], o: { env?: NodeJS.ProcessEnv; input?: string; prefix?: string[] } = {}): { child: ChildProcess; out: Run; done: Promise<Run> } {
-  const argv = [...(o.prefix ?? []), process.execPath, BIN, ...args];
-  const child = spawn(argv[0], argv.slice(1), {
-    env: { ...process.env, TEND_ADDR: `unix://${sock}`, TEND_TOKEN: '', NO_COLOR: '', CI: process.env.CI ?? '', ...o.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const out: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => (out.stdout += d));
-  child.stderr!.on('data', (d) => (out.stderr += d));
-  if (o.input !== undefined) child.stdin!.end(o.input);
-  else child.stdin!.end();
-  const done = new Promise<Run>((resolve) =>
-    child.once('close', (code) => {
-      children.delete(child);
-      out.code = code;
-      resolve(out);
-    }),
-  );
-  return { child, out, done };
+function start(args: string[], o: { env?: NodeJS.ProcessEnv; input?: string; prefix?: string[] } = {}): Started {
+  return startCli(args, { ...o, env: { TEND_ADDR: `unix://${sock}`, TEND_TOKEN: '', NO_COLOR: '', CI: process.env.CI ?? '', ...o.env } });
 }
 
 const tendctl = (args: string[], o: Parameters<typeof start>[1] = {}) => start(args, o).done;
@@ -121,6 +98,7 @@ before(async () => {
 });
 
 after(async () => {
+  killCliChildren();
   for (const c of children) c.kill('SIGKILL');
   await server?.close();
   await rm(root, { recursive: true, force: true });
