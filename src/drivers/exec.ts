@@ -55,7 +55,7 @@ export class ExecDriver implements Driver {
   }
 
   availability(): DriverAvailability {
-    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (to enable: plugin "exec" { config { enabled = true } })' };
+    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (to enable: enabled = true in the config block of plugin "exec")' };
     return this.#opts.fingerprint;
   }
 

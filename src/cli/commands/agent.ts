@@ -12,7 +12,7 @@ const flags: FlagSpec[] = [
   { names: ['executor'], kind: 'string', value: 'KIND', help: 'auto (oci when root, runc and conmon work; else plain), plain or oci. Default auto.' },
   { names: ['concurrency'], kind: 'number', value: 'N', help: 'Task actions run in parallel. Default 8.' },
   { names: ['resync-interval'], kind: 'string', value: 'DURATION', help: 'Full relist of the jobs dir, e.g. 30s. Default 30s.' },
-  { names: ['stop-tasks-on-exit'], kind: 'bool', help: 'Stop every task when the agent exits (default: tasks keep running and are adopted on the next start).' },
+  { names: ['stop-tasks-on-exit'], kind: 'bool', help: 'Stop every task when the agent exits (default: tasks keep running and are adopted on the next start). -stop-tasks-on-exit=false overrides stop_tasks_on_exit = true in the config file.' },
   helpFlag,
 ];
 
