@@ -3,6 +3,8 @@
  * always with tend's own state root so it only ever sees tend's containers.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { TendError } from '../../errors.js';
 
 export interface ContainerState {
@@ -96,6 +98,9 @@ export class OciRuntime {
 
   /** `runc delete --force`; fine when the container is already gone. */
   async delete(id: string): Promise<void> {
+    // runc and crun keep a dir per container under their root: none means
+    // nothing to delete, and no fork of the agent to find that out.
+    if (!existsSync(path.join(this.root, id))) return;
     const r = await this.run(['delete', '--force', id]);
     if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
       throw new TendError('E_EXECUTOR', `failed to delete container ${id}: ${runtimeMessage(r.stderr)}`, { details: { id } });
