@@ -7,7 +7,7 @@
  * proof of life of the wrapper and the task: when both are gone and no file
  * appeared, the exit is unknown.
  */
-import { readFileSync, statSync, watch } from 'node:fs';
+import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import type { ExitResult } from './executor.js';
 import { isAlive, normalizeSignal } from './proc.js';
@@ -21,6 +21,8 @@ export function decodeStatus(status: number, at: Date): ExitResult {
 
 /** The recorded exit, or undefined when the file does not exist (yet). */
 export function readExitFile(file: string): ExitResult | undefined {
+  // The common case in the poll: no file yet. existsSync does not build an ENOENT error (~8x cheaper).
+  if (!existsSync(file)) return undefined;
   try {
     const text = readFileSync(file, 'utf8');
     const status = Number(text.trim());
