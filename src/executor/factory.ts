@@ -50,7 +50,7 @@ export async function createOci(config: AgentConfig, logger: pino.Logger, logs: 
 
 export async function createExecutor(config: AgentConfig, logger: pino.Logger): Promise<ExecutorChoice> {
   const logs = await logClient(config);
-  if (config.executor === 'plain') return { executor: await createPlain(config, logger, logs), logs, reason: 'executor = "plain" in the agent config' };
+  if (config.executor === 'plain') return { executor: await createPlain(config, logger, logs), logs, reason: 'executor = "plain" (agent config or -executor)' };
   const p = platform();
   let why: string | undefined;
   if (!p.isLinux) why = 'requires Linux';
@@ -66,7 +66,7 @@ export async function createExecutor(config: AgentConfig, logger: pino.Logger): 
       why = (err as Error).message;
     }
   }
-  if (!why && oci) return { executor: oci, logs, cgroups, reason: config.executor === 'oci' ? 'executor = "oci" in the agent config' : 'auto: root, runc, conmon and cgroups work' };
+  if (!why && oci) return { executor: oci, logs, cgroups, reason: config.executor === 'oci' ? 'executor = "oci" (agent config or -executor)' : 'auto: root, runc, conmon and cgroups work' };
   await oci?.close().catch(() => {});
   if (config.executor === 'oci') throw new TendError('E_EXECUTOR', `failed to start the oci executor: ${why}`);
   return { executor: await createPlain(config, logger, logs), logs, reason: `auto: oci unavailable (${why})` };
