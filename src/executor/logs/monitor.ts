@@ -44,6 +44,7 @@ export class LogMonitor {
   #server: net.Server | undefined;
   #timer: NodeJS.Timeout | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
+  #saveWaiters: (() => void)[] = [];
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -194,9 +195,22 @@ export class LogMonitor {
     this.#saveTimer = setTimeout(() => this.#save(), SAVE_DELAY_MS);
   }
 
+  /**
+   * Resolves once the state file holds every change made so far. An add is
+   * answered only then: a task the agent records as launched is always in
+   * the state file, so a monitor killed with the agent (kill -9 of the
+   * group) resumes its collection instead of losing what it printed after.
+   */
+  #durable(): Promise<void> {
+    if (!this.#saveTimer) return Promise.resolve();
+    return new Promise((resolve) => this.#saveWaiters.push(resolve));
+  }
+
   #save(): void {
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
+    const waiters = this.#saveWaiters.splice(0);
+    queueMicrotask(() => waiters.forEach((w) => w()));
     const state: StateFile = { version: 1, tasks: {} };
     for (const [id, entry] of this.#entries) {
       const cp = this.#collectors.get(id)?.checkpoint() ?? entry.checkpoint;
@@ -223,15 +237,20 @@ export class LogMonitor {
       buf = '';
       let res: LogmonResponse;
       let stopAfter = false;
+      let durable = false;
       try {
         const req = JSON.parse(line) as LogmonRequest;
         res = this.#handle(req);
         stopAfter = req.op === 'stop';
+        durable = req.op === 'add' || req.op === 'sync';
       } catch (err) {
         res = { ok: false, error: describeError(err) };
       }
-      conn.end(JSON.stringify(res) + '\n');
-      if (stopAfter) void this.stop();
+      const reply = res;
+      void (durable ? this.#durable() : Promise.resolve()).then(() => {
+        conn.end(JSON.stringify(reply) + '\n');
+        if (stopAfter) void this.stop();
+      });
     });
   }
 

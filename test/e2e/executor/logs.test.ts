@@ -215,13 +215,16 @@ test('log monitor: sync keeps exactly the given tasks, in the state file too', a
   };
   const a = entry('sa');
   const b = entry('sb');
+  const state = () => Object.keys(JSON.parse(read(path.join(dataDir, 'logmon.json')) || '{"tasks":{}}').tasks);
   await logs.add(a.source, a.target);
+  // Answered only once durable: a monitor killed right after an add still knows the task when it comes back.
+  assert.ok(state().includes('sa-1'), `expected sa-1 in the state file as soon as add resolves, got ${state().join()}`);
   await logs.sync([b]);
+  assert.deepEqual(state(), ['sb-1']);
   const fd = openSync(b.source.stdoutFifo, constants.O_RDWR);
   t.after(() => closeSync(fd));
   writeSync(fd, 'to b\n');
   await waitFor(() => read(path.join(logDir, 'sb.stdout.0')) === 'to b\n', { what: 'b collected after sync' });
-  const state = () => Object.keys(JSON.parse(read(path.join(dataDir, 'logmon.json')) || '{"tasks":{}}').tasks);
   await waitFor(() => state().join() === 'sb-1', { what: 'the state file to list only b' });
   await assert.rejects(logs.add({ kind: 'fifo', stdoutFifo: '/nonexistent/x', stderrFifo: '/nonexistent/y' }, { ...a.target, id: 'bad' }), /failed to add log collection/);
   await logs.sync([]);
