@@ -303,6 +303,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
     chrootEnv = Object.keys(chrootEnvMap);
   }
   for (const p of chrootEnv) if (!path.isAbsolute(p)) c.key('chroot_env').expected('absolute paths', p);
+  for (const p of Object.values(chrootEnvMap ?? {})) if (!path.isAbsolute(p)) c.key('chroot_env').expected('absolute paths inside the task', p);
   chrootEnvMap ??= Object.fromEntries(chrootEnv.map((p) => [p, p]));
 
   const hostVolumes: HostVolumeConfig[] = [];

@@ -66,7 +66,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
   drivers.set('raw_exec', new RawExecDriver({ config: config.plugins.rawExec, dataDir: config.dataDir, isRoot: p.isRoot, fingerprint: fp.raw_exec, pidsLimit: config.oci.pidsLimit }));
   drivers.set(
     'exec',
-    new ExecDriver({ config: config.plugins.exec, dataDir: config.dataDir, chrootEnv: config.client.chrootEnv, hostVolumes: config.client.hostVolumes, isRoot: p.isRoot, fingerprint: fp.exec, pidsLimit: config.oci.pidsLimit }),
+    new ExecDriver({ config: config.plugins.exec, dataDir: config.dataDir, chrootEnv: config.client.chrootEnv, chrootEnvMap: config.client.chrootEnvMap, hostVolumes: config.client.hostVolumes, isRoot: p.isRoot, fingerprint: fp.exec, pidsLimit: config.oci.pidsLimit }),
   );
   const availability = {} as Record<DriverName, DriverAvailability>;
   for (const [name, d] of drivers) availability[name as DriverName] = d.availability();

@@ -193,9 +193,12 @@ export function existingChrootEnv(chrootEnv: readonly string[], exists: (p: stri
  * The IsolationResolver of the exec driver: pid/ipc modes (task overrides
  * plugin default), pivot_root, capabilities, chroot_env and host volumes.
  */
-export function resolveIsolation(task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[] = []): ExecIsolation {
+export function resolveIsolation(task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[] = [], chrootEnvMap?: Record<string, string>): ExecIsolation {
+  const dirs = existingChrootEnv(chrootEnv.length ? chrootEnv : DEFAULT_CHROOT_ENV);
+  const moved = Object.entries(chrootEnvMap ?? {}).filter(([host, inside]) => inside !== host && dirs.includes(host));
   return {
-    chrootEnv: existingChrootEnv(chrootEnv.length ? chrootEnv : DEFAULT_CHROOT_ENV),
+    chrootEnv: dirs,
+    ...(moved.length ? { chrootTargets: Object.fromEntries(moved) } : {}),
     pidMode: task.config.pidMode ?? config.defaultPidMode,
     ipcMode: task.config.ipcMode ?? config.defaultIpcMode,
     noPivotRoot: config.noPivotRoot,

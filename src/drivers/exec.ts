@@ -15,7 +15,7 @@ import type { Driver, PrepareContext, TaskInstance } from './driver.js';
 import { buildLaunchSpec } from './launch-spec.js';
 import { resolveExecUser, resolveIsolation, type HostVolumeMount } from './exec-isolation.js';
 
-export type IsolationResolver = (task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[]) => ExecIsolation;
+export type IsolationResolver = (task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[], chrootEnvMap?: Record<string, string>) => ExecIsolation;
 
 /**
  * Host volumes of a task: each `volume_mount` names a group `volume` whose
@@ -35,6 +35,8 @@ export interface ExecDriverOptions {
   config: ExecPluginConfig;
   dataDir: string;
   chrootEnv: string[];
+  /** chroot_env's map form: host path → path inside the task's root. */
+  chrootEnvMap?: Record<string, string>;
   hostVolumes: HostVolumeConfig[];
   isRoot: boolean;
   fingerprint: DriverAvailability;
@@ -71,7 +73,7 @@ export class ExecDriver implements Driver {
       isRoot: this.#opts.isRoot,
       withHostEnv: true,
       pidsLimit: this.#opts.pidsLimit,
-      isolation: (task) => resolve(task, config, this.#opts.chrootEnv, mounts),
+      isolation: (task) => resolve(task, config, this.#opts.chrootEnv, mounts, this.#opts.chrootEnvMap),
       // Inside the root the dirs sit where Nomad puts them.
       taskView: { allocDir: '/alloc', taskDir: '/' },
     });

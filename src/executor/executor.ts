@@ -35,8 +35,10 @@ export interface TaskResources {
 
 /** Isolation settings of an `exec` task, fully resolved by the exec driver. */
 export interface ExecIsolation {
-  /** Host dirs bind-mounted read-only at the same path inside the root (missing ones already skipped). */
+  /** Host dirs bind-mounted read-only inside the root (missing ones already skipped). */
   chrootEnv: string[];
+  /** Where a chrootEnv dir goes inside the root when not at its own path (chroot_env's map form: host → inside). */
+  chrootTargets?: Record<string, string>;
   pidMode: 'private' | 'host';
   ipcMode: 'private' | 'host';
   noPivotRoot: boolean;

@@ -141,7 +141,7 @@ function envList(env: Record<string, string>): string[] {
 /** The mounts of an exec root: chroot_env ro binds, the task dirs, pseudo filesystems, host volumes. */
 export function execMounts(spec: LaunchSpec): OciMount[] {
   const iso = spec.isolation!;
-  const mounts: OciMount[] = iso.chrootEnv.map((dir) => ({ destination: dir, type: 'bind', source: dir, options: ['rbind', 'ro', 'nosuid', 'nodev'] }));
+  const mounts: OciMount[] = iso.chrootEnv.map((dir) => ({ destination: iso.chrootTargets?.[dir] ?? dir, type: 'bind', source: dir, options: ['rbind', 'ro', 'nosuid', 'nodev'] }));
   mounts.push(
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { isTendError } from '../../../src/errors.js';
-import { capsFromMask, computeCapabilities, NOMAD_DEFAULT_CAPS, ociCap, processCaps } from '../../../src/drivers/exec-isolation.js';
+import { capsFromMask, computeCapabilities, DEFAULT_CHROOT_ENV, existingChrootEnv, NOMAD_DEFAULT_CAPS, ociCap, processCaps } from '../../../src/drivers/exec-isolation.js';
 import type { ExecSession, TaskHandle } from '../../../src/executor/executor.js';
 import { isAlive } from '../../../src/executor/proc.js';
 import { platform } from '../../../src/platform.js';
@@ -68,6 +68,13 @@ describe('oci executor', { concurrency: false }, () => {
     assert.match(r.out, /writable/);
     assert.equal(r.exit.code, 0);
     assert.ok(existsSync(path.join(h.dataDir, 'alloc', 'rootfs', 'alloc', 'ok')), 'expected /alloc to be the host alloc dir');
+  });
+
+  test('oci executor: chroot_env\'s map form binds a host dir at another path inside the root', async (t) => {
+    if (!gates(t)) return;
+    const chrootEnv = existingChrootEnv(DEFAULT_CHROOT_ENV);
+    const r = await runTask(h, 'chroot-map', 'test -f /host-etc/passwd && echo moved; test -e /etc || echo no-etc; exit 0', { iso: { chrootEnv, chrootTargets: { '/etc': '/host-etc' } } });
+    assert.equal(r.out, 'moved\nno-etc');
   });
 
   test('oci executor: CapEff matches allow_caps, cap_add and cap_drop', async (t) => {

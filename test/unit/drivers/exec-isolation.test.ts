@@ -138,6 +138,13 @@ test('isolation: chroot_env skips missing dirs; capabilities come out in OCI spe
   assert.deepEqual(existingChrootEnv(DEFAULT_CHROOT_ENV, (p) => p === '/bin'), ['/bin']);
 });
 
+test('isolation: chroot_env\'s map form moves a host dir inside the root; identity entries and missing dirs add nothing', () => {
+  const iso = resolveIsolation(task(), plugin, ['/usr', '/etc', '/definitely/missing'], [], { '/usr': '/usr', '/etc': '/host-etc', '/definitely/missing': '/x' });
+  assert.deepEqual(iso.chrootEnv, ['/usr', '/etc']);
+  assert.deepEqual(iso.chrootTargets, { '/etc': '/host-etc' });
+  assert.equal(resolveIsolation(task(), plugin, ['/usr'], [], { '/usr': '/usr' }).chrootTargets, undefined);
+});
+
 test('isolation: cap_add beyond allow_caps fails the resolve', () => {
   assert.throws(() => resolveIsolation(task({ capAdd: ['sys_admin'] }), plugin, ['/usr']), (err: unknown) => isTendError(err, 'E_CAPABILITY_DENIED'));
 });
