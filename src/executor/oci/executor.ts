@@ -184,13 +184,17 @@ export class OciExecutor implements Executor {
   async signal(handle: TaskHandle, signal: string): Promise<void> {
     const sig = normalizeSignal(signal);
     if (!sig) throw new TendError('E_BAD_REQUEST', `failed to signal task ${handle.id}: expected a signal name, got "${signal}"`);
-    await this.#runtime.kill(handle.id, sig);
+    signalInit(handle, sig);
   }
 
   async shutdown(handle: TaskHandle, signal: string, graceMs: number): Promise<ExitResult> {
     const exit = this.wait(handle);
     const sig = normalizeSignal(signal) ?? 'SIGINT';
-    await this.#runtime.kill(handle.id, sig).catch((err: unknown) => this.#log.debug({ id: handle.id, err: describeError(err) }, 'signal on shutdown failed'));
+    try {
+      signalInit(handle, sig);
+    } catch (err) {
+      this.#log.debug({ id: handle.id, err: describeError(err) }, 'signal on shutdown failed');
+    }
     let timer: NodeJS.Timeout | undefined;
     const graced = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);
@@ -321,4 +325,18 @@ export class OciExecutor implements Executor {
 
 export function createOciExecutor(opts: OciExecutorOptions): Executor {
   return new OciExecutor(opts);
+}
+
+/**
+ * Signal the container's init directly, as `runc kill` does (kill(2) of the
+ * init pid), without forking a runc process per signal: the handle's pid and
+ * start time prove it is still the task's. A task that is gone is not an error.
+ */
+function signalInit(handle: TaskHandle, sig: NodeJS.Signals): void {
+  if (!handle.pid || !isAlive(handle.pid, handle.pidStartTime || undefined)) return;
+  try {
+    process.kill(handle.pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }

@@ -88,14 +88,6 @@ export class OciRuntime {
     await this.#must(['start', id], 'start', id);
   }
 
-  /** Send a signal to the container's init (or to every process with `all`). A stopped container is not an error. */
-  async kill(id: string, signal: string, all = false): Promise<void> {
-    const r = await this.run(['kill', ...(all ? ['--all'] : []), id, signal.replace(/^SIG/, '')]);
-    if (r.code !== 0 && !/not running|process already finished|does not exist|container not running/i.test(r.stderr)) {
-      throw new TendError('E_EXECUTOR', `failed to signal container ${id}: ${runtimeMessage(r.stderr)}`, { details: { id, signal } });
-    }
-  }
-
   /** `runc delete --force`; fine when the container is already gone. */
   async delete(id: string): Promise<void> {
     // runc and crun keep a dir per container under their root: none means
