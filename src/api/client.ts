@@ -14,7 +14,7 @@ import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
-import type { TaskStats } from '../executor/executor.js';
+import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
 import type { ErrorBody } from './http.js';
@@ -67,7 +67,7 @@ export interface TendClient {
   logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
   restart(id: string): Promise<{ task: string }>;
-  exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream }): Promise<ExecStreams>;
+  exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
@@ -263,6 +263,11 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       const params = new URLSearchParams();
       for (const c of command) params.append('cmd', c);
       if (o.stdin) params.set('stdin', '1');
+      if (o.tty) {
+        params.set('tty', '1');
+        params.set('rows', String(o.tty.rows));
+        params.set('cols', String(o.tty.cols));
+      }
       let request!: http.ClientRequest;
       const res = await open('POST', `/v1/task/${enc(id)}/exec?${params}`, {
         stream: true,

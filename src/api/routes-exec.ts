@@ -1,5 +1,5 @@
 /**
- * `POST /v1/task/<id>/exec?cmd=ARG&cmd=ARG[&stdin=1]`: runs a command inside
+ * `POST /v1/task/<id>/exec?cmd=ARG&cmd=ARG[&stdin=1][&tty=1&rows=R&cols=C]`: runs a command inside
  * a task over one HTTP request, which works the same on the unix socket and
  * on TCP (no Upgrade, no second connection):
  *
@@ -9,12 +9,16 @@
  *    `{"stderr": base64}`, and last `{"exit": code}` (128+N after signal N)
  *    or `{"error": {code, message}}`.
  *
+ * With `tty=1` the command runs on a new pseudo-terminal of R×C: its output
+ * comes as stdout frames only, and stdin goes through the terminal (^C is SIGINT).
+ *
  * The client going away kills the command.
  */
 import type { Readable } from 'node:stream';
 import type { ExecFrame } from './ndjson.js';
 import type { RouteContext } from './routes.js';
 import { NDJSON_HEADERS, badRequest, errorBody, queryFlag } from './http.js';
+import { ttySize } from '../executor/tty.js';
 
 /** After the command exits, how long output still in flight may take to arrive (a background child may hold the pipes). */
 const DRAIN_AFTER_EXIT_MS = 2000;
@@ -24,8 +28,9 @@ export async function serveExec(ctx: RouteContext, id: string): Promise<void> {
   const command = url.searchParams.getAll('cmd');
   if (command.length === 0 || !command[0]) throw badRequest('missing command: expected ?cmd=PROGRAM&cmd=ARG…');
   const wantStdin = queryFlag(url, 'stdin');
-  const session = await api.exec(id, command, { stdin: wantStdin });
-  ctx.log.info({ task: id, command: command[0], stdin: wantStdin }, 'exec started');
+  const tty = queryFlag(url, 'tty') ? ttySize(url.searchParams.get('rows'), url.searchParams.get('cols')) : undefined;
+  const session = await api.exec(id, command, { stdin: wantStdin, ...(tty ? { tty } : {}) });
+  ctx.log.info({ task: id, command: command[0], stdin: wantStdin, tty: Boolean(tty) }, 'exec started');
 
   let finished = false;
   const onGone = () => {

@@ -128,8 +128,18 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Keep stdin open for the caller (tendctl exec -i). */
   stdin?: boolean;
-  tty?: boolean;
+  /**
+   * Run the command on a new pseudo-terminal of this size (tendctl exec -t):
+   * it is its controlling terminal, stdout carries both streams (stderr stays
+   * empty) and input goes through the terminal's line discipline (^C is SIGINT).
+   */
+  tty?: TtySize;
   cwd?: string;
+}
+
+export interface TtySize {
+  rows: number;
+  cols: number;
 }
 
 export interface ExecSession {

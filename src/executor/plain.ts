@@ -13,9 +13,10 @@
  * from /proc of the task's processes; shutdown kills the process group and
  * every process carrying `TEND_TASK_ID=<id>`. exec runs the command as a
  * child of the agent with the task's env (plus the marker, so a task stop
- * also ends it), cwd and user; `tty` is not supported (pipes only).
+ * also ends it), cwd and user; `tty` runs it on a new pseudo-terminal (util-linux script).
  * Process discovery reads /proc, so this backend runs on Linux only.
  */
+import { findScript, onTerminal } from './tty.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { logPaths, type LogMonitorClient, type LogSource, type LogTarget } from 
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
-import { isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
+import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
 
 export interface PlainExecutorOptions {
   dataDir: string;
@@ -263,10 +264,17 @@ class PlainExecutor implements Executor {
     const saved = this.#load(handle.id);
     if (!saved) throw new TendError('E_TASK_NOT_FOUND', `failed to exec in task ${handle.id}: its state dir is gone`);
     const fail = (what: string, cause?: unknown) => new TendError('E_EXECUTOR', `failed to exec in task ${handle.id}: ${what}`, { cause });
-    const argv = [...userPrefix(saved.user, fail), ...command];
+    let argv = [...userPrefix(saved.user, fail), ...command];
+    const env: Record<string, string> = { ...saved.env, ...opts.env, [MARKER]: handle.id };
+    if (opts.tty) {
+      const script = findScript();
+      if (!script) throw fail('a terminal (-t) needs script (util-linux) on this host');
+      argv = onTerminal(script, argv, opts.tty, env.SHELL);
+      env.SHELL = '/bin/sh';
+    }
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd ?? saved.cwd,
-      env: { ...saved.env, ...opts.env, [MARKER]: handle.id },
+      env,
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -282,10 +290,13 @@ class PlainExecutor implements Executor {
       stderr: child.stderr!,
       exit,
       kill: (signal: NodeJS.Signals = 'SIGKILL') => {
-        try {
-          child.kill(signal);
-        } catch {
-          /* gone */
+        // With a terminal, script relays: signal the command and what it started too.
+        for (const pid of [...(child.pid ? descendants(child.pid) : []), child.pid]) {
+          try {
+            if (pid) process.kill(pid, signal);
+          } catch {
+            /* gone */
+          }
         }
       },
     };

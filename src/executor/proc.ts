@@ -105,3 +105,19 @@ function signalTable() {
 function osSignals(): Record<string, number> {
   return osConstants.signals as unknown as Record<string, number>;
 }
+
+/** The direct children of a process. */
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every descendant of a process, deepest first (script → sh/nsenter → the command and its children). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const c of children(pid)) out.push(...descendants(c), c);
+  return out;
+}

@@ -1,4 +1,4 @@
-/** `tendctl exec [-i] TASK -- CMD [ARG…]`: run a command inside a task; its exit code is tendctl's. */
+/** `tendctl exec [-i] [-t] TASK -- CMD [ARG…]`: run a command inside a task; its exit code is tendctl's. */
 import type { Command, CommandIO } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
@@ -6,6 +6,7 @@ import { writeOut } from '../format/output.js';
 
 const flags: FlagSpec[] = [
   { names: ['i', 'interactive'], kind: 'bool', help: "Pass tendctl's stdin to the command (its end closes the command's stdin)." },
+  { names: ['t', 'tty'], kind: 'bool', help: 'Run the command on a terminal of this terminal\'s size (for shells and full-screen programs; with -i, keys go through raw: ^C reaches the command).' },
   ...connectionFlags,
   helpFlag,
 ];
@@ -15,7 +16,12 @@ const description = `
 Runs CMD inside a running task: in its namespaces, root and cgroup for exec
 tasks, in its dir and environment for raw_exec tasks. The command's stdout and
 stderr are printed as they come; tendctl exits with the command's exit code
-(128+N when a signal N ended it).`;
+(128+N when a signal N ended it).
+
+  tendctl exec -i -t web -- /bin/sh     an interactive shell inside the task
+
+With -t the terminal's size is the one tendctl has when it starts (24×80 when
+it has none); a later resize is not passed on.`;
 
 export const execCommand: Command = {
   name: 'exec',
@@ -29,14 +35,22 @@ export const execCommand: Command = {
     if (command.length === 0 || !command[0]) throw new UsageError('missing command: expected TASK -- CMD [ARG…]');
     const client = clientFromFlags(f, io);
     const interactive = f.i === true;
+    const stdin = io.stdin as NodeJS.ReadStream;
+    const out = io.stdout as NodeJS.WriteStream;
+    const err = io.stderr as NodeJS.WriteStream;
+    const tty = f.t === true ? { rows: out.rows || err.rows || 24, cols: out.columns || err.columns || 80 } : undefined;
+    // Keys go to the remote terminal as typed: its line discipline echoes and turns ^C into SIGINT.
+    const raw = Boolean(tty && interactive && stdin.isTTY && typeof stdin.setRawMode === 'function');
+    if (raw) stdin.setRawMode(true);
     try {
-      const session = await client.exec(args[0], command, interactive ? { stdin: io.stdin } : {});
+      const session = await client.exec(args[0], command, { ...(interactive ? { stdin: io.stdin } : {}), ...(tty ? { tty } : {}) });
       const copy = async (from: NodeJS.ReadableStream, to: NodeJS.WritableStream) => {
         for await (const chunk of from) await writeOut(to, chunk as Buffer);
       };
       const [code] = await Promise.all([session.exit, copy(session.stdout, io.stdout), copy(session.stderr, io.stderr)]);
       return code;
     } finally {
+      if (raw) stdin.setRawMode(false);
       if (interactive) {
         // Let go of a terminal or pipe still open, so tendctl can exit.
         io.stdin.unpipe();

@@ -17,13 +17,14 @@
  *   groups, bounding set, no_new_privs) → the command
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TendError } from '../../errors.js';
-import { isAlive, normalizeSignal, signalNumber } from '../proc.js';
+import { descendants, isAlive, normalizeSignal, signalNumber } from '../proc.js';
 import type { ExecOptions, ExecSession } from '../executor.js';
 import type { OciSpec } from './bundle.js';
+import { findScript, onTerminal } from '../tty.js';
 
 /** Where setpriv is looked for inside the task's root (chroot_env's /usr or /bin). */
 const SETPRIV_IN_ROOT = ['/usr/bin/setpriv', '/bin/setpriv'];
@@ -113,15 +114,6 @@ export function execArgv(t: ExecTarget, command: string[], opts: ExecOptions): s
   return ['/bin/sh', '-c', JOIN_CGROUPS, 'tend-exec', ...t.cgroupDirs, '--', t.nsenter, ...flags, '--', ...priv];
 }
 
-/** The direct children of a process (the command under a forking nsenter). */
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 /** Read a task's spec and find what an exec needs; refuses a task that is not running. */
 export async function execTarget(id: string, bundle: string, pid: number, pidStartTime: number | undefined, cgroupDirs: string[]): Promise<ExecTarget> {
   let spec: OciSpec;
@@ -144,8 +136,16 @@ export async function execTarget(id: string, bundle: string, pid: number, pidSta
 
 export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = {}): ExecSession {
   if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${t.id}: expected a command, got none`);
-  const [file, ...args] = execArgv(t, command, opts);
-  const child = spawn(file, args, { env: splitEnv(execEnv(t.spec.process, opts)).host, cwd: '/', stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const env = splitEnv(execEnv(t.spec.process, opts)).host;
+  let argv = execArgv(t, command, opts);
+  if (opts.tty) {
+    const script = findScript();
+    if (!script) throw new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: a terminal (-t) needs script (util-linux) on the host`);
+    argv = onTerminal(script, argv, opts.tty, env.SHELL);
+    env.SHELL = '/bin/sh';
+  }
+  const [file, ...args] = argv;
+  const child = spawn(file, args, { env, cwd: '/', stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = new Promise<number>((resolve, reject) => {
     child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: ${err.message}`, { cause: err })));
     child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? signalNumber(sig) : 0)));
@@ -157,8 +157,9 @@ export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = 
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       const sig = normalizeSignal(signal) ?? 'SIGKILL';
-      // nsenter forks into a new pid namespace and re-raises its child's fatal signal.
-      const inner = child.pid ? children(child.pid) : [];
+      // nsenter forks into a new pid namespace (and script, with a terminal,
+      // forks too): signal the command and what it started, not only the relay.
+      const inner = child.pid ? descendants(child.pid) : [];
       if (inner.length === 0) child.kill(sig);
       for (const p of inner) {
         try {

@@ -440,6 +440,15 @@ test('tendctl exec: prints the command output and exits with its code; -i passes
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /\/nonexistent\/cmd/);
     // exec left the task alone.
+    // -t: a terminal (24×80 when tendctl has none); with -i a shell reads its input through it.
+    const [tt, sh] = await Promise.all([
+      spawnCtl(['exec', '-t', 'shell', '--', 'sh', '-c', 'test -t 0 && test -t 1 && echo tty; stty size; echo err >&2; exit 6']).done,
+      spawnCtl(['exec', '-i', '-t', 'shell', '--', 'sh'], { input: 'echo $((6*7))\nexit 4\n' }).done,
+    ]);
+    assert.equal(tt.code, 6, tt.stderr);
+    assert.equal(tt.stdout, 'tty\r\n24 80\r\nerr\r\n', 'one stream, with the terminal\'s line endings');
+    assert.equal(sh.code, 4, sh.stderr);
+    assert.match(sh.stdout, /(^|[#$] )42\r\n/m, "the shell's answer, after its prompt");
     const after = await apiTask('shell/g[0]/t');
     assert.equal(after.state, 'running');
     assert.equal(after.pid, task.pid);

@@ -195,6 +195,8 @@ describe('oci executor', { concurrency: false }, () => {
     await waitFor(() => readFileSync(path.join(mem('exec-user', h), 'cgroup.procs'), 'utf8').trim().split('\n').length >= 2, { what: 'the exec to join the task cgroup' });
     s.kill('SIGKILL');
     assert.equal((await code).code, 137);
+    const tty = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', 'test -t 0 && echo tty; stty size; id -u'], { tty: { rows: 33, cols: 101 } }));
+    assert.deepEqual([tty.out, tty.code], ['tty\r\n33 101\r\n65534\r\n', 0]);
     await h.executor.shutdown(handle, 'SIGKILL', 0);
     await assert.rejects(h.executor.exec(handle, ['true'], {}), /not running|bundle is gone/);
   });
