@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript entry point through tsx, so that tend needs no build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/tendctl.ts');
+// Launcher: the bundle in dist/ when fresh, else the TypeScript sources through tsx (bin/launch.js).
+import { launch } from './launch.js';
+await launch('tendctl');

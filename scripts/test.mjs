@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command (`npm test`): type-check, then run every
+// The README's test command (`npm test`): build, type-check, then run every
 // `*.test.ts` under the given roots (default: test/) with node:test via tsx.
 // Unit tests run first and in parallel; e2e tests run after them, one file at
 // a time, because they start real agents, processes and containers.
@@ -34,6 +34,10 @@ function run(cmd, args, what = cmd) {
   }
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+
+// The CLI tests start bin/tend.js and bin/tendctl.js, which run the bundle when
+// it is fresh: build it, so the tests run what users run.
+run(process.execPath, ['scripts/build.mjs'], 'build');
 
 if (!process.env.TEND_SKIP_TYPECHECK) {
   console.log('# typecheck: tsc -p .');

@@ -3,6 +3,8 @@
  * `<prog> -help`, `<prog> <command> -help`, `<prog> -version`.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../paths.js';
 import { UsageError } from './flags.js';
 import { defaultIO, type Command, type CommandIO } from './command.js';
 import { describeError, isTendError } from '../errors.js';
@@ -16,7 +18,7 @@ export interface LazyCommand {
 
 export function version(): string {
   try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    return JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version;
   } catch {
     return 'unknown';
   }

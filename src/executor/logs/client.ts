@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { tendBin } from '../../paths.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, TendError } from '../../errors.js';
 import { isAlive } from '../proc.js';
@@ -22,11 +22,10 @@ export interface LogMonitorClientOptions {
   startTimeoutMs?: number;
 }
 
-const TEND_BIN = fileURLToPath(new URL('../../../bin/tend.js', import.meta.url));
 
 export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonitorClient {
   const paths = logmonPaths(opts.dataDir);
-  const command = opts.command ?? [process.execPath, TEND_BIN];
+  const command = opts.command ?? [process.execPath, tendBin()];
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
 
   const ping = async (): Promise<number | undefined> => {
