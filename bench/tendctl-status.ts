@@ -98,7 +98,7 @@ try {
   const client = createClient({ address: `unix://${socket}` });
   const rows: [string, number[], string][] = [];
   rows.push(['floor: spawn `node -e 0`', await time(RUNS, () => run([process.execPath, '-e', '0'], {})), '']);
-  rows.push(['floor: spawn `tendctl -version` (node + tsx + CLI)', await time(RUNS, () => run([process.execPath, BIN, '-version'], {})), '']);
+  rows.push(['floor: spawn `tendctl -version` (node + bin launcher + CLI: the bundle when fresh)', await time(RUNS, () => run([process.execPath, BIN, '-version'], {})), '']);
   rows.push([`floor: bare GET of static ${TASKS}-task JSON over a unix socket`, await time(RUNS * 4, () => getOverSocket(staticSock, '/')), `${(staticBody.length / 1024).toFixed(0)} KiB`]);
   rows.push([
     'server: /v1/jobs + /v1/files + /v1/stats (what status asks)',
