@@ -12,25 +12,35 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { platform } from '../../../src/platform.js';
+import { hostMounts, hostRootEntries, writeBundle } from '../../../src/executor/oci/bundle.js';
 import { requireCgroupV1, requireRoot, requireRunc } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 import { cgroupOf, hostManager, isDead, killOnEnd, leftovers, read, taskDirsEverywhere } from './host.js';
 
 const MiB = 1 << 20;
 
-/** A host-mode bundle (no namespaces, root "/"), as the raw_exec driver writes, running `sleep 30`. */
-function hostBundle(dir: string, cgroupsPath: string): void {
+/**
+ * A host-mode bundle as the oci executor writes for raw_exec (the host's
+ * top-level entries bound into an empty root, in a mount namespace of its
+ * own), running `sleep 30`. Not root "/" without a mount namespace: runc
+ * would bind "/" onto itself in the host's table, doubling it on every run.
+ */
+async function hostBundle(dir: string, cgroupsPath: string): Promise<void> {
   const runc = platform().which('runc') as string;
   execFileSync(runc, ['spec', '--bundle', dir]);
   const spec = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  spec.root = { path: '/', readonly: false };
+  const entries = hostRootEntries();
+  spec.root = { path: path.join(dir, 'rootfs'), readonly: false };
   spec.process.terminal = false;
   spec.process.args = ['sleep', '30'];
   delete spec.hostname;
-  spec.mounts = [];
-  spec.linux = { namespaces: [], cgroupsPath, resources: {} };
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  spec.mounts = hostMounts(entries);
+  spec.linux = { namespaces: [{ type: 'mount' }], cgroupsPath, resources: {} };
+  await writeBundle(dir, spec, entries);
 }
+
+/** Lines of the host's mount table (the agent's own namespace). */
+const hostMountCount = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
 
 test('runc join: runc 1.1 joins a cgroup the manager made, keeps its limits, and destroy removes every hierarchy', async (t) => {
   if (!requireRoot(t) || !requireRunc(t) || !requireCgroupV1(t)) return;
@@ -47,7 +57,8 @@ test('runc join: runc 1.1 joins a cgroup the manager made, keeps its limits, and
   });
 
   await mgr.create(id, { cpuShares: 300, memoryMaxBytes: 64 * MiB, pidsMax: 20 });
-  hostBundle(bundle, mgr.cgroupsPath(id));
+  const mountsBefore = hostMountCount();
+  await hostBundle(bundle, mgr.cgroupsPath(id));
   execFileSync(runc, ['run', '-d', '--pid-file', path.join(bundle, 'pid'), '--bundle', bundle, container], { stdio: 'ignore', timeout: 10000 });
   pid = Number(readFileSync(path.join(bundle, 'pid'), 'utf8'));
 
@@ -74,4 +85,5 @@ test('runc join: runc 1.1 joins a cgroup the manager made, keeps its limits, and
   // runc delete still works after the manager removed the cgroup (it only warns about missing files).
   assert.equal(spawnSync(runc, ['delete', container], { stdio: 'ignore' }).status, 0);
   assert.notEqual(spawnSync(runc, ['state', container], { stdio: 'ignore' }).status, 0);
+  assert.equal(hostMountCount(), mountsBefore, "expected the host's mount table unchanged by the run");
 });

@@ -37,12 +37,17 @@ async function runTask(h: Harness, id: string, script: string, over: Parameters<
   return { exit, out, handle };
 }
 
+/** Lines of the host's mount table (this process's namespace). */
+const mountCount = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+
 const mem = (id: string, h: Harness) => path.join(platform().cgroups.v1.memory ?? path.join(platform().cgroups.unified!, ''), h.parent, id);
 
 describe('oci executor', { concurrency: false }, () => {
   let h: Harness;
+  let hostMounts = 0;
   before(() => {
     h = makeHarness('e2e');
+    hostMounts = mountCount();
   });
   after(async () => {
     await h?.dispose();
@@ -268,5 +273,10 @@ describe('oci executor', { concurrency: false }, () => {
     for (const root of cgroupRoots()) assert.equal(existsSync(path.join(root, h.parent, 'gc-drop')), false);
     await h.executor.shutdown(keep, 'SIGKILL', 0);
     await h.executor.cleanup('gc-keep');
+  });
+
+  test('oci executor: the host mount table is what it was before the suite (no mount leaked out of a task)', (t) => {
+    if (!gates(t)) return;
+    assert.equal(mountCount(), hostMounts);
   });
 });
