@@ -62,6 +62,8 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
   const executor = choice.executor;
   log.info({ executor: executor.kind, reason: choice.reason }, 'executor selected');
   const fp = await executor.fingerprint();
+  // Say why this agent runs the plain executor, so the fix is in the message.
+  if (executor.kind === 'plain' && !fp.exec.ok) fp.exec = { ok: false, reason: `${fp.exec.reason}; this agent runs the plain executor: ${choice.reason}` };
   const drivers = new Map<string, Driver>();
   drivers.set('raw_exec', new RawExecDriver({ config: config.plugins.rawExec, dataDir: config.dataDir, isRoot: p.isRoot, fingerprint: fp.raw_exec, pidsLimit: config.oci.pidsLimit }));
   drivers.set(

@@ -612,6 +612,7 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
 
     assert.match(job, /^Status\s+= blocked$/m);
     assert.match(job, /^Reason\s+= driver exec unavailable: \S/m);
+    assert.match(job, /needs the oci executor \(root, runc and conmon\); this agent runs the plain executor: executor = "plain" \(agent config or -executor\)/);
     assert.match(job, /Driver Failure\s+driver exec unavailable: \S/);
 
     // The same place through `tendctl validate` on the file.
