@@ -16,7 +16,6 @@
  * also ends it), cwd and user; `tty` runs it on a new pseudo-terminal (util-linux script).
  * Process discovery reads /proc, so this backend runs on Linux only.
  */
-import { findScript, onTerminal } from './tty.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -30,6 +29,7 @@ import { logPaths, type LogMonitorClient, type LogSource, type LogTarget } from 
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
+import { onTerminal } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
 
 export interface PlainExecutorOptions {
@@ -265,13 +265,8 @@ class PlainExecutor implements Executor {
     if (!saved) throw new TendError('E_TASK_NOT_FOUND', `failed to exec in task ${handle.id}: its state dir is gone`);
     const fail = (what: string, cause?: unknown) => new TendError('E_EXECUTOR', `failed to exec in task ${handle.id}: ${what}`, { cause });
     let argv = [...userPrefix(saved.user, fail), ...command];
-    const env: Record<string, string> = { ...saved.env, ...opts.env, [MARKER]: handle.id };
-    if (opts.tty) {
-      const script = findScript();
-      if (!script) throw fail('a terminal (-t) needs script (util-linux) on this host');
-      argv = onTerminal(script, argv, opts.tty, env.SHELL);
-      env.SHELL = '/bin/sh';
-    }
+    let env: Record<string, string> = { ...saved.env, ...opts.env, [MARKER]: handle.id };
+    if (opts.tty) ({ argv, env } = onTerminal(argv, env, opts.tty, fail));
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd ?? saved.cwd,
       env,

@@ -24,15 +24,11 @@ import { TendError } from '../../errors.js';
 import { descendants, isAlive, normalizeSignal, signalNumber } from '../proc.js';
 import type { ExecOptions, ExecSession } from '../executor.js';
 import type { OciSpec } from './bundle.js';
-import { findScript, onTerminal } from '../tty.js';
+import { onTerminal } from '../tty.js';
+import { platform } from '../../platform.js';
 
 /** Where setpriv is looked for inside the task's root (chroot_env's /usr or /bin). */
 const SETPRIV_IN_ROOT = ['/usr/bin/setpriv', '/bin/setpriv'];
-
-/** nsenter on the host, by absolute path (the chain runs with the task's PATH). */
-export function findNsenter(): string | undefined {
-  return ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter', '/sbin/nsenter'].find((p) => existsSync(p));
-}
 
 /** Joins every cgroup dir given before `--`, then execs the rest. */
 const JOIN_CGROUPS =
@@ -43,14 +39,13 @@ export interface ExecTarget {
   id: string;
   /** The task's init process, as the host sees it. */
   pid: number;
-  pidStartTime?: number;
   /** The task's OCI spec (config.json of its bundle). */
   spec: OciSpec;
   /** The task's cgroup dirs, one per hierarchy (joined before entering). */
   cgroupDirs: string[];
   /** setpriv's path inside the task's root. */
   setpriv: string;
-  /** nsenter's absolute path on the host. */
+  /** nsenter's absolute path on the host (the agent's PATH). */
   nsenter: string;
 }
 
@@ -129,21 +124,17 @@ export async function execTarget(id: string, bundle: string, pid: number, pidSta
   if (!setpriv) {
     throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: setpriv (util-linux) is not in the task's root; exec needs /usr/bin/setpriv, so chroot_env must include /usr`, { details: { id } });
   }
-  const nsenter = findNsenter();
+  // By absolute path from the agent's PATH: the chain runs with the task's.
+  const nsenter = platform().which('nsenter');
   if (!nsenter) throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: nsenter (util-linux) is not installed on this host`, { details: { id } });
-  return { id, pid, pidStartTime, spec, nsenter, cgroupDirs: cgroupDirs.filter((d) => existsSync(path.join(d, 'cgroup.procs'))), setpriv };
+  return { id, pid, spec, nsenter, cgroupDirs: cgroupDirs.filter((d) => existsSync(path.join(d, 'cgroup.procs'))), setpriv };
 }
 
 export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = {}): ExecSession {
   if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${t.id}: expected a command, got none`);
-  const env = splitEnv(execEnv(t.spec.process, opts)).host;
+  let env = splitEnv(execEnv(t.spec.process, opts)).host;
   let argv = execArgv(t, command, opts);
-  if (opts.tty) {
-    const script = findScript();
-    if (!script) throw new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: a terminal (-t) needs script (util-linux) on the host`);
-    argv = onTerminal(script, argv, opts.tty, env.SHELL);
-    env.SHELL = '/bin/sh';
-  }
+  if (opts.tty) ({ argv, env } = onTerminal(argv, env, opts.tty, (what) => new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: ${what}`)));
   const [file, ...args] = argv;
   const child = spawn(file, args, { env, cwd: '/', stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = new Promise<number>((resolve, reject) => {
