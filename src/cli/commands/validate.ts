@@ -46,8 +46,8 @@ export const validateCommand: Command = {
       return 2;
     }
     const varFiles = (f['var-file'] as string[]).map((p) => path.resolve(io.cwd, p));
-    // Loaded here, not at the top: the loader instantiates the HCL parser's wasm on
-    // import, and the command registry imports every command into every tendctl.
+    // Loaded when files are checked, not when the module is (`tendctl validate
+    // -help`): the loader instantiates the HCL parser's wasm on import.
     const { loadPaths } = await import('../../jobspec/load.js');
     const results = await loadPaths(
       args.map((p) => path.resolve(io.cwd, p)),
