@@ -48,8 +48,10 @@ const all = (roots.length ? roots : ['test']).flatMap((r) => {
   if (!existsSync(r)) throw new Error(`no such test file or directory: ${r}`);
   return statSync(r).isDirectory() ? collect(r) : [r];
 });
-const unit = all.filter((f) => !f.includes('/e2e/'));
-const e2e = all.filter((f) => f.includes('/e2e/'));
+// e2e, security and fault tests start real agents, tasks and containers: one file at a time.
+const serial = (f) => /(^|\/)(e2e|security|faults)\//.test(f);
+const unit = all.filter((f) => !serial(f));
+const e2e = all.filter(serial);
 const base = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit', ...passThrough];
 if (unit.length) run(process.execPath, [...base, '--test-concurrency=2', ...unit], 'unit tests');
-if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e], 'e2e tests');
+if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e], 'e2e, security and fault tests');
