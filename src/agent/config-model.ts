@@ -58,6 +58,11 @@ export interface AgentConfig {
     chrootEnvMap?: Record<string, string>;
     reserved: { cores: number[]; memoryMB: number; cpu: number };
     hostVolumes: HostVolumeConfig[];
+    /**
+     * Host variables passed to tasks: `options { "env.denylist" }` (Nomad's
+     * name; replaces the default list) and `"env.allowlist"` (tend: only these).
+     */
+    env: { denylist: string[]; allowlist?: string[] };
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
   oci: {

@@ -11,6 +11,7 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { TendError, describeError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { AgentConfig, HostVolumeConfig } from './config-model.js';
+import { DEFAULT_ENV_DENYLIST, parseEnvList } from '../drivers/host-env.js';
 
 /** Flags that override the file (`tend agent -jobs-dir …`). */
 export interface AgentFlags {
@@ -40,6 +41,9 @@ export const DEFAULT_ALLOW_CAPS = [
   'audit_write', 'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'mknod',
   'net_bind_service', 'setfcap', 'setgid', 'setpcap', 'setuid', 'sys_chroot',
 ];
+/** Keys of `client { options = { … } }` tend acts on (Nomad's names). */
+const CLIENT_OPTIONS = ['env.denylist', 'env.allowlist'];
+
 /** Nomad's default chroot_env (missing dirs are skipped when building a root). */
 export const DEFAULT_CHROOT_ENV = ['/bin', '/etc', '/lib', '/lib32', '/lib64', '/run/resolvconf', '/sbin', '/usr'];
 
@@ -51,7 +55,7 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options'],
   reserved: ['cores', 'memory', 'cpu'],
   hostVolume: ['path', 'read_only'],
   plugin: ['config'],
@@ -306,6 +310,19 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
   for (const p of Object.values(chrootEnvMap ?? {})) if (!path.isAbsolute(p)) c.key('chroot_env').expected('absolute paths inside the task', p);
   chrootEnvMap ??= Object.fromEntries(chrootEnv.map((p) => [p, p]));
 
+  // Nomad's client options map: the ones with a meaning here.
+  const options = get.stringMap(c, client, 'options') ?? {};
+  for (const k of Object.keys(options)) {
+    if (!CLIENT_OPTIONS.includes(k)) {
+      const hint = closest(k, CLIENT_OPTIONS);
+      c.key('options').fail(`unknown client option "${k}": tend has ${CLIENT_OPTIONS.map((o) => `"${o}"`).join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`, { hint });
+    }
+  }
+  const taskEnv = {
+    denylist: options['env.denylist'] === undefined ? [...DEFAULT_ENV_DENYLIST] : parseEnvList(options['env.denylist']),
+    ...(options['env.allowlist'] === undefined ? {} : { allowlist: parseEnvList(options['env.allowlist']) }),
+  };
+
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
     for (const [name, body] of labeled(c.key('host_volume'), client.host_volume)) {
@@ -380,6 +397,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       chrootEnvMap,
       reserved: { cores, memoryMB: get.int(r, reserved, 'memory', 0) ?? 0, cpu: get.int(r, reserved, 'cpu', 0) ?? 0 },
       hostVolumes,
+      env: taskEnv,
     },
     plugins: {
       rawExec: { enabled: get.bool(rawAt, rx, 'enabled') ?? false, noCgroups: get.bool(rawAt, rx, 'no_cgroups') ?? false },

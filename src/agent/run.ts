@@ -65,10 +65,14 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
   // Say why this agent runs the plain executor, so the fix is in the message.
   if (executor.kind === 'plain' && !fp.exec.ok) fp.exec = { ok: false, reason: `${fp.exec.reason}; this agent runs the plain executor: ${choice.reason}` };
   const drivers = new Map<string, Driver>();
-  drivers.set('raw_exec', new RawExecDriver({ config: config.plugins.rawExec, dataDir: config.dataDir, isRoot: p.isRoot, fingerprint: fp.raw_exec, pidsLimit: config.oci.pidsLimit }));
+  // A task replaced one of its dirs by a link or file: it is repaired, never followed; say so.
+  const onReplaced = (where: string, kind: string) => log.warn({ path: where, kind }, 'task dir entry replaced: a task put a non-directory there');
+  const common = { dataDir: config.dataDir, isRoot: p.isRoot, pidsLimit: config.oci.pidsLimit, envFilter: config.client.env, onReplaced };
+  const logsView = executor.kind === 'oci' ? 'mount' : 'link';
+  drivers.set('raw_exec', new RawExecDriver({ ...common, config: config.plugins.rawExec, fingerprint: fp.raw_exec, logsView }));
   drivers.set(
     'exec',
-    new ExecDriver({ config: config.plugins.exec, dataDir: config.dataDir, chrootEnv: config.client.chrootEnv, chrootEnvMap: config.client.chrootEnvMap, hostVolumes: config.client.hostVolumes, isRoot: p.isRoot, fingerprint: fp.exec, pidsLimit: config.oci.pidsLimit }),
+    new ExecDriver({ ...common, config: config.plugins.exec, chrootEnv: config.client.chrootEnv, chrootEnvMap: config.client.chrootEnvMap, hostVolumes: config.client.hostVolumes, fingerprint: fp.exec }),
   );
   const availability = {} as Record<DriverName, DriverAvailability>;
   for (const [name, d] of drivers) availability[name as DriverName] = d.availability();

@@ -317,7 +317,12 @@ export class TaskRunner {
       // and stops it again, while a record deleted first would leave the dir behind for good. Of
       // tasks of one allocation stopping together, the last one marked dead removes the dir.
       const shared = store.all().some((x) => x.allocId === r.allocId && x.id !== id && x.state !== 'dead');
-      if (!shared) await removeAllocDir(this.#o.dataDir, r.allocId).catch((err) => log.warn({ err: describeError(err) }, 'failed to remove alloc dir'));
+      if (!shared) {
+        await removeAllocDir(this.#o.dataDir, r.allocId).then(
+          (left) => left.length && log.warn({ left }, 'alloc dir partly left: mount points inside'),
+          (err: unknown) => log.warn({ err: describeError(err) }, 'failed to remove alloc dir'),
+        );
+      }
       store.delete(id);
       log.info({ reason: opts.reason }, 'task stopped');
     } else {

@@ -67,7 +67,7 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
     v.events = r.events.slice();
     if (d) v.spec = JSON.parse(JSON.stringify(taskSpecView(d.task))) as Record<string, unknown>;
     const dirs = taskDirs(dataDir, r.allocId, r.task);
-    v.dirs = { alloc: dirs.allocDir, task: dirs.taskDir, logs: dirs.logDir };
+    v.dirs = { alloc: dirs.allocDir, task: dirs.taskDir, logs: dirs.logDir, logKey: dirs.key };
   }
   return v;
 }

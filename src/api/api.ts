@@ -54,8 +54,8 @@ export interface TaskView {
   events?: TaskEvent[];
   /** Present on the single-task endpoint: the task as its job file gives it, in the jobspec's field names and units (`memory`, `interval = "5m"`). */
   spec?: Record<string, unknown>;
-  /** Host paths of the task's dirs. */
-  dirs?: { alloc: string; task: string; logs: string };
+  /** Host paths of the task's dirs; `logKey` is the log files' prefix in `logs`. */
+  dirs?: { alloc: string; task: string; logs: string; logKey: string };
 }
 
 export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';

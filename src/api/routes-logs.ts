@@ -18,7 +18,7 @@ async function logLocation(ctx: RouteContext, id: string): Promise<{ logDir: str
   if (ctx.opts.logsOf) return ctx.opts.logsOf(id);
   const view = await ctx.api.task(id);
   if (!view.dirs?.logs) throw badRequest(`task "${id}" has no log dir yet`);
-  return { logDir: view.dirs.logs, task: view.task };
+  return { logDir: view.dirs.logs, task: view.dirs.logKey };
 }
 
 export async function serveLogs(ctx: RouteContext, id: string): Promise<void> {

@@ -169,11 +169,11 @@ export function checkUser(user: ResolvedUser, config: Pick<ExecPluginConfig, 'de
 }
 
 /**
- * Resolve and check the user an exec task runs as. No `user` means the agent's
- * user (root), which is checked too: Nomad refuses uid 0 when it is denied.
+ * Resolve and check the user an exec task runs as (the exec driver passes
+ * "nobody" when the task sets none, Nomad's rule).
  */
-export function resolveExecUser(user: string | undefined, config: Pick<ExecPluginConfig, 'deniedHostUids' | 'deniedHostGids'>, files?: { passwd: string; group: string }): ResolvedUser {
-  const resolved = lookupUserSync(user ?? String(process.getuid?.() ?? 0), files);
+export function resolveExecUser(user: string, config: Pick<ExecPluginConfig, 'deniedHostUids' | 'deniedHostGids'>, files?: { passwd: string; group: string }): ResolvedUser {
+  const resolved = lookupUserSync(user, files);
   checkUser(resolved, config);
   return resolved;
 }

@@ -13,6 +13,7 @@ import type { Group, Task } from '../jobspec/model.js';
 import { TendError } from '../errors.js';
 import type { Driver, PrepareContext, TaskInstance } from './driver.js';
 import { buildLaunchSpec } from './launch-spec.js';
+import type { EnvFilter } from './host-env.js';
 import { resolveExecUser, resolveIsolation, type HostVolumeMount } from './exec-isolation.js';
 
 export type IsolationResolver = (task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[], chrootEnvMap?: Record<string, string>) => ExecIsolation;
@@ -42,7 +43,14 @@ export interface ExecDriverOptions {
   fingerprint: DriverAvailability;
   pidsLimit?: number;
   resolveIsolation?: IsolationResolver;
+  /** Which host variables reach tasks (client options env.denylist / env.allowlist). */
+  envFilter?: EnvFilter;
+  /** Warn: a task planted a link or file at one of its dirs (replaced). */
+  onReplaced?(path: string, kind: string): void;
 }
+
+/** The user of an exec task that sets none, as in Nomad's exec driver. */
+export const EXEC_DEFAULT_USER = 'nobody';
 
 export class ExecDriver implements Driver {
   readonly name = 'exec' as const;
@@ -64,14 +72,18 @@ export class ExecDriver implements Driver {
   async prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
     const { config } = this.#opts;
     const resolve = this.#opts.resolveIsolation ?? resolveIsolation;
-    // Checked before anything is made: a denied user (the agent's own when none is set) never starts.
-    resolveExecUser(instance.task.user, config);
+    // Checked before anything is made: a denied user never starts. No user means nobody (Nomad's rule).
+    resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, config);
     const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
     return buildLaunchSpec(instance, ctx, {
       driver: 'exec',
       dataDir: this.#opts.dataDir,
       isRoot: this.#opts.isRoot,
       withHostEnv: true,
+      envFilter: this.#opts.envFilter,
+      defaultUser: EXEC_DEFAULT_USER,
+      logsView: 'mount',
+      onReplaced: this.#opts.onReplaced,
       pidsLimit: this.#opts.pidsLimit,
       isolation: (task) => resolve(task, config, this.#opts.chrootEnv, mounts, this.#opts.chrootEnvMap),
       // Inside the root the dirs sit where Nomad puts them.

@@ -8,32 +8,11 @@ import path from 'node:path';
 import type { DriverName, ExecIsolation, LaunchSpec } from '../executor/executor.js';
 import { interpolateTask, runtimeEnv, type RuntimeContext } from '../jobspec/interpolate.js';
 import type { PrepareContext, TaskInstance } from './driver.js';
-import { ensureTaskDirs } from './alloc-dir.js';
+import { ensureTaskDirs, type LogsView } from './alloc-dir.js';
+import { hostEnv, type EnvFilter } from './host-env.js';
 import { lookupUser, type ResolvedUser } from './user.js';
 
 const MiB = 1024 * 1024;
-
-/** Nomad's default env.denylist: host variables never passed to a task. */
-export const ENV_DENYLIST = [
-  'CONSUL_TOKEN',
-  'CONSUL_HTTP_TOKEN',
-  'VAULT_TOKEN',
-  'NOMAD_LICENSE',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'GOOGLE_APPLICATION_CREDENTIALS',
-  'TEND_TOKEN',
-];
-
-export function hostEnv(agentEnv: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(agentEnv)) {
-    if (v === undefined || ENV_DENYLIST.includes(k) || k.startsWith('NOMAD_') || k.startsWith('TEND_')) continue;
-    out[k] = v;
-  }
-  return out;
-}
 
 export interface BuildOptions {
   driver: DriverName;
@@ -41,6 +20,14 @@ export interface BuildOptions {
   isRoot: boolean;
   /** Pass the agent's environment (minus the denylist) to the task. */
   withHostEnv: boolean;
+  /** Which host variables reach the task (client options env.denylist / env.allowlist). */
+  envFilter?: EnvFilter;
+  /** The user when the task sets none (exec: "nobody", Nomad's rule; raw_exec: the agent's). */
+  defaultUser?: string;
+  /** How tasks see their logs (by executor: oci binds, plain links). */
+  logsView?: LogsView;
+  /** A link or file a task planted at one of its dirs was replaced. */
+  onReplaced?(path: string, kind: string): void;
   /** Default pids.max (task `pids_limit` overrides). */
   pidsLimit?: number;
   noCgroups?: boolean;
@@ -53,9 +40,10 @@ export interface BuildOptions {
 }
 
 export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, opts: BuildOptions): Promise<LaunchSpec> {
-  const user = inst.task.user && opts.isRoot ? await lookupUser(inst.task.user) : undefined;
+  const name = inst.task.user ?? opts.defaultUser;
+  const user = name && opts.isRoot ? await lookupUser(name) : undefined;
   if (user) opts.checkUser?.(user);
-  const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, user);
+  const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, { owner: user, logsView: opts.logsView, onReplaced: opts.onReplaced });
   const view = opts.taskView ?? { allocDir: dirs.allocDir, taskDir: dirs.taskDir };
   const want = inst.task.resources.cores;
   const cores = want && ctx.reserveCores ? ctx.reserveCores(inst.execId, want) : undefined;
@@ -72,7 +60,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     env: ctx.agentEnv,
   };
   const task = interpolateTask(rctx);
-  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv) : {}), ...runtimeEnv(rctx), ...task.env };
+  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv, opts.envFilter) : {}), ...runtimeEnv(rctx), ...task.env };
   let command = task.config.command;
   // A relative path (e.g. from an artifact) is relative to the task dir; a bare name is looked up on PATH.
   if (opts.driver === 'raw_exec' && command.includes('/') && !path.isAbsolute(command)) command = path.join(dirs.taskDir, command);
@@ -89,6 +77,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     taskDir: dirs.taskDir,
     cwd: view.taskDir,
     logDir: dirs.logDir,
+    logKey: dirs.key,
     logs: { maxFiles: task.logs.maxFiles, maxFileSizeBytes: task.logs.maxFileSizeMB * MiB },
     resources: {
       cpuShares: r.cpu,

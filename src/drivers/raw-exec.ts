@@ -8,6 +8,8 @@ import type { DriverAvailability, LaunchSpec } from '../executor/executor.js';
 import type { RawExecPluginConfig } from '../agent/config-model.js';
 import type { Driver, PrepareContext, TaskInstance } from './driver.js';
 import { buildLaunchSpec } from './launch-spec.js';
+import type { EnvFilter } from './host-env.js';
+import type { LogsView } from './alloc-dir.js';
 
 export interface RawExecDriverOptions {
   config: RawExecPluginConfig;
@@ -16,6 +18,12 @@ export interface RawExecDriverOptions {
   /** The executor's fingerprint for raw_exec. */
   fingerprint: DriverAvailability;
   pidsLimit?: number;
+  /** Which host variables reach tasks (client options env.denylist / env.allowlist). */
+  envFilter?: EnvFilter;
+  /** How tasks see alloc/logs: the oci executor binds it, the plain one links it. */
+  logsView?: LogsView;
+  /** Warn: a task planted a link or file at one of its dirs (replaced). */
+  onReplaced?(path: string, kind: string): void;
 }
 
 export class RawExecDriver implements Driver {
@@ -41,6 +49,9 @@ export class RawExecDriver implements Driver {
       dataDir: this.#opts.dataDir,
       isRoot: this.#opts.isRoot,
       withHostEnv: true,
+      envFilter: this.#opts.envFilter,
+      logsView: this.#opts.logsView,
+      onReplaced: this.#opts.onReplaced,
       pidsLimit: this.#opts.pidsLimit,
       noCgroups: this.#opts.config.noCgroups,
     });

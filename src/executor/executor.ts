@@ -68,8 +68,14 @@ export interface LaunchSpec {
   taskDir: string;
   /** Working directory of the process (host path for raw_exec; path inside the root for exec). */
   cwd: string;
-  /** `<allocDir>/logs`; the executor writes `<task>.stdout.N` / `<task>.stderr.N` there. */
+  /**
+   * `<dataDir>/logs/<allocId>`, a dir no task can write; the executor writes
+   * `<logKey>.stdout.N` / `<logKey>.stderr.N` there and shows the dir to the
+   * task read-only at `<allocDir>/logs` (oci: a read-only bind).
+   */
   logDir: string;
+  /** The task's name made a safe file name prefix (segmentOf; logKeyOf fills it in when absent). */
+  logKey?: string;
   logs: { maxFiles: number; maxFileSizeBytes: number };
   resources: TaskResources;
   /** Present for the exec driver only. */

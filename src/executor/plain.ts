@@ -25,7 +25,7 @@ import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from './executor.js';
-import { logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
+import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
@@ -73,10 +73,10 @@ async function wrapperExit(scope: ProcScope): Promise<void> {
 
 /** What the log monitor collects for a plain task: for the agent's level-triggered `logs.sync` after a restart. */
 export function plainLogEntry(spec: Pick<LaunchSpec, 'id' | 'identity' | 'logDir' | 'logs'>): { source: LogSource; target: LogTarget } {
-  const fifos = logPaths(spec.logDir, spec.identity.task);
+  const fifos = logPaths(spec.logDir, logKeyOf(spec));
   return {
     source: { kind: 'fifo', stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo },
-    target: { id: spec.id, logDir: spec.logDir, task: spec.identity.task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+    target: { id: spec.id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
   };
 }
 
@@ -113,7 +113,7 @@ class PlainExecutor implements Executor {
       new TendError('E_LAUNCH_FAILED', `failed to launch task ${spec.id}: ${what}`, { cause, details: { id: spec.id } });
     const dir = this.#dir(spec.id);
     const exitFile = path.join(dir, 'exit');
-    const task = spec.identity.task;
+    const task = logKeyOf(spec);
     const fifos = logPaths(spec.logDir, task);
     if (!isDir(spec.cwd)) throw fail(`working directory ${spec.cwd} does not exist`);
     if (!resolveCommand(spec.command, spec.env.PATH, spec.cwd)) throw fail(`command "${spec.command}" not found or not executable`);

@@ -36,7 +36,7 @@ class FifoStream {
     this.#path = fifo;
     this.#rotator = rotator;
     this.#log = log;
-    const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     const socket = new net.Socket({ fd, readable: true, writable: false });
     socket.on('data', (chunk: Buffer) => this.#write(chunk));
     socket.on('error', (err) => this.#log.warn({ err, fifo }, 'log fifo read failed'));
@@ -55,7 +55,7 @@ class FifoStream {
   stop(): void {
     let fd = -1;
     try {
-      fd = openSync(this.#path, constants.O_RDONLY | constants.O_NONBLOCK);
+      fd = openSync(this.#path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') this.#log.warn({ err, fifo: this.#path }, 'log fifo drain failed');
     }

@@ -109,7 +109,7 @@ class K8sCollector implements Collector {
   /** Open `file` and seek to the saved offset (0 when the file is shorter); false when absent. */
   #openAt(file: string): boolean {
     try {
-      const fd = openSync(file, constants.O_RDONLY);
+      const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
       const st = fstatSync(fd);
       if (this.#fd >= 0) closeSync(this.#fd);
       this.#fd = fd;

@@ -7,6 +7,10 @@
  * The writing is done by the log monitor (`tend logmon`), one detached process
  * per data dir that outlives the agent, so logs keep flowing while the agent
  * is down. It reads:
+ * `<logDir>` is `<dataDir>/logs/<allocId>`, where no task can write; tasks
+ * see it read-only at `alloc/logs`. `<task>` is the task's log key
+ * (logKeyOf: its name made a safe path segment).
+ *
  *  - for plain tasks, two FIFOs per task (`<logDir>/.<task>.stdout.fifo`,
  *    `.stderr.fifo`) that the task writes to (the task holds its FIFO open
  *    read-write, so it never gets SIGPIPE if the monitor restarts);
@@ -20,6 +24,8 @@
  * Implementation: client.ts (createLogMonitorClient), monitor.ts, reader.ts
  * (readLogs for `tendctl logs`).
  */
+
+import { pathUnder, segmentOf } from '../../safe-fs.js';
 
 export type LogSource =
   | { kind: 'fifo'; stdoutFifo: string; stderrFifo: string }
@@ -49,11 +55,16 @@ export interface LogMonitorClient {
   stop(): Promise<void>;
 }
 
-/** Paths of a task's FIFOs and conmon log inside its log dir. */
+/** The log file prefix of a task: its name made one safe path segment. */
+export function logKeyOf(spec: { logKey?: string; identity: { task: string } }): string {
+  return spec.logKey ?? segmentOf(spec.identity.task);
+}
+
+/** Paths of a task's FIFOs and conmon log inside its log dir (`task` is a log key). */
 export function logPaths(logDir: string, task: string) {
   return {
-    stdoutFifo: `${logDir}/.${task}.stdout.fifo`,
-    stderrFifo: `${logDir}/.${task}.stderr.fifo`,
-    conmonLog: `${logDir}/.${task}.conmon.log`,
+    stdoutFifo: pathUnder(logDir, `.${task}.stdout.fifo`),
+    stderrFifo: pathUnder(logDir, `.${task}.stderr.fifo`),
+    conmonLog: pathUnder(logDir, `.${task}.conmon.log`),
   };
 }

@@ -11,7 +11,7 @@
  * - Wake-ups come from fs.watch on the log dir, with a slow poll as fallback.
  * - `signal` ends the iteration (no error).
  */
-import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 import { errnoCode } from '../../errors.js';
 import { listLogIndexes, logFilePath, type LogStream } from './rotator.js';
 
@@ -79,7 +79,7 @@ export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
 
 function openLog(logDir: string, task: string, stream: LogStream, index: number): number {
   try {
-    return openSync(logFilePath(logDir, task, stream, index), 'r');
+    return openSync(logFilePath(logDir, task, stream, index), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return -1;
     throw err;

@@ -5,8 +5,13 @@
  * crosses the limit is split at the byte boundary: nothing is lost or
  * reordered. On construction it resumes after the highest existing N, so a
  * restarted log monitor appends where the previous one stopped.
+ *
+ * The log dir is one no task can write (`<dataDir>/logs/<allocId>`); still,
+ * a file is opened only with O_NOFOLLOW and only if it is a regular file with
+ * a single link, so even a link or hard link planted there is never written
+ * through.
  */
-import { closeSync, fstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, TendError } from '../../errors.js';
 
@@ -42,6 +47,9 @@ export function listLogIndexes(logDir: string, task: string, stream: LogStream):
 export function logFilePath(logDir: string, task: string, stream: LogStream, index: number): string {
   return path.join(logDir, `${task}.${stream}.${index}`);
 }
+
+/** A log file the monitor appends to: created if missing, never through a link. */
+const APPEND_NOFOLLOW = C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW;
 
 export class FileRotator {
   readonly #opts: RotatorOptions;
@@ -86,9 +94,16 @@ export class FileRotator {
   #open(): void {
     const file = logFilePath(this.#opts.logDir, this.#opts.task, this.#opts.stream, this.#index);
     try {
-      this.#fd = openSync(file, 'a', 0o644);
-      this.#size = fstatSync(this.#fd).size;
+      this.#fd = openSync(file, APPEND_NOFOLLOW, 0o644);
+      const st = fstatSync(this.#fd);
+      if (!st.isFile() || st.nlink !== 1) {
+        closeSync(this.#fd);
+        this.#fd = -1;
+        throw new TendError('E_EXECUTOR', `failed to open log file ${file}: expected a regular file with one link, got ${st.isFile() ? `${st.nlink} links` : 'another kind of file'}`);
+      }
+      this.#size = st.size;
     } catch (err) {
+      if (err instanceof TendError) throw err;
       throw new TendError('E_EXECUTOR', `failed to open log file ${file}: ${errnoCode(err) ?? String(err)}`, { cause: err });
     }
   }

@@ -152,6 +152,7 @@ export function execMounts(spec: LaunchSpec): OciMount[] {
   mounts.push(
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/alloc', type: 'bind', source: spec.allocDir, options: ['rbind', 'rw', 'nosuid', 'nodev'] },
+    logsMount(spec, '/alloc/logs'),
     { destination: '/local', type: 'bind', source: path.join(spec.taskDir, 'local'), options: ['rbind', 'rw', 'nosuid', 'nodev'] },
     { destination: '/secrets', type: 'bind', source: path.join(spec.taskDir, 'secrets'), options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
     { destination: '/tmp', type: 'bind', source: path.join(spec.taskDir, 'tmp'), options: ['rbind', 'rw', 'nosuid', 'nodev'] },
@@ -160,6 +161,15 @@ export function execMounts(spec: LaunchSpec): OciMount[] {
     mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw', 'nosuid', 'nodev'] });
   }
   return mounts;
+}
+
+/**
+ * The task's log dir (agent-only on the host) shown read-only where Nomad
+ * puts it, `alloc/logs`: the task reads its own and its siblings' logs but
+ * can neither write them nor plant a link the agent would follow.
+ */
+export function logsMount(spec: Pick<LaunchSpec, 'logDir'>, destination: string): OciMount {
+  return { destination, type: 'bind', source: spec.logDir, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] };
 }
 
 /** The full OCI spec of a task. `rootfs` is the exec root dir (ignored in host mode). */
@@ -184,7 +194,7 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
         noNewPrivileges: false,
       },
       root: { path: rootfs, readonly: false },
-      mounts: hostMounts(opts.hostEntries ?? hostRootEntries()),
+      mounts: [...hostMounts(opts.hostEntries ?? hostRootEntries()), logsMount(spec, path.join(spec.allocDir, 'logs'))],
       linux: {
         cgroupsPath: opts.cgroupsPath,
         resources: { ...resources, devices: [{ allow: true, access: 'rwm' }] },

@@ -13,7 +13,7 @@ import type {
   DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec,
   ReattachResult, TaskHandle, TaskResources, TaskStats,
 } from '../executor.js';
-import { logPaths } from '../logs/logs.js';
+import { logKeyOf, logPaths } from '../logs/logs.js';
 import { isAlive, normalizeSignal, readStat } from '../proc.js';
 import { buildSpec, hostRootEntries, writeBundle } from './bundle.js';
 import { startConmon } from './conmon.js';
@@ -108,7 +108,7 @@ export class OciExecutor implements Executor {
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
       await writeBundle(bundle, oci, hostEntries);
       const written = Date.now();
-      const conmonLog = logPaths(spec.logDir, spec.identity.task).conmonLog;
+      const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
       // conmon appends to the file a previous run of this task left in the alloc dir, and a new
       // collection reads it from offset 0: that run's output would reach the task's logs again.
@@ -136,7 +136,7 @@ export class OciExecutor implements Executor {
       await this.#opts.logs.ensure();
       await this.#opts.logs.add(
         { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
-        { id, logDir: spec.logDir, task: spec.identity.task, maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+        { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
       );
       const data: OciHandleData = {
         bundle,

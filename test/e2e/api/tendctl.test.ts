@@ -65,7 +65,7 @@ function fixture(): JobView[] {
       ],
     },
     { id: 'gpu', file: '/jobs/gpu.hcl', type: 'batch', status: 'excluded', reason: 'not for this node: ${attr.kernel.name} = windows', tasks: [] },
-    { id: 'logger', file: '/jobs/logger.hcl', type: 'service', status: 'running', tasks: [makeTask('logger', 'main', 0, 'log', { dirs: { alloc: '/a', task: '/t', logs: '' } })] },
+    { id: 'logger', file: '/jobs/logger.hcl', type: 'service', status: 'running', tasks: [makeTask('logger', 'main', 0, 'log', { dirs: { alloc: '/a', task: '/t', logs: '', logKey: 'log' } })] },
   ];
 }
 

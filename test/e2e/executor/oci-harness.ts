@@ -63,7 +63,8 @@ export function makeHarness(name: string): Harness {
     spec(id, over = {}) {
       const allocDir = path.join(dataDir, 'alloc', id, 'alloc');
       const taskDir = path.join(dataDir, 'alloc', id, 't');
-      for (const d of [allocDir, path.join(allocDir, 'logs'), path.join(taskDir, 'local'), path.join(taskDir, 'secrets'), path.join(taskDir, 'tmp')]) mkdirSync(d, { recursive: true });
+      const logDir = path.join(dataDir, 'logs', id);
+      for (const d of [allocDir, logDir, path.join(allocDir, 'logs'), path.join(taskDir, 'local'), path.join(taskDir, 'secrets'), path.join(taskDir, 'tmp')]) mkdirSync(d, { recursive: true });
       const { iso, ...rest } = over;
       const s: LaunchSpec = {
         id,
@@ -75,7 +76,7 @@ export function makeHarness(name: string): Harness {
         allocDir,
         taskDir,
         cwd: '/',
-        logDir: path.join(allocDir, 'logs'),
+        logDir,
         logs: { maxFiles: 2, maxFileSizeBytes: 1 << 20 },
         resources: { cpuShares: 100, memoryBytes: 64 << 20, memoryMaxBytes: 64 << 20 },
         isolation: {

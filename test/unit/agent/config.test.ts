@@ -13,6 +13,7 @@ import {
   parseRanges,
   redactConfig,
 } from '../../../src/agent/config.js';
+import { DEFAULT_ENV_DENYLIST } from '../../../src/drivers/host-env.js';
 import { isTendError } from '../../../src/errors.js';
 import { platform } from '../../../src/platform.js';
 
@@ -56,6 +57,7 @@ test('config: defaults without a file', async () => {
     chrootEnvMap: Object.fromEntries(DEFAULT_CHROOT_ENV.map((p) => [p, p])),
     reserved: { cores: [], memoryMB: 0, cpu: 0 },
     hostVolumes: [],
+    env: { denylist: DEFAULT_ENV_DENYLIST },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
   assert.deepEqual(cfg.plugins.exec, {
@@ -335,4 +337,10 @@ test('config: lines are found in one-line blocks and past comments', async () =>
   const text = `# client { node_name = 1 } in a comment\n\nclient {\n  node_class = "a"\n  meta { rack = ["r1"] }\n}\n`;
   assert.match(await configError(parse(text)), /agent\.hcl:5: client\.meta\.rack: expected a string, got a list$/);
   assert.match(await configError(parse(`client {\n  reserved { cpu = "x" }\n}\n`)), /agent\.hcl:2: client\.reserved\.cpu: expected a number, got "x"$/);
+});
+
+test('config: client options env.denylist (Nomad) and env.allowlist (tend), comma-separated; unknown options are errors', async () => {
+  const cfg = await parse(`client {\n  options = {\n    "env.denylist"  = "DB_PASSWORD, AWS_*"\n    "env.allowlist" = "PATH,HOME,LANG"\n  }\n}\n`);
+  assert.deepEqual(cfg.client.env, { denylist: ['DB_PASSWORD', 'AWS_*'], allowlist: ['PATH', 'HOME', 'LANG'] });
+  assert.match(await configError(parse(`client {\n  options = {\n    "env.denylst" = "X"\n  }\n}\n`)), /unknown client option "env\.denylst".*did you mean "env\.denylist"\?/);
 });

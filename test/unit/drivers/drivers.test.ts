@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureTaskDirs, removeAllocDir } from '../../../src/drivers/alloc-dir.js';
 import { lookupUser } from '../../../src/drivers/user.js';
-import { hostEnv } from '../../../src/drivers/launch-spec.js';
+import { hostEnv } from '../../../src/drivers/host-env.js';
 import { ExecDriver, hostVolumeMounts } from '../../../src/drivers/exec.js';
 import { makeJob } from '../agent/fixtures.js';
 import { RawExecDriver } from '../../../src/drivers/raw-exec.js';
@@ -44,6 +44,11 @@ test('raw_exec: disabled by default with the reason; host env drops the denylist
   assert.match(d.availability().reason!, /disabled/);
   const env = hostEnv({ PATH: '/bin', VAULT_TOKEN: 's', AWS_SECRET_ACCESS_KEY: 'k', NOMAD_ALLOC_ID: 'x', HOME: '/root', U: undefined });
   assert.deepEqual(env, { PATH: '/bin', HOME: '/root' });
+  const agent = { PATH: '/bin', HOME: '/root', DB_PASSWORD: 'p', AWS_REGION: 'eu', TEND_TOKEN: 't', NOMAD_TOKEN: 'n', VAULT_TOKEN: 'v' };
+  // env.denylist replaces Nomad's default list (as in Nomad); a trailing * is a prefix
+  assert.deepEqual(hostEnv(agent, { denylist: ['DB_*', 'HOME'] }), { PATH: '/bin', AWS_REGION: 'eu', VAULT_TOKEN: 'v' });
+  // env.allowlist: only those pass, the denylist still applies; TEND_* and NOMAD_* never pass
+  assert.deepEqual(hostEnv(agent, { denylist: ['AWS_REGION'], allowlist: ['PATH', 'AWS_*', 'TEND_*', 'NOMAD_*'] }), { PATH: '/bin' });
 });
 
 test('exec driver: host volumes resolve through group volume and agent host_volume; a denied user never starts', async () => {
@@ -101,7 +106,7 @@ test('raw_exec prepare: task dirs, NOMAD_* and task env over the host env, relat
   assert.equal(spec.command, path.join(taskDir, 'local/run.sh'));
   assert.deepEqual(spec.args, [path.join(taskDir, 'local')]);
   assert.equal(spec.cwd, taskDir);
-  assert.equal(spec.logDir, path.join(dir, 'alloc', 'A1', 'alloc', 'logs'));
+  assert.equal(spec.logDir, path.join(dir, 'logs', 'A1'));
   assert.equal(spec.env.FOO, '3-x');
   assert.equal(spec.env.PATH, '/opt/bin', 'task env wins over the host env');
   assert.equal(spec.env.HOME, '/root');

@@ -24,7 +24,7 @@ function spec(over: Partial<LaunchSpec> = {}): LaunchSpec {
     allocDir: '/data/alloc/a1/alloc',
     taskDir: '/data/alloc/a1/web',
     cwd: '/local',
-    logDir: '/data/alloc/a1/alloc/logs',
+    logDir: '/data/logs/a1',
     logs: { maxFiles: 2, maxFileSizeBytes: 1 },
     resources: { cpuShares: 250, memoryBytes: 100, memoryMaxBytes: 200, cores: [1, 3], pidsLimit: 50 },
     user: { uid: 1000, gid: 1000, name: 'app', groups: [1000, 10] },
@@ -48,6 +48,9 @@ test('bundle: an exec spec isolates mount, pid and (per mode) ipc, with a read-o
   const byDest = new Map(s.mounts.map((m) => [m.destination, m]));
   assert.deepEqual(byDest.get('/usr')?.options?.slice(0, 2), ['rbind', 'ro']);
   assert.equal(byDest.get('/alloc')?.source, '/data/alloc/a1/alloc');
+  // the logs: from the agent-only dir, read-only, mounted after /alloc so they cover alloc/logs
+  assert.deepEqual(byDest.get('/alloc/logs'), { destination: '/alloc/logs', type: 'bind', source: '/data/logs/a1', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  assert.ok(s.mounts.findIndex((m) => m.destination === '/alloc/logs') > s.mounts.findIndex((m) => m.destination === '/alloc'));
   assert.equal(byDest.get('/local')?.source, '/data/alloc/a1/web/local');
   assert.equal(byDest.get('/secrets')?.source, '/data/alloc/a1/web/secrets');
   assert.equal(byDest.get('/tmp')?.source, '/data/alloc/a1/web/tmp');
@@ -69,6 +72,8 @@ test('bundle: a raw_exec spec is host mode: the host entries bound into a root o
   assert.deepEqual(s.mounts, [
     { destination: '/etc', type: 'bind', source: '/etc', options: ['rbind', 'rw'] },
     { destination: '/info.json', type: 'bind', source: '/info.json', options: ['rbind', 'rw'] },
+    // the agent-only log dir, read-only where the task looks for it
+    { destination: '/data/alloc/a1/alloc/logs', type: 'bind', source: '/data/logs/a1', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
   ]);
   assert.equal(s.process.cwd, '/data/alloc/a1/web');
   assert.equal(s.process.noNewPrivileges, false);

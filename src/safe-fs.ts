@@ -1,0 +1,293 @@
+/**
+ * Link-safe file handling for dirs a task can write.
+ *
+ * The agent runs as root; a task (or a job file) must never make it open,
+ * chmod, chown or delete something outside the task's own tree by planting a
+ * symlink, swapping a dir for a link between two calls, or nesting a tree
+ * deeper than the agent can walk. Node has no openat(2), so every operation
+ * here goes through a directory fd the agent opened itself and names exactly
+ * one component below it: `/proc/self/fd/<fd>/<name>`. The kernel jumps to
+ * the open dir (wherever it now is) and looks `name` up in it, so nothing
+ * above that dir is resolved again, and:
+ *  - open uses O_NOFOLLOW (a link as the last component fails with ELOOP),
+ *    dirs also O_DIRECTORY;
+ *  - mkdir, rmdir, unlink, rename and lstat never follow the last component;
+ *  - chmod and chown are fchmod/fchown on the fd that was opened, never paths.
+ *
+ * `DirFd.openTrusted` is the only entry taking a path: one the agent alone can
+ * write up to its last component (the data dir and what it made there).
+ */
+import { createHash } from 'node:crypto';
+import { constants as C, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { errnoCode } from './errors.js';
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+/** Below this depth a tree being removed is moved up instead of walked further (bounded fds). */
+const MAX_REMOVE_DEPTH = 32;
+
+/**
+ * One name inside a dir: a single path component, never "", ".", "..", and
+ * with no "/" or NUL. Anything else is a bug or an attack: throws.
+ */
+export function assertSegment(name: string): string {
+  if (!name || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new Error(`unsafe path segment ${JSON.stringify(name)}: expected one path component`);
+  }
+  return name;
+}
+
+/**
+ * `root/seg/seg…`, each segment checked with assertSegment, and the result
+ * asserted to lie strictly under `root` (the single place host paths are
+ * joined from ids).
+ */
+export function pathUnder(root: string, ...segments: string[]): string {
+  const base = path.resolve(root);
+  const out = path.join(base, ...segments.map(assertSegment));
+  if (out !== base && !out.startsWith(`${base}${path.sep}`)) throw new Error(`path ${out} escapes ${base}`);
+  return out;
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export interface EnsureDirOptions {
+  /** Exact mode (incl. sticky bit) applied with fchmod. */
+  mode: number;
+  /** Owner applied with fchown when given. */
+  owner?: Owner;
+  /** Called when a non-dir (link, file, FIFO…) sat at the name and was replaced. */
+  onReplaced?(name: string, kind: string): void;
+}
+
+/** What an lstat says an entry is, for messages. */
+export function kindOf(st: Stats): string {
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isDirectory()) return 'directory';
+  if (st.isFile()) return 'file';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  return 'device';
+}
+
+/** An open directory; every method acts on one name in it without following links. */
+export class DirFd {
+  readonly #fh: fs.FileHandle;
+  /** For messages only: where the dir was when it was opened. */
+  readonly path: string;
+
+  private constructor(fh: fs.FileHandle, p: string) {
+    this.#fh = fh;
+    this.path = p;
+  }
+
+  /**
+   * Open a dir the agent alone controls (its parents are not writable by a
+   * task). The last component is not followed either.
+   */
+  static async openTrusted(p: string): Promise<DirFd> {
+    return new DirFd(await fs.open(p, DIR_FLAGS), p);
+  }
+
+  /** Like openTrusted, creating the dir (and its parents) with `mode` when missing. */
+  static async ensureTrusted(p: string, mode: number): Promise<DirFd> {
+    await fs.mkdir(p, { recursive: true, mode });
+    return DirFd.openTrusted(p);
+  }
+
+  get fd(): number {
+    return this.#fh.fd;
+  }
+
+  /** `/proc/self/fd/<fd>/<name>`: `name` looked up in this dir, nothing else resolved. */
+  at(name: string): string {
+    return `/proc/self/fd/${this.#fh.fd}/${assertSegment(name)}`;
+  }
+
+  async close(): Promise<void> {
+    await this.#fh.close().catch(() => undefined);
+  }
+
+  async stat(): Promise<Stats> {
+    return this.#fh.stat();
+  }
+
+  async chmod(mode: number): Promise<void> {
+    await this.#fh.chmod(mode);
+  }
+
+  async chown(owner: Owner): Promise<void> {
+    await this.#fh.chown(owner.uid, owner.gid);
+  }
+
+  /** lstat of one entry; undefined when it does not exist. */
+  async lstat(name: string): Promise<Stats | undefined> {
+    try {
+      return await fs.lstat(this.at(name));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    return fs.readdir(`/proc/self/fd/${this.#fh.fd}`);
+  }
+
+  /** Open a subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
+  async openDir(name: string): Promise<DirFd> {
+    return new DirFd(await fs.open(this.at(name), DIR_FLAGS), path.join(this.path, name));
+  }
+
+  /**
+   * Make sure `name` is a real directory with exactly `mode` and `owner`, and
+   * open it. A link, file or other non-dir planted there is removed first
+   * (unlink never follows), so a chmod or chown can only ever reach this dir.
+   */
+  async ensureDir(name: string, o: EnsureDirOptions): Promise<DirFd> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.mkdir(this.at(name), { mode: o.mode & 0o777 });
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
+      let dir: DirFd;
+      try {
+        dir = await this.openDir(name);
+      } catch (err) {
+        const code = errnoCode(err);
+        if ((code !== 'ELOOP' && code !== 'ENOTDIR') || attempt >= 3) throw err;
+        const st = await this.lstat(name);
+        if (st && !st.isDirectory()) {
+          o.onReplaced?.(name, kindOf(st));
+          await this.unlink(name);
+        }
+        continue;
+      }
+      try {
+        const st = await dir.stat();
+        if ((st.mode & 0o7777) !== o.mode) await dir.chmod(o.mode);
+        if (o.owner && (st.uid !== o.owner.uid || st.gid !== o.owner.gid)) await dir.chown(o.owner);
+        return dir;
+      } catch (err) {
+        await dir.close();
+        throw err;
+      }
+    }
+  }
+
+  /** Open (and maybe create) a regular file; a link at `name` fails with ELOOP. */
+  async openFile(name: string, flags: number, mode = 0o644): Promise<fs.FileHandle> {
+    return fs.open(this.at(name), flags | C.O_NOFOLLOW, mode);
+  }
+
+  /** Remove a non-dir entry (a link itself, never its target). Missing is fine. */
+  async unlink(name: string): Promise<void> {
+    try {
+      await fs.unlink(this.at(name));
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  /**
+   * Remove `name` and everything under it without following a link and
+   * without leaving this filesystem (a mount point below is left alone and
+   * reported). Safe against a task that keeps changing the tree meanwhile:
+   * each dir is opened O_NOFOLLOW from its parent's fd, and a tree deeper
+   * than MAX_REMOVE_DEPTH is moved up to this dir and removed from there, so
+   * the walk never holds more than that many fds. Returns what could not be
+   * removed (mount points, EBUSY).
+   */
+  async removeTree(name: string): Promise<string[]> {
+    const left: string[] = [];
+    const me = await this.stat();
+    const pending = [name];
+    let moved = 0;
+    while (pending.length) {
+      const top = pending.shift()!;
+      await removeEntry(this, top, me.dev, 0, left, async (parent, child) => {
+        const spill = `.tend-remove-${process.pid}-${moved++}`;
+        await fs.rename(parent.at(child), this.at(spill));
+        pending.push(spill);
+      });
+    }
+    return left;
+  }
+}
+
+async function removeEntry(
+  parent: DirFd,
+  name: string,
+  dev: number,
+  depth: number,
+  left: string[],
+  spill: (parent: DirFd, name: string) => Promise<void>,
+): Promise<void> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const st = await parent.lstat(name);
+    if (!st) return;
+    if (!st.isDirectory()) {
+      await parent.unlink(name);
+      return;
+    }
+    if (st.dev !== dev) {
+      left.push(path.join(parent.path, name));
+      return;
+    }
+    if (depth >= MAX_REMOVE_DEPTH) {
+      await spill(parent, name);
+      return;
+    }
+    let dir: DirFd;
+    try {
+      dir = await parent.openDir(name);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') continue; // swapped meanwhile: look again
+      throw err;
+    }
+    try {
+      const inner = await dir.stat();
+      if (inner.dev !== dev) {
+        left.push(dir.path);
+        return;
+      }
+      for (const child of await dir.list()) await removeEntry(dir, child, dev, depth + 1, left, spill);
+    } finally {
+      await dir.close();
+    }
+    try {
+      await fs.rmdir(parent.at(name));
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code === 'EBUSY') {
+        left.push(path.join(parent.path, name));
+        return;
+      }
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // something was added meanwhile: walk it again
+    }
+  }
+  left.push(path.join(parent.path, name));
+}
+
+/**
+ * A name from a job file made into one safe path segment (and container id
+ * part): kept as is when it is plain (`[A-Za-z0-9_.-]`, at most 64 bytes,
+ * not "." or ".."), else the unsafe characters become "_" and a short hash
+ * of the original name is appended, so two different names never share a
+ * segment.
+ */
+export function segmentOf(name: string): string {
+  if (/^[A-Za-z0-9_.-]{1,64}$/.test(name) && name !== '.' && name !== '..') return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const readable = name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_').slice(0, 48);
+  return `${readable}-${hash}`;
+}
