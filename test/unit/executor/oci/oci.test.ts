@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -127,6 +127,7 @@ test('exit watch: a waiter resolves when the exit file lands, and with nothing w
     assert.equal(await readExitFile(path.join(dir, 'missing')), undefined);
   } finally {
     w.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -150,6 +151,7 @@ test('exit watch: the poll notices a monitor that dies without writing a file, a
     assert.equal((await w.wait('t4', () => true))?.status, 137);
   } finally {
     w.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
