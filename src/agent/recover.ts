@@ -62,7 +62,7 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
             log.info({ job: r.job, group: r.group, index: r.index, task: r.task, pid: res.handle.pid }, 'task adopted');
           } else {
             exited++;
-            o.runner.event(r, 'Recovered', 'Task ended while the agent was down');
+            o.runner.event(r, 'Recovered', res.exit.monitorLost ? "Task's monitor found dead" : 'Task ended while the agent was down');
             await o.runner.recordExit(r.id, res.exit);
           }
         } catch (err) {

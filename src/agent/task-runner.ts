@@ -231,6 +231,9 @@ export class TaskRunner {
       this.#o.metrics.oomKill(r.driver);
       this.event(r, 'OOM Killed', 'Task killed by the OOM killer');
     }
+    if (exit.monitorLost) {
+      this.event(r, 'Monitor Lost', `Task monitor (pid ${exit.monitorLost.pid}) died: the task's output could no longer be collected, so it was stopped`, { monitorPid: exit.monitorLost.pid });
+    }
     this.event(r, 'Terminated', exitText(exit), { code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled });
     log.info({ code: exit.code, signal: exit.signal, oomKilled: exit.oomKilled, known: exit.known }, 'task exited');
     const cleaned = this.#o.executor.cleanup(r.execId).catch((err) => log.warn({ err: describeError(err) }, 'failed to clean up task'));

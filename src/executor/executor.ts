@@ -109,6 +109,12 @@ export interface ExitResult {
   known: boolean;
   /** Human text when something notable happened ("OOM killed", "exit code not recorded"). */
   message?: string;
+  /**
+   * The task's monitor (oci: its conmon) died while the task ran: nothing could collect its output
+   * or record its exit any more, so the executor stopped what was left of the task (`known` is
+   * false). The caller reports it and applies the restart policy as for any exit.
+   */
+  monitorLost?: { pid: number };
 }
 
 export type ReattachResult =

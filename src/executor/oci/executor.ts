@@ -170,8 +170,37 @@ export class OciExecutor implements Executor {
 
   async #waitExit(handle: TaskHandle): Promise<ExitResult> {
     const d = handle.data as unknown as OciHandleData;
-    const rec = await this.#exits.wait(handle.id, () => !isAlive(d.conmonPid, d.conmonStartTime || undefined) && !isAlive(handle.pid, handle.pidStartTime || undefined));
-    return this.#toExit(handle, rec);
+    // conmon writes the exit file and then exits: gone without a file means it died first.
+    const rec = await this.#exits.wait(handle.id, () => !isMonitorAlive(d, handle));
+    return rec ? this.#toExit(handle, rec) : this.#monitorLost(handle);
+  }
+
+  /**
+   * conmon died (killed, OOM-killed, crashed) before the task exited. The container runs on,
+   * reparented to the host's init: its stdout/stderr pipes have no reader (its next write fails
+   * with EPIPE, or kills it with SIGPIPE), no exit file will ever be written and runc still says
+   * running. conmon cannot be re-attached to a running container, so the task is stopped —
+   * its whole cgroup killed, nothing left running unwatched — and reported as an exit; the caller
+   * applies the restart policy, which starts it again under a new conmon. Idempotent.
+   */
+  async #monitorLost(handle: TaskHandle): Promise<ExitResult> {
+    const d = handle.data as unknown as OciHandleData;
+    const cg = this.#opts.cgroups;
+    const [pids, kills] = await Promise.all([cg.pids(handle.id).catch(() => [] as number[]), cg.oomKills(handle.id).catch(() => 0)]);
+    const running = pids.length > 0 || isAlive(handle.pid, handle.pidStartTime || undefined);
+    await cg.destroy(handle.id).catch((err: unknown) => this.#log.warn({ id: handle.id, err: describeError(err) }, 'failed to destroy the cgroup of a task whose monitor died'));
+    // The container's init, should it have escaped its cgroup (or the destroy failed).
+    signalInit(handle, 'SIGKILL');
+    this.#log.warn({ id: handle.id, conmonPid: d.conmonPid, pid: handle.pid, killed: pids.length }, 'task monitor died; task stopped');
+    return {
+      code: null,
+      signal: running ? 'SIGKILL' : null,
+      oomKilled: kills > (d.oomKillsAtStart ?? 0),
+      at: new Date().toISOString(),
+      known: false,
+      message: 'monitor (conmon) died; task stopped',
+      monitorLost: { pid: d.conmonPid },
+    };
   }
 
   async #toExit(handle: TaskHandle, rec: ExitRecord | undefined): Promise<ExitResult> {
@@ -249,14 +278,15 @@ export class OciExecutor implements Executor {
     await this.#monitorLogs();
     const recorded = await readExitFile(this.#layout.exitFile(handle.id));
     if (recorded) return { state: 'exited', exit: await this.wait(handle) };
-    if (isAlive(handle.pid, handle.pidStartTime)) {
+    // A task whose conmon died is not adopted: wait() stops it and reports the monitor lost.
+    if (isMonitorAlive(d, handle) && isAlive(handle.pid, handle.pidStartTime)) {
       const state = await this.#runtime.state(handle.id).catch(() => undefined);
       if (state && state.pid === handle.pid && (state.status === 'running' || state.status === 'paused')) {
         if (d.cores?.length) this.#opts.cgroups.cpusets.adopt(handle.id, d.cores);
         return { state: 'running', handle };
       }
     }
-    // Not running: the exit file is written by conmon right after the exit, or never (monitor gone).
+    // Not running, or unmonitored: the exit file is written by conmon right after the exit, or never (monitor gone).
     return { state: 'exited', exit: await this.wait(handle) };
   }
 
@@ -325,6 +355,15 @@ export class OciExecutor implements Executor {
 
 export function createOciExecutor(opts: OciExecutorOptions): Executor {
   return new OciExecutor(opts);
+}
+
+/**
+ * conmon of this handle still runs (pid plus start time: a reused pid is not it). A handle without
+ * a usable conmon pid cannot tell; its monitor counts as alive while the task is.
+ */
+function isMonitorAlive(d: OciHandleData, handle: TaskHandle): boolean {
+  if (!Number.isInteger(d.conmonPid) || d.conmonPid <= 0) return isAlive(handle.pid, handle.pidStartTime || undefined);
+  return isAlive(d.conmonPid, d.conmonStartTime || undefined);
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
  * Waits for conmon's exit files (`<exitDir>/<id>`, the exit code as text,
- * 128+N for signal N). One fs.watch on the directory wakes the waiters, and a
- * slow poll covers events the watch misses (and a monitor that died without
- * writing a file, which `isGone` reports).
+ * 128+N for signal N). One fs.watch on the directory wakes the waiters. One
+ * slow poll, shared by every waiter, asks each `isGone()` (a read of the
+ * monitor's /proc stat, no timer per task): a monitor that exited wrote its
+ * file just before (a missed watch event) or died without writing one, and
+ * only then is the file read. A monitor killed while its task runs is
+ * noticed within one poll.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -51,7 +54,8 @@ export class ExitWatcher {
 
   /**
    * Resolves with the exit record of `id`, or undefined when `isGone()` says
-   * nothing will ever write it (monitor dead and no file).
+   * nothing will ever write it (monitor dead and no file). `isGone` is called
+   * once per poll and must be cheap and synchronous.
    */
   wait(id: string, isGone: () => boolean): Promise<ExitRecord | undefined> {
     return new Promise((resolve, reject) => {
@@ -89,17 +93,19 @@ export class ExitWatcher {
     }
     if (!this.#timer) {
       this.#timer = setInterval(() => {
-        for (const id of this.#waiters.keys()) void this.#check(id);
+        for (const id of this.#waiters.keys()) void this.#check(id, true);
       }, this.#pollMs);
     }
   }
 
-  async #check(id: string): Promise<void> {
+  /** `polled`: from the poll, where a live monitor means nothing to read yet (it exits right after writing). */
+  async #check(id: string, polled = false): Promise<void> {
     const set = this.#waiters.get(id);
     if (!set?.size) return;
-    const first = [...set][0];
+    const first = set.values().next().value as Waiter;
     let rec: ExitRecord | undefined;
     try {
+      if (polled && !first.isGone()) return;
       rec = await readExitFile(first.file);
       if (!rec) {
         if (!first.isGone()) return;

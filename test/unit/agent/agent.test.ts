@@ -136,6 +136,23 @@ test('agent: an exit is restarted by the policy, then fails after attempts (mode
   await agent.stop();
 });
 
+test('agent: a task whose monitor died is a Monitor Lost event, then Terminated, and the restart policy restarts it', async (t) => {
+  const task = makeTask('t', { restart: { attempts: 1, intervalMs: 60_000, delayMs: 0, mode: 'fail' } });
+  const { agent, executor } = await setup(t, [makeJob('a', { tasks: [task] })]);
+  const execId = agent.tasks()[0].allocId + '-t';
+  const pid0 = executor.pidOf(execId);
+  executor.exit(execId, null, 'SIGKILL', { known: false, message: 'monitor (conmon) died; task stopped', monitorLost: { pid: 4242 } });
+  await waitFor(() => agent.tasks()[0].state === 'running' && ![undefined, pid0].includes(executor.pidOf(execId)), { what: 'restarted' });
+  const events = (await agent.task('a/g[0]/t')).events!;
+  const types = events.map((e) => e.type);
+  const lost = types.indexOf('Monitor Lost');
+  assert.ok(lost >= 0 && types[lost + 1] === 'Terminated' && types.slice(lost).includes('Restarting'), `got ${types.join(', ')}`);
+  assert.match(events[lost].message, /monitor \(pid 4242\) died/);
+  assert.equal(events[lost + 1].message, 'monitor (conmon) died; task stopped');
+  assert.equal(agent.tasks()[0].restarts, 1);
+  await agent.stop();
+});
+
 test('agent: a batch task that exits 0 is complete and not restarted', async (t) => {
   const { agent, executor } = await setup(t, [makeJob('b', { type: 'batch' })]);
   executor.exit(agent.tasks()[0].allocId + '-t', 0);

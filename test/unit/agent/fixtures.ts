@@ -90,11 +90,11 @@ export class FakeExecutor implements Executor {
     return handle;
   }
 
-  /** Make a task exit on its own. */
-  exit(id: string, code: number | null, signal: string | null = null): void {
+  /** Make a task exit on its own (`extra`: more of the result, e.g. a lost monitor). */
+  exit(id: string, code: number | null, signal: string | null = null, extra: Partial<ExitResult> = {}): void {
     const t = this.tasks.get(id);
     if (!t || t.exit) throw new Error(`fake: ${id} not running`);
-    t.exit = { code, signal, oomKilled: false, at: new Date().toISOString(), known: true };
+    t.exit = { code, signal, oomKilled: false, at: new Date().toISOString(), known: true, ...extra };
     t.resolve(t.exit);
   }
 

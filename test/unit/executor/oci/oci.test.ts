@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import { cleanRuntimeMessage, parseSyncMessage } from '../../../../src/executor/
 import { execArgv, execEnv, splitEnv, type ExecTarget } from '../../../../src/executor/oci/exec-session.js';
 import { cgroupLimits, exitFromStatus } from '../../../../src/executor/oci/executor.js';
 import { ExitWatcher, readExitFile } from '../../../../src/executor/oci/exit-watch.js';
+import { waitFor } from '../../../helpers/wait.js';
 import { mountsUnder } from '../../../../src/executor/oci/mounts.js';
 import { runtimeMessage } from '../../../../src/executor/oci/runtime.js';
 
@@ -131,6 +132,31 @@ test('exit watch: a waiter resolves when the exit file lands, and with nothing w
     assert.equal(await readExitFile(path.join(dir, 'missing')), undefined);
   } finally {
     w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exit watch: the poll notices a monitor that dies without writing a file, and reads a file a dead monitor left', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'exits-'));
+  const w = new ExitWatcher(dir, 20);
+  try {
+    let gone = false;
+    let settled = false;
+    let asked = 0;
+    const lost = w.wait('t3', () => (asked++, gone)).then((r) => {
+      settled = true;
+      return r;
+    });
+    await waitFor(() => asked >= 3, { what: 'three polls' });
+    assert.equal(settled, false, 'expected no result while the monitor lives');
+    gone = true;
+    assert.equal(await lost, undefined);
+    // A file written while nobody watched (as after an agent restart), its monitor gone since.
+    writeFileSync(path.join(dir, 't4'), '137');
+    assert.equal((await w.wait('t4', () => true))?.status, 137);
+  } finally {
+    w.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
