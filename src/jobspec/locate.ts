@@ -341,17 +341,23 @@ export class SourceLocator {
    * (`"a\u0000b"`, `"..\/etc"`, TOML's `'a\b'`). `end` is just past the key.
    */
   #findKey(name: string, from: number): { start: number; end: number } | undefined {
-    const rest = this.#src.slice(from);
-    const re = new RegExp(`(^|[\\s{,.\\[])("?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?)\\s*[=:.\\]\\n]`, 'm');
-    const m = name === '' ? null : re.exec(rest); // an empty name is only ever a quoted ""
-    let hit = m ? { start: from + m.index + m[1].length, end: from + m.index + m[1].length + m[2].length } : undefined;
+    const src = this.#src;
+    let hit: { start: number; end: number } | undefined;
+    // Only a name TOML can write bare is searched for bare; `^` is a real line start.
+    if (/^[A-Za-z0-9_-]+$/.test(name)) {
+      const bare = new RegExp(`(^|[\\s{,.\\[])("?${name}"?)\\s*[=:.\\]\\n]`, 'gm');
+      bare.lastIndex = from;
+      const m = bare.exec(src);
+      if (m) hit = { start: m.index + m[1].length, end: m.index + m[1].length + m[2].length };
+    }
     const quoted = /"((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'/g;
     const isKey = /\s*[=:.\]]/y; // what follows a key, not a value
-    for (let q = quoted.exec(rest); q && (!hit || from + q.index < hit.start); q = quoted.exec(rest)) {
-      const value = q[2] ?? q[1].replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)/g, (e, esc: string) => decodeEscape(esc) ?? e);
+    quoted.lastIndex = from;
+    for (let q = quoted.exec(src); q && (!hit || q.index < hit.start); q = quoted.exec(src)) {
+      const value = q[2] ?? (!q[1].includes('\\') ? q[1] : q[1].replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)/g, (e, esc: string) => decodeEscape(esc) ?? e));
       isKey.lastIndex = q.index + q[0].length;
-      if (value !== name || !isKey.test(rest)) continue;
-      hit = { start: from + q.index, end: from + q.index + q[0].length };
+      if (value !== name || !isKey.test(src)) continue;
+      hit = { start: q.index, end: q.index + q[0].length };
     }
     return hit;
   }
