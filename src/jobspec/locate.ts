@@ -342,23 +342,33 @@ export class SourceLocator {
    */
   #findKey(name: string, from: number): { start: number; end: number } | undefined {
     const src = this.#src;
-    let hit: { start: number; end: number } | undefined;
-    // Only a name TOML can write bare is searched for bare; `^` is a real line start.
+    // A name TOML can write bare is found bare or plainly quoted, by one regex (`^`: a real line
+    // start); any other name quoted as is, else by decoding each quoted string (slower).
     if (/^[A-Za-z0-9_-]+$/.test(name)) {
       const bare = new RegExp(`(^|[\\s{,.\\[])("?${name}"?)\\s*[=:.\\]\\n]`, 'gm');
       bare.lastIndex = from;
       const m = bare.exec(src);
-      if (m) hit = { start: m.index + m[1].length, end: m.index + m[1].length + m[2].length };
+      return m ? { start: m.index + m[1].length, end: m.index + m[1].length + m[2].length } : undefined;
+    }
+    const isKey = /\s*[=:.\]]/y; // what follows a key, not a value
+    const keyAt = (at: number, length: number): boolean => {
+      isKey.lastIndex = at + length;
+      return isKey.test(src);
+    };
+    // Written as is between quotes (the usual case): a plain search.
+    for (const quote of ['"', "'"]) {
+      const written = `${quote}${name}${quote}`;
+      for (let at = src.indexOf(written, from); at >= 0; at = src.indexOf(written, at + 1)) {
+        if (keyAt(at, written.length)) return { start: at, end: at + written.length };
+      }
     }
     const quoted = /"((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'/g;
-    const isKey = /\s*[=:.\]]/y; // what follows a key, not a value
     quoted.lastIndex = from;
-    for (let q = quoted.exec(src); q && (!hit || q.index < hit.start); q = quoted.exec(src)) {
+    for (let q = quoted.exec(src); q; q = quoted.exec(src)) {
       const value = q[2] ?? (!q[1].includes('\\') ? q[1] : q[1].replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)/g, (e, esc: string) => decodeEscape(esc) ?? e));
-      isKey.lastIndex = q.index + q[0].length;
-      if (value !== name || !isKey.test(src)) continue;
-      hit = { start: q.index, end: q.index + q[0].length };
+      if (value !== name || !keyAt(q.index, q[0].length)) continue;
+      return { start: q.index, end: q.index + q[0].length };
     }
-    return hit;
+    return undefined;
   }
 }
