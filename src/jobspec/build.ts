@@ -8,6 +8,7 @@ import type { Body } from './check.js';
 import { EXEC_DRIVERS } from './check.js';
 import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
+import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Resources,
   RestartPolicy, SourcePos, Task, Template, VolumeMount,
@@ -52,6 +53,11 @@ export class Builder {
 
   job(b: Body): Job {
     const label = b.labels[0];
+    this.#checkLabel('job id', b);
+    this.#checkNameAttr('job id', b, 'id');
+    this.#checkNameAttr('job name', b, 'name');
+    this.#checkNameAttr('namespace', b, 'namespace');
+    this.#checkExecMap(first(b, 'meta'), 'meta');
     const id = str(b.attrs.id) ?? label;
     let type: JobType = 'service';
     const t = str(b.attrs.type);
@@ -90,6 +96,11 @@ export class Builder {
 
   /** A group, or the implicit group around a task written directly under the job. */
   group(b: Body, type: JobType, name: string, g: Body | undefined, lone?: Body): Group {
+    if (g) {
+      this.#checkLabel('group name', g);
+      this.#checkExecMap(first(g, 'meta'), 'meta');
+      for (const v of all(g, 'volume')) this.#checkLabel('volume name', v);
+    }
     const restart = this.restart(g && first(g, 'restart'), DEFAULT_RESTART[type]);
     const count = g ? num(g.attrs.count) ?? 1 : 1;
     if (g && (!Number.isInteger(count) || count < 0)) this.#r.error('schema', g.steps, 'count', `expected a whole number >= 0, got ${count}`);
@@ -123,6 +134,9 @@ export class Builder {
   }
 
   task(b: Body, groupRestart: RestartPolicy, volumes: GroupVolume[], volumeNames: string[]): Task {
+    this.#checkLabel('task name', b);
+    this.#checkExecMap(first(b, 'env'), 'env');
+    this.#checkExecMap(first(b, 'meta'), 'meta');
     const driver = str(b.attrs.driver) ?? '';
     if (!driver) this.#r.error('unsupported', b.steps, undefined, 'task has no driver: expected "exec" or "raw_exec"');
     else if (!EXEC_DRIVERS.includes(driver)) {
@@ -146,6 +160,12 @@ export class Builder {
     });
     const lc = first(b, 'lifecycle');
     const user = str(b.attrs.user);
+    if (user !== undefined) this.#checkExecString(b.steps, 'user', 'a user', user);
+    if (cfg && EXEC_DRIVERS.includes(driver)) {
+      this.#checkExecString(cfg.steps, 'command', 'a command', config.command);
+      const bad = config.args.find((x) => x.includes('\0'));
+      if (bad !== undefined) this.#checkExecString(cfg.steps, 'args', 'args', bad);
+    }
     return {
       name: b.labels[0],
       driver,
@@ -287,6 +307,32 @@ export class Builder {
       this.#r.error('schema', b.steps, 'attribute', `missing required field "attribute" in constraint with operator "${operator}"`);
     }
     return { attribute, operator: operator as ConstraintOperator, value, pos: this.#pos(b.steps) };
+  }
+
+  /** The block's label as a name (names.ts), reported on the label itself. */
+  #checkLabel(kind: NameKind, b: Body): void {
+    const problem = nameProblem(kind, b.labels[0] ?? '');
+    if (problem) this.#r.labelError(b.steps, problem);
+  }
+
+  #checkNameAttr(kind: NameKind, b: Body, attr: string): void {
+    const v = str(b.attrs[attr]);
+    const problem = v === undefined ? undefined : nameProblem(kind, v);
+    if (problem) this.#r.error('schema', b.steps, attr, problem);
+  }
+
+  #checkExecString(steps: PathStep[], attr: string, what: string, value: string): void {
+    const problem = execStringProblem(what, value);
+    if (problem) this.#r.error('schema', steps, attr, problem);
+  }
+
+  /** `env` / `meta` keys and values become the task's environment (meta as NOMAD_META_<key>). */
+  #checkExecMap(b: Body | undefined, what: 'env' | 'meta'): void {
+    for (const [k, v] of Object.entries(b ? stringMap(b) : {})) {
+      const problem = what === 'env' ? envKeyProblem(k) : execStringProblem('a meta key', k);
+      if (problem) this.#r.error('schema', b!.steps, k, problem);
+      else this.#checkExecString(b!.steps, k, `${what === 'env' ? 'an env' : 'a meta'} value`, v);
+    }
   }
 
   /** Port labels as Nomad checks them: ^[a-zA-Z0-9_]+$, unique ignoring case, per network. */

@@ -28,6 +28,8 @@ export interface BlockNode {
   labels: string[];
   /** Offset of the block's first token and of its closing brace. */
   start: number;
+  /** Offset of each label (its opening quote when quoted). */
+  labelStarts: number[];
   bodyStart: number;
   end: number;
   children: BlockNode[];
@@ -47,6 +49,31 @@ function isIdentStart(c: string): boolean {
 }
 function isIdentChar(c: string): boolean {
   return /[A-Za-z0-9_\-]/.test(c);
+}
+
+/**
+ * The value of an HCL quoted string's inside, as hcl2json gives it: escapes
+ * (`\\n`, `\\u0000`, `\\U0001F600`, …) decoded and `$${` / `%%{` as `${` / `%{`,
+ * so that a label written with escapes is found by its value.
+ */
+export function decodeHclString(raw: string): string {
+  if (!/[\\$%]/.test(raw)) return raw;
+  return raw.replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|([$%])\2\{/g, (m, esc: string | undefined, lit: string | undefined) => {
+    if (lit) return `${lit}{`;
+    return decodeEscape(esc!) ?? m;
+  });
+}
+
+/** One backslash escape (without the backslash) of HCL, JSON or a TOML basic string; undefined when unknown. */
+function decodeEscape(esc: string): string | undefined {
+  const c = esc[0];
+  if (c === 'u' && esc.length === 5) return String.fromCharCode(parseInt(esc.slice(1), 16));
+  if ((c === 'U' && esc.length === 9) || (c === 'x' && esc.length === 3)) {
+    const cp = parseInt(esc.slice(1), 16);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : undefined;
+  }
+  const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', e: '\x1b', '"': '"', '\\': '\\', '/': '/' };
+  return esc.length === 1 ? simple[c] : undefined;
 }
 
 /** Skip a quoted string starting at `i` (on the quote); returns the offset after the closing quote. */
@@ -100,7 +127,7 @@ function lex(src: string): Tok[] {
       i = close < 0 ? n : close + 2;
     } else if (c === '"') {
       const end = skipString(src, i);
-      toks.push({ kind: 'string', start: i, end, text: src.slice(i + 1, Math.max(i + 1, end - 1)) });
+      toks.push({ kind: 'string', start: i, end, text: decodeHclString(src.slice(i + 1, Math.max(i + 1, end - 1))) });
       i = end;
     } else if (c === '<' && src[i + 1] === '<' && /[-A-Za-z_]/.test(src[i + 2] ?? '')) {
       const m = /^<<-?([A-Za-z_][A-Za-z0-9_]*)[^\n]*\n/.exec(src.slice(i, i + 200));
@@ -144,7 +171,7 @@ function lex(src: string): Tok[] {
 /** Parse the block tree of an HCL source (tolerant: never throws). */
 export function parseBlockTree(src: string): BlockNode {
   const toks = lex(src);
-  const root: BlockNode = { type: '', labels: [], start: 0, bodyStart: 0, end: src.length, children: [], attrs: new Map() };
+  const root: BlockNode = { type: '', labels: [], labelStarts: [], start: 0, bodyStart: 0, end: src.length, children: [], attrs: new Map() };
   let k = 0;
   const body = (node: BlockNode): void => {
     while (k < toks.length) {
@@ -170,10 +197,14 @@ export function parseBlockTree(src: string): BlockNode {
         continue;
       }
       const labels: string[] = [];
+      const labelStarts: number[] = [];
       let j = k + 1;
-      while (j < toks.length && (toks[j].kind === 'string' || toks[j].kind === 'ident')) labels.push(toks[j++].text);
+      while (j < toks.length && (toks[j].kind === 'string' || toks[j].kind === 'ident')) {
+        labelStarts.push(toks[j].start);
+        labels.push(toks[j++].text);
+      }
       if (toks[j] && toks[j].kind === 'punct' && toks[j].text === '{') {
-        const child: BlockNode = { type: t.text, labels, start: t.start, bodyStart: toks[j].end, end: src.length, children: [], attrs: new Map() };
+        const child: BlockNode = { type: t.text, labels, labelStarts, start: t.start, bodyStart: toks[j].end, end: src.length, children: [], attrs: new Map() };
         node.children.push(child);
         k = j + 1;
         body(child);
@@ -271,19 +302,73 @@ export class SourceLocator {
     return best === undefined ? undefined : this.lineOf(best);
   }
 
+  /** Position of a block's last label (its opening quote): where a bad name is. Falls back to `locate`. */
+  locateLabel(blocks: PathStep[]): LinePos | undefined {
+    if (!this.#hcl) return this.#locateText(blocks); // the text search ends on the last label
+    const node = this.#findHcl(blocks);
+    const at = node?.labelStarts[node.labelStarts.length - 1];
+    return at === undefined ? this.#locateHcl(blocks) : this.lineOf(at);
+  }
+
+  /** The block at exactly this path, or undefined. */
+  #findHcl(blocks: PathStep[]): BlockNode | undefined {
+    let node: BlockNode | undefined = this.tree;
+    for (const step of blocks) {
+      const same: BlockNode[] = node.children.filter((c) => c.type === step.type && sameLabels(c.labels, step.labels));
+      node = same[step.index ?? 0] ?? same[0];
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
   #locateText(blocks: PathStep[], attr?: string): LinePos | undefined {
     let from = 0;
     let best: number | undefined;
     const names = blocks.flatMap((s) => [s.type, ...(s.labels ?? [])]);
     if (attr !== undefined) names.push(attr);
     for (const name of names) {
-      const re = new RegExp(`(^|[\\s{,.\\[])"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*[=:.\\]\\n]`, 'm');
-      const m = re.exec(this.#src.slice(from));
-      if (!m) continue;
-      const at = from + m.index + m[1].length;
-      best = at;
-      from = at + name.length;
+      const found = this.#findKey(name, from);
+      if (!found) continue;
+      best = found.start;
+      from = found.end;
     }
     return best === undefined ? undefined : this.lineOf(best);
+  }
+
+  /**
+   * The first key spelled `name` at or after `from` in TOML or JSON text: bare
+   * or plainly quoted, or a quoted key whose escapes decode to `name`
+   * (`"a\u0000b"`, `"..\/etc"`, TOML's `'a\b'`). `end` is just past the key.
+   */
+  #findKey(name: string, from: number): { start: number; end: number } | undefined {
+    const src = this.#src;
+    // A name TOML can write bare is found bare or plainly quoted, by one regex (`^`: a real line
+    // start); any other name quoted as is, else by decoding each quoted string (slower).
+    if (/^[A-Za-z0-9_-]+$/.test(name)) {
+      const bare = new RegExp(`(^|[\\s{,.\\[])("?${name}"?)\\s*[=:.\\]\\n]`, 'gm');
+      bare.lastIndex = from;
+      const m = bare.exec(src);
+      return m ? { start: m.index + m[1].length, end: m.index + m[1].length + m[2].length } : undefined;
+    }
+    const isKey = /\s*[=:.\]]/y; // what follows a key, not a value
+    const keyAt = (at: number, length: number): boolean => {
+      isKey.lastIndex = at + length;
+      return isKey.test(src);
+    };
+    // Written as is between quotes (the usual case): a plain search.
+    for (const quote of ['"', "'"]) {
+      const written = `${quote}${name}${quote}`;
+      for (let at = src.indexOf(written, from); at >= 0; at = src.indexOf(written, at + 1)) {
+        if (keyAt(at, written.length)) return { start: at, end: at + written.length };
+      }
+    }
+    const quoted = /"((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'/g;
+    quoted.lastIndex = from;
+    for (let q = quoted.exec(src); q; q = quoted.exec(src)) {
+      const value = q[2] ?? (!q[1].includes('\\') ? q[1] : q[1].replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)/g, (e, esc: string) => decodeEscape(esc) ?? e));
+      if (value !== name || !keyAt(q.index, q[0].length)) continue;
+      return { start: q.index, end: q.index + q[0].length };
+    }
+    return undefined;
   }
 }
