@@ -4,6 +4,7 @@
  * an allocation id stable per job/group/index (so it survives agent restarts).
  */
 import { createHash } from 'node:crypto';
+import { segmentOf } from '../safe-fs.js';
 import type { Job } from '../jobspec/model.js';
 import type { DesiredInstance } from './reconcile.js';
 import { computeHashes } from './spec-hash.js';
@@ -27,9 +28,9 @@ export function allocIdOf(job: string, group: string, index: number, nodeId = ''
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-/** `<allocId>-<task>` with the task name made safe as a path segment and container id. */
+/** `<allocId>-<task>` with the task name made one safe segment (segmentOf: distinct names stay distinct), a path segment and container id. */
 export function execIdOf(allocId: string, task: string): string {
-  return `${allocId}-${task.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  return `${allocId}-${segmentOf(task)}`;
 }
 
 export function expandJobs(jobs: Iterable<Job>, nodeId = ''): Map<string, DesiredInstance> {

@@ -80,10 +80,10 @@ const ISO_SCRIPT = [
   IDLE,
 ].join('\n');
 
-/** The task's stdout as the log monitor wrote it (alloc/logs/<task>.stdout.0). */
+/** The task's stdout as the log monitor wrote it (<data_dir>/logs/<alloc>/<task>.stdout.0). */
 function stdout(h: Harness, r: TaskRecord): string {
   try {
-    return readFileSync(path.join(h.stateDir, 'alloc', r.allocId, 'alloc', 'logs', `${r.task}.stdout.0`), 'utf8');
+    return readFileSync(path.join(h.stateDir, 'logs', r.allocId, `${r.task}.stdout.0`), 'utf8');
   } catch {
     return '';
   }
