@@ -79,6 +79,8 @@ export interface EnsureOptions {
 export async function ensureTaskDirs(dataDir: string, allocId: string, task: string, o: EnsureOptions = {}): Promise<TaskDirs> {
   const d = taskDirs(dataDir, allocId, task);
   // The log dir and the alloc root: only the agent writes there, a plain mkdir -p is safe.
+  // Their parents are 0711: a local user cannot list the alloc ids (a task user can still pass through).
+  for (const parent of [path.dirname(d.logDir), path.dirname(d.root)]) await fs.mkdir(parent, { recursive: true, mode: 0o711 });
   await fs.mkdir(d.logDir, { recursive: true, mode: 0o755 });
   await fs.mkdir(d.root, { recursive: true, mode: 0o711 });
   const root = await DirFd.openTrusted(d.root);

@@ -344,3 +344,12 @@ test('config: client options env.denylist (Nomad) and env.allowlist (tend), comm
   assert.deepEqual(cfg.client.env, { denylist: ['DB_PASSWORD', 'AWS_*'], allowlist: ['PATH', 'HOME', 'LANG'] });
   assert.match(await configError(parse(`client {\n  options = {\n    "env.denylst" = "X"\n  }\n}\n`)), /unknown client option "env\.denylst".*did you mean "env\.denylist"\?/);
 });
+
+test('config: the README\'s agent config reference parses and gives the defaults it claims for env', async () => {
+  const readme = await fs.readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Agent configuration'));
+  const block = /```hcl\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, 'an hcl block under "Agent configuration"');
+  const cfg = await parse(block);
+  assert.deepEqual(cfg.client.env, { denylist: DEFAULT_ENV_DENYLIST });
+});
