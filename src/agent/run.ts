@@ -2,8 +2,8 @@
  * The agent's wiring — the one place that joins store, executor, drivers,
  * source, reconcile, API and metrics:
  *
- *   config → logger → data dir lock (<dataDir>/agent.lock; another agent's
- *   → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
+ *   config → logger → data dir lock (<dataDir>/agent.lock; held by another
+ *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
  *   job source → Agent.start() → API server on <dataDir>/tend.sock → wait for
  *   SIGTERM/SIGINT. The lock is held until shutdown is done.
