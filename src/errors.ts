@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_EXECUTOR'
   | 'E_CGROUP'
   | 'E_STORE'
+  | 'E_DATA_DIR_LOCKED' // another agent holds the data dir's lock (details.pid names it)
   | 'E_AGENT_UNREACHABLE'
   | 'E_UNAUTHORIZED'
   | 'E_BAD_REQUEST'

@@ -72,7 +72,7 @@ export interface AgentConfig {
     conmon: string;
     /** Default pids.max per task (default 4096; task config `pids_limit` overrides). */
     pidsLimit: number;
-    /** Cgroup parent name (default "tend"). */
+    /** Cgroup parent name (default `tend-<hash of the data dir's real path>`: one per data dir). */
     cgroupParent: string;
   };
   api: {

@@ -5,10 +5,11 @@
  * Relative paths in the file resolve against the file's dir; in flags,
  * against the cwd.
  */
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
-import { TendError, describeError } from '../errors.js';
+import { TendError, describeError, errnoCode } from '../errors.js';
 import { platform } from '../platform.js';
 import type { AgentConfig, HostVolumeConfig } from './config-model.js';
 import { DEFAULT_ENV_DENYLIST, parseEnvList } from '../drivers/host-env.js';
@@ -415,7 +416,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       runtime: get.str(o, oci, 'runtime') ?? 'runc',
       conmon: get.str(o, oci, 'conmon') ?? 'conmon',
       pidsLimit: get.int(o, oci, 'pids_limit', 1) ?? 4096,
-      cgroupParent: get.str(o, oci, 'cgroup_parent') ?? 'tend',
+      cgroupParent: get.str(o, oci, 'cgroup_parent') ?? defaultCgroupParent(dataDir),
     },
     api: { socket: socket === undefined ? path.join(dataDir, 'tend.sock') : expandPath(socket, fileDir, env) },
   };
@@ -423,6 +424,34 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
   if (address !== undefined) cfg.api.address = address;
   if (token !== undefined) cfg.api.token = token;
   return cfg;
+}
+
+/**
+ * The default `oci.cgroup_parent`: one per data dir (Nomad: one parent per
+ * client), `tend-` and a short hash of the data dir's real path, so two
+ * agents with two data dirs never share a parent, and a symlinked path names
+ * the same parent as its target.
+ */
+export function defaultCgroupParent(dataDir: string): string {
+  const real = realPathOf(path.resolve(dataDir));
+  return `tend-${createHash('sha256').update(real).digest('hex').slice(0, 12)}`;
+}
+
+/** realpath of `p`, or of its deepest existing ancestor with the rest appended (a data dir not made yet). */
+function realPathOf(p: string): string {
+  const rest: string[] = [];
+  for (let at = p; ; ) {
+    try {
+      return path.join(realpathSync(at), ...rest);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      const up = path.dirname(at);
+      if (up === at) return p;
+      rest.unshift(path.basename(at));
+      at = up;
+    }
+  }
 }
 
 function coresOf(at: At, v: unknown): number[] {

@@ -2,11 +2,12 @@
  * The agent's wiring — the one place that joins store, executor, drivers,
  * source, reconcile, API and metrics:
  *
- *   config → logger → store (load; corrupt → moved aside) → executor (auto:
- *   oci or plain) → drivers + fingerprint → node → job source → Agent.start()
- *   → API server on <dataDir>/tend.sock → wait for SIGTERM/SIGINT.
+ *   config → logger → data dir lock (<dataDir>/agent.lock; held by another
+ *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
+ *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
+ *   job source → Agent.start() → API server on <dataDir>/tend.sock → wait for
+ *   SIGTERM/SIGINT. The lock is held until shutdown is done.
  */
-import { mkdir } from 'node:fs/promises';
 import type pino from 'pino';
 import type { AgentConfig } from './config-model.js';
 import type { FileView, NodeView } from '../api/api.js';
@@ -27,6 +28,7 @@ import { version } from '../cli/main.js';
 import { describeError } from '../errors.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -51,8 +53,18 @@ async function loadDir(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; file
 
 export async function startAgent(config: AgentConfig, logger?: pino.Logger): Promise<RunningAgent> {
   const log = logger ?? createLogger({ level: config.logLevel });
+  // Before the store, recovery, gc, the log monitor or the socket touch the data dir.
+  const lock = await lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirLock): Promise<RunningAgent> {
   const p = platform();
-  await mkdir(config.dataDir, { recursive: true });
   const store = createStore({ dataDir: config.dataDir, logger: log });
   const loaded = await store.load();
   if (loaded.outcome === 'corrupt') {
@@ -60,7 +72,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
   }
   const choice = await createExecutor(config, log);
   const executor = choice.executor;
-  log.info({ executor: executor.kind, reason: choice.reason }, 'executor selected');
+  log.info({ executor: executor.kind, reason: choice.reason, cgroupParent: choice.cgroups?.parent }, 'executor selected');
   const fp = await executor.fingerprint();
   // Say why this agent runs the plain executor, so the fix is in the message.
   if (executor.kind === 'plain' && !fp.exec.ok) fp.exec = { ok: false, reason: `${fp.exec.reason}; this agent runs the plain executor: ${choice.reason}` };
@@ -95,6 +107,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
     memoryBytes: p.totalMemoryBytes,
     dataDir: config.dataDir,
     jobsDir: config.jobsDir,
+    ...(choice.cgroups ? { cgroupParent: choice.cgroups.parent } : {}),
     startedAt: new Date().toISOString(),
   };
   const agent = new Agent({
@@ -112,7 +125,7 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir,
   });
-  log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, store: loaded.outcome, drivers: availability }, 'agent starting');
+  log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
   let api: ApiServer | undefined;
   try {
@@ -129,9 +142,13 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
     shutdown(reason: string) {
       done ??= (async () => {
         log.info({ reason, stopTasks: config.stopTasksOnExit }, 'agent stopping');
-        await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
-        await agent.stop({ stopTasks: config.stopTasksOnExit });
-        if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
+        try {
+          await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
+          await agent.stop({ stopTasks: config.stopTasksOnExit });
+          if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
+        } finally {
+          lock.release();
+        }
         log.info({}, 'agent stopped');
       })();
       return done;

@@ -96,6 +96,8 @@ export interface NodeView {
   drivers: Record<string, DriverAvailability & { enabled: boolean }>;
   dataDir: string;
   jobsDir: string;
+  /** The cgroup parent of the oci executor's tasks (`<hierarchy>/<parent>/<task>`); absent with the plain executor. */
+  cgroupParent?: string;
   startedAt: string;
 }
 

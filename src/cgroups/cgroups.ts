@@ -83,7 +83,7 @@ export interface CgroupStats {
 
 export interface CgroupManager {
   readonly mode: CgroupMode;
-  /** Name of tend's parent cgroup (default "tend"). */
+  /** Name of tend's parent cgroup (the agent's default: `tend-<hash of the data dir>`, one per data dir). */
   readonly parent: string;
   /** Check that the controllers tend needs are present and writable; the reason when not. */
   check(): Promise<{ ok: true } | { ok: false; reason: string }>;
@@ -121,7 +121,11 @@ export interface CgroupManager {
   destroy(id: string, opts?: { timeoutMs?: number }): Promise<void>;
   /** Ids of task cgroups under tend's parent. */
   list(): Promise<string[]>;
-  /** Destroy every task cgroup whose id is not in `keep`; returns the ids destroyed. */
+  /**
+   * Destroy every task cgroup whose id is not in `keep`; returns the ids destroyed. Only for a parent
+   * nothing else uses (tests): the agent's startup gc never calls it, since a parent may be shared
+   * (an explicit `oci.cgroup_parent` on two agents); it destroys ids from its own records instead.
+   */
   gc(keep: ReadonlySet<string>): Promise<string[]>;
   /** Exclusive cores. */
   readonly cpusets: CpusetAllocator;

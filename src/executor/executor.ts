@@ -192,7 +192,11 @@ export interface Executor {
   reattach(handle: TaskHandle): Promise<ReattachResult>;
   /** Release what is left of an ended task: bundle, fifos, log pipes, cgroup, cpuset. Idempotent. */
   cleanup(id: string): Promise<void>;
-  /** At agent start: remove leftovers (bundles, mounts, cgroups, containers) of task ids not in `known`; returns the ids removed. */
+  /**
+   * At agent start: remove leftovers (bundles, mounts, cgroups, containers) of task ids not in `known`;
+   * returns the ids removed. Only ids this executor recorded under its own data dir are candidates:
+   * never "everything under the cgroup parent" or every marked process on the machine.
+   */
   gc(known: ReadonlySet<string>): Promise<string[]>;
   /** Let go of agent-side resources; tasks keep running. */
   close(): Promise<void>;

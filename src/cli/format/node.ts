@@ -35,6 +35,7 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
       ['Version', n.version],
       ['Executor', n.executor],
       ['Cgroup Mode', n.cgroupMode],
+      ...(n.cgroupParent ? [['Cgroup Parent', n.cgroupParent] as [string, string]] : []),
       ['Cores', `${formatCpuList(n.cores)}${n.reservedCores.length ? ` (reserved ${formatCpuList(n.reservedCores)})` : ''}`],
       ['Memory', formatBytes(n.memoryBytes)],
       ['Data Dir', n.dataDir],

@@ -102,11 +102,12 @@ export class OciExecutor implements Executor {
     this.#results.delete(id);
     const started = Date.now();
     try {
-      await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
-      const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
       const hostEntries = spec.isolation ? [] : hostRootEntries();
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
+      // The bundle first: it is the record gc finds an id by, so no cgroup exists without one.
       await writeBundle(bundle, oci, hostEntries);
+      await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
+      const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
       const written = Date.now();
       const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
@@ -308,26 +309,34 @@ export class OciExecutor implements Executor {
   async cleanup(id: string): Promise<void> {
     assertId(id);
     const errors: unknown[] = [];
-    const step = async (what: string, fn: () => Promise<unknown>) => {
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
       try {
         await fn();
+        return true;
       } catch (err) {
         this.#log.warn({ id, step: what, err: describeError(err) }, 'cleanup step failed');
         errors.push(err);
+        return false;
       }
     };
     await step('delete container', () => this.#runtime.delete(id));
-    await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
+    const destroyed = await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
     await step('stop log collection', () => this.#opts.logs.remove(id));
     const bundle = this.#layout.bundle(id);
     await step('unmount bundle', () => unmountUnder(bundle));
-    await step('remove bundle', () => rm(bundle, { recursive: true, force: true }));
+    // A cgroup still there keeps its bundle: the record by which the next gc finds the id again.
+    if (destroyed) await step('remove bundle', () => rm(bundle, { recursive: true, force: true }));
     await step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true }));
     await step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true }));
     this.#results.delete(id);
     if (errors.length) throw new TendError('E_EXECUTOR', `failed to clean up task ${id}: ${errors.map(describeError).join('; ')}`, { cause: errors[0], details: { id } });
   }
 
+  /**
+   * Removes leftovers of ids this executor created and nobody knows: ids come only from its own
+   * records (bundle dirs, exit files, containers of its own runc root), never from what else lives
+   * under the cgroup parent, which another agent may share (an explicit `oci.cgroup_parent`).
+   */
   async gc(known: ReadonlySet<string>): Promise<string[]> {
     const ids = new Set<string>();
     const dirEntries = async (dir: string) => {
@@ -341,7 +350,6 @@ export class OciExecutor implements Executor {
     for (const name of await dirEntries(this.#layout.root)) if (!OciLayout.reserved.has(name)) ids.add(name);
     for (const name of await dirEntries(this.#layout.exitDir)) ids.add(name);
     for (const c of await this.#runtime.list().catch(() => [])) ids.add(c.id);
-    for (const id of await this.#opts.cgroups.list()) ids.add(id);
     const stale = [...ids].filter((id) => !known.has(id) && ID_RE.test(id)).sort();
     for (const id of stale) await this.cleanup(id).catch((err: unknown) => this.#log.warn({ id, err: describeError(err) }, 'gc of task failed'));
     if (stale.length) this.#log.info({ ids: stale }, 'leftover tasks removed');

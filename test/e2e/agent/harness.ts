@@ -4,6 +4,9 @@
  * Everything it starts — the agent, its tasks (marked TEND_TASK_ID, under
  * this data dir), the log monitor, and with oci every conmon, container,
  * mount and cgroup under its own cgroup parent — is removed in cleanup().
+ * A harness made with `shareStateWith` runs its agent on another harness's
+ * data dir (its own jobs dir and config): its cleanup stops only its own
+ * agent and leaves the data dir to the owner's cleanup.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listPids, readEnviron, readStat } from '../../../src/executor/proc.js';
+import { defaultCgroupParent } from '../../../src/agent/config.js';
 import type { StoreDocument, TaskRecord } from '../../../src/store/store.js';
 import { waitFor } from '../../helpers/wait.js';
 import { removeOciLeftovers } from './oci-cleanup.js';
@@ -24,10 +28,14 @@ export interface Harness {
   jobsDir: string;
   stateDir: string;
   configFile: string;
-  /** The oci executor's cgroup parent (unique per harness); undefined with the plain executor. */
+  /** The oci executor's cgroup parent (unique per harness, or the agent's default); undefined with the plain executor. */
   cgroupParent: string | undefined;
+  /** The agent's API socket (default `<stateDir>/tend.sock`). */
+  socket: string;
   agent: ChildProcess | undefined;
   start(extra?: string[]): Promise<void>;
+  /** Run an agent that is expected to exit by itself (a refused start): its exit code, signal and output. */
+  runToExit(extra?: string[], timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
   /** SIGKILL the agent (tasks keep running). */
   kill9(): Promise<void>;
   /** SIGTERM and wait for exit. */
@@ -73,20 +81,39 @@ export interface HarnessOptions {
   executor?: 'plain' | 'oci';
   /** More agent config (e.g. a `plugin "exec" { config { … } }` block). */
   config?: string;
+  /**
+   * oci: `unique` (default) writes a cgroup parent of the harness's own; `default` leaves the agent's
+   * default (one per data dir); `{ name }` writes that one (several harnesses may share it).
+   */
+  cgroupParent?: 'unique' | 'default' | { name: string };
+  /** Run on this harness's data dir (and cgroup parent) with a jobs dir, config and log of its own. */
+  shareStateWith?: Harness;
+  /** The agent's API socket (default `<stateDir>/tend.sock`, or `<root>/tend.sock` with shareStateWith). */
+  socket?: string;
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'tend-e2e-'));
-  const stateDir = path.join(root, 'state');
+  const owner = opts.shareStateWith;
+  const stateDir = owner?.stateDir ?? path.join(root, 'state');
   const jobsDir = path.join(root, 'jobs');
   if (!opts.jobsLink) await mkdir(jobsDir);
   const configFile = path.join(root, 'agent.hcl');
   const executor = opts.executor ?? 'plain';
-  const cgroupParent = executor === 'oci' ? path.basename(root) : undefined;
+  const parentMode = opts.cgroupParent ?? 'unique';
+  const cgroupParent =
+    executor !== 'oci' ? undefined
+    : owner ? owner.cgroupParent
+    : typeof parentMode === 'object' ? parentMode.name
+    : parentMode === 'default' ? defaultCgroupParent(stateDir)
+    : path.basename(root);
+  const explicitParent = executor === 'oci' && (owner ? owner.cgroupParent !== undefined : parentMode !== 'default');
+  const socket = opts.socket ?? path.join(owner ? root : stateDir, 'tend.sock');
   await writeFile(
     configFile,
     `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n` +
-      (cgroupParent ? `oci {\n  cgroup_parent = "${cgroupParent}"\n}\n` : '') +
+      (explicitParent && cgroupParent ? `oci {\n  cgroup_parent = "${cgroupParent}"\n}\n` : '') +
+      `api {\n  socket = "${socket}"\n}\n` +
       (opts.config ?? ''),
   );
   const logFile = path.join(root, 'agent.log');
@@ -96,6 +123,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     stateDir,
     configFile,
     cgroupParent,
+    socket,
     agent: undefined,
     async start(extra: string[] = []) {
       const fd = openSync(logFile, 'a');
@@ -107,8 +135,26 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       h.agent = child;
       await waitFor(async () => {
         if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${h.agentLog()}`);
-        return (await readdir(stateDir).catch(() => [] as string[])).includes('tend.sock');
+        return (await readdir(path.dirname(socket)).catch(() => [] as string[])).includes(path.basename(socket));
       }, { what: 'agent api socket', timeoutMs: 20_000 });
+    },
+    async runToExit(extra: string[] = [], timeoutMs = 20_000) {
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TEND, 'agent', '-config', configFile, '-executor', executor, '-log-level', 'debug', ...extra], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TEND_E2E: root },
+      });
+      h.agent = child;
+      let output = '';
+      child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+      child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('close', (code, signal) => r({ code, signal })));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`agent still running after ${timeoutMs}ms:\n${output}`)), timeoutMs)));
+      try {
+        return { ...(await Promise.race([exited, deadline])), output };
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async kill9() {
       const a = h.agent;
@@ -116,7 +162,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       const exited = new Promise((r) => a.once('exit', r));
       a.kill('SIGKILL');
       await exited;
-      await rm(path.join(stateDir, 'tend.sock'), { force: true });
+      await rm(socket, { force: true });
     },
     async term() {
       const a = h.agent;
@@ -165,13 +211,18 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     },
     tendctl(args) {
       return new Promise((resolve) => {
-        execFile(process.execPath, [TENDCTL, ...args, '-address', `unix://${path.join(stateDir, 'tend.sock')}`], { timeout: 20_000 }, (err, stdout, stderr) => {
+        execFile(process.execPath, [TENDCTL, ...args, '-address', `unix://${socket}`], { timeout: 20_000 }, (err, stdout, stderr) => {
           resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
         });
       });
     },
     async cleanup() {
       await h.kill9();
+      if (owner) {
+        // The data dir, its tasks and cgroups are the owner's to clean up.
+        await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+        return;
+      }
       if (cgroupParent) await removeOciLeftovers({ stateDir, cgroupParent });
       for (let i = 0; i < 3; i++) {
         for (const pids of h.taskProcs(true).values()) for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }

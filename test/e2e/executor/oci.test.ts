@@ -3,7 +3,7 @@
  * Run alone: node --import tsx --test test/e2e/executor/oci.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { isTendError } from '../../../src/errors.js';
@@ -261,16 +261,23 @@ describe('oci executor', { concurrency: false }, () => {
     assert.deepEqual(leftovers(h, id), []);
   });
 
-  test('oci executor: gc removes bundles, containers and cgroups of unknown tasks', async (t) => {
+  test('oci executor: gc removes bundles, containers and cgroups of unknown tasks, and only ids of its own records', async (t) => {
     if (!gates(t)) return;
     const keep = await h.executor.launch(h.spec('gc-keep', { args: ['-c', 'sleep 30'] }));
     await h.executor.launch(h.spec('gc-drop', { args: ['-c', 'sleep 30'] }));
     mkdirSync(path.join(h.dataDir, 'oci', 'gc-orphan'), { recursive: true });
+    // A cgroup under the parent that this executor never recorded (another agent's, with a shared parent).
+    const foreign = cgroupRoots().map((root) => path.join(root, h.parent, 'gc-foreign')).filter((d) => existsSync(path.dirname(d)));
+    for (const d of foreign) mkdirSync(d);
+    t.after(() => {
+      for (const d of foreign) if (existsSync(d)) rmdirSync(d);
+    });
     const removed = await h.restart().gc(new Set(['gc-keep']));
     assert.deepEqual(removed, ['gc-drop', 'gc-orphan']);
     assert.deepEqual(leftovers(h, 'gc-drop'), []);
     assert.ok(isAlive(keep.pid, keep.pidStartTime));
     for (const root of cgroupRoots()) assert.equal(existsSync(path.join(root, h.parent, 'gc-drop')), false);
+    assert.ok(foreign.length > 0 && foreign.every((d) => existsSync(d)), 'gc left the cgroup it has no record of');
     await h.executor.shutdown(keep, 'SIGKILL', 0);
     await h.executor.cleanup('gc-keep');
   });

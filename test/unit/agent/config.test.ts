@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import {
   DEFAULT_ALLOW_CAPS,
   DEFAULT_CHROOT_ENV,
   closest,
+  defaultCgroupParent,
   loadAgentConfig,
   parseAgentConfig,
   parseDuration,
@@ -69,12 +71,32 @@ test('config: defaults without a file', async () => {
     deniedHostUids: [],
     deniedHostGids: [],
   });
-  assert.deepEqual(cfg.oci, { runtime: 'runc', conmon: 'conmon', pidsLimit: 4096, cgroupParent: 'tend' });
+  // One cgroup parent per data dir: "tend-" + 12 hex of sha256 of its real path (/work exists, here/state does not).
+  const hash = createHash('sha256').update('/work/here/state').digest('hex').slice(0, 12);
+  assert.deepEqual(cfg.oci, { runtime: 'runc', conmon: 'conmon', pidsLimit: 4096, cgroupParent: `tend-${hash}` });
   assert.deepEqual(cfg.api, { socket: '/work/here/state/tend.sock' });
   assert.deepEqual(DEFAULT_ALLOW_CAPS, [
     'audit_write', 'chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'mknod',
     'net_bind_service', 'setfcap', 'setgid', 'setpcap', 'setuid', 'sys_chroot',
   ]);
+});
+
+test('config: the default cgroup parent is one per data dir, by real path; an explicit one stays as given', async (t) => {
+  const dir = await fs.realpath(await tempDir(t));
+  await fs.mkdir(path.join(dir, 'a'));
+  await fs.symlink(path.join(dir, 'a'), path.join(dir, 'link'));
+  const a = defaultCgroupParent(path.join(dir, 'a'));
+  assert.match(a, /^tend-[0-9a-f]{12}$/);
+  assert.notEqual(defaultCgroupParent(path.join(dir, 'b')), a, 'two data dirs, two parents');
+  assert.equal(defaultCgroupParent(path.join(dir, 'link')), a, 'a symlink to the data dir names the same parent');
+  // A data dir not made yet names the parent it will have once made.
+  const later = defaultCgroupParent(path.join(dir, 'link', 'not', 'yet'));
+  await fs.mkdir(path.join(dir, 'a', 'not', 'yet'), { recursive: true });
+  assert.equal(defaultCgroupParent(path.join(dir, 'a', 'not', 'yet')), later);
+  const cfg = await parseAgentConfig(path.join(dir, 'agent.hcl'), 'data_dir = "a"\n', { flags: {}, cwd: dir, env: {} });
+  assert.equal(cfg.oci.cgroupParent, a);
+  const explicit = await parseAgentConfig(path.join(dir, 'agent.hcl'), 'data_dir = "a"\noci {\n  cgroup_parent = "tend"\n}\n', { flags: {}, cwd: dir, env: {} });
+  assert.equal(explicit.oci.cgroupParent, 'tend');
 });
 
 test('config: every key is read', async () => {
