@@ -160,9 +160,10 @@ export async function startApiServer(api: AgentApi, opts: ApiServerOptions): Pro
         new TendError('E_UNAUTHORIZED', 'missing or invalid API token: send "Authorization: Bearer <token>" (tendctl -token or TEND_TOKEN)'),
       );
       const text = JSON.stringify(body);
-      // Headers only so far: the body stays unread, and `connection: close`
-      // makes Node close the socket once the reply is out instead of reading
-      // the body to reuse the connection.
+      // Only the headers are in. `connection: close` makes Node close the
+      // socket once the reply is out (dropping what little of the body is
+      // already buffered) instead of reading the whole body to reuse the
+      // connection.
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'www-authenticate': 'Bearer realm="tend"',
