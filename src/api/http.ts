@@ -1,7 +1,7 @@
 /**
  * Small HTTP helpers of the API server: JSON replies, the error body
  * `{ "error": { "code", "message" } }` with the status its code implies, and
- * bounded JSON request bodies.
+ * JSON request bodies bounded in size and time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TendError, describeError, isTendError, type ErrorCode } from '../errors.js';
@@ -70,16 +70,57 @@ export function badRequest(message: string): TendError {
   return new TendError('E_BAD_REQUEST', message);
 }
 
-/** Reads a JSON object body of at most `limit` bytes ({} when empty). */
-export async function readJsonBody(req: IncomingMessage, limit = 64 * 1024): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw badRequest(`request body too large: expected at most ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+export interface ReadBodyOptions {
+  /** At most this many bytes (default 64 KiB), else 400. */
+  limit?: number;
+  /** The whole body within this many ms (default: no deadline), else 408. */
+  timeoutMs?: number;
+}
+
+/** The 408 of a body that did not arrive in time; the server counts it as a body timeout. */
+export function isBodyTimeout(err: unknown): boolean {
+  return isTendError(err, 'E_BAD_REQUEST') && statusOf(err) === 408;
+}
+
+/** Collects a request body of at most `limit` bytes within `timeoutMs`. On failure the request is left paused, unread. */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(httpError('E_BAD_REQUEST', 408, `failed to read request body: not complete within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) fail(badRequest(`request body too large: expected at most ${limit} bytes`));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onClose = () => fail(badRequest('failed to read request body: the client closed the connection'));
+    const onError = (err: Error) => fail(badRequest(`failed to read request body: ${err.message}`));
+    function cleanup() {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onError);
+    }
+    function fail(err: TendError) {
+      cleanup();
+      req.pause();
+      reject(err);
+    }
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.once('error', onError);
+  });
+}
+
+/** Reads a JSON object body ({} when empty); see ReadBodyOptions for the bounds. */
+export async function readJsonBody(req: IncomingMessage, opts: ReadBodyOptions = {}): Promise<Record<string, unknown>> {
+  const text = (await readBody(req, opts.limit ?? 64 * 1024, opts.timeoutMs)).toString('utf8').trim();
   if (!text) return {};
   let value: unknown;
   try {

@@ -13,6 +13,9 @@
  *   tend_reconcile_pass_duration_seconds         histogram
  *   tend_work_queue_depth                        gauge      actions queued or running
  *   tend_job_file_load_errors_total              counter    files that failed to load or validate
+ *   tend_api_connections{listener}               gauge      open API connections; listener: unix | tcp
+ *   tend_api_connections_refused_total{listener} counter    connections closed on accept: the listener was at its cap
+ *   tend_api_timeouts_total{listener,phase}      counter    requests cut for slowness; phase: headers | body
  *   plus prom-client's default process metrics (tend_process_*, tend_nodejs_*)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -35,6 +38,9 @@ export class PromMetrics {
   readonly #reconcile: Histogram;
   readonly #queue: Gauge;
   readonly #fileErrors: Counter;
+  readonly #apiConnections: Gauge<'listener'>;
+  readonly #apiRefused: Counter<'listener'>;
+  readonly #apiTimeouts: Counter<'listener' | 'phase'>;
   /** Label pairs last set, so a state that drops to zero reads 0 instead of lingering. */
   #lastStates = new Set<string>();
 
@@ -62,6 +68,19 @@ export class PromMetrics {
     });
     this.#queue = new Gauge({ name: `${prefix}work_queue_depth`, help: 'Task actions queued or in progress.', registers });
     this.#fileErrors = new Counter({ name: `${prefix}job_file_load_errors_total`, help: 'Job files that failed to load or validate.', registers });
+    this.#apiConnections = new Gauge({ name: `${prefix}api_connections`, help: 'Open API connections, by listener.', labelNames: ['listener'], registers });
+    this.#apiRefused = new Counter({
+      name: `${prefix}api_connections_refused_total`,
+      help: 'API connections closed on accept because the listener was at its connection cap.',
+      labelNames: ['listener'],
+      registers,
+    });
+    this.#apiTimeouts = new Counter({
+      name: `${prefix}api_timeouts_total`,
+      help: 'API requests cut because the client was too slow to send headers or body.',
+      labelNames: ['listener', 'phase'],
+      registers,
+    });
   }
 
   /** A task process runs; `latencyMs` from the start decision to running (launch latency histogram). */
@@ -99,6 +118,21 @@ export class PromMetrics {
   /** A job file failed to load or validate (once per failed load). */
   fileLoadError(n = 1): void {
     this.#fileErrors.inc(n);
+  }
+
+  /** Open API connections on a listener (`unix` or `tcp`), now. */
+  apiConnections(listener: string, n: number): void {
+    this.#apiConnections.set({ listener }, n);
+  }
+
+  /** A listener at its cap closed a new connection. */
+  apiConnectionRefused(listener: string): void {
+    this.#apiRefused.inc({ listener });
+  }
+
+  /** A request was cut because its headers or its body did not arrive in time. */
+  apiTimeout(listener: string, phase: 'headers' | 'body'): void {
+    this.#apiTimeouts.inc({ listener, phase });
   }
 
   /**

@@ -24,6 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
 import type { AgentApi, EventQuery } from './api.js';
 import type { ApiServerOptions } from './server.js';
+import type { ApiLimits } from './limits.js';
 import { badRequest, httpError, queryFlag, queryInt, readJsonBody, sendJson } from './http.js';
 import { followEvents } from './routes-events.js';
 import { serveLogs } from './routes-logs.js';
@@ -33,6 +34,8 @@ import { TendError } from '../errors.js';
 export interface RouteContext {
   api: AgentApi;
   opts: ApiServerOptions;
+  /** The server's limits, resolved from `opts.limits`. */
+  limits: ApiLimits;
   log: pino.Logger;
   /** Aborted when the server closes: streams end. */
   closing: AbortSignal;
@@ -157,7 +160,7 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
       if (action === 'signal' || action === 'restart' || action === 'exec') {
         const id = resolveTaskId(api, rest.slice(0, -1).join('/'));
         if (action === 'exec') return serveExec(ctx, id);
-        const body = await readJsonBody(req);
+        const body = await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
         if (action === 'restart') {
           await api.restart(id);
           return sendJson(res, 200, { task: id });

@@ -3,6 +3,11 @@
  * 0600, so only the agent's user and root can talk to it) and, optionally,
  * on loopback TCP with a bearer token. See routes.ts for the endpoints.
  *
+ * Each listener has its own connection cap and header/idle deadlines
+ * (limits.ts, guard.ts). On TCP the token is checked as soon as the headers
+ * are in: a request without it gets 401 and its connection is closed with the
+ * body unread (and no `100 Continue` is sent to invite one).
+ *
  * The agent wiring calls `startApiServer(agent, { socket, address, token,
  * logger, metrics })` once the agent runs and `close()` on shutdown.
  */
@@ -16,7 +21,9 @@ import type { AgentApi } from './api.js';
 import type { PromMetrics } from './metrics.js';
 import type { ReadLogs } from './routes-logs.js';
 import { parseListenAddress, unixAddress, type ApiAddress } from './address.js';
-import { errorBody, sendError } from './http.js';
+import { errorBody, isBodyTimeout, sendError } from './http.js';
+import { apiLimits, type ApiLimits } from './limits.js';
+import { createGuardedServer, type ListenerKind } from './guard.js';
 import { dispatch, type RouteContext } from './routes.js';
 import { TendError, errnoCode } from '../errors.js';
 
@@ -38,6 +45,8 @@ export interface ApiServerOptions {
   readLogs?: ReadLogs;
   /** Interval of heartbeat lines on idle event streams (default 15 s). */
   heartbeatMs?: number;
+  /** Deadlines and connection cap (defaults in limits.ts: headers 10 s, idle 30 s, body 10 s, 256 connections per listener). */
+  limits?: Partial<ApiLimits>;
 }
 
 export interface ApiServer {
@@ -128,10 +137,13 @@ export async function startApiServer(api: AgentApi, opts: ApiServerOptions): Pro
   if (tcp && !opts.token) {
     throw new TendError('E_CONFIG_INVALID', `refusing to listen on TCP ${opts.address} without api.token: anyone on this host could run commands in every task; set api { token = "…" }`);
   }
+  const limits = apiLimits(opts.limits);
   const closing = new AbortController();
-  const ctxBase = { api, opts, log, closing: closing.signal };
+  const ctxBase = { api, opts, limits, log, closing: closing.signal };
 
-  const handler = (viaTcp: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+  /** 'request', or 'checkContinue' (`expectContinue`) for a client that waits for `100 Continue` before its body. */
+  const handler = (listener: ListenerKind, expectContinue: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    const viaTcp = listener === 'tcp';
     const started = performance.now();
     let url: URL;
     try {
@@ -148,40 +160,49 @@ export async function startApiServer(api: AgentApi, opts: ApiServerOptions): Pro
         new TendError('E_UNAUTHORIZED', 'missing or invalid API token: send "Authorization: Bearer <token>" (tendctl -token or TEND_TOKEN)'),
       );
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer realm="tend"', 'content-length': Buffer.byteLength(text) });
+      // Only the headers are in. `connection: close` makes Node close the
+      // socket once the reply is out (dropping what little of the body is
+      // already buffered) instead of reading the whole body to reuse the
+      // connection.
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'www-authenticate': 'Bearer realm="tend"',
+        'content-length': Buffer.byteLength(text),
+        connection: 'close',
+      });
       res.end(text);
-      req.resume();
       return;
     }
+    if (expectContinue) res.writeContinue();
     const ctx: RouteContext = { ...ctxBase, req, res, url };
     dispatch(ctx).catch((err) => {
       const { status } = errorBody(err);
       if (status >= 500) log.warn({ err, method: req.method, path: url.pathname }, 'api request failed');
+      if (isBodyTimeout(err)) opts.metrics.apiTimeout(listener, 'body');
+      // A body left unread (too large, too slow, not needed) is not drained to keep the connection.
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
       sendError(res, err);
     });
   };
 
   const servers: http.Server[] = [];
-  const make = (viaTcp: boolean) => {
-    // Streams (events, logs, exec) may last for hours: no request timeout.
-    const s = http.createServer({ requestTimeout: 0 }, handler(viaTcp));
-    s.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+  const make = (listener: ListenerKind) => {
+    const s = createGuardedServer({ listener, limits, log, metrics: opts.metrics });
+    s.on('request', handler(listener, false));
+    s.on('checkContinue', handler(listener, true));
     servers.push(s);
     return s;
   };
 
   await mkdir(path.dirname(sock.path), { recursive: true, mode: 0o700 });
   await clearSocketPath(sock.path);
-  const unixServer = make(false);
+  const unixServer = make('unix');
   await listen(unixServer, sock);
   await chmod(sock.path, 0o600);
 
   let tcpUrl: string | undefined;
   if (tcp) {
-    const tcpServer = make(true);
+    const tcpServer = make('tcp');
     try {
       await listen(tcpServer, tcp);
     } catch (err) {
@@ -192,7 +213,7 @@ export async function startApiServer(api: AgentApi, opts: ApiServerOptions): Pro
     const a = tcpServer.address() as net.AddressInfo;
     tcpUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
-  log.info({ socket: sock.path, tcp: tcpUrl, tokenSet: Boolean(opts.token) }, 'api listening');
+  log.info({ socket: sock.path, tcp: tcpUrl, tokenSet: Boolean(opts.token), limits }, 'api listening');
 
   let closed: Promise<void> | undefined;
   return {
