@@ -14,13 +14,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { startApiServer, type ApiServerOptions } from '../../src/api/server.js';
 import { PromMetrics } from '../../src/api/metrics.js';
 import { createClient, type TendClient } from '../../src/api/client.js';
 import type { TaskEvent } from '../../src/api/api.js';
-import { FakeAgent, makeTask } from '../e2e/api/fake-agent.js';
+import { FakeAgent, agentWithTasks, capturingLogger } from '../e2e/api/fake-agent.js';
 import { waitFor } from '../helpers/wait.js';
 
 type T = { after(fn: () => unknown): void };
@@ -28,19 +28,7 @@ type T = { after(fn: () => unknown): void };
 const TOKEN = 'security-test-token';
 const TASK = 'web/g[0]/t';
 
-function agentWithTasks(): FakeAgent {
-  return new FakeAgent([{ id: 'web', file: '/jobs/web.hcl', type: 'service', status: 'running', tasks: [makeTask('web', 'g', 0, 't')] }]);
-}
 
-function capturingLogger(lines: string[]): pino.Logger {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return pino({ level: 'debug' }, sink);
-}
 
 async function serve(t: T, agent: FakeAgent, o: Partial<ApiServerOptions> = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tend-sec-'));
@@ -135,7 +123,7 @@ test('api security: 600 slow TCP clients past a cap of 200 are refused at once, 
   const lines: string[] = [];
   // No header deadline within the test: what ends connections here is the cap alone.
   const { metrics, tcp, unix } = await serve(t, agentWithTasks(), {
-    logger: capturingLogger(lines),
+    logger: capturingLogger(lines, 'debug'),
     limits: { headersTimeoutMs: 60_000, maxConnections: CAP, logIntervalMs: 60_000 },
   });
   const tcpSeen = async () =>
@@ -173,7 +161,7 @@ test('api security: 600 slow TCP clients are each cut with 408 at the header tim
   const HEADERS_MS = 1500;
   const lines: string[] = [];
   const { metrics, tcp, unix } = await serve(t, agentWithTasks(), {
-    logger: capturingLogger(lines),
+    logger: capturingLogger(lines, 'debug'),
     limits: { headersTimeoutMs: HEADERS_MS, checkIntervalMs: 100, maxConnections: 1000, logIntervalMs: 60_000 },
   });
   const client = createClient({ address: `unix://${unix.path}` });

@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { AgentApi, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
 import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { TendError } from '../../../src/errors.js';
 
 export function makeTask(job: string, group: string, index: number, task: string, over: Partial<TaskView> = {}): TaskView {
@@ -165,4 +167,20 @@ export class FakeAgent implements AgentApi {
 function osSignal(name: NodeJS.Signals): number {
   const map: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
   return map[name] ?? 0;
+}
+
+/** An agent with one running task, web/g[0]/t. */
+export function agentWithTasks(): FakeAgent {
+  return new FakeAgent([{ id: 'web', file: '/jobs/web.hcl', type: 'service', status: 'running', tasks: [makeTask('web', 'g', 0, 't')] }]);
+}
+
+/** A pino logger whose lines land in `lines`. */
+export function capturingLogger(lines: string[], level: pino.Level = 'trace'): pino.Logger {
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return pino({ level }, sink);
 }

@@ -10,13 +10,12 @@ import { spawn } from 'node:child_process';
 import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startApiServer, type ApiServerOptions } from '../../../src/api/server.js';
 import { PromMetrics } from '../../../src/api/metrics.js';
 import { createClient } from '../../../src/api/client.js';
 import { isTendError } from '../../../src/errors.js';
-import { FakeAgent, makeTask } from './fake-agent.js';
+import { FakeAgent, agentWithTasks, capturingLogger } from './fake-agent.js';
 import { waitFor } from '../../helpers/wait.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -25,20 +24,7 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
   return dir;
 }
 
-function agentWithTasks(): FakeAgent {
-  return new FakeAgent([{ id: 'web', file: '/jobs/web.hcl', type: 'service', status: 'running', tasks: [makeTask('web', 'g', 0, 't')] }]);
-}
 
-/** A pino logger whose lines land in `lines`. */
-function capturingLogger(lines: string[]): pino.Logger {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return pino({ level: 'trace' }, sink);
-}
 
 async function serve(t: { after(fn: () => Promise<void>): void }, agent: FakeAgent, o: Partial<ApiServerOptions> = {}) {
   const dir = await tempDir(t);
