@@ -29,6 +29,7 @@ import { describeError } from '../errors.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { DiskWatch } from './disk.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -110,7 +111,9 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     ...(choice.cgroups ? { cgroupParent: choice.cgroups.parent } : {}),
     startedAt: new Date().toISOString(),
   };
+  const disk = new DiskWatch({ dataDir: config.dataDir, store, logs: choice.logs, logger: log });
   const agent = new Agent({
+    disk: () => disk.view(),
     dataDir: config.dataDir,
     jobsDir: config.jobsDir,
     store,
@@ -127,10 +130,12 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
+  disk.start();
   let api: ApiServer | undefined;
   try {
     api = await startApiServer(agent, { socket: config.api.socket, address: config.api.address, token: config.api.token, logger: log, metrics });
   } catch (err) {
+    await disk.stop();
     await agent.stop().catch(() => {});
     throw err;
   }
@@ -144,6 +149,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
         log.info({ reason, stopTasks: config.stopTasksOnExit }, 'agent stopping');
         try {
           await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
+          await disk.stop();
           await agent.stop({ stopTasks: config.stopTasksOnExit });
           if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
         } finally {
