@@ -6,7 +6,8 @@
  *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
  *   job source → Agent.start() → API server on <dataDir>/tend.sock → wait for
- *   SIGTERM/SIGINT. The lock is held until shutdown is done.
+ *   SIGTERM/SIGINT (SIGHUP reloads the config: reload.ts). The lock is held
+ *   until shutdown is done.
  */
 import type pino from 'pino';
 import type { AgentConfig } from './config-model.js';
@@ -30,6 +31,7 @@ import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DiskWatch } from './disk.js';
+import { reloadConfig } from './reload.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -162,9 +164,24 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   };
 }
 
-/** Run until SIGTERM or SIGINT; resolves with the process exit code. */
-export async function runAgent(config: AgentConfig): Promise<number> {
+/**
+ * Run until SIGTERM or SIGINT; resolves with the process exit code. SIGHUP
+ * reloads the config through `reload` (the same file and flags; reload.ts);
+ * one received while starting is applied once the agent runs.
+ */
+export async function runAgent(config: AgentConfig, opts: { reload?: () => Promise<AgentConfig> } = {}): Promise<number> {
+  let hup: (() => void) | undefined;
+  let hupEarly = false;
+  process.on('SIGHUP', () => (hup ? hup() : (hupEarly = true)));
   const running = await startAgent(config);
+  let reloading = Promise.resolve();
+  hup = () => {
+    running.logger.info({ signal: 'SIGHUP' }, 'reloading agent config');
+    if (!opts.reload) return void running.logger.warn({}, 'agent config reload unavailable: no loader');
+    const load = opts.reload;
+    reloading = reloading.then(() => reloadConfig(config, load, running.logger)).then(() => undefined, () => undefined);
+  };
+  if (hupEarly) hup();
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
