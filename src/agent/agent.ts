@@ -12,7 +12,7 @@
  * It implements AgentApi for the HTTP server and tendctl.
  */
 import type pino from 'pino';
-import type { AgentApi, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../api/api.js';
+import type { AgentApi, DiskView, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../api/api.js';
 import type { DriverName, ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet, JobSource } from '../source/source.js';
@@ -46,6 +46,8 @@ export interface AgentOptions {
   agentEnv?: Record<string, string | undefined>;
   /** Exclusive CPUs for `cores` (the oci executor's cgroup manager); absent on the plain executor. */
   reserveCores?(execId: string, count: number): number[];
+  /** Disk pressure for the node view (DiskWatch); absent in unit tests. */
+  disk?(): DiskView | undefined;
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
 }
@@ -324,7 +326,8 @@ export class Agent implements AgentApi {
     const n = this.#o.node;
     const drivers: NodeView['drivers'] = {};
     for (const [name, d] of this.#o.drivers) drivers[name] = { ...d.availability(), enabled: d.enabled };
-    return { ...this.#o.nodeView, name: n.name, id: n.id, class: n.class, datacenter: n.datacenter, attributes: n.attributes, meta: n.meta, drivers };
+    const disk = this.#o.disk?.();
+    return { ...this.#o.nodeView, name: n.name, id: n.id, class: n.class, datacenter: n.datacenter, attributes: n.attributes, meta: n.meta, drivers, ...(disk ? { disk } : {}) };
   }
 
   tasks(): TaskView[] {

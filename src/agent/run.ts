@@ -6,7 +6,8 @@
  *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
  *   job source → Agent.start() → API server on <dataDir>/tend.sock → wait for
- *   SIGTERM/SIGINT. The lock is held until shutdown is done.
+ *   SIGTERM/SIGINT (SIGHUP reloads the config: reload.ts). The lock is held
+ *   until shutdown is done.
  */
 import type pino from 'pino';
 import type { AgentConfig } from './config-model.js';
@@ -29,6 +30,8 @@ import { describeError } from '../errors.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { DiskWatch } from './disk.js';
+import { reloadConfig } from './reload.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -110,7 +113,9 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     ...(choice.cgroups ? { cgroupParent: choice.cgroups.parent } : {}),
     startedAt: new Date().toISOString(),
   };
+  const disk = new DiskWatch({ dataDir: config.dataDir, store, logs: choice.logs, logger: log });
   const agent = new Agent({
+    disk: () => disk.view(),
     dataDir: config.dataDir,
     jobsDir: config.jobsDir,
     store,
@@ -127,10 +132,12 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
+  disk.start();
   let api: ApiServer | undefined;
   try {
     api = await startApiServer(agent, { socket: config.api.socket, address: config.api.address, token: config.api.token, logger: log, metrics });
   } catch (err) {
+    await disk.stop();
     await agent.stop().catch(() => {});
     throw err;
   }
@@ -144,6 +151,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
         log.info({ reason, stopTasks: config.stopTasksOnExit }, 'agent stopping');
         try {
           await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
+          await disk.stop();
           await agent.stop({ stopTasks: config.stopTasksOnExit });
           if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
         } finally {
@@ -156,9 +164,24 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   };
 }
 
-/** Run until SIGTERM or SIGINT; resolves with the process exit code. */
-export async function runAgent(config: AgentConfig): Promise<number> {
+/**
+ * Run until SIGTERM or SIGINT; resolves with the process exit code. SIGHUP
+ * reloads the config through `reload` (the same file and flags; reload.ts);
+ * one received while starting is applied once the agent runs.
+ */
+export async function runAgent(config: AgentConfig, opts: { reload?: () => Promise<AgentConfig> } = {}): Promise<number> {
+  let hup: (() => void) | undefined;
+  let hupEarly = false;
+  process.on('SIGHUP', () => (hup ? hup() : (hupEarly = true)));
   const running = await startAgent(config);
+  let reloading = Promise.resolve();
+  hup = () => {
+    running.logger.info({ signal: 'SIGHUP' }, 'reloading agent config');
+    if (!opts.reload) return void running.logger.warn({}, 'agent config reload unavailable: no loader');
+    const load = opts.reload;
+    reloading = reloading.then(() => reloadConfig(config, load, running.logger)).then(() => undefined, () => undefined);
+  };
+  if (hupEarly) hup();
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -99,6 +99,34 @@ export interface NodeView {
   /** The cgroup parent of the oci executor's tasks (`<hierarchy>/<parent>/<task>`); absent with the plain executor. */
   cgroupParent?: string;
   startedAt: string;
+  /** Space left for the data dir and what the log monitor could not write (absent until the first check). */
+  disk?: DiskView;
+}
+
+/** Disk pressure on the data dir's filesystem, checked every few seconds. */
+export interface DiskView {
+  /** The data dir whose filesystem is measured (statfs). */
+  path: string;
+  /** Bytes available to the agent (statfs bavail × bsize). */
+  freeBytes: number;
+  totalBytes: number;
+  /** Below this many free bytes the disk counts as low. */
+  lowBytes: number;
+  low: boolean;
+  /** The log monitor: its pid (absent when it does not answer), bytes it dropped for lack of space. */
+  logs: {
+    monitorPid?: number;
+    droppedBytes: number;
+    /** Tasks whose output is being dropped right now. */
+    droppingTasks: string[];
+    /** Tasks whose collection could not be registered (monitor unavailable). */
+    unregistered: string[];
+    /** Why the monitor's own state file cannot be written. */
+    stateError?: string;
+  };
+  /** One line each: what is wrong now (low space, dropped output, monitor down). Empty when all is well. */
+  warnings: string[];
+  checkedAt: string;
 }
 
 export type PlanActionKind = 'start' | 'stop' | 'restart' | 'update' | 'none';

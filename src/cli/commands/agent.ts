@@ -20,7 +20,10 @@ const usage = 'tend agent [options]';
 const description = `
 Runs the agent: watches the jobs dir and keeps the tasks on this machine equal
 to what its files say. SIGTERM or SIGINT stops the agent and leaves the tasks
-running; the next start adopts them. Flags override the config file.`;
+running; the next start adopts them. SIGHUP reloads the config file (log_level,
+the exec plugin's allow_caps and denied_host_uids/gids, client env options and
+stop_tasks_on_exit apply live; other changes are logged as requiring a
+restart). Flags override the config file.`;
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -42,8 +45,10 @@ export const agentCommand: Command = {
     // the agent's modules instantiate the HCL parser's wasm and pino-pretty.
     const { loadAgentConfig } = await import('../../agent/config.js');
     const { runAgent } = await import('../../agent/run.js');
-    const config = await loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });
-    const code = await runAgent(config);
+    const load = () => loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });
+    const config = await load();
+    // SIGHUP reads the same file with the same flags again.
+    const code = await runAgent(config, { reload: load });
     // Exit watchers of tasks that keep running must not keep the agent alive after shutdown.
     setTimeout(() => process.exit(code), 200).unref();
     return code;

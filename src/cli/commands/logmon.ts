@@ -4,6 +4,7 @@
  * hand, but doing so is harmless: a second monitor on the same data dir
  * exits at once.
  */
+import { writeSync } from 'node:fs';
 import pino from 'pino';
 import type { Command } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
@@ -33,7 +34,7 @@ Exits at once when a monitor already runs for the data dir.`,
     const { flags: f } = parseFlags(argv, flags);
     const dataDir = f['data-dir'];
     if (typeof dataDir !== 'string' || !dataDir) throw new UsageError('flag -data-dir is required');
-    const logger = pino({ level: String(f['log-level']) });
+    const logger = pino({ level: String(f['log-level']) }, lossyStdout());
     const monitor = new LogMonitor({ dataDir, logger });
     if (!(await monitor.start())) {
       logger.info({ dataDir }, 'log monitor already running');
@@ -42,9 +43,32 @@ Exits at once when a monitor already runs for the data dir.`,
     const onSignal = () => void monitor.stop();
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    process.on('SIGHUP', () => undefined);
+    // SIGHUP (a closed terminal, an operator's reload of the agent's process group) is not a reason to stop.
+    process.on('SIGHUP', () => logger.info({ signal: 'SIGHUP' }, 'signal ignored'));
     await monitor.closed();
     // A daemon: once everything is flushed and saved, leave without waiting for stray handles.
     process.exit(0);
   },
 };
+
+/**
+ * The monitor's own log goes to logmon.log, in the data dir it writes task
+ * logs to: when that filesystem is full a line that does not fit is lost,
+ * and the monitor goes on (pino's default stream would throw ENOSPC out of
+ * the event loop). A partial write is completed.
+ */
+function lossyStdout(): { write(s: string): void } {
+  return {
+    write(s: string) {
+      const buf = Buffer.from(s);
+      let off = 0;
+      for (let tries = 0; off < buf.length && tries < 100; tries++) {
+        try {
+          off += writeSync(1, buf, off);
+        } catch {
+          return;
+        }
+      }
+    },
+  };
+}

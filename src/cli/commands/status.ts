@@ -62,16 +62,18 @@ export const statusCommand: Command = {
       const p = paletteFor(io, f['no-color']);
       const wantStats = !f['no-stats'];
       if (args.length === 0) {
-        const [jobs, files, stats] = await Promise.all([
+        const [jobs, files, stats, node] = await Promise.all([
           client.jobs(),
           client.files(),
           wantStats ? client.stats().catch(() => undefined) : undefined,
+          client.node().catch(() => undefined),
         ]);
+        const disk = node?.disk;
         if (f.json) {
           const withStats = stats ? jobs.map((j) => ({ ...j, tasks: j.tasks.map((t) => ({ ...t, stats: stats[t.id] ?? t.stats })) })) : jobs;
-          await writeJson(io, { jobs: withStats, files });
+          await writeJson(io, { jobs: withStats, files, ...(disk ? { disk } : {}) });
         } else {
-          await writeOut(io.stdout, renderStatus({ jobs, files, stats }, { now: Date.now(), palette: p }));
+          await writeOut(io.stdout, renderStatus({ jobs, files, stats, disk }, { now: Date.now(), palette: p }));
         }
         return 0;
       }

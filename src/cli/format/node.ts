@@ -1,5 +1,5 @@
 /** What `tendctl node` prints: identity, executor and cgroup mode, cores, memory, drivers (and why not), attributes, meta. */
-import type { NodeView } from '../../api/api.js';
+import type { DiskView, NodeView } from '../../api/api.js';
 import { formatBytes } from './bytes.js';
 import { formatRelative, parseTime } from './duration.js';
 import { palette as makePalette, type Palette } from './color.js';
@@ -39,9 +39,11 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
       ['Cores', `${formatCpuList(n.cores)}${n.reservedCores.length ? ` (reserved ${formatCpuList(n.reservedCores)})` : ''}`],
       ['Memory', formatBytes(n.memoryBytes)],
       ['Data Dir', n.dataDir],
+      ...(n.disk ? [['Data Dir Free', formatDiskFree(n.disk, p)] as [string, string], ['Logs Dropped', formatLogsDropped(n.disk, p)] as [string, string]] : []),
       ['Jobs Dir', n.jobsDir],
       ['Agent Started', started === undefined ? n.startedAt : `${n.startedAt} (${formatRelative(started, opts.now)})`],
     ]),
+    ...(n.disk?.warnings.length ? [p.bold('Warnings'), n.disk.warnings.map((w) => `  ${p.red(w)}`).join('\n') + '\n'] : []),
     p.bold('Drivers'),
   ];
   const drivers = Object.entries(n.drivers).sort(([a], [b]) => a.localeCompare(b));
@@ -65,4 +67,19 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
   kv('Attributes', n.attributes);
   kv('Meta', n.meta);
   return out.join('\n');
+}
+
+/** "812 MiB of 8 GiB", with "low" in red below the threshold. */
+export function formatDiskFree(d: DiskView, p: Palette): string {
+  if (d.freeBytes < 0) return '-';
+  const text = `${formatBytes(d.freeBytes)} of ${formatBytes(d.totalBytes)}`;
+  return d.low ? `${p.red(text)} ${p.red(`(low: below ${formatBytes(d.lowBytes)})`)}` : text;
+}
+
+/** "0 B", "1.2 MiB (dropping now: web/g[0]/t)", "monitor not running". */
+export function formatLogsDropped(d: DiskView, p: Palette): string {
+  if (d.logs.monitorPid === undefined && d.logs.droppedBytes === 0) return p.red('log monitor not running');
+  const bytes = formatBytes(d.logs.droppedBytes);
+  if (d.logs.droppingTasks.length) return p.red(`${bytes} (dropping now: ${d.logs.droppingTasks.join(', ')})`);
+  return d.logs.droppedBytes ? p.yellow(bytes) : bytes;
 }

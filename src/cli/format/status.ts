@@ -5,7 +5,7 @@
  * `nomad alloc status`). Pure: data, the current time and a palette in,
  * text out.
  */
-import type { FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
+import type { DiskView, FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
 import type { Diagnostic } from '../../jobspec/model.js';
 import type { ExitResult, TaskStats } from '../../executor/executor.js';
 import { formatUsage, formatPercent } from './bytes.js';
@@ -20,6 +20,8 @@ export interface StatusInput {
   files: FileView[];
   /** Live stats by instance id (from /v1/stats); TaskView.stats is used when absent. */
   stats?: Record<string, TaskStats>;
+  /** The node's disk pressure (NodeView.disk): its warnings head the output. */
+  disk?: DiskView;
 }
 
 export interface RenderOptions {
@@ -132,6 +134,9 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
   const jobs = [...input.jobs].sort((a, b) => a.id.localeCompare(b.id));
   const tasks = jobs.flatMap((j) => [...j.tasks].sort(compareTasks));
   const out: string[] = [];
+  if (input.disk?.warnings.length) {
+    out.push(p.bold('Node warnings:'), ...input.disk.warnings.map((w) => `  ${p.red(w)}`), '');
+  }
   if (tasks.length === 0) out.push('No tasks.');
   else {
     const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p)]);

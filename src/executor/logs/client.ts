@@ -4,15 +4,19 @@
  * `<dataDir>/logmon.log`, guarded by `<dataDir>/logmon.lock` (created
  * exclusively, holding the starter's pid; a lock whose pid is dead is taken
  * over) so two agents on one data dir never start two monitors.
+ *
+ * A monitor that cannot be started or reached never refuses a task:
+ * collect() keeps the entry and revive() (called periodically by the agent)
+ * starts the monitor again and registers it.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tendBin } from '../../paths.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, TendError } from '../../errors.js';
 import { isAlive } from '../proc.js';
 import type { LogMonitorClient, LogSource, LogTarget } from './logs.js';
-import { logmonPaths, requestLogmon, type LogmonRequest } from './protocol.js';
+import { logmonPaths, requestLogmon, type LogmonRequest, type LogmonStatus } from './protocol.js';
 
 export interface LogMonitorClientOptions {
   dataDir: string;
@@ -22,6 +26,9 @@ export interface LogMonitorClientOptions {
   startTimeoutMs?: number;
 }
 
+
+/** After a failed monitor start, how long collect() reports that failure without waiting for another start. */
+const FAIL_FAST_MS = 30_000;
 
 export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonitorClient {
   const paths = logmonPaths(opts.dataDir);
@@ -47,24 +54,36 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
     if (!res.ok) throw new TendError('E_EXECUTOR', `failed to ${req.op} log collection: ${res.error}`);
   };
 
+  /** Entries collect() could not register, by task id, for revive(). */
+  const unregistered = new Map<string, { source: LogSource; target: LogTarget }>();
+  /** The last failed start: launches within FAIL_FAST_MS of it do not wait startTimeoutMs again (revive() retries). */
+  let lastStartFailure: { at: number; err: Error } | undefined;
+
   /** Take the start lock; false when a live process holds it. */
   const lock = (): boolean => {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = openSync(paths.lock, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
+        try {
+          writeSync(fd, String(process.pid));
+        } catch {
+          // A full disk: the lock is held all the same; an empty one is trusted while it is young.
+        } finally {
+          closeSync(fd);
+        }
         return true;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
       let holder = NaN;
+      let young = false;
       try {
         holder = Number(readFileSync(paths.lock, 'utf8'));
+        young = Date.now() - statSync(paths.lock).mtimeMs < startTimeoutMs;
       } catch {
         continue; // released meanwhile
       }
-      if (holder && isAlive(holder)) return false;
+      if (holder ? isAlive(holder) : young) return false;
       try {
         unlinkSync(paths.lock); // stale: its holder died
       } catch {
@@ -92,7 +111,12 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
   };
 
   const spawnMonitor = () => {
-    const out = openSync(paths.log, 'a');
+    let out: number | 'ignore' = 'ignore';
+    try {
+      out = openSync(paths.log, 'a');
+    } catch {
+      // No room even for an empty logmon.log: the monitor runs without its own log.
+    }
     try {
       const child = spawn(command[0], [...command.slice(1), 'logmon', '-data-dir', opts.dataDir], {
         detached: true,
@@ -101,33 +125,74 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
       child.on('error', () => undefined);
       child.unref();
     } finally {
-      closeSync(out);
+      if (out !== 'ignore') closeSync(out);
+    }
+  };
+
+  const ensure = async () => {
+    if ((await ping()) !== undefined) return;
+    mkdirSync(opts.dataDir, { recursive: true });
+    const deadline = Date.now() + startTimeoutMs;
+    while (!lock()) {
+      // Another agent is starting it: wait for that one.
+      if ((await ping()) !== undefined) return;
+      if (Date.now() >= deadline) throw new TendError('E_EXECUTOR', `failed to start log monitor: ${paths.lock} stays held`);
+      await sleep(20);
+    }
+    try {
+      if ((await ping()) !== undefined) return;
+      spawnMonitor();
+      if ((await waitForPing()) === undefined) {
+        throw new TendError('E_EXECUTOR', `failed to start log monitor: no answer on ${paths.socket} within ${startTimeoutMs}ms (see ${paths.log})`);
+      }
+    } finally {
+      unlock();
     }
   };
 
   return {
-    async ensure() {
-      if ((await ping()) !== undefined) return;
-      mkdirSync(opts.dataDir, { recursive: true });
-      const deadline = Date.now() + startTimeoutMs;
-      while (!lock()) {
-        // Another agent is starting it: wait for that one.
-        if ((await ping()) !== undefined) return;
-        if (Date.now() >= deadline) throw new TendError('E_EXECUTOR', `failed to start log monitor: ${paths.lock} stays held`);
-        await sleep(20);
+    ensure,
+    add: (source: LogSource, target: LogTarget) => call({ op: 'add', source, target }),
+    async collect(source: LogSource, target: LogTarget) {
+      if (lastStartFailure && Date.now() - lastStartFailure.at < FAIL_FAST_MS && (await ping()) === undefined) {
+        unregistered.set(target.id, { source, target });
+        return lastStartFailure.err;
       }
       try {
-        if ((await ping()) !== undefined) return;
-        spawnMonitor();
-        if ((await waitForPing()) === undefined) {
-          throw new TendError('E_EXECUTOR', `failed to start log monitor: no answer on ${paths.socket} within ${startTimeoutMs}ms (see ${paths.log})`);
+        try {
+          await ensure();
+        } catch (err) {
+          lastStartFailure = { at: Date.now(), err: err instanceof Error ? err : new Error(String(err)) };
+          throw err;
         }
-      } finally {
-        unlock();
+        await call({ op: 'add', source, target });
+        unregistered.delete(target.id);
+        return undefined;
+      } catch (err) {
+        unregistered.set(target.id, { source, target });
+        return err instanceof Error ? err : new Error(String(err));
       }
     },
-    add: (source: LogSource, target: LogTarget) => call({ op: 'add', source, target }),
+    async revive() {
+      if (unregistered.size === 0 && (await ping()) !== undefined) return;
+      await ensure();
+      lastStartFailure = undefined;
+      for (const [id, e] of [...unregistered]) {
+        await call({ op: 'add', source: e.source, target: e.target });
+        unregistered.delete(id);
+      }
+    },
+    unregistered: () => [...unregistered.keys()],
+    async status(): Promise<LogmonStatus | undefined> {
+      try {
+        const res = await requestLogmon(paths.socket, { op: 'status' }, 2000);
+        return res.ok ? res.status : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     async remove(id: string) {
+      unregistered.delete(id);
       if ((await ping()) === undefined) {
         removeFromState(paths.state, id);
         return;
@@ -159,6 +224,16 @@ function removeFromState(file: string, id: string): void {
   }
   if (!state.tasks || !(id in state.tasks)) return;
   delete state.tasks[id];
-  writeFileSync(`${file}.tmp`, JSON.stringify(state));
-  renameSync(`${file}.tmp`, file);
+  try {
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
+  } catch (err) {
+    // A full disk: the entry stays; a later monitor resumes it, and the next add of the id replaces it.
+    if (errnoCode(err) !== 'ENOSPC' && errnoCode(err) !== 'EDQUOT') throw err;
+    try {
+      unlinkSync(`${file}.tmp`);
+    } catch {
+      /* not there */
+    }
+  }
 }

@@ -16,7 +16,7 @@ import net from 'node:net';
 import type pino from 'pino';
 import { errnoCode } from '../../errors.js';
 import type { LogTarget } from './logs.js';
-import { FileRotator, type LogStream } from './rotator.js';
+import { FileRotator, type DropStats, type LogStream } from './rotator.js';
 
 export interface Collector {
   readonly id: string;
@@ -24,17 +24,30 @@ export interface Collector {
   stop(): void;
   /** Data to persist in the monitor's state file (offsets), if any. */
   checkpoint(): Record<string, unknown> | undefined;
+  /** Output dropped for lack of space, both streams together. */
+  dropped(): DropStats;
+}
+
+/** Both streams' drop counts as one. */
+export function sumDrops(a: DropStats, b: DropStats): DropStats {
+  const out: DropStats = { droppedBytes: a.droppedBytes + b.droppedBytes, pendingBytes: a.pendingBytes + b.pendingBytes };
+  const pending = [a, b].filter((d) => d.pendingBytes > 0);
+  if (pending.length) {
+    out.error = pending[0].error;
+    out.since = pending.map((d) => d.since ?? '').sort()[0] || undefined;
+  }
+  return out;
 }
 
 class FifoStream {
   readonly #path: string;
-  readonly #rotator: FileRotator;
+  readonly rotator: FileRotator;
   readonly #log: pino.Logger;
   #socket: net.Socket | undefined;
 
   constructor(fifo: string, rotator: FileRotator, log: pino.Logger) {
     this.#path = fifo;
-    this.#rotator = rotator;
+    this.rotator = rotator;
     this.#log = log;
     const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     const socket = new net.Socket({ fd, readable: true, writable: false });
@@ -45,7 +58,7 @@ class FifoStream {
 
   #write(chunk: Buffer): void {
     try {
-      this.#rotator.write(chunk);
+      this.rotator.write(chunk);
     } catch (err) {
       this.#log.error({ err, fifo: this.#path }, 'log write failed');
     }
@@ -74,7 +87,7 @@ class FifoStream {
       }
       closeSync(fd);
     }
-    this.#rotator.close();
+    this.rotator.close();
   }
 }
 
@@ -100,5 +113,6 @@ export function startFifoCollector(
       err.stop();
     },
     checkpoint: () => undefined,
+    dropped: () => sumDrops(out.rotator.dropped, err.rotator.dropped),
   };
 }

@@ -18,10 +18,10 @@ import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSy
 import path from 'node:path';
 import type pino from 'pino';
 import { errnoCode } from '../../errors.js';
-import type { Collector } from './fifo-collector.js';
+import { sumDrops, type Collector } from './fifo-collector.js';
 import { K8sFileParser } from './k8s-file.js';
 import type { LogTarget } from './logs.js';
-import { FileRotator } from './rotator.js';
+import { FileRotator, type DropStats } from './rotator.js';
 
 /** Ask conmon to reopen its log file (conmon's REOPEN_LOGS_EVENT = 2). */
 export const REOPEN_LOGS_MESSAGE = '2 0 0\n';
@@ -92,6 +92,10 @@ class K8sCollector implements Collector {
 
   checkpoint(): Record<string, unknown> {
     return { offset: this.#offset, rotating: this.#rotating } satisfies K8sCheckpoint;
+  }
+
+  dropped(): DropStats {
+    return sumDrops(this.#out.dropped, this.#err.dropped);
   }
 
   stop(): void {

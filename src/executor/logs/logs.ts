@@ -26,6 +26,7 @@
  */
 
 import { pathUnder, segmentOf } from '../../safe-fs.js';
+import type { LogmonStatus } from './protocol.js';
 
 export type LogSource =
   | { kind: 'fifo'; stdoutFifo: string; stderrFifo: string }
@@ -49,6 +50,19 @@ export interface LogMonitorClient {
   remove(id: string): Promise<void>;
   /** Level-triggered: the full set of tasks to collect; others are dropped. */
   sync(all: { source: LogSource; target: LogTarget }[]): Promise<void>;
+  /**
+   * ensure() then add(), for a task being launched; never throws, so that no
+   * task is refused or stopped because its logs cannot be collected. On a
+   * failure the entry is kept and registered by a later revive(); the
+   * failure is returned for the caller to report.
+   */
+  collect(source: LogSource, target: LogTarget): Promise<Error | undefined>;
+  /** Start the monitor if it is gone and register what collect() could not; throws what still fails. */
+  revive(): Promise<void>;
+  /** Ids of tasks whose collection is not registered yet (collect() failed). */
+  unregistered(): string[];
+  /** The monitor's drop counts (full filesystem); undefined when no monitor answers. */
+  status(): Promise<LogmonStatus | undefined>;
   /** Pid of the monitor process, for accounting (status, tests, shutdown). */
   pid(): Promise<number | undefined>;
   /** Stop the monitor process (tests, `-stop-tasks-on-exit`). */

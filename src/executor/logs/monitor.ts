@@ -6,6 +6,12 @@
  * `<dataDir>/logmon.json` (written atomically), so a restarted monitor
  * resumes every task: FIFOs keep what was written meanwhile (up to the pipe
  * capacity), conmon files are resumed at their checkpointed offset.
+ *
+ * A full filesystem does not stop it: output that cannot be written is
+ * dropped and counted (rotator.ts), the FIFOs and conmon logs keep being
+ * read so no task blocks, and a failed write of its own state file is
+ * retried with the next change. Each episode is logged once, when it begins
+ * and when it ends; `status` reports the counts to the agent.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -14,7 +20,7 @@ import { describeError, errnoCode } from '../../errors.js';
 import { startFifoCollector, type Collector } from './fifo-collector.js';
 import { startK8sCollector, type K8sCheckpoint } from './k8s-collector.js';
 import type { LogSource, LogTarget } from './logs.js';
-import { logmonPaths, requestLogmon, type LogmonRequest, type LogmonResponse } from './protocol.js';
+import { logmonPaths, requestLogmon, type LogmonDrops, type LogmonRequest, type LogmonResponse, type LogmonStatus } from './protocol.js';
 
 interface Entry {
   source: LogSource;
@@ -47,6 +53,11 @@ export class LogMonitor {
   #saveWaiters: (() => void)[] = [];
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
+  /** Bytes dropped by collections since removed (the total survives them). */
+  #droppedByRemoved = 0;
+  /** Tasks whose dropping episode was logged as begun. */
+  readonly #dropping = new Set<string>();
+  #stateError: string | undefined;
 
   constructor(opts: LogMonitorOptions) {
     this.#paths = logmonPaths(opts.dataDir);
@@ -73,7 +84,10 @@ export class LogMonitor {
       server.listen(this.#paths.socket, () => resolve());
     });
     this.#server = server;
-    this.#timer = setInterval(() => this.#saveIfCheckpointed(), CHECKPOINT_MS);
+    this.#timer = setInterval(() => {
+      this.#saveIfCheckpointed();
+      this.#watchDrops();
+    }, CHECKPOINT_MS);
     this.#log.info({ pid: process.pid, tasks: this.#entries.size }, 'log monitor started');
     return true;
   }
@@ -145,7 +159,37 @@ export class LogMonitor {
     }
     const entry = this.#entries.get(id);
     if (entry) entry.checkpoint = c.checkpoint();
+    this.#droppedByRemoved += c.dropped().droppedBytes;
+    this.#dropping.delete(id);
     this.#collectors.delete(id);
+  }
+
+  /** Dropped output, per task and in total. */
+  status(): LogmonStatus {
+    const tasks: Record<string, LogmonDrops> = {};
+    let droppedBytes = this.#droppedByRemoved;
+    let dropping = 0;
+    for (const [id, c] of this.#collectors) {
+      const d = c.dropped();
+      if (d.droppedBytes === 0) continue;
+      tasks[id] = d;
+      droppedBytes += d.droppedBytes;
+      if (d.pendingBytes > 0) dropping++;
+    }
+    return { droppedBytes, dropping, tasks, ...(this.#stateError ? { stateError: this.#stateError } : {}) };
+  }
+
+  /** Log each task's dropping episode once when it begins and once when it ends. */
+  #watchDrops(): void {
+    for (const [id, c] of this.#collectors) {
+      const d = c.dropped();
+      if (d.pendingBytes > 0 && !this.#dropping.has(id)) {
+        this.#dropping.add(id);
+        this.#log.warn({ id, error: d.error, since: d.since }, 'task output dropped: no space for its log');
+      } else if (d.pendingBytes === 0 && this.#dropping.delete(id)) {
+        this.#log.info({ id, droppedBytes: d.droppedBytes }, 'task output written again');
+      }
+    }
   }
 
   async #otherAlive(): Promise<boolean> {
@@ -220,9 +264,26 @@ export class LogMonitor {
     try {
       writeFileSync(tmp, JSON.stringify(state));
       renameSync(tmp, this.#paths.state);
+      if (this.#stateError) this.#log.info({ path: this.#paths.state }, 'log monitor state written again');
+      this.#stateError = undefined;
     } catch (err) {
-      this.#log.error({ err, path: this.#paths.state }, 'log monitor state write failed');
+      // Kept in memory; the next change or checkpoint writes it again. Logged once per episode.
+      if (!this.#stateError) this.#log.error({ err, path: this.#paths.state }, 'log monitor state write failed');
+      this.#stateError = describeError(err);
+      this.#saveAgain();
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* not there */
+      }
     }
+  }
+
+  /** After a failed save, try again in a while even when nothing changes (an add must become durable). */
+  #saveAgain(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => this.#save(), CHECKPOINT_MS);
+    this.#saveTimer.unref();
   }
 
   #serve(conn: net.Socket): void {
@@ -267,10 +328,12 @@ export class LogMonitor {
       case 'sync':
         this.sync(req.all);
         return { ok: true };
+      case 'status':
+        return { ok: true, pid: process.pid, status: this.status() };
       case 'stop':
         return { ok: true, pid: process.pid };
       default:
-        return { ok: false, error: `expected op ping|add|remove|sync|stop, got ${JSON.stringify((req as { op?: unknown }).op)}` };
+        return { ok: false, error: `expected op ping|add|remove|sync|status|stop, got ${JSON.stringify((req as { op?: unknown }).op)}` };
     }
   }
 }

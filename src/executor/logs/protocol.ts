@@ -6,6 +6,7 @@
  *   {"op":"add","source":…,"target":…}     → {"ok":true}
  *   {"op":"remove","id":"…"}               → {"ok":true}   (after flushing)
  *   {"op":"sync","all":[{source,target}]}  → {"ok":true}
+ *   {"op":"status"}                        → {"ok":true,"pid":123,"status":LogmonStatus}
  *   {"op":"stop"}                          → {"ok":true}   (then the monitor exits)
  *   any failure                            → {"ok":false,"error":"…"}
  *
@@ -22,9 +23,30 @@ export type LogmonRequest =
   | { op: 'add'; source: LogSource; target: LogTarget }
   | { op: 'remove'; id: string }
   | { op: 'sync'; all: { source: LogSource; target: LogTarget }[] }
+  | { op: 'status' }
   | { op: 'stop' };
 
-export type LogmonResponse = { ok: true; pid?: number } | { ok: false; error: string };
+/** Output a monitor could not write for lack of space (see rotator.ts DropStats). */
+export interface LogmonDrops {
+  droppedBytes: number;
+  /** Dropped and not yet followed by a marker: non-zero while the filesystem is full. */
+  pendingBytes: number;
+  error?: string;
+  since?: string;
+}
+
+export interface LogmonStatus {
+  /** Every byte dropped since the monitor started, tasks since removed included. */
+  droppedBytes: number;
+  /** Tasks dropping right now (pendingBytes > 0). */
+  dropping: number;
+  /** Tasks that dropped anything, by id. */
+  tasks: Record<string, LogmonDrops>;
+  /** Why the last write of logmon.json failed, while it keeps failing. */
+  stateError?: string;
+}
+
+export type LogmonResponse = { ok: true; pid?: number; status?: LogmonStatus } | { ok: false; error: string };
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
 export const MAX_SOCKET_PATH = 107;

@@ -6,6 +6,14 @@
  * reordered. On construction it resumes after the highest existing N, so a
  * restarted log monitor appends where the previous one stopped.
  *
+ * A full filesystem never stops the collection: a write (or the open of the
+ * next file) that fails with ENOSPC or EDQUOT drops that chunk and counts it
+ * (`dropped`). The next chunk tries again, at most once per
+ * `retryAfterMs` (default 1 s; chunks in between are dropped without a
+ * try), and the first write that succeeds is preceded by a marker line
+ * `[tend: N bytes dropped: no space left on device]`. Other write errors
+ * still throw.
+ *
  * The log dir is one no task can write (`<dataDir>/logs/<allocId>`); still,
  * a file is opened only with O_NOFOLLOW and only if it is a regular file with
  * a single link, so even a link or hard link planted there is never written
@@ -23,6 +31,35 @@ export interface RotatorOptions {
   stream: LogStream;
   maxFiles: number;
   maxFileSizeBytes: number;
+  /** After a failed write, drop without trying for this long (default 1000 ms). */
+  retryAfterMs?: number;
+  /** Clock for the retry pause (tests). */
+  now?: () => number;
+}
+
+/** Bytes a rotator could not write because its filesystem was full. */
+export interface DropStats {
+  /** Every byte dropped since this rotator was made. */
+  droppedBytes: number;
+  /** Dropped since the last marker: non-zero while the filesystem is full. */
+  pendingBytes: number;
+  /** Code of the last failure (ENOSPC, EDQUOT), while pendingBytes > 0. */
+  error?: string;
+  /** When the current episode began (ISO), while pendingBytes > 0. */
+  since?: string;
+}
+
+/** Write failures that mean "no space": the chunk is dropped, not fatal. */
+export function isNoSpace(err: unknown): boolean {
+  const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown } | undefined)?.cause);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+const NO_SPACE_TEXT: Record<string, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded' };
+
+/** The line written where output was lost: `[tend: N bytes dropped: no space left on device]`. */
+export function dropMarker(bytes: number, code: string | undefined): string {
+  return `[tend: ${bytes} bytes dropped: ${NO_SPACE_TEXT[code ?? 'ENOSPC'] ?? code}]\n`;
 }
 
 /** Indexes N of the existing `<task>.<stream>.N` files in `logDir`, ascending. */
@@ -58,15 +95,34 @@ export class FileRotator {
   #index = 0;
   #fd = -1;
   #size = 0;
+  /** Whether the last byte written ended a line (a marker after a partial line starts on a new one). */
+  #atLineStart = true;
+  readonly #now: () => number;
+  readonly #retryAfterMs: number;
+  #retryAt = 0;
+  #drop: DropStats = { droppedBytes: 0, pendingBytes: 0 };
 
   constructor(opts: RotatorOptions) {
     this.#opts = opts;
     this.#maxFiles = Math.max(1, Math.floor(opts.maxFiles));
     this.#maxBytes = Math.max(1, Math.floor(opts.maxFileSizeBytes));
+    this.#now = opts.now ?? Date.now;
+    this.#retryAfterMs = opts.retryAfterMs ?? 1000;
     const existing = listLogIndexes(opts.logDir, opts.task, opts.stream);
     this.#index = existing.length ? existing[existing.length - 1] : 0;
-    this.#open();
+    try {
+      this.#open();
+    } catch (err) {
+      // A full filesystem cannot refuse a collection: the file is opened by the first write that fits.
+      if (!isNoSpace(err)) throw err;
+      this.#noSpace(err, 0);
+    }
     for (const n of existing) if (n <= this.#index - this.#maxFiles) this.#unlink(n);
+  }
+
+  /** What was dropped for lack of space (a copy). */
+  get dropped(): DropStats {
+    return { ...this.#drop };
   }
 
   /** Index of the file being written. */
@@ -74,16 +130,65 @@ export class FileRotator {
     return this.#index;
   }
 
+  /**
+   * Append a chunk. With no space left, the chunk (or what of it did not fit)
+   * is dropped and counted; the first chunk that fits afterwards is preceded
+   * by the drop marker.
+   */
   write(buf: Buffer): void {
-    let off = 0;
-    while (off < buf.length) {
-      if (this.#size >= this.#maxBytes) this.#rotate();
-      const n = Math.min(this.#maxBytes - this.#size, buf.length - off);
-      let done = 0;
-      while (done < n) done += writeSync(this.#fd, buf, off + done, n - done);
-      this.#size += n;
-      off += n;
+    if (buf.length === 0) return;
+    if (this.#drop.pendingBytes > 0) {
+      if (this.#now() < this.#retryAt) {
+        this.#drop.pendingBytes += buf.length;
+        this.#drop.droppedBytes += buf.length;
+        return;
+      }
+      const d = this.#drop;
+      const marker = Buffer.from((this.#atLineStart ? '' : '\n') + dropMarker(d.pendingBytes, d.error));
+      try {
+        this.#append(marker);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        this.#noSpace(err, buf.length);
+        return;
+      }
+      this.#drop = { droppedBytes: d.droppedBytes, pendingBytes: 0 };
     }
+    try {
+      this.#append(buf);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.#noSpace(err, buf.length - ((err as { written?: number }).written ?? 0));
+    }
+  }
+
+  /** Write all of buf, rotating at the size limit; a failure carries `written` (bytes that made it). */
+  #append(buf: Buffer): number {
+    let off = 0;
+    try {
+      while (off < buf.length) {
+        if (this.#fd < 0) this.#open();
+        if (this.#size >= this.#maxBytes) this.#rotate();
+        const n = Math.min(this.#maxBytes - this.#size, buf.length - off);
+        const w = writeSync(this.#fd, buf, off, n);
+        this.#size += w;
+        off += w;
+        this.#atLineStart = buf[off - 1] === 0x0a;
+      }
+    } catch (err) {
+      Object.assign(err as object, { written: off });
+      throw err;
+    }
+    return off;
+  }
+
+  #noSpace(err: unknown, bytes: number): void {
+    const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown }).cause);
+    if (this.#drop.pendingBytes === 0) this.#drop.since = new Date(this.#now()).toISOString();
+    this.#drop.pendingBytes += bytes;
+    this.#drop.droppedBytes += bytes;
+    this.#drop.error = code;
+    this.#retryAt = this.#now() + this.#retryAfterMs;
   }
 
   close(): void {
@@ -111,8 +216,9 @@ export class FileRotator {
   #rotate(): void {
     this.close();
     this.#index += 1;
-    this.#open();
+    // The oldest file goes first: on a full filesystem that is the space the new one needs.
     this.#unlink(this.#index - this.#maxFiles);
+    this.#open();
   }
 
   #unlink(index: number): void {

@@ -133,12 +133,13 @@ export class OciExecutor implements Executor {
       const stat = readStat(pid);
       const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
       const conmonStat = readStat(conmonPid);
-      // A fresh agent (or one whose monitor died) has no log monitor yet: start it before registering.
-      await this.#opts.logs.ensure();
-      await this.#opts.logs.add(
+      // A fresh agent (or one whose monitor died) has no log monitor yet: collect() starts it. A monitor
+      // that cannot start never stops the task: conmon keeps its file, the agent's revive() registers it later.
+      const logsErr = await this.#opts.logs.collect(
         { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
         { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
       );
+      if (logsErr) log.warn({ err: describeError(logsErr) }, 'task logs not collected yet: log monitor unavailable');
       const data: OciHandleData = {
         bundle,
         exitFile: this.#layout.exitFile(id),

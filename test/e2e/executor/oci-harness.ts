@@ -20,6 +20,10 @@ import { DEFAULT_CHROOT_ENV, existingChrootEnv, computeCapabilities, ociCap } fr
 export const noopLogs: LogMonitorClient = {
   ensure: async () => undefined,
   add: async () => undefined,
+  collect: async () => undefined,
+  revive: async () => undefined,
+  unregistered: () => [],
+  status: async () => undefined,
   remove: async () => undefined,
   sync: async () => undefined,
   pid: async () => undefined,
