@@ -2,7 +2,8 @@
  * The Agent: keeps the tasks on this node equal to the desired set.
  *
  *   start():  store → recover every recorded handle (adopt, or record the
- *             exit) → executor.gc(known) → watch the jobs dir → first pass
+ *             exit) → rebuild records of the executor's tasks the store
+ *             lacks (adopt) → executor.gc(known) → watch the jobs dir → first pass
  *   pass:     level-triggered; diff the whole desired set against the records
  *             and submit every task that needs an action to the work queue;
  *             file events, task exits and restart timers only schedule a pass
@@ -17,7 +18,7 @@ import type { DriverName, ExecOptions, ExecSession, Executor, TaskStats } from '
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet, JobSource } from '../source/source.js';
 import type { Driver } from '../drivers/driver.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreLoadResult } from '../store/store.js';
 import type { DesiredInstance, DiffOptions } from '../reconcile/reconcile.js';
 import { expandJobs } from '../reconcile/expand.js';
 import { decide, diffAll } from '../reconcile/diff.js';
@@ -50,6 +51,8 @@ export interface AgentOptions {
   disk?(): DiskView | undefined;
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
+  /** How the store loaded (a store missing or corrupt while tasks run is reported by recovery). */
+  storeLoad?: StoreLoadResult;
 }
 
 export class Agent implements AgentApi {
@@ -107,7 +110,14 @@ export class Agent implements AgentApi {
   async start(): Promise<void> {
     const set = await this.#o.source.start();
     this.#setDesired(set);
-    await recoverTasks({ store: this.#store, executor: this.#o.executor, runner: this.#runner, logger: this.#o.logger });
+    await recoverTasks({
+      store: this.#store,
+      executor: this.#o.executor,
+      runner: this.#runner,
+      logger: this.#o.logger,
+      desired: (id) => this.#desired.get(id),
+      storeLoad: this.#o.storeLoad,
+    });
     this.#unsubscribe = this.#o.source.onChange((s) => {
       this.#setDesired(s);
       this.schedulePass();

@@ -2,15 +2,23 @@
  * Agent start: every recorded handle is proven again by the executor
  * (pid plus start time, runtime state). A running task is adopted without a
  * restart; one that ended while the agent was down has its exit recorded
- * (code when the executor kept it) and the restart policy applies. Then the
- * executor removes leftovers of ids nobody knows — including a task launched
- * by an agent that died before it could record the handle.
+ * (code when the executor kept it) and the restart policy applies.
+ *
+ * Then the tasks the executor knows (`list()`: identity, the agent's launch
+ * notes, a handle) and the store does not — a store lost, damaged, or an agent
+ * that died before recording a handle — get their records rebuilt: a live one
+ * is adopted without a restart (the reconcile loop then restarts or stops it
+ * only if the job files say so), an ended one has its exit recorded. Never is
+ * healthy work killed because of bookkeeping. Last, the executor removes
+ * leftovers of ids nobody knows (no readable identity, or a duplicate).
  */
 import type pino from 'pino';
-import type { Executor } from '../executor/executor.js';
-import type { Store } from '../store/store.js';
+import type { Executor, ExitResult, ListedTask } from '../executor/executor.js';
+import type { DesiredInstance } from '../reconcile/reconcile.js';
+import type { Store, StoreLoadResult } from '../store/store.js';
 import { describeError } from '../errors.js';
 import type { TaskRunner } from './task-runner.js';
+import { rebuildRecord } from './rebuild.js';
 
 export interface RecoverOptions {
   store: Store;
@@ -19,11 +27,17 @@ export interface RecoverOptions {
   logger: pino.Logger;
   /** Parallel reattaches (default 32). */
   concurrency?: number;
+  /** The desired instance of a task id (kill policy and resources of a rebuilt record without notes). */
+  desired?(id: string): DesiredInstance | undefined;
+  /** How the store loaded: a store found missing or corrupt while tasks run is reported. */
+  storeLoad?: StoreLoadResult;
 }
 
 export interface RecoverSummary {
   adopted: number;
   exited: number;
+  /** Records rebuilt from the executor's records (included in adopted / exited). */
+  rebuilt: number;
   removed: string[];
 }
 
@@ -44,6 +58,8 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
     }
   }
   const limit = o.concurrency ?? 32;
+  // Executor ids whose fate the records decide (adopted or exit recorded): list() skips them.
+  const handled = new Set(withHandle.map((r) => r.handle!.id));
   for (let i = 0; i < withHandle.length; i += limit) {
     await Promise.all(
       withHandle.slice(i, i + limit).map(async (r) => {
@@ -73,9 +89,113 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
       }),
     );
   }
+  const rb = await rebuild(o, log, handled, known, limit);
+  adopted += rb.adopted;
+  exited += rb.exited;
+  report(o, log, rb);
   await o.store.flush();
   const removed = await o.executor.gc(known);
   if (removed.length) log.warn({ removed }, 'removed leftovers of unknown tasks');
-  log.info({ adopted, exited, removed: removed.length }, 'recovery done');
-  return { adopted, exited, removed };
+  log.info({ adopted, exited, rebuilt: rb.adopted + rb.exited, removed: removed.length }, 'recovery done');
+  return { adopted, exited, rebuilt: rb.adopted + rb.exited, removed };
+}
+
+interface RebuildSummary {
+  adopted: number;
+  exited: number;
+  /** Of the rebuilt, how many had no launch notes (spec unknown: restarted if still desired). */
+  unknownSpec: number;
+}
+
+/** Records for the executor's tasks the store lacks; adds the ids it takes charge of to `known`. */
+async function rebuild(o: RecoverOptions, log: pino.Logger, handled: ReadonlySet<string>, known: Set<string>, limit: number): Promise<RebuildSummary> {
+  const out: RebuildSummary = { adopted: 0, exited: 0, unknownSpec: 0 };
+  let listed: ListedTask[];
+  try {
+    listed = await o.executor.list();
+  } catch (err) {
+    log.warn({ err: describeError(err) }, 'failed to list the executor\'s tasks; none rebuilt');
+    return out;
+  }
+  const todo: { t: ListedTask; id: string; attach: boolean; unknown: boolean }[] = [];
+  const claimed = new Set<string>();
+  for (const t of listed) {
+    if (handled.has(t.id)) continue;
+    const rb = rebuildRecord(t, undefined);
+    if (!rb) {
+      log.warn({ id: t.id, ...t.identity }, 'task identity does not match its executor id; left to gc');
+      continue;
+    }
+    const id = rb.record.id;
+    const r = o.store.get(id);
+    // A record without a handle for this very id: the agent died between launch and recording it.
+    const attach = r !== undefined && r.execId === t.id && !r.handle;
+    if ((r && !attach) || claimed.has(id)) {
+      log.warn({ id: t.id, task: id }, 'another run of this task is recorded; left to gc');
+      continue;
+    }
+    claimed.add(id);
+    todo.push({ t, id, attach, unknown: !rb.notes });
+  }
+  for (let i = 0; i < todo.length; i += limit) {
+    await Promise.all(
+      todo.slice(i, i + limit).map(async ({ t, id, attach, unknown }) => {
+        let exit: ExitResult | undefined;
+        let res;
+        try {
+          res = await o.executor.reattach(t.handle);
+        } catch (err) {
+          exit = { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` };
+        }
+        if (res?.state === 'exited') exit = res.exit;
+        const handle = res?.state === 'running' ? res.handle : undefined;
+        const rb = rebuildRecord(t, o.desired?.(id))!;
+        if (attach) {
+          o.store.update(id, (x) => {
+            if (rb.notes) x.hashes = rb.notes.hashes;
+          });
+        } else {
+          o.store.put(rb.record);
+        }
+        known.add(t.id);
+        const r = o.store.get(id)!;
+        const tlog = log.child({ job: r.job, group: r.group, index: r.index, task: r.task });
+        if (handle) {
+          out.adopted++;
+          if (unknown) out.unknownSpec++;
+          o.store.update(id, (x) => {
+            x.handle = handle;
+            x.startedAt = handle.startedAt;
+            x.state = 'running';
+            x.error = undefined;
+          });
+          o.runner.event(r, 'Recovered', attach ? 'Task adopted: its launch was recorded by the executor, not yet by the store' : `Task adopted: record rebuilt from the executor's records${unknown ? ' (launch spec unknown)' : ''}`, { pid: handle.pid });
+          o.runner.watch(id, handle);
+          tlog.info({ pid: handle.pid, execId: t.id, specKnown: !unknown }, 'task adopted without a store record');
+        } else {
+          out.exited++;
+          o.runner.event(r, 'Recovered', `Task ended while the agent was down; record rebuilt from the executor's records`);
+          tlog.info({ execId: t.id }, 'task without a store record ended while the agent was down');
+          await o.runner.recordExit(id, exit!);
+        }
+      }),
+    );
+  }
+  return out;
+}
+
+/** A store that was lost or damaged while tasks ran: one node event and a warning. */
+function report(o: RecoverOptions, log: pino.Logger, rb: RebuildSummary): void {
+  const load = o.storeLoad;
+  const n = rb.adopted + rb.exited;
+  const counts = `${rb.adopted} task${rb.adopted === 1 ? '' : 's'} adopted, ${rb.exited} ended while the agent was down${rb.unknownSpec ? `, ${rb.unknownSpec} of unknown spec (restarted if still desired)` : ''}`;
+  if (load?.outcome === 'corrupt') {
+    o.store.addEvent({ type: 'Store Rebuilt', message: `state store was corrupt (${load.reason}); moved to ${load.movedTo}; rebuilt from the executor: ${counts}`, details: { ...rb, movedTo: load.movedTo } });
+    if (n) log.warn({ reason: load.reason, movedTo: load.movedTo, ...rb }, 'state store was corrupt while tasks ran; records rebuilt from the executor');
+  } else if (load?.outcome === 'missing' && n) {
+    o.store.addEvent({ type: 'Store Rebuilt', message: `state store was missing; rebuilt from the executor: ${counts}`, details: { ...rb } });
+    log.warn({ ...rb, nodeId: load.nodeId }, 'state store was missing while tasks ran; records rebuilt from the executor');
+  } else if (n) {
+    log.warn({ ...rb }, 'tasks without a store record rebuilt from the executor');
+  }
 }

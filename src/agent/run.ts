@@ -69,10 +69,8 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
 async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirLock): Promise<RunningAgent> {
   const p = platform();
   const store = createStore({ dataDir: config.dataDir, logger: log });
+  // A store found corrupt or missing is reported by recovery, with what it rebuilt.
   const loaded = await store.load();
-  if (loaded.outcome === 'corrupt') {
-    store.addEvent({ type: 'Store Rebuilt', message: `state store was corrupt (${loaded.reason}); moved to ${loaded.movedTo}, rebuilding from what runs` });
-  }
   const choice = await createExecutor(config, log);
   const executor = choice.executor;
   log.info({ executor: executor.kind, reason: choice.reason, cgroupParent: choice.cgroups?.parent }, 'executor selected');
@@ -129,6 +127,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     concurrency: config.concurrency,
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir,
+    storeLoad: loaded,
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();

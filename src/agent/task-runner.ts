@@ -15,6 +15,7 @@ import { nextRestart } from '../reconcile/restart-policy.js';
 import type { NewEvent, Store, TaskRecord } from '../store/store.js';
 import { describeError, isTendError } from '../errors.js';
 import type { AgentMetrics } from './metrics.js';
+import { taskNotes } from './rebuild.js';
 
 export interface Clock {
   now(): number;
@@ -141,6 +142,9 @@ export class TaskRunner {
     const isRestart = r.lastExit !== undefined && r.state === 'restarting';
     store.update(d.id, (x) => {
       adopt(x, d);
+      // A record rebuilt under another node id names another allocation: the new run is the desired one's.
+      x.allocId = d.allocId;
+      x.execId = d.execId;
       x.state = 'starting';
       x.error = undefined;
       x.nextRestartAt = undefined;
@@ -155,6 +159,8 @@ export class TaskRunner {
       const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv, reserveCores: this.#o.reserveCores });
       prepareMs = performance.now() - t0;
       launchedCores = spec.resources.cores;
+      // Kept by the executor beside the task: a record lost with the store is rebuilt from it.
+      spec.notes = { ...taskNotes(d, this.#o.node.id, launchedCores) };
       handle = await this.#o.executor.launch(spec);
     } catch (err) {
       const msg = describeError(err);

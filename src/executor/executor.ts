@@ -82,6 +82,13 @@ export interface LaunchSpec {
   isolation?: ExecIsolation;
   /** raw_exec `no_cgroups`: run outside any cgroup (oci backend: host-mode bundle still, no limits). */
   noCgroups?: boolean;
+  /**
+   * The caller's own notes on this task (spec hashes, kill policy, node id, …), JSON-serialisable.
+   * The executor keeps them verbatim with the identity, in its own agent-only dir, before launch
+   * resolves, and hands them back from `list()`: what the caller needs to rebuild its record of the
+   * task should its own store be lost. The executor never reads them.
+   */
+  notes?: Record<string, unknown>;
 }
 
 export interface TaskHandle {
@@ -120,6 +127,24 @@ export interface ExitResult {
 export type ReattachResult =
   | { state: 'running'; handle: TaskHandle }
   | { state: 'exited'; exit: ExitResult };
+
+/**
+ * A task this executor finds in its own records (`list()`), whatever the caller's store says:
+ * who it is, the caller's notes from launch, and a handle to prove with `reattach`.
+ */
+export interface ListedTask {
+  /** The executor id (LaunchSpec.id). */
+  id: string;
+  identity: TaskIdentity;
+  driver: DriverName;
+  /** LaunchSpec.notes of the launch, when it had any (absent for tasks launched before notes were kept). */
+  notes?: Record<string, unknown>;
+  /**
+   * The handle as launch returned it, or one rebuilt from the executor's files (pid files,
+   * wrapper state) when the launch was cut short. Unproven: pass it to `reattach`.
+   */
+  handle: TaskHandle;
+}
 
 export interface TaskStats {
   at: number;
@@ -190,6 +215,12 @@ export interface Executor {
   exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession>;
   /** Prove a persisted handle (pid + start time, runtime state) or collect the exit recorded while the agent was down. Idempotent. */
   reattach(handle: TaskHandle): Promise<ReattachResult>;
+  /**
+   * Every task whose identity this executor recorded under its own data dir (the ids `gc` would
+   * consider), alive or not; one whose identity cannot be read is left out (gc handles it). Touches
+   * nothing. For an agent that lost its store: rebuild records, adopt what `reattach` proves alive.
+   */
+  list(): Promise<ListedTask[]>;
   /** Release what is left of an ended task: bundle, fifos, log pipes, cgroup, cpuset. Idempotent. */
   cleanup(id: string): Promise<void>;
   /**

@@ -5,7 +5,9 @@
  *
  * Per task it keeps `<dataDir>/plain/<id>/`: `exit` (written by the wrapper),
  * and `handle.json` (0600: the handle plus the env, cwd, user and log target
- * needed by exec and cleanup after an agent restart). stdout/stderr go
+ * needed by exec and cleanup after an agent restart, and the task's identity,
+ * driver and the caller's notes, which `list()` returns to an agent that lost
+ * its store). stdout/stderr go
  * through the task's FIFOs to the log monitor.
  *
  * No cgroups: updateResources stores the new values and resolves (the task's
@@ -24,7 +26,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
-import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from './executor.js';
+import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats } from './executor.js';
+import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
@@ -57,6 +60,10 @@ interface SavedTask {
   user?: LaunchSpec['user'];
   resources: TaskResources;
   logs: LogTarget;
+  /** Absent in files written before list() existed: the identity is then read from env. */
+  identity?: TaskIdentity;
+  driver?: DriverName;
+  notes?: Record<string, unknown>;
 }
 
 /** After a SIGKILL of the task, how long the wrapper gets to record the exit. */
@@ -156,7 +163,7 @@ class PlainExecutor implements Executor {
       startedAt: new Date().toISOString(),
       data: { ...data },
     };
-    this.#save({ handle, env: spec.env, cwd: spec.cwd, user: spec.user, resources: spec.resources, logs: target });
+    this.#save({ handle, env: spec.env, cwd: spec.cwd, user: spec.user, resources: spec.resources, logs: target, identity: spec.identity, driver: spec.driver, ...(spec.notes ? { notes: spec.notes } : {}) });
     this.#log.info({ id: spec.id, pid, wrapperPid, ...spec.identity }, 'task launched');
     return handle;
   }
@@ -326,6 +333,30 @@ class PlainExecutor implements Executor {
     }
     rmSync(this.#dir(id), { recursive: true, force: true });
     this.#cpu.delete(id);
+  }
+
+  async list(): Promise<ListedTask[]> {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.#root);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+    const out: ListedTask[] = [];
+    for (const id of ids.sort()) {
+      const saved = this.#load(id);
+      // No handle file: the launch never got as far as reporting a process; gc removes what is left.
+      if (!saved || !saved.handle || saved.handle.id !== id || saved.handle.executor !== 'plain') continue;
+      const identity = asIdentity(saved.identity) ?? identityFromEnv(saved.env);
+      if (!identity) {
+        this.#log.warn({ id }, 'task state without a readable identity');
+        continue;
+      }
+      const notes = asNotes(saved.notes);
+      out.push({ id, identity, driver: asDriver(saved.driver) ?? 'raw_exec', handle: saved.handle, ...(notes ? { notes } : {}) });
+    }
+    return out;
   }
 
   async gc(known: ReadonlySet<string>): Promise<string[]> {

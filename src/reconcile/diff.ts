@@ -6,6 +6,7 @@
 import type { PlanAction } from '../api/api.js';
 import type { ActualInstance, Decision, DesiredInstance, DiffOptions } from './reconcile.js';
 import { changedFields } from './spec-hash.js';
+import { UNKNOWN_SPEC } from '../store/store.js';
 
 const NONE: Decision = { kind: 'none' };
 
@@ -21,7 +22,8 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
   }
   const live = actual.state === 'running' || actual.state === 'starting' || actual.state === 'stopping';
   if (actual.hashes.restart !== desired.hashes.restart) {
-    const fields = changedFields(actual.hashes, desired.hashes, 'restart');
+    // A record rebuilt without its launch spec: nothing to name but the spec itself.
+    const fields = actual.hashes.restart === UNKNOWN_SPEC ? ['spec'] : changedFields(actual.hashes, desired.hashes, 'restart');
     if (live || actual.handle) return { kind: 'restart', fields, reason: `${fields.join(', ')} changed` };
     return { kind: 'start', fields, reason: 'spec changed' };
   }

@@ -4,7 +4,7 @@
  * Changes mark the document dirty; one write per tick carries them all.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
@@ -23,6 +23,9 @@ import {
 } from './store.js';
 
 export const STORE_FILE = 'tend.json';
+/** The node id, beside the store and written once: it outlives a lost or damaged store. */
+export const NODE_ID_FILE = 'node-id';
+const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Longest pause between two writes of a big document. */
 const MAX_WRITE_GAP_MS = 200;
 
@@ -125,15 +128,18 @@ export class LowdbStore implements Store {
 
   async load(): Promise<StoreLoadResult> {
     await mkdir(this.#dataDir, { recursive: true });
+    const saved = await this.#readNodeId();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw new TendError('E_STORE', `failed to read store ${this.path}: ${(err as Error).message}`, { cause: err });
       this.#db.data = emptyDocument();
+      if (saved) this.#db.data.nodeId = saved;
+      else await this.#writeNodeId(this.#db.data.nodeId);
       this.#markDirty();
       await this.flush();
-      return { outcome: 'missing' };
+      return { outcome: 'missing', nodeId: saved ? 'file' : 'new' };
     }
     let reason: string | undefined;
     let doc: unknown;
@@ -145,19 +151,49 @@ export class LowdbStore implements Store {
     }
     if (reason === undefined) {
       this.#db.data = doc as StoreDocument;
-      return { outcome: 'loaded' };
+      // The store's records were made with its id: it wins, and the file follows it.
+      if (saved !== this.#db.data.nodeId) {
+        if (saved) this.#log?.warn({ store: this.#db.data.nodeId, file: saved }, 'node id file differs from the store; rewritten');
+        await this.#writeNodeId(this.#db.data.nodeId);
+      }
+      return { outcome: 'loaded', nodeId: 'store' };
     }
     const movedTo = `${this.path}.corrupt-${this.#now().toISOString().replace(/[:.]/g, '-')}`;
     await rename(this.path, movedTo);
     this.#log?.error({ path: this.path, movedTo, reason }, 'store corrupt, moved aside and rebuilt');
     const fresh = emptyDocument();
-    // Keep the node id when the old file still names one.
+    // The node-id file first; else the old document's, when it still names one.
     const oldId = (doc as { nodeId?: unknown } | undefined)?.nodeId;
-    if (typeof oldId === 'string') fresh.nodeId = oldId;
+    const from: StoreLoadResult['nodeId'] = saved ? 'file' : typeof oldId === 'string' && NODE_ID_RE.test(oldId) ? 'store' : 'new';
+    if (saved) fresh.nodeId = saved;
+    else if (from === 'store') fresh.nodeId = oldId as string;
+    if (!saved) await this.#writeNodeId(fresh.nodeId);
     this.#db.data = fresh;
     this.#markDirty();
     await this.flush();
-    return { outcome: 'corrupt', movedTo, reason };
+    return { outcome: 'corrupt', movedTo, reason, nodeId: from };
+  }
+
+  /** The node id of `<dataDir>/node-id`, or undefined when it is missing or malformed. */
+  async #readNodeId(): Promise<string | undefined> {
+    const file = path.join(this.#dataDir, NODE_ID_FILE);
+    let text: string;
+    try {
+      text = (await readFile(file, 'utf8')).trim();
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      this.#log?.warn({ path: file, err: (err as Error).message }, 'failed to read the node id file');
+      return undefined;
+    }
+    if (NODE_ID_RE.test(text)) return text;
+    this.#log?.warn({ path: file }, 'node id file malformed; ignored');
+    return undefined;
+  }
+
+  async #writeNodeId(id: string): Promise<void> {
+    const file = path.join(this.#dataDir, NODE_ID_FILE);
+    await writeFile(`${file}.tmp`, `${id}\n`, { mode: 0o644 });
+    await rename(`${file}.tmp`, file);
   }
 
   get(id: string): TaskRecord | undefined {

@@ -7,7 +7,9 @@
  * reported started, so an agent that dies at any moment can find its tasks
  * again. A missing store starts empty; a corrupt one is moved aside
  * (`tend.json.corrupt-<time>`), reported, and the agent rebuilds from what
- * runs — never a crash loop.
+ * runs — never a crash loop. The node id is also kept in `<dataDir>/node-id`
+ * (written once), so a store lost or damaged keeps it, and with it every
+ * allocation id and alloc dir.
  */
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
 import type { EventQuery, TaskEvent, TaskState } from '../api/api.js';
@@ -18,6 +20,12 @@ export const STORE_SCHEMA_VERSION = 1;
 export const TASK_EVENT_LIMIT = 25;
 /** Events kept in the node-wide ring. */
 export const NODE_EVENT_LIMIT = 1000;
+
+/**
+ * `SpecHashes.restart` of a record rebuilt without the spec it was launched from: it matches no
+ * desired spec, so the reconcile loop restarts the task if it is still desired and stops it if not.
+ */
+export const UNKNOWN_SPEC = 'unknown';
 
 /** Spec hashes of one task instance, split by what a change forces. */
 export interface SpecHashes {
@@ -81,8 +89,10 @@ export interface StoreDocument {
 }
 
 export interface StoreLoadResult {
-  /** 'loaded', 'missing' (fresh start) or 'corrupt' (moved aside, started empty). */
+  /** 'loaded', 'missing' (fresh start, or the file was lost) or 'corrupt' (moved aside, started empty). */
   outcome: 'loaded' | 'missing' | 'corrupt';
+  /** Where the node id came from: the store, the `node-id` file (store lost or damaged), or made now. */
+  nodeId: 'store' | 'file' | 'new';
   /** Where the bad file went, for 'corrupt'. */
   movedTo?: string;
   /** Why it was rejected, for 'corrupt'. */

@@ -4,23 +4,24 @@
  * writes its exit code. Limits, stats, OOM detection and teardown go through
  * the cgroup manager.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../../errors.js';
 import { platform } from '../../platform.js';
 import type { CgroupLimits } from '../../cgroups/cgroups.js';
 import type {
   DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec,
-  ReattachResult, TaskHandle, TaskResources, TaskStats,
+  ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats,
 } from '../executor.js';
+import { asDriver, asIdentity, asNotes, identityFromEnv } from '../identity.js';
 import { logKeyOf, logPaths } from '../logs/logs.js';
 import { isAlive, normalizeSignal, readStat } from '../proc.js';
-import { buildSpec, hostRootEntries, writeBundle } from './bundle.js';
+import { buildSpec, hostRootEntries, writeBundle, type OciSpec } from './bundle.js';
 import { startConmon } from './conmon.js';
 import { execTarget, startExec } from './exec-session.js';
 import { ExitWatcher, readExitFile, type ExitRecord } from './exit-watch.js';
 import { unmountUnder } from './mounts.js';
-import { OciLayout, type OciExecutorOptions, type OciHandleData } from './oci.js';
+import { OciLayout, type OciExecutorOptions, type OciHandleData, type TaskRecordFile } from './oci.js';
 import { OciRuntime } from './runtime.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -106,6 +107,9 @@ export class OciExecutor implements Executor {
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
       // The bundle first: it is the record gc finds an id by, so no cgroup exists without one.
       await writeBundle(bundle, oci, hostEntries);
+      // Who the task is, before anything of it runs: a store lost from here on can be rebuilt.
+      const recordFile: TaskRecordFile = { version: 1, id, identity: spec.identity, driver: spec.driver, ...(spec.notes ? { notes: spec.notes } : {}) };
+      await writeJsonAtomic(this.#layout.identityFile(id), recordFile);
       await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
       const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
       const written = Date.now();
@@ -150,8 +154,10 @@ export class OciExecutor implements Executor {
         ...(spec.resources.cores?.length ? { cores: [...spec.resources.cores] } : {}),
         ...(spec.noCgroups ? { noCgroups: true } : {}),
       };
+      const handle: TaskHandle = { version: 1, executor: 'oci', id, pid, pidStartTime: stat?.startTime ?? 0, startedAt: new Date().toISOString(), data: { ...data } };
+      await writeJsonAtomic(this.#layout.identityFile(id), { ...recordFile, handle });
       log.debug({ pid, prepareMs: written - started, createMs: created - written, startMs: Date.now() - created }, 'task launched');
-      return { version: 1, executor: 'oci', id, pid, pidStartTime: stat?.startTime ?? 0, startedAt: new Date().toISOString(), data: { ...data } };
+      return handle;
     } catch (err) {
       log.warn({ err: describeError(err) }, 'task launch failed');
       await this.cleanup(id).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cleanup after failed launch failed'));
@@ -334,20 +340,77 @@ export class OciExecutor implements Executor {
   }
 
   /**
+   * The tasks of this executor's bundle dirs. Each bundle's identity.json names the task (and holds
+   * its handle once it ran); a bundle written before identity files existed is read from its
+   * config.json (the NOMAD_* variables of its env) and its pid files. Reads only.
+   */
+  async list(): Promise<ListedTask[]> {
+    const out: ListedTask[] = [];
+    for (const id of (await dirEntries(this.#layout.root)).sort()) {
+      if (OciLayout.reserved.has(id) || !ID_RE.test(id)) continue;
+      const t = await this.#listed(id).catch((err: unknown) => {
+        this.#log.warn({ id, err: describeError(err) }, 'failed to read a task bundle');
+        return undefined;
+      });
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  async #listed(id: string): Promise<ListedTask | undefined> {
+    const file = (await readJson(this.#layout.identityFile(id))) as Partial<TaskRecordFile> | undefined;
+    let identity = file?.id === id ? asIdentity(file.identity) : undefined;
+    let driver = file?.id === id ? asDriver(file.driver) : undefined;
+    const notes = file?.id === id ? asNotes(file.notes) : undefined;
+    const fileHandle = file?.id === id ? file.handle : undefined;
+    let config: OciSpec | undefined;
+    if (!identity || !driver || !isOciHandle(fileHandle, id)) config = (await readJson(`${this.#layout.bundle(id)}/config.json`)) as OciSpec | undefined;
+    if (!identity) {
+      const env: Record<string, string> = {};
+      for (const kv of config?.process?.env ?? []) {
+        const eq = kv.indexOf('=');
+        if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+      identity = identityFromEnv(env);
+    }
+    // An exec root is read-only; a host-mode (raw_exec) root is not.
+    driver ??= config?.root?.readonly ? 'exec' : 'raw_exec';
+    if (!identity) {
+      this.#log.warn({ id }, 'task bundle without a readable identity');
+      return undefined;
+    }
+    const handle = isOciHandle(fileHandle, id) ? fileHandle : await this.#handleFromFiles(id, driver, config);
+    if (!handle) return undefined;
+    return { id, identity, driver, handle, ...(notes ? { notes } : {}) };
+  }
+
+  /** A handle from the pid files conmon and runc wrote, for a launch cut short before identity.json had it. */
+  async #handleFromFiles(id: string, driver: DriverName, config: OciSpec | undefined): Promise<TaskHandle | undefined> {
+    const readPid = async (f: string) => Number((await readFile(f, 'utf8').catch(() => '')).trim()) || 0;
+    const [pid, conmonPid] = await Promise.all([readPid(this.#layout.pidFile(id)), readPid(this.#layout.conmonPidFile(id))]);
+    if (!pid) return undefined;
+    const startedAt = (await stat(this.#layout.pidFile(id)).catch(() => undefined))?.mtime ?? new Date();
+    const cpus = config?.linux?.resources?.cpu?.cpus;
+    const cores = cpus ? cpus.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0) : [];
+    const data: OciHandleData = {
+      bundle: this.#layout.bundle(id),
+      exitFile: this.#layout.exitFile(id),
+      conmonPid,
+      conmonStartTime: conmonPid ? readStat(conmonPid)?.startTime ?? 0 : 0,
+      oomKillsAtStart: 0,
+      driver,
+      ...(cores.length ? { cores } : {}),
+    };
+    return { version: 1, executor: 'oci', id, pid, pidStartTime: readStat(pid)?.startTime ?? 0, startedAt: startedAt.toISOString(), data: { ...data } };
+  }
+
+  /**
    * Removes leftovers of ids this executor created and nobody knows: ids come only from its own
    * records (bundle dirs, exit files, containers of its own runc root), never from what else lives
    * under the cgroup parent, which another agent may share (an explicit `oci.cgroup_parent`).
    */
   async gc(known: ReadonlySet<string>): Promise<string[]> {
     const ids = new Set<string>();
-    const dirEntries = async (dir: string) => {
-      try {
-        return await readdir(dir);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') return [];
-        throw err;
-      }
-    };
     for (const name of await dirEntries(this.#layout.root)) if (!OciLayout.reserved.has(name)) ids.add(name);
     for (const name of await dirEntries(this.#layout.exitDir)) ids.add(name);
     for (const c of await this.#runtime.list().catch(() => [])) ids.add(c.id);
@@ -364,6 +427,35 @@ export class OciExecutor implements Executor {
 
 export function createOciExecutor(opts: OciExecutorOptions): Executor {
   return new OciExecutor(opts);
+}
+
+async function dirEntries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Parsed JSON of a file, or undefined when it is missing or unreadable. */
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write `value` as JSON (0600) through a temp file and a rename: a crash leaves the old file or the new one. */
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+function isOciHandle(h: unknown, id: string): h is TaskHandle {
+  const x = h as Partial<TaskHandle> | undefined;
+  return !!x && x.version === 1 && x.executor === 'oci' && x.id === id && typeof x.pid === 'number' && !!x.data && typeof (x.data as { exitFile?: unknown }).exitFile === 'string';
 }
 
 /**

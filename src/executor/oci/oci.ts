@@ -4,6 +4,8 @@
  *
  * Layout (one runc state root so `runc list` shows only tend's containers):
  *   <dataDir>/oci/<id>/config.json   the bundle (rootfs/ is the exec root)
+ *   <dataDir>/oci/<id>/identity.json who the task is, the caller's notes and
+ *                                    (once started) its handle: TaskRecordFile
  *   <dataDir>/oci/<id>/pidfile       container pid (written by runc via conmon)
  *   <dataDir>/oci/<id>/conmon.pid    conmon's pid
  *   <dataDir>/oci/<id>/ctl, winsz    conmon's fifos (ctl asks for a log reopen)
@@ -15,6 +17,7 @@ import path from 'node:path';
 import type pino from 'pino';
 import type { CgroupManager } from '../../cgroups/cgroups.js';
 import type { LogMonitorClient } from '../logs/logs.js';
+import type { DriverName, TaskHandle, TaskIdentity } from '../executor.js';
 
 export interface OciExecutorOptions {
   /** Agent data dir; the executor keeps everything under `<dataDir>/oci`. */
@@ -44,6 +47,19 @@ export interface OciHandleData {
   /** Exclusive cores assigned at launch (re-adopted after a restart). */
   cores?: number[];
   noCgroups?: boolean;
+}
+
+/**
+ * `<bundle>/identity.json`, written with the bundle (no handle yet) and again once the task runs
+ * (with its handle), before launch resolves: what `list()` reads to rebuild a lost record.
+ */
+export interface TaskRecordFile {
+  version: 1;
+  id: string;
+  identity: TaskIdentity;
+  driver: DriverName;
+  notes?: Record<string, unknown>;
+  handle?: TaskHandle;
 }
 
 /** Paths of the executor's state under a data dir. */
@@ -78,6 +94,10 @@ export class OciLayout {
 
   conmonPidFile(id: string): string {
     return path.join(this.root, id, 'conmon.pid');
+  }
+
+  identityFile(id: string): string {
+    return path.join(this.root, id, 'identity.json');
   }
 
   ctlFifo(id: string): string {

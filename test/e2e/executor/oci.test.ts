@@ -3,7 +3,7 @@
  * Run alone: node --import tsx --test test/e2e/executor/oci.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { isTendError } from '../../../src/errors.js';
@@ -224,6 +224,31 @@ describe('oci executor', { concurrency: false }, () => {
     assert.ok(r.state === 'exited' && r.exit.code === 7 && r.exit.known, `expected exit code 7, got ${JSON.stringify(r)}`);
     await third.cleanup('reattach');
     assert.deepEqual(leftovers(h, 'reattach'), []);
+  });
+
+  test('oci executor: list() finds a task by its identity file, or by its config.json env and pid files without one', async (t) => {
+    if (!gates(t)) return;
+    const base = h.spec('listed');
+    const { job, group, index, task, allocId } = base.identity;
+    const env = { ...base.env, NOMAD_JOB_ID: job, NOMAD_GROUP_NAME: group, NOMAD_ALLOC_INDEX: String(index), NOMAD_TASK_NAME: task, NOMAD_ALLOC_ID: allocId };
+    const spec = h.spec('listed', { env, notes: { v: 1, hashes: { restart: 'r1' } } });
+    const handle = await h.executor.launch(spec);
+    t.after(() => h.executor.cleanup('listed'));
+    const second = h.restart();
+    const listed = (await second.list()).find((x) => x.id === 'listed');
+    assert.deepEqual(listed, { id: 'listed', identity: spec.identity, driver: 'exec', notes: spec.notes, handle: JSON.parse(JSON.stringify(handle)) });
+    // A bundle from before identity files: the NOMAD_* env of config.json and the pid files.
+    rmSync(path.join(h.dataDir, 'oci', 'listed', 'identity.json'));
+    const old = (await second.list()).find((x) => x.id === 'listed')!;
+    assert.deepEqual(old.identity, spec.identity);
+    assert.equal(old.driver, 'exec');
+    assert.equal(old.notes, undefined);
+    assert.deepEqual([old.handle.pid, old.handle.pidStartTime, old.handle.data.conmonPid, old.handle.data.conmonStartTime], [handle.pid, handle.pidStartTime, handle.data.conmonPid, handle.data.conmonStartTime]);
+    assert.equal((await second.reattach(old.handle)).state, 'running');
+    await second.close();
+    await h.executor.shutdown(handle, 'SIGKILL', 0);
+    await h.executor.cleanup('listed');
+    assert.deepEqual(leftovers(h, 'listed'), []);
   });
 
   test('oci executor: shutdown then cleanup leave no process, mount, bundle or cgroup', async (t) => {

@@ -213,3 +213,25 @@ test('plain executor: as root, the task runs as its user while the wrapper recor
   const exit = await h.executor.shutdown(handle, 'SIGTERM', 2000);
   assert.equal(exit.signal, 'SIGTERM', 'the root wrapper wrote the exit file');
 });
+
+test('plain executor: list() returns the identity, driver, notes and handle a launch kept; an older handle file gives its identity from the env', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const spec = h.spec('listed', 'sh', ['-c', 'exec sleep 30']);
+  const { job, group, index, task, allocId } = spec.identity;
+  spec.env = { ...spec.env, NOMAD_JOB_ID: job, NOMAD_GROUP_NAME: group, NOMAD_ALLOC_INDEX: String(index), NOMAD_TASK_NAME: task, NOMAD_ALLOC_ID: allocId };
+  spec.notes = { v: 1, hashes: { restart: 'r1' } };
+  const handle = await h.launch(spec);
+  const listed = (await h.executor.list()).find((x) => x.id === spec.id);
+  assert.deepEqual(listed, { id: spec.id, identity: spec.identity, driver: 'raw_exec', notes: spec.notes, handle });
+  // A handle file written before identities were kept: the NOMAD_* variables name the task.
+  const file = path.join(h.dataDir, 'plain', spec.id, 'handle.json');
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete saved.identity;
+  delete saved.driver;
+  delete saved.notes;
+  writeFileSync(file, JSON.stringify(saved));
+  const old = (await h.executor.list()).find((x) => x.id === spec.id);
+  assert.deepEqual(old, { id: spec.id, identity: spec.identity, driver: 'raw_exec', handle });
+  assert.equal((await h.executor.reattach(old!.handle)).state, 'running');
+});

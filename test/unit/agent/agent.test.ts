@@ -57,11 +57,11 @@ class FakeSource implements JobSource {
 
 const node: NodeInfo = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
 
-async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[]; concurrency?: number; settle?: boolean } = {}) {
+async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[]; concurrency?: number; settle?: boolean; storeLoad?: boolean } = {}) {
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tend-agent-')));
   if (!opts.dir) t.after(() => rm(dir, { recursive: true, force: true }));
   const store = createStore({ dataDir: dir });
-  await store.load();
+  const storeLoad = await store.load();
   const executor = opts.executor ?? new FakeExecutor();
   const source = new FakeSource(jobs);
   const drivers = new Map<string, Driver>((opts.drivers ?? [new FakeDriver('raw_exec'), new FakeDriver('exec', true, 'requires root')]).map((d) => [d.name, d]));
@@ -77,6 +77,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], o
     logger: pino({ level: 'silent' }),
     metrics: noopMetrics,
     concurrency: opts.concurrency ?? 4,
+    ...(opts.storeLoad ? { storeLoad } : {}),
   });
   await agent.start();
   if (opts.settle !== false) await agent.settled();
@@ -222,22 +223,83 @@ test('agent: resolve matches prefixes; plan reports without acting', async (t) =
   await agent.stop();
 });
 
-test('agent: a corrupt store is moved aside, leftovers are removed and tasks start fresh', async (t) => {
+test('agent: a corrupt store is moved aside and rebuilt from the executor: running tasks adopted, same pids', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const executor = new FakeExecutor();
-  const jobs = [makeJob('a')];
+  const jobs = [makeJob('a', { count: 2 })];
   const first = await setup(t, jobs, { executor, dir });
-  const oldExec = first.agent.tasks()[0].allocId + '-t';
+  const before = first.agent.tasks().map((x) => [x.id, executor.pidOf(x.allocId + '-t')]);
   await first.agent.stop();
   const { writeFile, readdir } = await import('node:fs/promises');
   await writeFile(path.join(dir, 'tend.json'), '{ not json');
-  const second = await setup(t, jobs, { executor, dir });
+  const second = await setup(t, jobs, { executor, dir, storeLoad: true });
   assert.ok((await readdir(dir)).some((f) => f.startsWith('tend.json.corrupt-')));
-  assert.deepEqual([...executor.gcKnown!], [], 'nothing known after a corrupt store');
-  assert.equal(executor.pidOf(oldExec), undefined, 'the leftover was removed');
-  assert.equal(executor.running().length, 1, 'started fresh, exactly once');
-  assert.equal(second.agent.tasks()[0].state, 'running');
+  assert.deepEqual(second.agent.tasks().map((x) => [x.id, executor.pidOf(x.allocId + '-t')]), before, 'same tasks, same pids');
+  assert.equal(executor.launches.length, 2, 'nothing launched again');
+  assert.deepEqual(second.agent.tasks().map((x) => x.state), ['running', 'running']);
+  const rebuilt = second.agent.events().filter((e) => e.type === 'Store Rebuilt');
+  assert.equal(rebuilt.length, 1);
+  assert.match(rebuilt[0].message, /corrupt .*2 tasks adopted, 0 ended/);
+  assert.ok(second.agent.events({ task: 'a/g[0]/t' }).some((e) => e.type === 'Recovered'));
+  // Still converges: an args change restarts, a removed job stops.
+  second.source.emit([makeJob('a', { count: 2, tasks: [makeTask('t', {}, { args: ['2'] })] })]);
+  await second.agent.settled();
+  assert.equal(executor.launches.length, 4);
+  assert.ok(second.agent.events({ task: 'a/g[0]/t' }).some((e) => e.type === 'Restart Signaled' && /args/.test(e.message)));
+  second.source.emit([]);
+  await second.agent.settled();
+  assert.equal(executor.running().length, 0);
+  assert.deepEqual(second.agent.tasks(), []);
+  await second.agent.stop();
+});
+
+test('agent: a deleted store is rebuilt; a task no longer desired is stopped, one of unknown spec restarted, one that ended has its exit recorded', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const first = await setup(t, [makeJob('keep'), makeJob('gone'), makeJob('old'), makeJob('done', { type: 'batch' })], { executor, dir });
+  const execOf = (job: string) => first.agent.tasks().find((x) => x.job === job)!.allocId + '-t';
+  const [keep, gone, old, done] = ['keep', 'gone', 'old', 'done'].map(execOf);
+  const keepPid = executor.pidOf(keep);
+  await first.agent.stop();
+  // Launched before notes were kept: nothing vouches for its spec.
+  delete executor.tasks.get(old)!.spec.notes;
+  executor.exit(done, 0);
+  await rm(path.join(dir, 'tend.json'));
+  const second = await setup(t, [makeJob('keep'), makeJob('old'), makeJob('done', { type: 'batch' })], { executor, dir, storeLoad: true });
+  assert.equal(executor.pidOf(keep), keepPid, 'adopted without a restart');
+  assert.equal(executor.pidOf(gone), undefined, 'no longer desired: stopped');
+  assert.ok(executor.shutdowns.includes(gone), 'stopped through shutdown, not gc');
+  assert.notEqual(executor.pidOf(old), undefined);
+  assert.ok(second.agent.events({ task: 'old/g[0]/t' }).some((e) => e.type === 'Restart Signaled' && /spec/.test(e.message)), 'unknown spec restarted');
+  const d = second.agent.tasks().find((x) => x.job === 'done')!;
+  assert.equal(d.state, 'complete', 'a batch task that exited 0 while the store was lost is not run again');
+  assert.equal(executor.launches.filter((x) => x === done).length, 1);
+  const rebuilt = second.agent.events().filter((e) => e.type === 'Store Rebuilt');
+  assert.equal(rebuilt.length, 1);
+  assert.match(rebuilt[0].message, /missing.*3 tasks adopted, 1 ended while the agent was down, 1 of unknown spec/);
+  assert.deepEqual(second.agent.tasks().map((x) => x.id), ['done/g[0]/t', 'keep/g[0]/t', 'old/g[0]/t']);
+  await second.agent.stop();
+});
+
+test('agent: a task launched by an agent that died before recording its handle is adopted, not killed', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const first = await setup(t, [makeJob('a')], { executor, dir });
+  const r = first.store.get('a/g[0]/t')!;
+  const pid = executor.pidOf(r.execId);
+  first.store.update(r.id, (x) => {
+    x.handle = undefined;
+    x.state = 'starting';
+  });
+  await first.agent.stop();
+  const second = await setup(t, [makeJob('a')], { executor, dir });
+  assert.equal(executor.pidOf(r.execId), pid);
+  assert.equal(executor.launches.length, 1);
+  assert.equal(second.store.get(r.id)?.handle?.pid, pid);
+  assert.equal(second.agent.events().filter((e) => e.type === 'Store Rebuilt').length, 0, 'the store itself was fine');
   await second.agent.stop();
 });
 

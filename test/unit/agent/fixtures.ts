@@ -1,6 +1,6 @@
 /** Hand-built jobs (Nomad defaults) and a fake executor for agent and reconcile unit tests. */
 import type { Group, Job, Task } from '../../../src/jobspec/model.js';
-import type { DriverAvailability, DriverName, ExecSession, Executor, ExitResult, LaunchSpec, ReattachResult, TaskHandle, TaskResources, TaskStats } from '../../../src/executor/executor.js';
+import type { DriverAvailability, DriverName, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats } from '../../../src/executor/executor.js';
 import type { Driver, PrepareContext, TaskInstance } from '../../../src/drivers/driver.js';
 
 export function makeTask(name: string, over: Partial<Task> = {}, cfg: Partial<Task['config']> = {}): Task {
@@ -69,6 +69,8 @@ export class FakeExecutor implements Executor {
   readonly cleanups: string[] = [];
   readonly updates: { id: string; resources: TaskResources }[] = [];
   gcKnown: ReadonlySet<string> | undefined;
+  /** Ids cleaned up since their last launch: list() no longer shows them. */
+  readonly #cleaned = new Set<string>();
   launchError: Error | undefined;
   launchDelayMs = 0;
 
@@ -82,6 +84,7 @@ export class FakeExecutor implements Executor {
     const live = this.tasks.get(spec.id);
     if (live && !live.exit) throw new Error(`fake: ${spec.id} launched twice`);
     this.launches.push(spec.id);
+    this.#cleaned.delete(spec.id);
     const pid = ++this.#pid;
     const handle: TaskHandle = { version: 1, executor: 'plain', id: spec.id, pid, pidStartTime: pid * 7, startedAt: new Date().toISOString(), data: {} };
     let resolve!: (e: ExitResult) => void;
@@ -147,6 +150,13 @@ export class FakeExecutor implements Executor {
 
   async cleanup(id: string): Promise<void> {
     this.cleanups.push(id);
+    this.#cleaned.add(id);
+  }
+
+  async list(): Promise<ListedTask[]> {
+    return [...this.tasks]
+      .filter(([id]) => !this.#cleaned.has(id))
+      .map(([id, t]) => ({ id, identity: t.spec.identity, driver: t.spec.driver, handle: t.handle, ...(t.spec.notes ? { notes: t.spec.notes } : {}) }));
   }
 
   async gc(known: ReadonlySet<string>): Promise<string[]> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createStore, STORE_FILE } from '../../../src/store/lowdb-store.js';
+import { createStore, NODE_ID_FILE, STORE_FILE } from '../../../src/store/lowdb-store.js';
 import { NODE_EVENT_LIMIT, TASK_EVENT_LIMIT, type TaskRecord } from '../../../src/store/store.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -36,7 +36,7 @@ function rec(id: string): TaskRecord {
 test('store: a missing store starts empty and is written; records survive a reload', async (t) => {
   const dir = await tmp(t);
   const s = createStore({ dataDir: dir });
-  assert.deepEqual(await s.load(), { outcome: 'missing' });
+  assert.deepEqual(await s.load(), { outcome: 'missing', nodeId: 'new' });
   s.put(rec('x'));
   s.update('x', (r) => {
     r.handle = { version: 1, executor: 'plain', id: 'a-x', pid: 42, pidStartTime: 7, startedAt: '2026-01-01T00:00:00.000Z', data: {} };
@@ -66,7 +66,7 @@ test('store: many updates in one tick become one consistent write, with no temp 
   await s.flush();
   const doc = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
   assert.equal(Object.keys(doc.tasks).length, 500);
-  assert.deepEqual((await readdir(dir)).sort(), [STORE_FILE]);
+  assert.deepEqual((await readdir(dir)).sort(), [NODE_ID_FILE, STORE_FILE].sort());
 });
 
 test('store: a corrupt file is moved aside and the store starts empty, keeping the node id when readable', async (t) => {
@@ -83,7 +83,43 @@ test('store: a corrupt file is moved aside and the store starts empty, keeping t
   const r2 = await s2.load();
   assert.equal(r2.outcome, 'corrupt');
   assert.match(r2.reason!, /expected schema version 1, got 99/);
-  assert.equal(s2.nodeId, 'n2');
+  assert.equal(r2.nodeId, 'file');
+  assert.equal(s2.nodeId, s.nodeId, 'the node-id file written at the first load wins over the damaged document');
+  // Without the file, the damaged document's node id is kept when it names one.
+  await rm(path.join(dir, NODE_ID_FILE));
+  await writeFile(path.join(dir, STORE_FILE), JSON.stringify({ version: 99, nodeId: 'n2', seq: 0, tasks: {}, events: [] }));
+  const s3 = createStore({ dataDir: dir });
+  assert.equal((await s3.load()).nodeId, 'store');
+  assert.equal(s3.nodeId, 'n2');
+  assert.equal((await readFile(path.join(dir, NODE_ID_FILE), 'utf8')).trim(), 'n2');
+});
+
+test('store: the node id outlives a deleted, truncated or garbage store through the node-id file', async (t) => {
+  const dir = await tmp(t);
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  const id = s.nodeId;
+  assert.equal((await readFile(path.join(dir, NODE_ID_FILE), 'utf8')).trim(), id);
+  const damage: [string, () => Promise<void>][] = [
+    ['deleted', () => rm(path.join(dir, STORE_FILE))],
+    ['truncated', () => writeFile(path.join(dir, STORE_FILE), '')],
+    ['garbage', () => writeFile(path.join(dir, STORE_FILE), Buffer.from([0xff, 0x00, 0x7b, 0x13]))],
+    ['wrong schema', () => writeFile(path.join(dir, STORE_FILE), JSON.stringify({ version: 2, nodeId: 'other', seq: 0, tasks: {}, events: [] }))],
+  ];
+  for (const [what, fn] of damage) {
+    await fn();
+    const again = createStore({ dataDir: dir });
+    const r = await again.load();
+    assert.equal(r.outcome, what === 'deleted' ? 'missing' : 'corrupt', what);
+    assert.equal(r.nodeId, 'file', what);
+    assert.equal(again.nodeId, id, what);
+  }
+  // A store that loads is the authority: a node-id file that disagrees is rewritten.
+  await writeFile(path.join(dir, NODE_ID_FILE), 'someone-else\n');
+  const loaded = createStore({ dataDir: dir });
+  assert.deepEqual(await loaded.load(), { outcome: 'loaded', nodeId: 'store' });
+  assert.equal(loaded.nodeId, id);
+  assert.equal((await readFile(path.join(dir, NODE_ID_FILE), 'utf8')).trim(), id);
 });
 
 test('store: events get increasing seq numbers, bounded per task and node-wide, and reach subscribers', async (t) => {
