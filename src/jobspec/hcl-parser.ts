@@ -34,8 +34,13 @@ export type ParseReply =
   | { ready: true };
 
 export interface HclParserOptions {
-  /** Longest one file may take to parse, ms (default 10000). Starts when the worker is ready. */
+  /**
+   * Longest one file under 1 MiB may take to parse, ms (default 10000; a small job takes ~1 ms).
+   * Starts when the worker is ready.
+   */
   timeoutMs?: number;
+  /** Added to the deadline for each whole MiB of text, ms (default 10000: a 4 MiB file parses in ~7 s). */
+  timeoutPerMiBMs?: number;
   /** Longest a new worker may take to get ready (load the wasm), ms (default 30000). */
   startTimeoutMs?: number;
   /** The worker's module (tests substitute one). Default: hcl-worker beside this module. */
@@ -62,6 +67,7 @@ interface Pending {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_PER_MIB_MS = 10_000;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 
 /** The worker beside this module: hcl-worker.ts from the sources, hcl-worker.js in the bundle (dist/). */
@@ -82,6 +88,7 @@ function spawnWorker(entry: URL): Worker {
 
 export class HclParser {
   readonly #timeoutMs: number;
+  readonly #timeoutPerMiBMs: number;
   readonly #startTimeoutMs: number;
   readonly #entry: URL;
   readonly #queue: Pending[] = [];
@@ -96,6 +103,7 @@ export class HclParser {
 
   constructor(opts: HclParserOptions = {}) {
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#timeoutPerMiBMs = opts.timeoutPerMiBMs ?? DEFAULT_TIMEOUT_PER_MIB_MS;
     this.#startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     this.#entry = opts.entry ?? defaultEntry();
   }
@@ -127,7 +135,8 @@ export class HclParser {
     if (!this.#ready) return; // the ready message pumps again
     const p = this.#queue.shift()!;
     this.#inflight = { ...p, id: this.#nextId++ };
-    this.#arm(this.#timeoutMs, () => this.#fail('timed-out', `parser timed out after ${seconds(this.#timeoutMs)}`));
+    const deadline = this.#timeoutMs + this.#timeoutPerMiBMs * Math.floor(p.text.length / 1048576);
+    this.#arm(deadline, () => this.#fail('timed-out', `parser timed out after ${seconds(deadline)}`));
     w.postMessage({ id: this.#inflight.id, file: p.file, text: p.text } satisfies ParseRequest);
   }
 
