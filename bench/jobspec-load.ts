@@ -2,7 +2,10 @@
  * Loading and validating 1,000 realistic job files (variables, locals,
  * several groups and tasks, env, templates, constraints), next to the bare
  * `@cdktf/hcl2json` parse of the same files in the same run (the floor) and
- * the same parse through tend's parser worker (what the worker adds).
+ * the same parse through tend's parser worker (what the worker adds). Then
+ * a small job (examples/hello.hcl) parsed 1,000 times in this thread and
+ * through the worker, interleaved so that load from other processes falls on
+ * both alike: the worker's fixed cost per file.
  *
  *   node --import tsx bench/jobspec-load.ts [N]
  */
@@ -165,6 +168,26 @@ try {
   console.log(line('tend loadFile (parse + check + model)', fullTotal, full));
   console.log(`peak RSS: ${barePeak.toFixed(0)} MB after the bare parse pass, ${peak.toFixed(0)} MB after the load pass`);
   console.log(`worker / floor: ${(workerTotal / bareTotal).toFixed(2)}×, tend / floor: ${(fullTotal / bareTotal).toFixed(2)}×`);
+
+  const small = await readFile(new URL('../examples/hello.hcl', import.meta.url), 'utf8');
+  const inThread: number[] = [];
+  const inWorker: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const order = i % 2 ? [inThread, inWorker] : [inWorker, inThread];
+    for (const xs of order) {
+      const s = performance.now();
+      await (xs === inThread ? parse('small.hcl', small) : hclParser().parse('small.hcl', small));
+      xs.push(performance.now() - s);
+    }
+  }
+  inThread.sort((a, b) => a - b);
+  inWorker.sort((a, b) => a - b);
+  const row = (name: string, xs: number[]) => `| ${name} | ${pct(xs, 50).toFixed(3)} | ${pct(xs, 90).toFixed(3)} | ${pct(xs, 99).toFixed(3)} |`;
+  console.log(`\nsmall job (${small.split('\n').length} lines), 1,000 parses each, interleaved`);
+  console.log('| | p50 ms | p90 ms | p99 ms |');
+  console.log('|---|---|---|---|');
+  console.log(row('hcl2json in this thread', inThread));
+  console.log(row('hcl2json in the parser worker', inWorker));
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -176,7 +176,7 @@ export class HclParser {
 
   /** Fail the file in flight (or, when the worker never got ready, every queued file), drop the worker, go on. */
   #fail(reason: HclParserFailure, message: string, all = false): void {
-    const err = new HclParserError(reason, `${message}; the parser was restarted`);
+    const err = new HclParserError(reason, reason === 'unavailable' ? message : `${message}; the parser was restarted`);
     this.#finish(err);
     if (all) for (const p of this.#queue.splice(0)) p.reject(err);
     void this.#discard().then(() => this.#pump());

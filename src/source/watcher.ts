@@ -279,7 +279,8 @@ class Watcher implements JobSource {
       return;
     }
     let changed = this.#cache.retain(new Set(files)) > 0;
-    const outcomes = await mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify));
+    // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
+    const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
     changed ||= outcomes.some((o) => o !== 'unchanged');
     if (changed || initial) this.#emit(reason, !initial);
     // Content read while it was still being written (mtime just before the read) may be a partial
@@ -318,6 +319,16 @@ class Watcher implements JobSource {
 function sameDir(a: DirIdentity | undefined, b: DirIdentity | undefined): boolean {
   if (!a || !b) return a === b;
   return a.real === b.real && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** `p`, or a rejection with the signal's reason as soon as it is aborted. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<R>): Promise<R[]> {

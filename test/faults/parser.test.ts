@@ -151,6 +151,20 @@ test('parser: with the real source, a file that hangs the parser gets an error a
   assert.deepEqual([...source.current().jobs.keys()], ['web']);
 });
 
+test('parser: the source stops promptly while a parse hangs (shutdown does not wait for the parse deadline)', { timeout: 60_000 }, async (t) => {
+  const parser = faultyParser(t, 30_000);
+  const dir = await tempDir(t);
+  await fs.writeFile(path.join(dir, 'hang.hcl'), `# TEND_FAULT=hang\n${good('hang')}`);
+  const source = createJobSource({ dir, node, debounceMs: 50, dirPollMs: 50 });
+  const starting = source.start();
+  await waitFor(() => parser.started === 1, { what: 'the parse to be asked for', timeoutMs: 10_000 });
+  const t0 = performance.now();
+  await source.stop();
+  const ms = performance.now() - t0;
+  assert.ok(ms < 3000, `stop took ${ms.toFixed(0)} ms with a parse hanging`);
+  await starting; // start() settles too
+});
+
 test('parser: tendctl validate reports a crashing file and a good one, and exits promptly', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t);
   await fs.writeFile(path.join(dir, 'deep.hcl'), nested(20_000));
