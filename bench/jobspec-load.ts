@@ -1,7 +1,11 @@
 /**
  * Loading and validating 1,000 realistic job files (variables, locals,
  * several groups and tasks, env, templates, constraints), next to the bare
- * `@cdktf/hcl2json` parse of the same files in the same run (the floor).
+ * `@cdktf/hcl2json` parse of the same files in the same run (the floor) and
+ * the same parse through tend's parser worker (what the worker adds). Then
+ * a small job (examples/hello.hcl) parsed 1,000 times in this thread and
+ * through the worker, interleaved so that load from other processes falls on
+ * both alike: the worker's fixed cost per file.
  *
  *   node --import tsx bench/jobspec-load.ts [N]
  */
@@ -10,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { loadFile } from '../src/jobspec/load.js';
+import { hclParser } from '../src/jobspec/hcl-parser.js';
 
 const N = Number(process.argv[2] ?? 1000);
 
@@ -110,6 +115,7 @@ try {
   // Warm up both paths (WASM start-up, JIT) on a few files.
   for (const f of files.slice(0, 20)) {
     await parse(f, await readFile(f, 'utf8'));
+    await hclParser().parse(f, await readFile(f, 'utf8'));
     await loadFile(f);
   }
 
@@ -126,6 +132,15 @@ try {
   const bareTotal = performance.now() - t0;
   const barePeak = peak;
 
+  const worker: number[] = [];
+  t0 = performance.now();
+  for (const f of files) {
+    const s = performance.now();
+    await hclParser().parse(f, await readFile(f, 'utf8'));
+    worker.push(performance.now() - s);
+  }
+  const workerTotal = performance.now() - t0;
+
   const full: number[] = [];
   let invalid = 0;
   t0 = performance.now();
@@ -141,6 +156,7 @@ try {
   if (invalid) throw new Error(`expected every generated file to be valid, got ${invalid} invalid`);
 
   bare.sort((a, b) => a - b);
+  worker.sort((a, b) => a - b);
   full.sort((a, b) => a - b);
   const line = (name: string, total: number, xs: number[]) =>
     `| ${name} | ${Math.round((N / total) * 1000)} | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`;
@@ -148,9 +164,30 @@ try {
   console.log('| | files/s | p50 ms/file | p99 ms/file |');
   console.log('|---|---|---|---|');
   console.log(line('bare hcl2json parse (floor)', bareTotal, bare));
+  console.log(line('hcl2json parse in the parser worker', workerTotal, worker));
   console.log(line('tend loadFile (parse + check + model)', fullTotal, full));
   console.log(`peak RSS: ${barePeak.toFixed(0)} MB after the bare parse pass, ${peak.toFixed(0)} MB after the load pass`);
-  console.log(`tend / floor: ${(fullTotal / bareTotal).toFixed(2)}×`);
+  console.log(`worker / floor: ${(workerTotal / bareTotal).toFixed(2)}×, tend / floor: ${(fullTotal / bareTotal).toFixed(2)}×`);
+
+  const small = await readFile(new URL('../examples/hello.hcl', import.meta.url), 'utf8');
+  const inThread: number[] = [];
+  const inWorker: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const order = i % 2 ? [inThread, inWorker] : [inWorker, inThread];
+    for (const xs of order) {
+      const s = performance.now();
+      await (xs === inThread ? parse('small.hcl', small) : hclParser().parse('small.hcl', small));
+      xs.push(performance.now() - s);
+    }
+  }
+  inThread.sort((a, b) => a - b);
+  inWorker.sort((a, b) => a - b);
+  const row = (name: string, xs: number[]) => `| ${name} | ${pct(xs, 50).toFixed(3)} | ${pct(xs, 90).toFixed(3)} | ${pct(xs, 99).toFixed(3)} |`;
+  console.log(`\nsmall job (${small.split('\n').length} lines), 1,000 parses each, interleaved`);
+  console.log('| | p50 ms | p90 ms | p99 ms |');
+  console.log('|---|---|---|---|');
+  console.log(row('hcl2json in this thread', inThread));
+  console.log(row('hcl2json in the parser worker', inWorker));
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

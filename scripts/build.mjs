@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Bundles the two entry points (src/cli/tend.ts, src/cli/tendctl.ts) into
 // dist/ with esbuild: one ESM file each plus shared chunks, packages left in
-// node_modules. bin/*.js run the bundle when it is newer than every file in
+// node_modules. The HCL parser's worker (src/jobspec/hcl-worker.ts) is a
+// third entry: hcl-parser.ts starts it as dist/hcl-worker.js, beside the
+// chunk it is bundled into. bin/*.js run the bundle when it is newer than every file in
 // src/ and fall back to the TypeScript sources through tsx otherwise, so a
 // stale bundle never runs. Starting a command from the bundle costs about a
 // third of starting it through tsx (bench/README.md). `npm ci` runs this
@@ -16,7 +18,11 @@ const out = path.join(root, 'dist');
 rmSync(out, { recursive: true, force: true });
 const started = Date.now();
 await build({
-  entryPoints: { tend: path.join(root, 'src/cli/tend.ts'), tendctl: path.join(root, 'src/cli/tendctl.ts') },
+  entryPoints: {
+    tend: path.join(root, 'src/cli/tend.ts'),
+    tendctl: path.join(root, 'src/cli/tendctl.ts'),
+    'hcl-worker': path.join(root, 'src/jobspec/hcl-worker.ts'),
+  },
   outdir: out,
   bundle: true,
   splitting: true,

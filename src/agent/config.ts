@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseHcl } from '@cdktf/hcl2json';
+import { hclParser } from '../jobspec/hcl-parser.js';
 import { TendError, describeError, errnoCode } from '../errors.js';
 import { platform } from '../platform.js';
 import type { AgentConfig, HostVolumeConfig } from './config-model.js';
@@ -83,7 +83,7 @@ export async function loadAgentConfig(opts: LoadAgentConfigOptions): Promise<Age
 export async function parseAgentConfig(file: string, text: string, opts: Omit<LoadAgentConfigOptions, 'file'>): Promise<AgentConfig> {
   let raw: Raw;
   try {
-    raw = (await parseHcl(file, text)) as Raw;
+    raw = (await hclParser().parse(file, text)) as Raw; // the same worker as job files: one wasm instance per process
   } catch (err) {
     const m = /([^\s[]+):(\d+),(\d+)[^:]*: ([^\]]*)\]?\s*$/.exec(describeError(err));
     const where = m ? `${m[1]}:${m[2]}:${m[3]}` : file;

@@ -6,12 +6,12 @@
  * kept by the caller, stays in force). Jobs whose constraints exclude the
  * given node are listed in `excluded`, not in `jobs`.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import type { Diagnostic, Job, LoadOptions, LoadResult } from './model.js';
 import { formatOf, isJobFile } from './files.js';
 import { parseSource } from './parse.js';
+import { JobFileError, readJobFile } from './read.js';
 import { SourceLocator } from './locate.js';
 import { Reporter } from './diagnostics.js';
 import { Checker } from './check.js';
@@ -95,7 +95,7 @@ const varFileCache = new Map<string, Promise<{ values: Record<string, unknown>; 
 async function readVarFile(file: string): Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readJobFile(file)).bytes.toString('utf8');
   } catch (err) {
     return { values: {}, diagnostics: [{ severity: 'error', kind: 'syntax', file, line: 0, column: 0, path: '', message: `failed to read variable file: ${(err as Error).message}` }] };
   }
@@ -106,9 +106,10 @@ async function readVarFile(file: string): Promise<{ values: Record<string, unkno
 export async function analyseFile(file: string, opts: LoadOptions = {}): Promise<Analysis> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readJobFile(file)).bytes.toString('utf8');
   } catch (err) {
-    const d: Diagnostic = { severity: 'error', kind: 'syntax', file, line: 0, column: 0, path: '', message: `failed to read job file: ${(err as Error).message}` };
+    const message = err instanceof JobFileError ? err.message : `failed to read job file: ${(err as Error).message}`;
+    const d: Diagnostic = { severity: 'error', kind: 'syntax', file, line: 0, column: 0, path: '', message };
     return { file, jobs: [], built: [], diagnostics: [d], ok: false, excluded: [] };
   }
   return analyseText(file, text, opts);
@@ -167,8 +168,9 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
   return done(built, excluded);
 }
 
-/** The bare parser, for benchmarks: hcl2json only. */
+/** The bare parser, in this thread, for benchmarks: hcl2json only (imported here only: importing it starts its wasm). */
 export async function parseOnly(file: string, text: string): Promise<unknown> {
-  return parseHcl(file, text);
+  const { parse } = await import('@cdktf/hcl2json');
+  return parse(file, text);
 }
 

@@ -1,12 +1,16 @@
 /**
  * Text → the hcl2json-shaped value of a file, by format, with syntax errors
- * as diagnostics carrying the parser's line and column.
+ * as diagnostics carrying the parser's line and column. Nesting deeper than
+ * any job file needs is refused before a parser sees it (nesting.ts); HCL is
+ * parsed in the parser's worker (hcl-parser.ts), where a crash or a hang
+ * costs this file only.
  */
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import TOML from '@iarna/toml';
 import type { Diagnostic } from './model.js';
 import type { JobFormat } from './files.js';
 import { parseBlockTree, type BlockNode } from './locate.js';
+import { HclParserError, hclParser } from './hcl-parser.js';
+import { findTooDeep } from './nesting.js';
 
 export interface Parsed {
   value?: Record<string, unknown>;
@@ -24,6 +28,11 @@ const syntax = (line: number, column: number, message: string, hint?: string): O
 });
 
 export async function parseSource(file: string, text: string, format: JobFormat): Promise<Parsed> {
+  const deep = findTooDeep(text, format);
+  if (deep) {
+    const message = `nesting too deep: expected at most ${deep.limit} levels of blocks, brackets and templates, got more; not parsed`;
+    return { diagnostics: [syntax(deep.line, deep.column, message)] };
+  }
   if (format === 'toml') return parseToml(text);
   if (format === 'json') return parseJson(text);
   return parseHclText(file, text);
@@ -54,9 +63,10 @@ export function hclErrors(file: string, message: string): Omit<Diagnostic, 'file
 
 async function parseHclText(file: string, text: string, retried = false): Promise<Parsed> {
   try {
-    const value = (await parseHcl(file, text)) as Record<string, unknown>;
+    const value = (await hclParser().parse(file, text)) as Record<string, unknown>;
     return { value: isObject(value) ? value : {}, diagnostics: [] };
   } catch (err) {
+    if (err instanceof HclParserError) return { diagnostics: [syntax(0, 0, `failed to parse: ${err.message}`)] };
     const message = err instanceof Error ? err.message : String(err);
     const unconvertible = /Unable to convert Block to JSON: ([\w-]+)/.exec(message);
     if (unconvertible && !retried) return blankUnconvertible(file, text, unconvertible[1]);

@@ -3,11 +3,17 @@
  * file's last good version. A relist of unchanged files costs one stat each
  * (inode, size, mtime, ctime unchanged) or, when the stat changed or is too
  * recent to trust, a read and a hash; only new content is loaded.
+ *
+ * Only a regular file of at most MAX_JOB_FILE_BYTES is read (jobspec/read.ts):
+ * a FIFO, a device or a socket under a job-file name, or a file too big, is
+ * refused by its stat and shown as a failed file (its last good version, if
+ * it had one, stays in force); it is never opened.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Diagnostic, Job, LoadResult } from '../jobspec/model.js';
 import { describeError, errnoCode } from '../errors.js';
+import { JobFileError, readJobFile, refuseStat } from '../jobspec/read.js';
 
 /** Loads one file from its bytes (the watcher reads them, so hash and content always match). */
 export type FileLoader = (file: string, text: string) => Promise<LoadResult>;
@@ -87,6 +93,8 @@ export class FileCache {
     try {
       this.counters.stats++;
       const st = await fs.stat(path);
+      const refused = refuseStat(st);
+      if (refused) return this.#readFailed(path, prev, refused);
       statKey = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
       mtimeMs = st.mtimeMs;
     } catch (err) {
@@ -99,7 +107,7 @@ export class FileCache {
     const readAtMs = Date.now();
     try {
       this.counters.reads++;
-      bytes = await fs.readFile(path);
+      bytes = (await readJobFile(path)).bytes;
     } catch (err) {
       return this.#readFailed(path, prev, err);
     }
@@ -133,8 +141,8 @@ export class FileCache {
       this.#entries.delete(path);
       return prev ? 'gone' : 'unchanged';
     }
-    // Unreadable (EACCES, EIO, …): keep the last good version, show why.
-    const message = `failed to read ${path}: ${describeError(err)}`;
+    // Unreadable (EACCES, EIO, …) or refused (a FIFO, too big): keep the last good version, show why.
+    const message = err instanceof JobFileError ? err.message : `failed to read ${path}: ${describeError(err)}`;
     if (prev && prev.contentHash === '' && prev.result.diagnostics[0]?.message === message) return 'unchanged';
     this.#entries.set(path, {
       path,

@@ -7,6 +7,12 @@
  * periodic resync (verifies every file's bytes), and a cheap poll of the dir
  * path (stat through the symlink) that notices a swapped symlink, a dir that
  * appeared, or a dir replaced under the same name, and re-watches.
+ *
+ * chokidar never follows a link itself (following links, it walked a tree
+ * with two links to ancestors without end): it watches, one level each, the
+ * real paths of the dirs the listing walked (list.ts enters each dir once,
+ * known by dev and inode) and the targets of linked job files. stop() aborts
+ * a listing in flight.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +25,7 @@ import type { DesiredSet, JobSource, JobSourceOptions } from './source.js';
 import { assembleSet } from './assemble.js';
 import { Debouncer } from './debounce.js';
 import { FileCache, type FileLoader } from './file-cache.js';
-import { isHiddenBelow, listJobFiles } from './list.js';
+import { isHiddenName, listJobFiles } from './list.js';
 
 export interface WatcherOptions extends JobSourceOptions {
   logger?: pino.Logger;
@@ -61,6 +67,11 @@ class Watcher implements JobSource {
   readonly #listeners = new Set<(set: DesiredSet) => void>();
 
   #watcher: FSWatcher | undefined;
+  /** The real paths chokidar watches (see list.ts `watch`). */
+  #watched = new Set<string>();
+  /** Dir links not followed, as last logged. */
+  #loopsLogged = '';
+  readonly #abort = new AbortController();
   #dirId: DirIdentity | undefined;
   #dirMissingWarned = false;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -119,6 +130,7 @@ class Watcher implements JobSource {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort(new Error('job source stopped'));
     this.#debouncer.cancel();
     clearInterval(this.#resyncTimer);
     clearInterval(this.#pollTimer);
@@ -163,28 +175,45 @@ class Watcher implements JobSource {
     if (sameDir(prev, id)) return false;
     this.#dirId = id;
     this.#log.info({ from: prev?.real, to: id?.real }, 'jobs dir changed target; rewatching');
-    await this.#unwatch();
-    if (id && !this.#stopped) await this.#watch();
+    await this.#unwatch(); // the listing that follows watches the new tree
     return prev !== undefined && id !== undefined && prev.real !== id.real;
   }
 
-  async #watch(): Promise<void> {
-    const dir = this.#dir;
-    const w = watch(dir, {
-      ignoreInitial: true,
-      followSymlinks: true,
-      ignored: (p: string) => isHiddenBelow(dir, p),
-    });
-    w.on('all', () => this.#debouncer.trigger());
-    w.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
-    this.#watcher = w;
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    if (this.#stopped) await this.#unwatch(); // stop() ran while this watch was starting
+  /** Make chokidar watch exactly `paths` (real paths, one level each). */
+  async #syncWatch(paths: string[]): Promise<void> {
+    if (this.#stopped) return;
+    const want = new Set(paths);
+    const w = this.#watcher;
+    if (!w) {
+      if (!want.size) return;
+      const fresh = watch([...want], {
+        ignoreInitial: true,
+        followSymlinks: false,
+        depth: 0,
+        ignored: (p: string) => isHiddenName(path.basename(p)) && !want.has(p),
+      });
+      fresh.on('all', () => this.#debouncer.trigger());
+      fresh.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
+      this.#watcher = fresh;
+      this.#watched = want;
+      await new Promise<void>((resolve) => fresh.once('ready', () => resolve()));
+      if (this.#stopped) await this.#unwatch(); // stop() ran while this watch was starting
+      return;
+    }
+    const added = [...want].filter((p) => !this.#watched.has(p));
+    const removed = [...this.#watched].filter((p) => !want.has(p));
+    if (removed.length) w.unwatch(removed);
+    if (added.length) {
+      w.add(added);
+      this.#debouncer.trigger(); // a file written into a new dir before its watch began is found by one more look
+    }
+    this.#watched = want;
   }
 
   async #unwatch(): Promise<void> {
     const w = this.#watcher;
     this.#watcher = undefined;
+    this.#watched = new Set();
     if (w) await w.close();
   }
 
@@ -224,6 +253,7 @@ class Watcher implements JobSource {
     try {
       await this.#relistOnce(reason, verify, initial);
     } catch (err) {
+      if (this.#abort.signal.aborted) return; // stop() cut it short
       // Never an unhandled rejection from a timer: log, keep the set, let the next trigger retry.
       this.#log.error({ reason, err: describeError(err) }, 'failed to relist jobs dir');
     }
@@ -232,10 +262,15 @@ class Watcher implements JobSource {
   async #relistOnce(reason: string, verify: boolean, initial: boolean): Promise<void> {
     const started = performance.now();
     if (await this.#followDir()) reason = 'symlink-swap';
+    const signal = this.#abort.signal;
     let files: string[];
     try {
-      files = (await listJobFiles(this.#dir, this.#isJobFile)).files.filter((f) => !this.#exclude.has(f));
+      const listed = await listJobFiles(this.#dir, this.#isJobFile, { signal });
+      files = listed.files.filter((f) => !this.#exclude.has(f));
+      this.#logLinks(listed.loops, listed.skipped);
+      await this.#syncWatch(listed.watch);
     } catch (err) {
+      if (signal.aborted) throw err;
       // No dir (yet, or any more): the first set is empty; later, what is in force stays (a vanished
       // dir is more likely a mount or sync hiccup than an order to stop everything).
       if (!this.#dirMissingWarned) this.#log.warn({ code: errnoCode(err), err: describeError(err) }, 'failed to list jobs dir');
@@ -244,7 +279,8 @@ class Watcher implements JobSource {
       return;
     }
     let changed = this.#cache.retain(new Set(files)) > 0;
-    const outcomes = await mapLimited(files, 8, (f) => this.#cache.refresh(f, verify));
+    // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
+    const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
     changed ||= outcomes.some((o) => o !== 'unchanged');
     if (changed || initial) this.#emit(reason, !initial);
     // Content read while it was still being written (mtime just before the read) may be a partial
@@ -252,6 +288,15 @@ class Watcher implements JobSource {
     const settling = files.some((f, i) => outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS));
     if (settling && !this.#stopped) this.#debouncer.trigger();
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
+  }
+
+  /** Say once (until it changes) which dir links were not followed and which subdirs could not be read. */
+  #logLinks(loops: string[], skipped: { path: string; code: string }[]): void {
+    const key = JSON.stringify([loops, skipped]);
+    if (key === this.#loopsLogged) return;
+    this.#loopsLogged = key;
+    if (loops.length) this.#log.warn({ links: loops }, 'jobs dir holds links to dirs already walked (a loop or a second path); not followed');
+    if (skipped.length) this.#log.warn({ dirs: skipped }, 'failed to read subdirs of the jobs dir; skipped');
   }
 
   #emit(reason: string, notify: boolean): void {
@@ -276,11 +321,22 @@ function sameDir(a: DirIdentity | undefined, b: DirIdentity | undefined): boolea
   return a.real === b.real && a.dev === b.dev && a.ino === b.ino;
 }
 
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** `p`, or a rejection with the signal's reason as soon as it is aborted. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let i = 0;
   const worker = async (): Promise<void> => {
     while (i < items.length) {
+      signal.throwIfAborted();
       const k = i++;
       out[k] = await fn(items[k]);
     }

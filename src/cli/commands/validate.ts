@@ -47,7 +47,7 @@ export const validateCommand: Command = {
     }
     const varFiles = (f['var-file'] as string[]).map((p) => path.resolve(io.cwd, p));
     // Loaded when files are checked, not when the module is (`tendctl validate
-    // -help`): the loader instantiates the HCL parser's wasm on import.
+    // -help`): the loader and its modules (the HCL parser worker starts on the first parse).
     const { loadPaths } = await import('../../jobspec/load.js');
     const results = await loadPaths(
       args.map((p) => path.resolve(io.cwd, p)),
