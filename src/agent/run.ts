@@ -172,6 +172,13 @@ export async function runAgent(config: AgentConfig, opts: { reload?: () => Promi
   let hup: (() => void) | undefined;
   let hupEarly = false;
   process.on('SIGHUP', () => (hup ? hup() : (hupEarly = true)));
+  // SIGTERM/SIGINT are ours from the first moment: one that arrives while the agent
+  // starts (recovery can take a while) stops it once started, never kills it mid-start.
+  let stopEarly: NodeJS.Signals | undefined;
+  let onStop: ((sig: NodeJS.Signals) => void) | undefined;
+  const early = (sig: NodeJS.Signals) => (onStop ? onStop(sig) : (stopEarly ??= sig));
+  process.on('SIGTERM', early);
+  process.on('SIGINT', early);
   const running = await startAgent(config);
   let reloading = Promise.resolve();
   hup = () => {
@@ -183,7 +190,7 @@ export async function runAgent(config: AgentConfig, opts: { reload?: () => Promi
   if (hupEarly) hup();
   return new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
+    onStop = (sig: NodeJS.Signals) => {
       if (++signals > 1) {
         running.logger.warn({ signal: sig }, 'second signal, exiting now');
         resolve(130);
@@ -197,7 +204,6 @@ export async function runAgent(config: AgentConfig, opts: { reload?: () => Promi
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    if (stopEarly) onStop(stopEarly);
   });
 }
