@@ -142,3 +142,22 @@ test('signals: SIGHUP reloads the agent config live, reports what needs a restar
   assert.equal(code, 0);
   assert.ok(!isAlive(onePid), 'task one stopped with the agent');
 });
+
+test('signals: SIGTERM while the agent is still starting lets it finish starting, then stop cleanly with exit 0', async () => {
+  const s = await createHarness();
+  try {
+    const logFile = path.join(s.root, 'term-agent.log');
+    const fd = openSync(logFile, 'a');
+    const agent = spawn(process.execPath, [TEND, 'agent', '-config', s.configFile, '-executor', 'plain'], { stdio: ['ignore', fd, fd], env: { ...process.env, TEND_E2E: s.root } });
+    closeSync(fd);
+    s.agent = agent;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => agent.once('exit', (code, signal) => resolve({ code, signal })));
+    // "agent starting" is logged inside startAgent: recovery and the API are still ahead.
+    await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('"msg":"agent starting"'), { what: 'agent starting', timeoutMs: DEADLINE_MS, intervalMs: 1 });
+    agent.kill('SIGTERM');
+    const end = await exited;
+    assert.deepEqual(end, { code: 0, signal: null }, readFileSync(logFile, 'utf8').slice(-2000));
+  } finally {
+    await s.cleanup();
+  }
+});
