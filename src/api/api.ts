@@ -47,6 +47,12 @@ export interface TaskView {
   lastExit?: ExitResult;
   /** The current error (launch failure, driver unavailable, …). */
   error?: string;
+  /** The task's `lifecycle` block (absent for a main task): status orders and tags tasks by it. */
+  lifecycle?: { hook: 'prestart' | 'poststart' | 'poststop'; sidecar: boolean };
+  /** `leader = true`. */
+  leader?: boolean;
+  /** Why a task that is not running waits or stops, from the lifecycle order ("waiting for prestart task "init" to complete"). */
+  waiting?: string;
   resources: { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] };
   file: string;
   stats?: TaskStats;

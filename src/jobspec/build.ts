@@ -9,6 +9,7 @@ import { EXEC_DRIVERS } from './check.js';
 import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
+import { checkLifecycle } from './lifecycle-check.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Resources,
   RestartPolicy, SourcePos, Task, Template, VolumeMount,
@@ -116,6 +117,7 @@ export class Builder {
     if (g) this.#checkPorts(g);
     const taskBodies = lone ? [lone] : all(b, 'task');
     const tasks = taskBodies.map((t) => this.task(t, restart, volumes, g ? all(g, 'volume').map((v) => v.labels[0]) : []));
+    checkLifecycle(this.#r, b, taskBodies, tasks);
     const seen = new Set<string>();
     for (const t of tasks) {
       if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);
