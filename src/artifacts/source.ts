@@ -183,6 +183,8 @@ export function parseSource(source: string, options: Record<string, string> = {}
     if (params.size) throw new SourceProblem('invalid', `source: unknown git option "${[...params.keys()][0]}" (git takes ref and depth)`, [...params.keys()][0]);
     const gs = /^([a-z][a-z0-9+.-]*):\/\//i.exec(q.base)?.[1].toLowerCase();
     if (q.base.startsWith('-')) throw new SourceProblem('invalid', `source: expected a repository URL, got "${source}"`);
+    const transport = /^([A-Za-z0-9+.-]+)::/.exec(q.base)?.[1];
+    if (transport) throw new SourceProblem('unsupported', `source: git over "${transport}::" is not supported (https, http, ssh, git, file)`);
     if (gs && !['https', 'http', 'ssh', 'git', 'file'].includes(gs)) throw new SourceProblem('unsupported', `source: git over "${gs}://" is not supported (https, http, ssh, git, file)`);
     if (gs && gs !== 'file' && hasSubdir(tryUrl(q.base)?.pathname ?? '')) throw new SourceProblem('unsupported', 'source: go-getter subdirectories ("//sub" in the path) are not supported');
   } else {
