@@ -33,7 +33,9 @@
  * `${NOMAD_SECRETS_DIR}` and `${NOMAD_ALLOC_DIR}` prefixes map to the task's
  * `local/`, `secrets/` and the group's `alloc/` dir; absolute paths (after
  * interpolation) are accepted only inside the task's own dir or alloc dir,
- * either as the host sees them or as the task does (`view`). `..` is refused.
+ * either as the host sees them or as the task does (`view`). `..` may only
+ * lead into the shared alloc dir (`../alloc/…`, as Nomad's own jobs write);
+ * the alloc dir's `logs/` is never a destination.
  *
  * Safety: everything is fetched and unpacked into a staging dir only the
  * agent can write (`<data_dir>/artifacts/tmp/`), through dir fds with

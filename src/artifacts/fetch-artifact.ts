@@ -103,7 +103,7 @@ async function fetchParsed(artifact: Artifact, p: ParsedSource, target: Target, 
       const stats = await finishStaged(out, what, owner);
       const dest = await openTarget(target, owner);
       try {
-        await mergeInto(out, dest, what, owner);
+        await mergeInto(out, dest, what, owner, 0, target.dirs.length ? [] : target.protect);
       } finally {
         await dest.close();
       }

@@ -23,6 +23,8 @@ export interface Target {
   dirs: string[];
   /** Mode "file": the file's name in the last dir. */
   leaf?: string;
+  /** Names in the base dir itself that an artifact may not replace (the alloc dir's `logs`). */
+  protect: string[];
 }
 
 const MAX_DEPTH = 256;
@@ -50,13 +52,14 @@ export function resolveTarget(destination: string, mode: 'any' | 'file' | 'dir',
   } else {
     base = spec.base;
   }
-  if (base === 'alloc' && (segs.length === 0 || segs[0] === 'logs')) {
-    throw new SourceProblem('invalid', `destination: expected a dir below the alloc dir other than logs/ (e.g. "\${NOMAD_ALLOC_DIR}/data"), got "${destination}"`);
+  if (base === 'alloc' && segs[0] === 'logs') {
+    throw new SourceProblem('invalid', `destination: expected a path in the alloc dir other than logs/ (the agent's), got "${destination}"`);
   }
   for (const s of segs) assertSegment(s);
-  const out: Target = { base: base === 'task' ? dirs.taskDir : dirs.allocDir, dirs: segs };
+  const out: Target = { base: base === 'task' ? dirs.taskDir : dirs.allocDir, dirs: segs, protect: base === 'alloc' ? ['logs'] : [] };
   if (mode === 'file') {
-    if (segs.length < 2 || destination.endsWith('/')) {
+    const reserved = base === 'task' ? ['local', 'secrets', 'tmp'] : ['logs', 'data', 'tmp'];
+    if (!segs.length || destination.endsWith('/') || (segs.length === 1 && reserved.includes(segs[0]))) {
       throw new SourceProblem('invalid', `destination: mode "file" expects a file path such as "local/app.bin", got "${destination}"`);
     }
     out.dirs = segs.slice(0, -1);
@@ -166,9 +169,10 @@ export async function finishStaged(root: DirFd, what: string, owner?: Owner): Pr
 }
 
 /** Move everything in `staged` into `dest`: dirs merge, anything else replaces what is there. */
-export async function mergeInto(staged: DirFd, dest: DirFd, what: string, owner?: Owner, depth = 0): Promise<void> {
+export async function mergeInto(staged: DirFd, dest: DirFd, what: string, owner?: Owner, depth = 0, protect: string[] = []): Promise<void> {
   if (depth > MAX_DEPTH) throw new ArtifactError(`failed to place ${what}: deeper than ${MAX_DEPTH} dirs`, { recoverable: false });
   for (const name of await staged.list()) {
+    if (protect.includes(name)) throw new ArtifactError(`failed to place ${what}: it would replace ${name}/ of the alloc dir`, { recoverable: false });
     const s = await staged.lstat(name);
     if (!s) continue;
     const d = await dest.lstat(name);

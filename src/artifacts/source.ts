@@ -246,9 +246,10 @@ const DEST_PREFIXES: [string, DestinationSpec['base'], string[]][] = [
 
 /**
  * Split a destination into its base and segments. Relative paths are under
- * the task dir; the NOMAD_*_DIR prefixes map as documented; an absolute path
- * is returned as such (only an interpolated one can be placed). `..` is
- * refused, as are empty paths and NUL. Throws SourceProblem.
+ * the task dir; the NOMAD_*_DIR prefixes map as documented; `..` may only
+ * lead into the group's shared dir (`../alloc/…`, as Nomad's own jobs write);
+ * an absolute path is returned as such (only an interpolated one can be
+ * placed). Throws SourceProblem.
  */
 export function parseDestination(dest: string, { allowAbsolute }: { allowAbsolute: boolean }): DestinationSpec {
   let rest = dest === '' ? 'local/' : dest;
@@ -267,10 +268,24 @@ export function parseDestination(dest: string, { allowAbsolute }: { allowAbsolut
     }
     spec = { base: 'absolute', segments: [] };
   }
+  const escapes = () => new SourceProblem('invalid', `destination: ".." may only lead to the shared alloc dir ("../alloc/…"), got "${dest}"`);
+  let up = false;
   for (const seg of rest.split('/')) {
     if (seg === '' || seg === '.') continue;
-    if (seg === '..') throw new SourceProblem('invalid', `destination: ".." is not allowed (the destination stays inside the task's dirs), got "${dest}"`);
+    if (up) {
+      if (seg !== 'alloc') throw escapes();
+      spec = { base: 'alloc', segments: [] };
+      up = false;
+      continue;
+    }
+    if (seg === '..') {
+      if (spec.segments.length) spec.segments.pop();
+      else if (spec.base === 'task') up = true;
+      else throw escapes();
+      continue;
+    }
     spec.segments.push(seg);
   }
+  if (up) throw escapes();
   return spec;
 }

@@ -232,8 +232,13 @@ test('artifacts: destinations outside the task dirs are refused', async () => {
   routes['/d'] = { body: 'd' };
   const e = await env();
   await mustFail(e, art(srv.url('/d'), { destination: victim }), /inside the task's dirs/);
-  await mustFail(await env(), art(srv.url('/d'), { destination: 'local/../../../victim' }), /"\.\." is not allowed/);
+  await mustFail(await env(), art(srv.url('/d'), { destination: 'local/../../../victim' }), /may only lead to the shared alloc dir/);
   await mustFail(await env(), art(srv.url('/d'), { destination: '${NOMAD_ALLOC_DIR}/logs' }), /other than logs/);
+  routes['/logs.tar'] = { body: makeTar([{ name: 'logs/web.stdout.0', data: 'forged' }]) };
+  await mustFail(await env(), art(srv.url('/logs.tar'), { destination: '${NOMAD_ALLOC_DIR}' }), /would replace logs/);
+  const e4 = await env();
+  await fetchArtifact(art(srv.url('/d'), { destination: '../alloc/d.txt', mode: 'file' }), e4.ctx);
+  assert.equal(await fs.readFile(path.join(e4.dirs.allocDir, 'd.txt'), 'utf8'), 'd');
   const e2 = await env();
   await fetchArtifact(art(srv.url('/d'), { destination: `${e2.dirs.allocDir}/data` }), e2.ctx);
   assert.equal(await fs.readFile(path.join(e2.dirs.allocDir, 'data/d'), 'utf8'), 'd');

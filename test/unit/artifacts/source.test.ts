@@ -83,6 +83,10 @@ test('destination: relative to the task dir, NOMAD_*_DIR prefixes, no ".." and n
   assert.deepEqual(parseDestination('${NOMAD_ALLOC_DIR}/data/x', { allowAbsolute: false }), { base: 'alloc', segments: ['data', 'x'] });
   assert.deepEqual(parseDestination('/alloc/data', { allowAbsolute: true }), { base: 'absolute', segments: ['alloc', 'data'] });
   problem(() => parseDestination('/etc', { allowAbsolute: false }), 'invalid', /expected a path relative to the task dir/);
-  problem(() => parseDestination('local/../../x', { allowAbsolute: false }), 'invalid', /"\.\." is not allowed/);
-  problem(() => parseDestination('${NOMAD_TASK_DIR}/../..', { allowAbsolute: false }), 'invalid', /"\.\." is not allowed/);
+  assert.deepEqual(parseDestination('../alloc/go.mod', { allowAbsolute: false }), { base: 'alloc', segments: ['go.mod'] });
+  assert.deepEqual(parseDestination('local/../bin', { allowAbsolute: false }), { base: 'task', segments: ['bin'] });
+  problem(() => parseDestination('local/../../x', { allowAbsolute: false }), 'invalid', /may only lead to the shared alloc dir/);
+  problem(() => parseDestination('../other-task/local', { allowAbsolute: false }), 'invalid', /may only lead to the shared alloc dir/);
+  problem(() => parseDestination('../alloc/../../x', { allowAbsolute: false }), 'invalid', /may only lead/);
+  problem(() => parseDestination('${NOMAD_ALLOC_DIR}/..', { allowAbsolute: false }), 'invalid', /may only lead/);
 });

@@ -32,7 +32,7 @@ test('validate: a malformed checksum is an error at the option; a bad destinatio
   assert.equal(d.kind, 'schema');
   assert.match(d.message, /expected 64 hex digits/);
   assert.equal(d.line, 9);
-  for (const dest of ['../../etc', '/etc/cron.d', 'local/../../x']) {
+  for (const dest of ['../../etc', '/etc/cron.d', 'local/../../x', '../web/local']) {
     const r2 = await loadText('j.hcl', job(`        source = "https://h/a.tgz"\n        destination = "${dest}"`));
     const e = r2.diagnostics.find((x) => x.severity === 'error')!;
     assert.ok(e, dest);
