@@ -18,6 +18,9 @@ import path from 'node:path';
 import { pathUnder } from '../safe-fs.js';
 import { errnoCode } from '../errors.js';
 
+/** Age past which a leftover in tmp/ is certainly no fetch in progress (timeouts are 30 min by default). */
+const STALE_MS = 24 * 3_600_000;
+
 export interface CacheMeta {
   /** The URL, redacted. */
   source: string;
@@ -42,6 +45,16 @@ export class ArtifactCache {
     await fs.mkdir(path.dirname(this.root), { recursive: true, mode: 0o700 });
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     await fs.mkdir(this.tmp, { recursive: true, mode: 0o700 });
+    await this.#sweep();
+  }
+
+  /** Staging dirs and partial files older than a day (an agent that died mid-fetch) are removed. */
+  async #sweep(): Promise<void> {
+    const cutoff = Date.now() - STALE_MS;
+    for (const name of await fs.readdir(this.tmp).catch(() => [] as string[])) {
+      const started = parseInt(name.split(/[-.]/)[0], 36);
+      if (Number.isFinite(started) && started < cutoff) await fs.rm(pathUnder(this.tmp, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   static key(text: string): string {
@@ -72,7 +85,7 @@ export class ArtifactCache {
   /** Move a downloaded file in (rename from tmp/) and record its meta; returns the cached file. */
   async put(key: string, downloaded: string, meta: CacheMeta): Promise<string> {
     const file = pathUnder(this.root, key);
-    const metaTmp = pathUnder(this.tmp, `${key}.${randomBytes(4).toString('hex')}.json`);
+    const metaTmp = pathUnder(this.tmp, `${Date.now().toString(36)}.${randomBytes(4).toString('hex')}.json`);
     await fs.writeFile(metaTmp, JSON.stringify(meta), { mode: 0o600 });
     await fs.rename(downloaded, file);
     await fs.rename(metaTmp, `${file}.json`);

@@ -14,6 +14,9 @@ import { DirFd } from '../safe-fs.js';
 import { errnoCode } from '../errors.js';
 import { ArtifactError } from './artifacts.js';
 
+/** Entries deeper than this are refused (each write opens every dir on the way). */
+const MAX_SEGMENTS = 256;
+
 export interface TreeLimits {
   /** 0 = no limit. */
   maxBytes: number;
@@ -27,6 +30,7 @@ export function entrySegments(name: string, what: string): string[] {
   if (/^[A-Za-z]:[\\/]/.test(name)) throw refused(what, name, 'is an absolute path');
   const segs = name.split('/').filter((s) => s !== '' && s !== '.');
   if (segs.includes('..')) throw refused(what, name, 'contains ".."');
+  if (segs.length > MAX_SEGMENTS) throw refused(what, name.slice(0, 80), `is deeper than ${MAX_SEGMENTS} dirs`);
   return segs;
 }
 
