@@ -2,6 +2,7 @@
  * The agent's resolved configuration (config file + flags + defaults). The
  * parser is src/agent/config.ts; everything else in the agent reads this.
  */
+import type { ArtifactLimits } from '../artifacts/artifacts.js';
 
 export interface RawExecPluginConfig {
   /** Nomad default: false. examples/agent.hcl enables it. */
@@ -27,6 +28,16 @@ export interface HostVolumeConfig {
   name: string;
   path: string;
   readOnly: boolean;
+}
+
+/** `client { artifact { … } }`: Nomad's artifact limits, plus tend's allowed_local_dirs. */
+export interface ArtifactClientConfig {
+  /** Resolved limits (Nomad's defaults: 30m, 100GB, 30m, 100GB, 4096). */
+  limits: ArtifactLimits;
+  /** `set_environment_variables`: agent variables passed to `git` (default none). */
+  setEnvironmentVariables: string[];
+  /** tend: host dirs local artifact sources may come from (default none: local sources refused). */
+  allowedLocalDirs: string[];
 }
 
 export interface AgentConfig {
@@ -63,6 +74,7 @@ export interface AgentConfig {
      * name; replaces the default list) and `"env.allowlist"` (tend: only these).
      */
     env: { denylist: string[]; allowlist?: string[] };
+    artifact: ArtifactClientConfig;
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
   oci: {

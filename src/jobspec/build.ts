@@ -4,6 +4,7 @@
  */
 import { constants } from 'node:os';
 import { suggest } from './expr/index.js';
+import { checkArtifact } from './artifact-check.js';
 import type { Body } from './check.js';
 import { EXEC_DRIVERS } from './check.js';
 import type { Reporter } from './diagnostics.js';
@@ -252,13 +253,16 @@ export class Builder {
   artifact(b: Body): Artifact {
     const source = str(b.attrs.source) ?? '';
     if (!source) this.#r.error('schema', b.steps, 'source', 'missing required field "source" in artifact');
-    return {
+    const out: Artifact = {
       source,
       destination: str(b.attrs.destination) || 'local/',
       mode: (str(b.attrs.mode) as Artifact['mode']) ?? 'any',
       options: stringMap(first(b, 'options')),
       headers: stringMap(first(b, 'headers')),
+      ...(bool(b.attrs.chown) ? { chown: true } : {}),
     };
+    checkArtifact(this.#r, b, out);
+    return out;
   }
 
   template(b: Body): Template {

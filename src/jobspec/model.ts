@@ -72,6 +72,8 @@ export interface Artifact {
   mode: 'any' | 'file' | 'dir';
   options: Record<string, string>;
   headers: Record<string, string>;
+  /** `chown = true`: the fetched files belong to the task's user (Nomad's default: false, root's). Set only when true. */
+  chown?: boolean;
 }
 
 export interface Template {
