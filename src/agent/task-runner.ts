@@ -12,7 +12,7 @@ import type { Driver } from '../drivers/driver.js';
 import { removeAllocDir } from '../drivers/alloc-dir.js';
 import type { DesiredInstance } from '../reconcile/reconcile.js';
 import { nextRestart } from '../reconcile/restart-policy.js';
-import type { NewEvent, Store, TaskRecord } from '../store/store.js';
+import type { NewEvent, Store, TaskEventType, TaskRecord } from '../store/store.js';
 import { describeError, isTendError } from '../errors.js';
 import type { AgentMetrics } from './metrics.js';
 import { taskNotes } from './rebuild.js';
@@ -106,7 +106,7 @@ export class TaskRunner {
     return this.#log.child({ job: r.job, group: r.group, index: r.index, task: r.task });
   }
 
-  event(r: TaskRecord, type: string, message: string, details?: Record<string, unknown>): void {
+  event(r: TaskRecord, type: TaskEventType, message: string, details?: Record<string, unknown>): void {
     const e: NewEvent = { task: r.id, job: r.job, file: r.file, type, message };
     if (details) e.details = details;
     this.#o.store.addEvent(e);

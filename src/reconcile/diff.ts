@@ -3,8 +3,7 @@
  * Used by every reconcile pass, by the per-task worker at the moment it runs
  * (so it always acts on the latest state), and by `tendctl plan`.
  */
-import type { PlanAction } from '../api/api.js';
-import type { ActualInstance, Decision, DesiredInstance, DiffOptions } from './reconcile.js';
+import type { ActualInstance, Decision, DesiredInstance, DiffOptions, PlanAction } from './reconcile.js';
 import { changedFields } from './spec-hash.js';
 import { UNKNOWN_SPEC } from '../store/store.js';
 
