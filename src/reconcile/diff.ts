@@ -58,7 +58,7 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
 }
 
 /** The whole plan: every desired instance and every record, ordered by id. */
-export function diffAll(desired: Map<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
+export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
   const byId = new Map<string, ActualInstance>();
   for (const a of actual) byId.set(a.id, a);
   const ids = new Set<string>([...desired.keys(), ...byId.keys()]);
