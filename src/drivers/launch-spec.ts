@@ -31,7 +31,7 @@ export interface BuildOptions {
   /** Default pids.max (task `pids_limit` overrides). */
   pidsLimit?: number;
   noCgroups?: boolean;
-  /** Called with the resolved user, before anything starts (denied uids). */
+  /** Called with the resolved user, before the dirs are made (denied uids). No driver passes it today: exec checks its user with resolveExecUser in setup/prepare. */
   checkUser?(user: ResolvedUser): void;
   /** Builds the isolation of an exec task from the interpolated task. */
   isolation?(task: TaskInstance['task']): ExecIsolation;

@@ -30,7 +30,7 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
     case 'dead':
       return { kind: 'start' };
     case 'pending':
-      // A blocked task waits for its driver; it is retried when the driver's status changes.
+      // A blocked task waits for its driver. Availability is fixed at agent start, so it is tried again only when its spec changes or the agent restarts.
       if (blocked && actual.error) return NONE;
       return { kind: 'start', reason: blocked ? `driver ${desired.task.driver} unavailable: ${blocked}` : undefined };
     case 'restarting': {

@@ -18,8 +18,9 @@
  *    record. It reports progress through `emit` (task events, Nomad's wording: "Task Setup",
  *    "Downloading Artifacts", "Failed Artifact Download", …) and failure by throwing.
  *  - A prestart hook that throws fails the start: its message becomes the task's error and a
- *    "Setup Failure" event (unless the hook emitted its own failure event first), and the restart
- *    policy decides as for any failed start (a TendError coded E_SPEC_INVALID, E_USER_DENIED,
+ *    "Setup Failure" event (after any event the hook emitted itself, e.g. "Failed Artifact
+ *    Download"), the later hooks and the launch do not run, and the restart policy decides as for
+ *    any failed start (a TendError coded E_SPEC_INVALID, E_USER_DENIED,
  *    E_CAPABILITY_DENIED or E_DRIVER_UNAVAILABLE is unrecoverable: the task fails at once).
  *  - `signal` aborts when the agent shuts down; long work (downloads) must stop on it.
  *  - Hooks of other points log and swallow their errors: a poststart, exited, stop or teardown

@@ -17,7 +17,7 @@ import type { Executor, ExitResult, TaskHandle } from '../executor/executor.js';
 import type { NodeInfo } from '../jobspec/model.js';
 import type { Driver, TaskSetup } from '../drivers/driver.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
-import { TASK_EVENT, type Store, type TaskEventType, type TaskRecord } from '../store/store.js';
+import { TASK_EVENT, type Store, type TaskEventType } from '../store/store.js';
 import { TendError, describeError, isTendError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
