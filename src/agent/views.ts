@@ -117,7 +117,7 @@ export interface JobsInput {
   tasks: TaskView[];
   files: FileState[];
   /** job id → type, for jobs in force. */
-  types: Map<string, string>;
+  types: ReadonlyMap<string, string>;
 }
 
 export function jobViews({ tasks, files, types }: JobsInput): JobView[] {

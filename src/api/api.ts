@@ -6,30 +6,12 @@
 import type { Diagnostic } from '../jobspec/model.js';
 import type { DriverAvailability, ExecOptions, ExecSession, ExitResult, TaskStats } from '../executor/executor.js';
 
-/** Lifecycle of one task instance. */
-export type TaskState =
-  | 'pending' // desired, not started yet (queued, or waiting for a driver)
-  | 'starting'
-  | 'running'
-  | 'restarting' // exited; a restart is scheduled at nextRestartAt
-  | 'complete' // batch task exited 0; stays until its spec changes
-  | 'failed' // restart policy exhausted (mode fail) or launch error; stays until spec changes or `tendctl restart`
-  | 'stopping'
-  | 'dead'; // stopped on purpose (file removed, count lowered)
-
-export interface TaskEvent {
-  /** Monotonic sequence number across the node (for `events -f` resumption). */
-  seq: number;
-  time: string; // ISO
-  /** Task instance id `job/group[index]/task`, or undefined for node/file events. */
-  task?: string;
-  job?: string;
-  file?: string;
-  /** Received, Started, Terminated, Restarting, Not Restarting, Killing, Killed, Updated, Invalid Spec, Driver Failure, OOM Killed, Signaled, Complete, File Error, Conflict, … */
-  type: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+// Domain types live with their owners; re-exported here because they are part of the API's JSON.
+export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/store.js';
+export { TASK_EVENT } from '../store/store.js';
+export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
+import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
+import type { PlanAction } from '../reconcile/reconcile.js';
 
 export interface TaskView {
   id: string; // "web/g[0]/t"
@@ -135,29 +117,10 @@ export interface DiskView {
   checkedAt: string;
 }
 
-export type PlanActionKind = 'start' | 'stop' | 'restart' | 'update' | 'none';
-
-export interface PlanAction {
-  kind: PlanActionKind;
-  task: string; // instance id
-  job: string;
-  /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
-  fields?: string[];
-  reason?: string;
-}
-
 export interface Plan {
   actions: PlanAction[];
   /** Diagnostics of the files planned. */
   files: FileView[];
-}
-
-export interface EventQuery {
-  /** Only events with seq > after. */
-  after?: number;
-  task?: string;
-  job?: string;
-  limit?: number;
 }
 
 /** What the agent offers to the API server. */

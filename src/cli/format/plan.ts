@@ -7,7 +7,7 @@
  *     -/+ restart web/g[1]/t (forces restart: args)
  *     - stop    old/g[0]/t
  */
-import type { Plan, PlanAction } from '../api/api.js';
+import type { Plan, PlanAction } from '../../api/api.js';
 
 const MARK: Record<string, string> = { start: '+', stop: '-', update: '~', restart: '-/+', none: ' ' };
 
