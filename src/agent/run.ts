@@ -27,6 +27,7 @@ import { PromMetrics } from '../api/metrics.js';
 import { platform } from '../platform.js';
 import { version } from '../cli/main.js';
 import { describeError } from '../errors.js';
+import { taskHooks } from './hooks.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -128,6 +129,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir,
     storeLoad: loaded,
+    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact }),
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
