@@ -56,7 +56,7 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'job_file_dirs'],
   reserved: ['cores', 'memory', 'cpu'],
   hostVolume: ['path', 'read_only'],
   plugin: ['config'],
@@ -324,6 +324,8 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
     ...(options['env.allowlist'] === undefined ? {} : { allowlist: parseEnvList(options['env.allowlist']) }),
   };
 
+  const jobFileDirs = (get.strings(c, client, 'job_file_dirs') ?? []).map((d) => expandPath(d, fileDir, env));
+
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
     for (const [name, body] of labeled(c.key('host_volume'), client.host_volume)) {
@@ -398,6 +400,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       chrootEnvMap,
       reserved: { cores, memoryMB: get.int(r, reserved, 'memory', 0) ?? 0, cpu: get.int(r, reserved, 'cpu', 0) ?? 0 },
       hostVolumes,
+      jobFileDirs,
       env: taskEnv,
     },
     plugins: {

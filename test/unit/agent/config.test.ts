@@ -59,6 +59,7 @@ test('config: defaults without a file', async () => {
     chrootEnvMap: Object.fromEntries(DEFAULT_CHROOT_ENV.map((p) => [p, p])),
     reserved: { cores: [], memoryMB: 0, cpu: 0 },
     hostVolumes: [],
+    jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
