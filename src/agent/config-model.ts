@@ -70,6 +70,12 @@ export interface AgentConfig {
     reserved: { cores: number[]; memoryMB: number; cpu: number };
     hostVolumes: HostVolumeConfig[];
     /**
+     * `job_file_dirs`: dirs (absolute) outside the jobs dir whose trees job
+     * files may read with `file()`, `fileset()`, … (default none: only the
+     * jobs dir tree).
+     */
+    jobFileDirs: string[];
+    /**
      * Host variables passed to tasks: `options { "env.denylist" }` (Nomad's
      * name; replaces the default list) and `"env.allowlist"` (tend: only these).
      */

@@ -57,7 +57,7 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs'],
   artifact: [
     'http_read_timeout', 'http_max_size', 'gcs_timeout', 'git_timeout', 'hg_timeout', 's3_timeout', 'decompression_size_limit',
     'decompression_file_count_limit', 'disable_filesystem_isolation', 'set_environment_variables', 'allowed_local_dirs',
@@ -363,6 +363,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
     setEnvironmentVariables: (get.str(art, artifactRaw, 'set_environment_variables') ?? '').split(/[\s,]+/).filter(Boolean),
     allowedLocalDirs: (get.strings(art, artifactRaw, 'allowed_local_dirs') ?? []).map((p) => expandPath(p, fileDir, env)),
   };
+  const jobFileDirs = (get.strings(c, client, 'job_file_dirs') ?? []).map((d) => expandPath(d, fileDir, env));
 
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
@@ -438,6 +439,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       chrootEnvMap,
       reserved: { cores, memoryMB: get.int(r, reserved, 'memory', 0) ?? 0, cpu: get.int(r, reserved, 'cpu', 0) ?? 0 },
       hostVolumes,
+      jobFileDirs,
       env: taskEnv,
       artifact,
     },

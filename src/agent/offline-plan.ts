@@ -13,7 +13,7 @@ export async function offlinePlan(dir: string): Promise<Plan> {
   const jobs = new Map<string, Job>();
   const files: FileView[] = [];
   for (const r of results) {
-    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics });
+    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics, ...(r.reads?.length ? { reads: [...new Set(r.reads.map((x) => x.path))] } : {}) });
     if (r.ok) for (const j of r.jobs) if (!jobs.has(j.id)) jobs.set(j.id, j);
   }
   return { actions: diffAll(expandJobs(jobs.values()), [], { now: Date.now(), driverBlocked: () => undefined }), files };

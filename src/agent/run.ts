@@ -43,12 +43,12 @@ export interface RunningAgent {
 }
 
 /** Load a dir with the job loader, for `plan(dir)`: first file by path wins a job id. */
-async function loadDir(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }> {
-  const results = await loadPaths([dir], { node });
+async function loadDir(dir: string, node: NodeInfo, readDirs: string[] = []): Promise<{ jobs: Job[]; files: FileView[] }> {
+  const results = await loadPaths([dir], { node, readDirs: [dir, ...readDirs] });
   const jobs = new Map<string, Job>();
   const files: FileView[] = [];
   for (const r of results) {
-    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics });
+    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics, ...(r.reads?.length ? { reads: [...new Set(r.reads.map((x) => x.path))] } : {}) });
     if (!r.ok) continue;
     for (const j of r.jobs) if (!jobs.has(j.id)) jobs.set(j.id, j);
   }
@@ -96,6 +96,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     node,
     debounceMs: config.debounceMs,
     resyncMs: config.resyncMs,
+    readDirs: config.client.jobFileDirs,
     logger: log,
     exclude: config.configFile ? [config.configFile] : undefined,
   });
@@ -127,7 +128,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     metrics,
     concurrency: config.concurrency,
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
-    loadDir,
+    loadDir: (dir: string, n: NodeInfo) => loadDir(dir, n, config.client.jobFileDirs),
     storeLoad: loaded,
     hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact }),
   });

@@ -92,6 +92,7 @@ export function pendingView(d: DesiredInstance): TaskView {
 export function fileView(f: FileState): FileView {
   const v: FileView = { path: f.path, ok: f.ok, jobs: f.jobs.map((j) => j.id), diagnostics: f.diagnostics };
   if (f.lastGoodAt) v.lastGoodAt = f.lastGoodAt;
+  if (f.reads?.length) v.reads = f.reads;
   return v;
 }
 

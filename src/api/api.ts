@@ -66,6 +66,8 @@ export interface FileView {
   diagnostics: Diagnostic[];
   /** When the file is invalid and an earlier good version stays in force. */
   lastGoodAt?: string;
+  /** Files its functions read (`file("conf/app.conf")`), absolute: a change to one reloads this file. */
+  reads?: string[];
 }
 
 export interface NodeView {

@@ -26,7 +26,8 @@ export const DEFAULT_RESTART: Record<JobType, RestartPolicy> = {
   service: { attempts: 2, intervalMs: 30 * 60_000, delayMs: 15_000, mode: 'fail' },
   batch: { attempts: 3, intervalMs: 24 * 3_600_000, delayMs: 15_000, mode: 'fail' },
 };
-const PORT_LABEL = /^[a-zA-Z0-9_]+$/;
+/** Nomad 1.x accepts hyphens in port labels (`port "dns-tcp"`, hashicorp/nomad#12347). */
+const PORT_LABEL = /^[a-zA-Z0-9_-]+$/;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -341,13 +342,13 @@ export class Builder {
     }
   }
 
-  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_]+$, unique ignoring case, per network. */
+  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_-]+$, unique ignoring case, per network. */
   #checkPorts(owner: Body): void {
     for (const net of all(owner, 'network')) {
       const seen = new Map<string, string>();
       for (const p of all(net, 'port')) {
         const label = p.labels[0];
-        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_]+$`);
+        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_-]+$`);
         const prev = seen.get(label.toLowerCase());
         if (prev !== undefined) this.#r.error('schema', p.steps, undefined, `found a port label collision: "${label}" and "${prev}"`);
         seen.set(label.toLowerCase(), label);

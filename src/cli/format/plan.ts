@@ -48,6 +48,9 @@ export function formatPlan(plan: Plan, opts: { verbose?: boolean } = {}): string
     out.push('');
   }
   for (const f of plan.files) {
+    if (f.reads?.length) out.push(`  ${f.path} reads ${f.reads.join(', ')} (a change to one reloads it)`);
+  }
+  for (const f of plan.files) {
     for (const d of f.diagnostics) {
       if (d.severity !== 'error') continue;
       out.push(`! ${d.file}:${d.line}:${d.column}: ${d.message}${f.lastGoodAt ? ' (last good version in force)' : ''}`);

@@ -61,6 +61,7 @@ test('config: defaults without a file', async () => {
     chrootEnvMap: Object.fromEntries(DEFAULT_CHROOT_ENV.map((p) => [p, p])),
     reserved: { cores: [], memoryMB: 0, cpu: 0 },
     hostVolumes: [],
+    jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
     artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
   });
