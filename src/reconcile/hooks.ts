@@ -123,6 +123,15 @@ export type GateResult = { ok: true } | { ok: false; reason: string };
  */
 export interface StartGate {
   mayStart(instance: DesiredInstance, allocation: readonly Readonly<TaskRecord>[]): GateResult;
+  /**
+   * "Must this running task stop now, though it is still desired?" (lifecycle: its group's
+   * leader ended, a sibling failed, only sidecars are left). Returns the reason, or undefined.
+   * Asked on every sync of a task whose allocation is ordered (see `orders`); the task is
+   * stopped without the restart policy and stays held back by `mayStart`.
+   */
+  mustStop?(instance: DesiredInstance, self: Readonly<TaskRecord>, allocation: readonly Readonly<TaskRecord>[]): string | undefined;
+  /** Whether the gate orders this instance's allocation at all (the worker then wakes all its tasks on any change). */
+  orders?(instance: DesiredInstance): boolean;
 }
 
 /** The gate when nothing orders tasks: every task may start. */

@@ -206,7 +206,8 @@ export class TaskWorker {
   async #sync(id: string): Promise<void> {
     for (let step = 0; step < SYNC_STEPS; step++) {
       if (this.#closed) return;
-      const t = this.#apply(id, { type: 'sync' });
+      const why = this.#groupStop(id);
+      const t = this.#apply(id, why ? { type: 'group-stop', reason: why } : { type: 'sync' });
       if (!t.actions.length) return;
       await this.#act(id, t.actions, this.#log);
       // A start that did not end running (blocked, held back, failed) waits for its timer or the next pass.
@@ -464,10 +465,27 @@ export class TaskWorker {
     this.#timers.set(id, { at, timer });
   }
 
-  /** A task of the allocation changed state: ask the gate again for those it held back. */
+  /** A task of the allocation changed state: ask the gate again for those it held back, and (ordered groups) every task of it. */
   #wakeGated(id: string, allocId: string | undefined): void {
-    if (!allocId || this.#gated.size === 0) return;
+    if (!allocId) return;
+    const d = this.#desired.get(id);
+    if (d && this.#hooks.gate.mustStop && this.#hooks.gate.orders?.(d)) {
+      for (const [pid, p] of this.#desired) if (p.allocId === allocId && pid !== id) this.submit(pid);
+      return;
+    }
+    if (this.#gated.size === 0) return;
     for (const [gid, a] of this.#gated) if (a === allocId && gid !== id) this.submit(gid);
+  }
+
+  /** The gate's "must stop" for a live, still desired task: the reason, or undefined. */
+  #groupStop(id: string): string | undefined {
+    const gate = this.#hooks.gate;
+    const d = this.#desired.get(id);
+    const r = this.#o.store.get(id);
+    if (!gate.mustStop || !d || !r || (r.state !== 'running' && r.state !== 'starting' && r.state !== 'restarting')) return undefined;
+    if (gate.orders && !gate.orders(d)) return undefined;
+    const peers = this.#o.store.all().filter((x) => x.allocId === d.allocId && x.id !== id);
+    return gate.mustStop(d, r, peers);
   }
 
   #emitter(id: string): EmitEvent {

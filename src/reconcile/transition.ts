@@ -26,6 +26,7 @@ export const WORKER_EVENT = {
   Sync: 'sync',
   Exited: 'exited',
   RestartRequested: 'restart-requested',
+  GroupStop: 'group-stop',
   Signaled: 'signaled',
   Interrupted: 'interrupted',
   Rebuilt: 'rebuilt',
@@ -48,6 +49,8 @@ export type WorkerEvent =
   /** The process of `handle` ended (`handle` absent: the record's last run, found ended by recovery). `recovered`: found by recovery. */
   | { type: 'exited'; exit: ExitResult; handle?: TaskHandle; recovered?: string }
   | { type: 'restart-requested' }
+  /** Lifecycle: the task's group stops around it (its leader ended, a sibling failed, only sidecars are left). */
+  | { type: 'group-stop'; reason: string }
   | { type: 'signaled'; signal: string }
   /** Recovery: an action was cut short and no process was recorded. */
   | { type: 'interrupted' }
@@ -210,6 +213,17 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       else x.state = 'pending';
       actions.push({ kind: 'start', manual: true });
       return { record: x, changed: true, events: [{ type: TASK_EVENT.RestartSignaled, message: 'User requested restart' }], actions };
+    }
+    case 'group-stop': {
+      if (!rec) return none(rec);
+      if (rec.handle && (rec.state === 'running' || rec.state === 'starting')) {
+        return { record: rec, changed: false, events: [], actions: [{ kind: 'stop', final: false, reason: ev.reason }] };
+      }
+      if (rec.state !== 'restarting') return none(rec);
+      const x = copy(rec);
+      x.state = 'pending';
+      x.nextRestartAt = undefined;
+      return { record: x, changed: true, events: [{ type: TASK_EVENT.NotRestarting, message: ev.reason }], actions: [] };
     }
     case 'signaled':
       if (!rec) return none(rec);

@@ -16,7 +16,7 @@ import type { TaskRecord } from '../../../src/store/store.js';
 import { requireConmon, requireRoot, requireRunc } from '../../helpers/gates.js';
 import { gzip, makeTar, serve } from '../../helpers/archives.js';
 import { waitFor } from '../../helpers/wait.js';
-import { createHarness, type Harness } from './harness.js';
+import { createHarness, job, type Harness } from './harness.js';
 
 const T = 30_000;
 
@@ -142,4 +142,45 @@ test('artifacts: fetched from HTTP into local/ before the task starts, archives 
   assert.equal(r.code, 0, r.stderr);
   await until(h, () => recs(h, 'good').get('t')?.state === 'running' && recs(h, 'good').get('t')?.handle?.pid !== pid, 'good restarted');
   assert.equal(srv.hits.get('/app.tar.gz'), hits, 'no second download for a restart');
+});
+
+test('lifecycle (plain): when the leader ends, its group stops around it (siblings killed, not restarted)', { timeout: 60_000 }, async (t) => {
+  const h = await createHarness();
+  t.after(() => h.cleanup());
+  await h.start();
+  await h.writeJob(
+    'lead.hcl',
+    `job "lead" {
+  type = "batch"
+  group "g" {
+    task "leader" {
+      driver = "raw_exec"
+      leader = true
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while [ ! -f \\"$NOMAD_ALLOC_DIR/data/helper-up\\" ]; do sleep 0.1; done; echo finished"]
+      }
+    }
+    task "helper" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "touch \\"$NOMAD_ALLOC_DIR/data/helper-up\\"; trap 'exit 0' TERM; sleep 1000 & wait"]
+      }
+      kill_timeout = "2s"
+    }
+  }
+}
+`,
+  );
+  await until(h, () => recs(h, 'lead').get('leader')?.state === 'complete' && recs(h, 'lead').get('helper')?.state === 'pending' && !recs(h, 'lead').get('helper')?.handle, 'the leader complete and the helper stopped');
+  const helper = recs(h, 'lead').get('helper')!;
+  assert.ok(helper.events.some((e) => e.type === 'Killing' && /leader task "leader" completed/.test(e.message)), JSON.stringify(helper.events));
+  assert.equal(h.taskProcs().get('lead/g[0]/helper'), undefined, 'no helper process left');
+  // it stays stopped: a later pass (another job file arrives and runs) does not start it again
+  const n = helper.events.length;
+  await h.writeJob('other.hcl', job('other'));
+  await until(h, () => recs(h, 'other').get('t')?.state === 'running', 'a later pass');
+  assert.equal(recs(h, 'lead').get('helper')?.state, 'pending');
+  assert.equal(recs(h, 'lead').get('helper')?.events.filter((e) => e.type === 'Started').length, 1, `helper started once: ${JSON.stringify(recs(h, 'lead').get('helper')?.events.slice(n))}`);
 });
