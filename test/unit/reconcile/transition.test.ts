@@ -195,3 +195,20 @@ test('transition: a blocked driver reports once per reason; a batch exit 0 is co
   assert.deepEqual(transition(pinned, { type: 'updated', fields: ['kill_timeout'] }, ctx(desiredOf())).record!.resources.cores, [1]);
   assert.equal(transition(pinned, { type: 'updated', fields: ['resources.cores'], cores: undefined }, ctx(desiredOf())).record!.resources.cores, undefined);
 });
+
+test('transition: a group stop kills a running task (no restart policy, it ends pending) and cancels a pending restart', () => {
+  const h = handle(10);
+  const { rec: running } = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: h }, { type: 'started' }]);
+  const stop = transition(running, { type: 'group-stop', reason: 'group stops: leader task "l" completed' }, ctx(desiredOf()));
+  assert.deepEqual(stop.actions, [{ kind: 'stop', final: false, reason: 'group stops: leader task "l" completed' }]);
+  const { rec: after } = run(running, [{ type: 'killing', reason: 'x' }, { type: 'killed', exit: exit(null, 'SIGTERM') }, { type: 'stopped', final: false }]);
+  assert.equal(after!.state, 'pending');
+  assert.equal(after!.restarts, 0, 'not counted as a restart');
+  const restarting = transition(running, { type: 'exited', handle: h, exit: exit(1) }, ctx(desiredOf())).record!;
+  assert.equal(restarting.state, 'restarting');
+  const cancelled = transition(restarting, { type: 'group-stop', reason: 'group stops' }, ctx(desiredOf()));
+  assert.equal(cancelled.record!.state, 'pending');
+  assert.equal(cancelled.record!.nextRestartAt, undefined);
+  assert.deepEqual(types(cancelled), ['Not Restarting']);
+  assert.equal(transition(undefined, { type: 'group-stop', reason: 'x' }, ctx(desiredOf())).changed, false);
+});
