@@ -20,6 +20,8 @@ import { buildScope } from './variables.js';
 import { exclusionReason } from './constraints.js';
 import { suggest } from './expr/index.js';
 import { file as fileSchema } from './schema.js';
+import { notJobFileReason } from './job-file.js';
+import { reportUnsupported } from './unsupported.js';
 
 /** The result plus the jobs as built even when the file has errors (for tooling and conformance checks). */
 export interface Analysis extends LoadResult {
@@ -86,9 +88,6 @@ function strip(a: Analysis): LoadResult {
   return rest;
 }
 
-/** Top-level keys of an agent config (examples/agent.hcl sits among job files). */
-const AGENT_KEYS = ['data_dir', 'jobs_dir', 'client', 'plugin', 'api', 'oci'];
-
 const varFileCache = new Map<string, Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }>>();
 
 /** Read a -var-file (HCL `name = value` or JSON). */
@@ -129,6 +128,8 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
   const parsed = await parseSource(file, text, format);
   for (const d of parsed.diagnostics) r.at(d);
   if (!parsed.value) return done([]);
+  const notJob = notJobFileReason(parsed.value);
+  if (notJob) return { ...done([]), skipped: notJob };
 
   const fileValues: Record<string, unknown> = {};
   for (const vf of opts.varFiles ?? []) {
@@ -140,15 +141,12 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     Object.assign(fileValues, got.values);
   }
   const raw = parsed.value;
-  if (!('job' in raw) && AGENT_KEYS.some((k) => k in raw)) {
-    r.warn('schema', [], undefined, 'this is a tend agent config, not a job file; skipped');
-    return done([]);
-  }
   const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
 
   const checker = new Checker(r, scope, unset);
   const { variable: _v, locals: _l, ...rest } = raw;
   const top = checker.body(rest, { blocks: { job: fileSchema.blocks!.job } }, [], []);
+  reportUnsupported(top, r);
   const jobBodies = top.blocks.job ?? [];
   if (jobBodies.length === 0 && !r.hasErrors) r.error('schema', [], undefined, 'expected a "job" block, got none');
   const builder = new Builder(file, r, locator);

@@ -206,6 +206,8 @@ export interface LoadResult {
   ok: boolean;
   /** Jobs whose constraints exclude this node (when a node was given): "not for this node", not an error. */
   excluded: { job: string; reason: string }[];
+  /** Set when the file is not a job file (job-file.ts): why. No jobs, not an error; listed apart. */
+  skipped?: string;
 }
 
 export interface LoadOptions {
