@@ -6,10 +6,9 @@
  * kept by the caller, stays in force). Jobs whose constraints exclude the
  * given node are listed in `excluded`, not in `jobs`.
  */
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic, Job, LoadOptions, LoadResult } from './model.js';
-import { formatOf, isJobFile } from './files.js';
+import { formatOf } from './files.js';
 import { parseSource } from './parse.js';
 import { JobFileError, readJobFile } from './read.js';
 import { SourceLocator } from './locate.js';
@@ -36,51 +35,6 @@ export async function loadFile(file: string, opts: LoadOptions = {}): Promise<Lo
 /** Same, from text already read (`file` names it in diagnostics and picks the format by extension). */
 export async function loadText(file: string, text: string, opts: LoadOptions = {}): Promise<LoadResult> {
   return strip(await analyseText(file, text, opts));
-}
-
-/** Expand files and directories (job files only, sorted by path) and load each. */
-export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promise<LoadResult[]> {
-  const files = await expandPaths(paths);
-  const results = await Promise.all(files.map((f) => loadFile(f, opts)));
-  markDuplicateJobs(results);
-  return results;
-}
-
-/** Files named directly are taken as they are; directories give their job files (not recursive), sorted. */
-export async function expandPaths(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    let isDir = false;
-    try {
-      isDir = (await stat(p)).isDirectory();
-    } catch {
-      // a missing path is reported by loadFile
-    }
-    if (!isDir) {
-      out.push(p);
-      continue;
-    }
-    const names = (await readdir(p, { withFileTypes: true })).filter((d) => !d.isDirectory() && isJobFile(d.name)).map((d) => path.join(p, d.name));
-    out.push(...names.sort());
-  }
-  return out;
-}
-
-/** Two files defining one job id: the later (by path order) gets an error; the first wins. */
-function markDuplicateJobs(results: LoadResult[]): void {
-  const owner = new Map<string, string>();
-  for (const r of results) {
-    for (const j of r.jobs) {
-      const first = owner.get(j.id);
-      if (first === undefined) {
-        owner.set(j.id, r.file);
-        continue;
-      }
-      r.diagnostics.push({ severity: 'error', kind: 'schema', file: r.file, line: j.pos.line, column: j.pos.column, path: `job "${j.id}"`, message: `job "${j.id}" is also defined in ${first}; the first file wins` });
-      r.ok = false;
-      r.jobs = [];
-    }
-  }
 }
 
 function strip(a: Analysis): LoadResult {
