@@ -68,7 +68,7 @@ const checkRestart: Consequence = () => 'not followed; the task is never restart
 export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Being implemented now: drop the line when the feature lands.
   'task.artifact': (f) => `not downloaded; the task starts without ${shown(str(f.body.attrs.source) ?? '')} in ${shown(str(f.body.attrs.destination) ?? 'local/')}`,
-  'task.lifecycle': (f) => `hook ${shown(str(f.body.attrs.hook) ?? 'prestart')} not followed; all tasks of the group start together`,
+  'task.lifecycle': () => 'not followed; all tasks of the group start together',
   'task.template': (f) =>
     `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,
   'restart.render_templates': () => 'has no effect; templates are not rendered',

@@ -66,6 +66,12 @@ test('unsupported: template, artifact, lifecycle, check and check_restart warn w
       lifecycle {
         hook    = "poststart"
         sidecar = true
+      }
+    }
+    task "main" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
       }`,
       `    service {
       name = "web"
@@ -84,7 +90,7 @@ test('unsupported: template, artifact, lifecycle, check and check_restart warn w
     'artifact: not downloaded; the task starts without "https://example.com/a.tgz" in "local/a"',
     'check: not run; nothing watches the task\'s health',
     'check_restart: not followed; the task is never restarted for health',
-    'lifecycle: hook "poststart" not followed; all tasks of the group start together',
+    'lifecycle: not followed; all tasks of the group start together',
     'service: not registered: "web" is in no catalog and no one can discover it through tend',
     'template: not rendered; the task starts without "local/app.conf" and without the environment it would set',
   ]);
