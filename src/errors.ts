@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'E_AGENT_UNREACHABLE'
   | 'E_UNAUTHORIZED'
   | 'E_BAD_REQUEST'
+  | 'E_ARTIFACT' // an artifact could not be fetched, checked or unpacked (details.recoverable)
   | 'E_INTERNAL';
 
 export class TendError extends Error {

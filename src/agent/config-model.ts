@@ -2,6 +2,7 @@
  * The agent's resolved configuration (config file + flags + defaults). The
  * parser is src/agent/config.ts; everything else in the agent reads this.
  */
+import type { ArtifactLimits } from '../artifacts/artifacts.js';
 
 export interface RawExecPluginConfig {
   /** Nomad default: false. examples/agent.hcl enables it. */
@@ -27,6 +28,16 @@ export interface HostVolumeConfig {
   name: string;
   path: string;
   readOnly: boolean;
+}
+
+/** `client { artifact { … } }`: Nomad's artifact limits, plus tend's allowed_local_dirs. */
+export interface ArtifactClientConfig {
+  /** Resolved limits (Nomad's defaults: 30m, 100GB, 30m, 100GB, 4096). */
+  limits: ArtifactLimits;
+  /** `set_environment_variables`: agent variables passed to `git` (default none). */
+  setEnvironmentVariables: string[];
+  /** tend: host dirs local artifact sources may come from (default none: local sources refused). */
+  allowedLocalDirs: string[];
 }
 
 export interface AgentConfig {
@@ -59,10 +70,17 @@ export interface AgentConfig {
     reserved: { cores: number[]; memoryMB: number; cpu: number };
     hostVolumes: HostVolumeConfig[];
     /**
+     * `job_file_dirs`: dirs (absolute) outside the jobs dir whose trees job
+     * files may read with `file()`, `fileset()`, … (default none: only the
+     * jobs dir tree).
+     */
+    jobFileDirs: string[];
+    /**
      * Host variables passed to tasks: `options { "env.denylist" }` (Nomad's
      * name; replaces the default list) and `"env.allowlist"` (tend: only these).
      */
     env: { denylist: string[]; allowlist?: string[] };
+    artifact: ArtifactClientConfig;
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
   oci: {

@@ -13,6 +13,7 @@ import { TendError, describeError, errnoCode } from '../errors.js';
 import { platform } from '../platform.js';
 import type { AgentConfig, HostVolumeConfig } from './config-model.js';
 import { DEFAULT_ENV_DENYLIST, parseEnvList } from '../drivers/host-env.js';
+import { DEFAULT_ARTIFACT_LIMITS } from '../artifacts/artifacts.js';
 
 /** Flags that override the file (`tend agent -jobs-dir …`). */
 export interface AgentFlags {
@@ -56,7 +57,11 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs'],
+  artifact: [
+    'http_read_timeout', 'http_max_size', 'gcs_timeout', 'git_timeout', 'hg_timeout', 's3_timeout', 'decompression_size_limit',
+    'decompression_file_count_limit', 'disable_filesystem_isolation', 'set_environment_variables', 'allowed_local_dirs',
+  ],
   reserved: ['cores', 'memory', 'cpu'],
   hostVolume: ['path', 'read_only'],
   plugin: ['config'],
@@ -109,6 +114,19 @@ export function parseDuration(s: string): number | undefined {
   let ms = 0;
   for (const [, n, , u] of s.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * units[u];
   return Math.round(ms);
+}
+
+/**
+ * Sizes as Nomad reads them (go-humanize): "100GB" = 100·10⁹, "1GiB" = 2³⁰,
+ * "512MB", "4096" (bytes), "1.5 GB"; case-insensitive. Undefined when malformed.
+ */
+export function parseBytes(s: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(i?)(b?)\s*$/i.exec(s);
+  if (!m) return undefined;
+  const power = ' kmgtpe'.indexOf(m[2].toLowerCase() || ' ');
+  if (m[3] && !m[2]) return undefined;
+  const n = Number(m[1]) * (m[3] ? 1024 : 1000) ** power;
+  return Number.isFinite(n) ? Math.floor(n) : undefined;
 }
 
 /** "0,10-15" → [[0,0],[10,15]]; undefined when malformed. */
@@ -251,6 +269,12 @@ const get = {
     if (v === undefined) return undefined;
     return (allowed as readonly string[]).includes(v) ? (v as T) : at.key(k).expected(`one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
   },
+  bytes(at: At, o: Raw, k: string): number | undefined {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    const n = typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : typeof v === 'string' ? parseBytes(v) : undefined;
+    return n ?? at.key(k).expected('a size like "100GB" or "512MiB"', v);
+  },
   duration(at: At, o: Raw, k: string): number | undefined {
     const v = get.str(at, o, k);
     if (v === undefined) return undefined;
@@ -323,6 +347,23 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
     denylist: options['env.denylist'] === undefined ? [...DEFAULT_ENV_DENYLIST] : parseEnvList(options['env.denylist']),
     ...(options['env.allowlist'] === undefined ? {} : { allowlist: parseEnvList(options['env.allowlist']) }),
   };
+
+  const art = c.key('artifact');
+  const artifactRaw = client.artifact === undefined ? {} : block(art, client.artifact, KEYS.artifact);
+  for (const k of ['gcs_timeout', 'hg_timeout', 's3_timeout']) get.duration(art, artifactRaw, k); // accepted for Nomad compatibility
+  get.bool(art, artifactRaw, 'disable_filesystem_isolation');
+  const artifact = {
+    limits: {
+      httpReadTimeoutMs: get.duration(art, artifactRaw, 'http_read_timeout') ?? DEFAULT_ARTIFACT_LIMITS.httpReadTimeoutMs,
+      httpMaxBytes: get.bytes(art, artifactRaw, 'http_max_size') ?? DEFAULT_ARTIFACT_LIMITS.httpMaxBytes,
+      gitTimeoutMs: get.duration(art, artifactRaw, 'git_timeout') ?? DEFAULT_ARTIFACT_LIMITS.gitTimeoutMs,
+      decompressionSizeLimit: get.bytes(art, artifactRaw, 'decompression_size_limit') ?? DEFAULT_ARTIFACT_LIMITS.decompressionSizeLimit,
+      decompressionFileCountLimit: get.int(art, artifactRaw, 'decompression_file_count_limit', 0) ?? DEFAULT_ARTIFACT_LIMITS.decompressionFileCountLimit,
+    },
+    setEnvironmentVariables: (get.str(art, artifactRaw, 'set_environment_variables') ?? '').split(/[\s,]+/).filter(Boolean),
+    allowedLocalDirs: (get.strings(art, artifactRaw, 'allowed_local_dirs') ?? []).map((p) => expandPath(p, fileDir, env)),
+  };
+  const jobFileDirs = (get.strings(c, client, 'job_file_dirs') ?? []).map((d) => expandPath(d, fileDir, env));
 
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
@@ -398,7 +439,9 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       chrootEnvMap,
       reserved: { cores, memoryMB: get.int(r, reserved, 'memory', 0) ?? 0, cpu: get.int(r, reserved, 'cpu', 0) ?? 0 },
       hostVolumes,
+      jobFileDirs,
       env: taskEnv,
+      artifact,
     },
     plugins: {
       rawExec: { enabled: get.bool(rawAt, rx, 'enabled') ?? false, noCgroups: get.bool(rawAt, rx, 'no_cgroups') ?? false },

@@ -22,11 +22,13 @@ import type { Driver } from '../drivers/driver.js';
 import { nodeInfo } from '../drivers/fingerprint.js';
 import { createJobSource } from '../source/watcher.js';
 import { scanPaths } from '../source/scan.js';
+import { fileView } from './offline-plan.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { PromMetrics } from '../api/metrics.js';
 import { platform } from '../platform.js';
 import { version } from '../cli/main.js';
 import { describeError } from '../errors.js';
+import { taskHooks } from './hooks.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -42,9 +44,9 @@ export interface RunningAgent {
 }
 
 /** Load a dir for `plan(dir)` as the job source would (scan.ts): its walk, its skips, first file by path wins a job id. */
-async function loadDir(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }> {
-  const { set } = await scanPaths([dir], { node });
-  return { jobs: [...set.jobs.values()], files: set.files.map((f) => ({ path: f.path, ok: f.ok, jobs: f.jobs.map((j) => j.id), diagnostics: f.diagnostics })) };
+async function loadDir(dir: string, node: NodeInfo, readDirs: string[] = []): Promise<{ jobs: Job[]; files: FileView[] }> {
+  const { set } = await scanPaths([dir], { node, readDirs });
+  return { jobs: [...set.jobs.values()], files: set.files.map(fileView) };
 }
 
 export async function startAgent(config: AgentConfig, logger?: pino.Logger): Promise<RunningAgent> {
@@ -88,6 +90,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     node,
     debounceMs: config.debounceMs,
     resyncMs: config.resyncMs,
+    readDirs: config.client.jobFileDirs,
     logger: log,
     exclude: config.configFile ? [config.configFile] : undefined,
   });
@@ -119,8 +122,9 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     metrics,
     concurrency: config.concurrency,
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
-    loadDir,
+    loadDir: (dir: string, n: NodeInfo) => loadDir(dir, n, config.client.jobFileDirs),
     storeLoad: loaded,
+    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact }),
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();

@@ -92,6 +92,7 @@ export function pendingView(d: DesiredInstance): TaskView {
 export function fileView(f: FileState): FileView {
   const v: FileView = { path: f.path, ok: f.ok, jobs: f.jobs.map((j) => j.id), diagnostics: f.diagnostics };
   if (f.lastGoodAt) v.lastGoodAt = f.lastGoodAt;
+  if (f.reads?.length) v.reads = f.reads;
   return v;
 }
 
@@ -117,7 +118,7 @@ export interface JobsInput {
   tasks: TaskView[];
   files: FileState[];
   /** job id → type, for jobs in force. */
-  types: Map<string, string>;
+  types: ReadonlyMap<string, string>;
 }
 
 export function jobViews({ tasks, files, types }: JobsInput): JobView[] {

@@ -6,30 +6,12 @@
 import type { Diagnostic } from '../jobspec/model.js';
 import type { DriverAvailability, ExecOptions, ExecSession, ExitResult, TaskStats } from '../executor/executor.js';
 
-/** Lifecycle of one task instance. */
-export type TaskState =
-  | 'pending' // desired, not started yet (queued, or waiting for a driver)
-  | 'starting'
-  | 'running'
-  | 'restarting' // exited; a restart is scheduled at nextRestartAt
-  | 'complete' // batch task exited 0; stays until its spec changes
-  | 'failed' // restart policy exhausted (mode fail) or launch error; stays until spec changes or `tendctl restart`
-  | 'stopping'
-  | 'dead'; // stopped on purpose (file removed, count lowered)
-
-export interface TaskEvent {
-  /** Monotonic sequence number across the node (for `events -f` resumption). */
-  seq: number;
-  time: string; // ISO
-  /** Task instance id `job/group[index]/task`, or undefined for node/file events. */
-  task?: string;
-  job?: string;
-  file?: string;
-  /** Received, Started, Terminated, Restarting, Not Restarting, Killing, Killed, Updated, Invalid Spec, Driver Failure, OOM Killed, Signaled, Complete, File Error, Conflict, … */
-  type: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+// Domain types live with their owners; re-exported here because they are part of the API's JSON.
+export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/store.js';
+export { TASK_EVENT } from '../store/store.js';
+export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
+import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
+import type { PlanAction } from '../reconcile/reconcile.js';
 
 export interface TaskView {
   id: string; // "web/g[0]/t"
@@ -47,6 +29,12 @@ export interface TaskView {
   lastExit?: ExitResult;
   /** The current error (launch failure, driver unavailable, …). */
   error?: string;
+  /** The task's `lifecycle` block (absent for a main task): status orders and tags tasks by it. */
+  lifecycle?: { hook: 'prestart' | 'poststart' | 'poststop'; sidecar: boolean };
+  /** `leader = true`. */
+  leader?: boolean;
+  /** Why a task that is not running waits or stops, from the lifecycle order ("waiting for prestart task "init" to complete"). */
+  waiting?: string;
   resources: { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] };
   file: string;
   stats?: TaskStats;
@@ -78,6 +66,8 @@ export interface FileView {
   diagnostics: Diagnostic[];
   /** When the file is invalid and an earlier good version stays in force. */
   lastGoodAt?: string;
+  /** Files its functions read (`file("conf/app.conf")`), absolute: a change to one reloads this file. */
+  reads?: string[];
 }
 
 export interface NodeView {
@@ -129,29 +119,10 @@ export interface DiskView {
   checkedAt: string;
 }
 
-export type PlanActionKind = 'start' | 'stop' | 'restart' | 'update' | 'none';
-
-export interface PlanAction {
-  kind: PlanActionKind;
-  task: string; // instance id
-  job: string;
-  /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
-  fields?: string[];
-  reason?: string;
-}
-
 export interface Plan {
   actions: PlanAction[];
   /** Diagnostics of the files planned. */
   files: FileView[];
-}
-
-export interface EventQuery {
-  /** Only events with seq > after. */
-  after?: number;
-  task?: string;
-  job?: string;
-  limit?: number;
 }
 
 /** What the agent offers to the API server. */

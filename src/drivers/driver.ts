@@ -8,6 +8,8 @@
  */
 import type { DriverAvailability, DriverName, LaunchSpec } from '../executor/executor.js';
 import type { Group, Job, NodeInfo, Task } from '../jobspec/model.js';
+import type { TaskDirs } from './alloc-dir.js';
+import type { ResolvedUser } from './user.js';
 
 /** One task instance to prepare (the reconcile loop's desired instance satisfies it). */
 export interface TaskInstance {
@@ -29,6 +31,14 @@ export interface PrepareContext {
    * allocator, oci executor only); absent when the executor cannot pin CPUs.
    */
   reserveCores?(execId: string, count: number): number[];
+  /** The task's dirs and user, as `Driver.setup` made them (prepare makes them itself when absent). */
+  setup?: TaskSetup;
+}
+
+/** What exists once a task's dirs are made: the dirs, and who the task runs as (undefined: the agent's user). */
+export interface TaskSetup {
+  dirs: TaskDirs;
+  user?: ResolvedUser;
 }
 
 export interface Driver {
@@ -37,6 +47,12 @@ export interface Driver {
   readonly enabled: boolean;
   /** Enabled and fingerprinted: ok, or why not. */
   availability(): DriverAvailability;
-  /** Make the task's dirs and resolve everything the executor needs. Throws TendError (E_SPEC_INVALID, E_USER_DENIED, …). */
+  /**
+   * Resolve (and check) the task's user and make its dirs, owned by that user: what the prestart
+   * hooks work in. Throws TendError (E_USER_DENIED, …). Optional: without it the dirs are made by
+   * `prepare`, and hooks get their paths before they exist.
+   */
+  setup?(instance: TaskInstance): Promise<TaskSetup>;
+  /** Resolve everything the executor needs (and make the dirs, unless `ctx.setup`). Throws TendError (E_SPEC_INVALID, E_USER_DENIED, …). */
   prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec>;
 }

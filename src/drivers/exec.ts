@@ -11,8 +11,8 @@ import type { DriverAvailability, ExecIsolation, LaunchSpec } from '../executor/
 import type { ExecPluginConfig, HostVolumeConfig } from '../agent/config-model.js';
 import type { Group, Task } from '../jobspec/model.js';
 import { TendError } from '../errors.js';
-import type { Driver, PrepareContext, TaskInstance } from './driver.js';
-import { buildLaunchSpec } from './launch-spec.js';
+import type { Driver, PrepareContext, TaskInstance, TaskSetup } from './driver.js';
+import { buildLaunchSpec, setupTask, type BuildOptions } from './launch-spec.js';
 import type { EnvFilter } from './host-env.js';
 import { resolveExecUser, resolveIsolation, type HostVolumeMount } from './exec-isolation.js';
 
@@ -69,13 +69,24 @@ export class ExecDriver implements Driver {
     return this.#opts.fingerprint;
   }
 
+  /** Checked before anything is made: a denied user never gets dirs. No user means nobody (Nomad's rule). */
+  setup(instance: TaskInstance): Promise<TaskSetup> {
+    resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, this.#opts.config);
+    const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
+    return setupTask(instance, this.#build(instance, mounts));
+  }
+
   async prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
+    // Checked before anything is made: a denied user never starts. No user means nobody (Nomad's rule).
+    if (!ctx.setup) resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, this.#opts.config);
+    const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
+    return buildLaunchSpec(instance, ctx, this.#build(instance, mounts));
+  }
+
+  #build(instance: TaskInstance, mounts: HostVolumeMount[]): BuildOptions {
     const { config } = this.#opts;
     const resolve = this.#opts.resolveIsolation ?? resolveIsolation;
-    // Checked before anything is made: a denied user never starts. No user means nobody (Nomad's rule).
-    resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, config);
-    const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
-    return buildLaunchSpec(instance, ctx, {
+    return {
       driver: 'exec',
       dataDir: this.#opts.dataDir,
       isRoot: this.#opts.isRoot,
@@ -88,6 +99,6 @@ export class ExecDriver implements Driver {
       isolation: (task) => resolve(task, config, this.#opts.chrootEnv, mounts, this.#opts.chrootEnvMap),
       // Inside the root the dirs sit where Nomad puts them.
       taskView: { allocDir: '/alloc', taskDir: '/' },
-    });
+    };
   }
 }

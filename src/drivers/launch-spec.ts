@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { DriverName, ExecIsolation, LaunchSpec } from '../executor/executor.js';
 import { interpolateTask, runtimeEnv, type RuntimeContext } from '../jobspec/interpolate.js';
-import type { PrepareContext, TaskInstance } from './driver.js';
+import type { PrepareContext, TaskInstance, TaskSetup } from './driver.js';
 import { ensureTaskDirs, type LogsView } from './alloc-dir.js';
 import { hostEnv, type EnvFilter } from './host-env.js';
 import { lookupUser, type ResolvedUser } from './user.js';
@@ -31,7 +31,7 @@ export interface BuildOptions {
   /** Default pids.max (task `pids_limit` overrides). */
   pidsLimit?: number;
   noCgroups?: boolean;
-  /** Called with the resolved user, before anything starts (denied uids). */
+  /** Called with the resolved user, before the dirs are made (denied uids). No driver passes it today: exec checks its user with resolveExecUser in setup/prepare. */
   checkUser?(user: ResolvedUser): void;
   /** Builds the isolation of an exec task from the interpolated task. */
   isolation?(task: TaskInstance['task']): ExecIsolation;
@@ -39,11 +39,17 @@ export interface BuildOptions {
   taskView?: { allocDir: string; taskDir: string };
 }
 
-export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, opts: BuildOptions): Promise<LaunchSpec> {
+/** The task's user (looked up when the agent is root) and its dirs, made and owned by that user. */
+export async function setupTask(inst: TaskInstance, opts: BuildOptions): Promise<TaskSetup> {
   const name = inst.task.user ?? opts.defaultUser;
   const user = name && opts.isRoot ? await lookupUser(name) : undefined;
   if (user) opts.checkUser?.(user);
   const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, { owner: user, logsView: opts.logsView, onReplaced: opts.onReplaced });
+  return { dirs, ...(user ? { user } : {}) };
+}
+
+export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, opts: BuildOptions): Promise<LaunchSpec> {
+  const { dirs, user } = ctx.setup ?? (await setupTask(inst, opts));
   const view = opts.taskView ?? { allocDir: dirs.allocDir, taskDir: dirs.taskDir };
   const want = inst.task.resources.cores;
   const cores = want && ctx.reserveCores ? ctx.reserveCores(inst.execId, want) : undefined;

@@ -6,8 +6,8 @@
  */
 import type { DriverAvailability, LaunchSpec } from '../executor/executor.js';
 import type { RawExecPluginConfig } from '../agent/config-model.js';
-import type { Driver, PrepareContext, TaskInstance } from './driver.js';
-import { buildLaunchSpec } from './launch-spec.js';
+import type { Driver, PrepareContext, TaskInstance, TaskSetup } from './driver.js';
+import { buildLaunchSpec, setupTask, type BuildOptions } from './launch-spec.js';
 import type { EnvFilter } from './host-env.js';
 import type { LogsView } from './alloc-dir.js';
 
@@ -43,8 +43,16 @@ export class RawExecDriver implements Driver {
     return this.#opts.fingerprint;
   }
 
+  setup(instance: TaskInstance): Promise<TaskSetup> {
+    return setupTask(instance, this.#build());
+  }
+
   prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
-    return buildLaunchSpec(instance, ctx, {
+    return buildLaunchSpec(instance, ctx, this.#build());
+  }
+
+  #build(): BuildOptions {
+    return {
       driver: 'raw_exec',
       dataDir: this.#opts.dataDir,
       isRoot: this.#opts.isRoot,
@@ -54,6 +62,6 @@ export class RawExecDriver implements Driver {
       onReplaced: this.#opts.onReplaced,
       pidsLimit: this.#opts.pidsLimit,
       noCgroups: this.#opts.config.noCgroups,
-    });
+    };
   }
 }

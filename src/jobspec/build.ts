@@ -4,11 +4,13 @@
  */
 import { constants } from 'node:os';
 import { suggest } from './expr/index.js';
+import { checkArtifact } from './artifact-check.js';
 import type { Body } from './check.js';
 import { EXEC_DRIVERS } from './check.js';
 import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
+import { checkLifecycle } from './lifecycle-check.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Resources,
   RestartPolicy, SourcePos, Task, Template, VolumeMount,
@@ -24,7 +26,8 @@ export const DEFAULT_RESTART: Record<JobType, RestartPolicy> = {
   service: { attempts: 2, intervalMs: 30 * 60_000, delayMs: 15_000, mode: 'fail' },
   batch: { attempts: 3, intervalMs: 24 * 3_600_000, delayMs: 15_000, mode: 'fail' },
 };
-const PORT_LABEL = /^[a-zA-Z0-9_]+$/;
+/** Nomad 1.x accepts hyphens in port labels (`port "dns-tcp"`, hashicorp/nomad#12347). */
+const PORT_LABEL = /^[a-zA-Z0-9_-]+$/;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -116,6 +119,7 @@ export class Builder {
     if (g) this.#checkPorts(g);
     const taskBodies = lone ? [lone] : all(b, 'task');
     const tasks = taskBodies.map((t) => this.task(t, restart, volumes, g ? all(g, 'volume').map((v) => v.labels[0]) : []));
+    checkLifecycle(this.#r, b, taskBodies, tasks);
     const seen = new Set<string>();
     for (const t of tasks) {
       if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);
@@ -250,13 +254,16 @@ export class Builder {
   artifact(b: Body): Artifact {
     const source = str(b.attrs.source) ?? '';
     if (!source) this.#r.error('schema', b.steps, 'source', 'missing required field "source" in artifact');
-    return {
+    const out: Artifact = {
       source,
       destination: str(b.attrs.destination) || 'local/',
       mode: (str(b.attrs.mode) as Artifact['mode']) ?? 'any',
       options: stringMap(first(b, 'options')),
       headers: stringMap(first(b, 'headers')),
+      ...(bool(b.attrs.chown) ? { chown: true } : {}),
     };
+    checkArtifact(this.#r, b, out);
+    return out;
   }
 
   template(b: Body): Template {
@@ -335,13 +342,13 @@ export class Builder {
     }
   }
 
-  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_]+$, unique ignoring case, per network. */
+  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_-]+$, unique ignoring case, per network. */
   #checkPorts(owner: Body): void {
     for (const net of all(owner, 'network')) {
       const seen = new Map<string, string>();
       for (const p of all(net, 'port')) {
         const label = p.labels[0];
-        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_]+$`);
+        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_-]+$`);
         const prev = seen.get(label.toLowerCase());
         if (prev !== undefined) this.#r.error('schema', p.steps, undefined, `found a port label collision: "${label}" and "${prev}"`);
         seen.set(label.toLowerCase(), label);

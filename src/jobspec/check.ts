@@ -5,7 +5,7 @@
  * schema.ts, and returns a tree of checked bodies. Every problem becomes a
  * diagnostic; the walk never stops at the first one.
  */
-import { ExprError, suggest, type EvalScope } from './expr/index.js';
+import { ExprError, suggest, type EvalScope, type Value } from './expr/index.js';
 import type { PathStep } from './locate.js';
 import type { Reporter } from './diagnostics.js';
 import { execConfig, knownNames, otherConfig, type AttrType, type BlockSchema } from './schema.js';
@@ -13,6 +13,7 @@ import { evaluateValue, stringsIn } from './evaluate.js';
 import { checkRuntimeRef, runtimeRefsIn } from './runtime-refs.js';
 import { parseDuration } from './duration.js';
 import { mentionsUnset } from './variables.js';
+import { DYNAMIC_ORIGIN, expandDynamic, type DynamicOrigin } from './dynamic.js';
 
 /** One checked block: evaluated, typed attributes and nested blocks by type. */
 export interface Body {
@@ -36,6 +37,8 @@ export class Checker {
   readonly #r: Reporter;
   readonly #scope: EvalScope;
   readonly #unset: Set<string>;
+  /** Names bound by the `dynamic` blocks around the body being checked. */
+  #bound: Record<string, Value> = {};
 
   /** `unset`: variables already reported as having no value (their uses are not reported again). */
   constructor(reporter: Reporter, scope: EvalScope, unset: Set<string> = new Set()) {
@@ -63,8 +66,8 @@ export class Checker {
     return out;
   }
 
-  /** Evaluate one value; reports and returns undefined on failure. */
-  evaluate(value: unknown, steps: PathStep[], attr: string): { ok: boolean; value: unknown } {
+  /** Evaluate one value (with `extra` names bound besides the dynamic iterators in force); reports and returns undefined on failure. */
+  evaluate(value: unknown, steps: PathStep[], attr: string, extra?: Record<string, Value>): { ok: boolean; value: unknown } {
     for (const s of stringsIn(value)) {
       for (const ref of runtimeRefsIn(s)) {
         const v = checkRuntimeRef(ref);
@@ -73,8 +76,13 @@ export class Checker {
         this.#r.report(v.severity, v.severity === 'error' ? 'schema' : 'unsupported', steps, attr, v.message, near ? `did you mean "\${${near}}"?` : undefined);
       }
     }
+    const onUnknownRef = (ref: string, _offset: number, hint?: string): void => {
+      // Kept as written, as Nomad does; a warning only when it looks like a typo of a known root.
+      if (hint) this.#r.warn('schema', steps, attr, `\${${ref}} is not a variable, local or runtime reference; it stays as written`, hint);
+    };
+    const bound = extra ? { ...this.#bound, ...extra } : this.#bound;
     try {
-      return { ok: true, value: evaluateValue(value, this.#scope) };
+      return { ok: true, value: evaluateValue(value, { ...this.#scope, bound, onUnknownRef }) };
     } catch (err) {
       if (mentionsUnset(err, this.#unset)) return { ok: false, value: undefined };
       if (err instanceof ExprError) this.#r.error('schema', steps, attr, err.message, err.hint);
@@ -85,25 +93,38 @@ export class Checker {
 
   /** Check a body against a schema. */
   body(raw: unknown, schema: BlockSchema, steps: PathStep[], labels: string[]): Body {
+    const origin = isObject(raw) ? ((raw as Record<symbol, unknown>)[DYNAMIC_ORIGIN] as DynamicOrigin | undefined) : undefined;
+    if (!origin) return this.#body(raw, schema, steps, labels);
+    const outer = this.#bound;
+    this.#bound = { ...outer, ...origin.bound };
+    try {
+      return this.#body(raw, schema, origin.steps, labels);
+    } finally {
+      this.#bound = outer;
+    }
+  }
+
+  #body(raw: unknown, schema: BlockSchema, steps: PathStep[], labels: string[]): Body {
     const out: Body = { steps, labels, attrs: {}, blocks: {}, written: new Set() };
     const last = steps[steps.length - 1];
     if (!isObject(raw)) {
       this.#r.error('schema', steps.slice(0, -1), last?.type, `expected a block body, got ${describe(raw)}`);
       return out;
     }
+    const fields = 'dynamic' in raw && !schema.open && !schema.blocks?.dynamic ? this.#expand(raw, schema, steps) : raw;
     if (schema.open) {
-      for (const [k, v] of Object.entries(raw)) {
+      for (const [k, v] of Object.entries(fields)) {
         out.written.add(k);
         const e = this.evaluate(v, steps, k);
         if (e.ok) out.attrs[k] = e.value;
       }
       return out;
     }
-    for (const [key, value] of Object.entries(raw)) {
+    for (const [key, value] of Object.entries(fields)) {
       out.written.add(key);
       let sub = schema.blocks?.[key];
       if (sub && key === 'config' && schema.blocks?.config === otherConfig) {
-        const driver = this.evaluate(raw.driver, steps, 'driver').value;
+        const driver = this.evaluate(fields.driver, steps, 'driver').value;
         sub = typeof driver === 'string' && EXEC_DRIVERS.includes(driver) ? execConfig : otherConfig;
       }
       if (sub) {
@@ -140,6 +161,13 @@ export class Checker {
       this.#r.error('schema', steps, key, `unknown field "${key}"`, near ? `did you mean "${near}"?` : undefined);
     }
     return out;
+  }
+
+  #expand(raw: Record<string, unknown>, schema: BlockSchema, steps: PathStep[]): Record<string, unknown> {
+    return expandDynamic(raw, schema, steps, {
+      evaluate: (v, at, attr, extra) => this.evaluate(v, at, attr, extra),
+      error: (at, attr, message, hint) => this.#r.error('schema', at, attr, message, hint),
+    });
   }
 
   /** Convert an evaluated value to the attribute's type, as HCL's conversions do (`"500"` → 500). */

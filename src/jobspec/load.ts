@@ -6,6 +6,8 @@
  * kept by the caller, stays in force). Jobs whose constraints exclude the
  * given node are listed in `excluded`, not in `jobs`.
  */
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic, Job, LoadOptions, LoadResult } from './model.js';
 import { formatOf } from './files.js';
@@ -21,6 +23,23 @@ import { suggest } from './expr/index.js';
 import { file as fileSchema } from './schema.js';
 import { notJobFileReason } from './job-file.js';
 import { reportUnsupported } from './unsupported.js';
+import type { FileAccess } from './expr/fn-file.js';
+
+export { currentReadHash } from './expr/fn-file.js';
+
+/** What the file functions of `file` may read: `readDirs` (default: the file's dir), as real paths. */
+function fileAccess(file: string, text: string, readDirs: string[] | undefined): FileAccess {
+  const baseDir = path.dirname(path.resolve(file));
+  const roots: string[] = [];
+  for (const d of readDirs ?? [baseDir]) {
+    try {
+      roots.push(realpathSync(d));
+    } catch {
+      // a dir that does not exist allows nothing
+    }
+  }
+  return { baseDir, roots, reads: [], seed: createHash('sha256').update(text).digest('hex') };
+}
 
 /** The result plus the jobs as built even when the file has errors (for tooling and conformance checks). */
 export interface Analysis extends LoadResult {
@@ -76,8 +95,10 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     const ok = !r.hasErrors;
     r.diagnostics.sort((x, y) => x.line - y.line || x.column - y.column);
     const out = excluded.map((e) => e.job);
-    return { file, jobs: ok ? built.filter((j) => !out.includes(j.id)) : [], built, diagnostics: r.diagnostics, ok, excluded: ok ? excluded : [] };
+    const reads = uniqueReads(files.reads);
+    return { file, jobs: ok ? built.filter((j) => !out.includes(j.id)) : [], built, diagnostics: r.diagnostics, ok, excluded: ok ? excluded : [], ...(reads.length ? { reads } : {}) };
   };
+  const files = fileAccess(file, text, opts.readDirs);
 
   const parsed = await parseSource(file, text, format);
   for (const d of parsed.diagnostics) r.at(d);
@@ -95,7 +116,7 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     Object.assign(fileValues, got.values);
   }
   const raw = parsed.value;
-  const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r);
+  const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r, files);
 
   const checker = new Checker(r, scope, unset);
   const { variable: _v, locals: _l, ...rest } = raw;
@@ -118,6 +139,17 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     }
   }
   return done(built, excluded);
+}
+
+/** Each thing read once (a value evaluated twice reads twice), in the order first read. */
+function uniqueReads(reads: FileAccess['reads']): FileAccess['reads'] {
+  const seen = new Set<string>();
+  return reads.filter((x) => {
+    const key = `${x.kind}\0${x.path}\0${x.pattern ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The bare parser, in this thread, for benchmarks: hcl2json only (imported here only: importing it starts its wasm). */

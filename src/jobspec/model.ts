@@ -72,6 +72,8 @@ export interface Artifact {
   mode: 'any' | 'file' | 'dir';
   options: Record<string, string>;
   headers: Record<string, string>;
+  /** `chown = true`: the fetched files belong to the task's user (Nomad's default: false, root's). Set only when true. */
+  chown?: boolean;
 }
 
 export interface Template {
@@ -208,6 +210,23 @@ export interface LoadResult {
   excluded: { job: string; reason: string }[];
   /** Set when the file is not a job file (job-file.ts): why. No jobs, not an error; listed apart. */
   skipped?: string;
+  /** Files the job file's functions read (`file()`, `fileexists()`, `fileset()`, …): a change to one reloads the file. */
+  reads?: FileRead[];
+}
+
+/**
+ * One thing a file function looked at, with what it saw: a file's content
+ * (`file`), whether a file exists (`exists`), or which files a pattern
+ * matched (`glob`). `hash` is what `currentReadHash` computes for it now.
+ */
+export interface FileRead {
+  kind: 'file' | 'exists' | 'glob';
+  /** Absolute path (for `glob`, the base dir). */
+  path: string;
+  /** `glob` only: the pattern. */
+  pattern?: string;
+  /** sha256 of the content, "absent", "present", or a hash of the matched names. */
+  hash: string;
 }
 
 export interface LoadOptions {
@@ -217,4 +236,9 @@ export interface LoadOptions {
   varFiles?: string[];
   /** When given, constraints are evaluated against it. */
   node?: NodeInfo;
+  /**
+   * Dirs whose trees the file functions may read (the agent: its jobs dir
+   * and `client { job_file_dirs }`). Default: the job file's own dir.
+   */
+  readDirs?: string[];
 }

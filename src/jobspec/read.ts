@@ -6,7 +6,7 @@
  * the open is non-blocking and the type and size are checked again on the
  * descriptor, so a name swapped in between changes nothing.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** Largest job file read: far above any real one, small enough to keep a bad file cheap. */
@@ -78,3 +78,31 @@ export async function readJobFile(file: string, maxBytes = MAX_JOB_FILE_BYTES): 
   }
 }
 
+
+/**
+ * The same rules, synchronously, for the file functions (`file()`, …), which
+ * run inside the expression evaluator: only a regular file, opened
+ * non-blocking (a FIFO never blocks), type and size checked on the
+ * descriptor, never more than `maxBytes`.
+ */
+export function readJobFileSync(file: string, maxBytes = MAX_JOB_FILE_BYTES): Buffer {
+  const before = refuseStat(statSync(file), maxBytes);
+  if (before) throw before;
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const refused = refuseStat(fstatSync(fd), maxBytes);
+    if (refused) throw refused;
+    const chunks: Buffer[] = [];
+    let len = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return Buffer.concat(chunks, len);
+      len += n;
+      if (len > maxBytes) throw tooBig(undefined, maxBytes);
+      chunks.push(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

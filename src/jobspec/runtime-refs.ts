@@ -3,7 +3,9 @@
  * `${env["X"]}`. They survive loading as text and are filled at launch by
  * interpolateTask. At load time every such reference is checked here:
  * NOMAD_* names tend fills, names Nomad knows but tend cannot fill (ports,
- * upstreams, tokens: a warning), and unknown ones (an error).
+ * upstreams, tokens: a warning), and unknown ones (a warning with a "did you
+ * mean": Nomad's parser keeps them as written, and so does tend, e.g. a
+ * shell script's `${NOMAD_ADDR}`).
  */
 
 /** NOMAD_* variables tend sets for every task (see interpolate.ts). */
@@ -26,12 +28,12 @@ export function checkRuntimeRef(ref: string): RefVerdict {
   if (ref.startsWith('NOMAD_')) {
     if ((NOMAD_VARS as readonly string[]).includes(ref) || ref.startsWith('NOMAD_META_')) return { ok: true };
     if (NOMAD_ONLY.test(ref)) return { ok: false, severity: 'warning', message: `\${${ref}} is set by Nomad but not by tend; it stays empty` };
-    return { ok: false, severity: 'error', message: `unknown runtime variable \${${ref}}`, candidates: [...NOMAD_VARS] };
+    return { ok: false, severity: 'warning', message: `\${${ref}} is not a runtime variable Nomad or tend sets; it stays as written`, candidates: [...NOMAD_VARS] };
   }
   if (ref.startsWith('node.')) {
     if ((NODE_REFS as readonly string[]).includes(ref)) return { ok: true };
     if (ref === 'node.region' || ref === 'node.pool') return { ok: false, severity: 'warning', message: `\${${ref}} is not known on tend; it stays as written` };
-    return { ok: false, severity: 'error', message: `unknown node attribute \${${ref}}`, candidates: [...NODE_REFS] };
+    return { ok: false, severity: 'warning', message: `\${${ref}} is not a node attribute tend knows; it stays as written`, candidates: [...NODE_REFS] };
   }
   return { ok: true };
 }

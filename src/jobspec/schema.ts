@@ -103,6 +103,8 @@ const network: BlockSchema = {
 };
 const ephemeralDisk: BlockSchema = { single: true, warn: 'the allocation dir lives on the local disk already', attrs: any('size', 'sticky', 'migrate') };
 const scaling: BlockSchema = { warn: 'autoscaling needs the Nomad autoscaler', labels: 0, attrs: any('min', 'max', 'enabled', 'type'), blocks: { policy: open() } };
+/** Task-level `scaling "cpu"` / `scaling "mem"` (Nomad Enterprise dynamic application sizing). */
+const taskScaling: BlockSchema = { ...scaling, labels: 1, warn: 'dynamic application sizing needs the Nomad autoscaler' };
 const meta: BlockSchema = { open: true, single: true, asAttr: true };
 
 const volume: BlockSchema = {
@@ -199,7 +201,7 @@ const task: BlockSchema = {
     vault,
     consul,
     identity,
-    scaling,
+    scaling: taskScaling,
     csi_plugin: { single: true, warn: 'CSI plugins are not supported', attrs: any('id', 'type', 'mount_dir', 'stage_publish_base_dir', 'health_timeout') },
     dispatch_payload: { single: true, warn: 'dispatch needs a Nomad server', attrs: any('file') },
     action: { labels: 1, warn: 'actions need a Nomad server', attrs: any('command', 'args') },

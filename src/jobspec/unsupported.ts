@@ -32,11 +32,12 @@ export const ACTED_ON: readonly string[] = [
   'job.id', 'job.name', 'job.type', 'job.namespace', 'job.group', 'job.task', 'job.meta', 'job.constraint',
   'group.count', 'group.task', 'group.meta', 'group.restart', 'group.constraint', 'group.volume',
   'task.driver', 'task.user', 'task.kill_signal', 'task.kill_timeout', 'task.config', 'task.env', 'task.meta',
-  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount',
+  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact',
   'config.command', 'config.args', 'config.pid_mode', 'config.ipc_mode', 'config.cap_add', 'config.cap_drop', 'config.pids_limit',
   'resources.cpu', 'resources.memory', 'resources.memory_max', 'resources.cores',
   'restart.attempts', 'restart.interval', 'restart.delay', 'restart.mode',
   'logs.max_files', 'logs.max_file_size',
+  'artifact.source', 'artifact.destination', 'artifact.mode', 'artifact.chown', 'artifact.options', 'artifact.headers',
   'constraint.attribute', 'constraint.operator', 'constraint.value', 'constraint.version', 'constraint.semver',
   'constraint.regexp', 'constraint.set_contains', 'constraint.set_contains_any', 'constraint.set_contains_all',
   'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
@@ -67,7 +68,6 @@ const checkRestart: Consequence = () => 'not followed; the task is never restart
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Being implemented now: drop the line when the feature lands.
-  'task.artifact': (f) => `not downloaded; the task starts without ${shown(str(f.body.attrs.source) ?? '')} in ${shown(str(f.body.attrs.destination) ?? 'local/')}`,
   'task.lifecycle': () => 'not followed; all tasks of the group start together',
   'task.template': (f) =>
     `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,

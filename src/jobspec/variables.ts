@@ -9,6 +9,7 @@ import type { Reporter } from './diagnostics.js';
 import type { PathStep } from './locate.js';
 import { evaluateValue } from './evaluate.js';
 import { knownNames, variable as variableSchema } from './schema.js';
+import type { FileAccess } from './expr/fn-file.js';
 
 /** A declared variable's type, from `type = string` (hcl2json: "${string}"). */
 export function typeName(raw: unknown): string {
@@ -50,7 +51,7 @@ export interface VariableInputs {
 }
 
 /** Build the scope from the file's `variable` and `locals` blocks; reports every problem. */
-export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs, r: Reporter): { scope: EvalScope; unset: Set<string> } {
+export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs, r: Reporter, files?: FileAccess): { scope: EvalScope; unset: Set<string> } {
   const vars: Record<string, Value> = {};
   const unset = new Set<string>();
   const decls = raw.variable;
@@ -94,7 +95,7 @@ export function buildScope(raw: Record<string, unknown>, inputs: VariableInputs,
   const locals: Record<string, Value> = {};
   const failed = new Set<string>();
   const stack: string[] = [];
-  const scope: EvalScope = { vars, locals };
+  const scope: EvalScope = { vars, locals, ...(files ? { files } : {}) };
   scope.local = (name: string): Value => {
     if (name in locals) return locals[name];
     const def = defs.get(name);

@@ -3,8 +3,7 @@
  * Used by every reconcile pass, by the per-task worker at the moment it runs
  * (so it always acts on the latest state), and by `tendctl plan`.
  */
-import type { PlanAction } from '../api/api.js';
-import type { ActualInstance, Decision, DesiredInstance, DiffOptions } from './reconcile.js';
+import type { ActualInstance, Decision, DesiredInstance, DiffOptions, PlanAction } from './reconcile.js';
 import { changedFields } from './spec-hash.js';
 import { UNKNOWN_SPEC } from '../store/store.js';
 
@@ -31,7 +30,7 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
     case 'dead':
       return { kind: 'start' };
     case 'pending':
-      // A blocked task waits for its driver; it is retried when the driver's status changes.
+      // A blocked task waits for its driver. Availability is fixed at agent start, so it is tried again only when its spec changes or the agent restarts.
       if (blocked && actual.error) return NONE;
       return { kind: 'start', reason: blocked ? `driver ${desired.task.driver} unavailable: ${blocked}` : undefined };
     case 'restarting': {
@@ -59,7 +58,7 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
 }
 
 /** The whole plan: every desired instance and every record, ordered by id. */
-export function diffAll(desired: Map<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
+export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
   const byId = new Map<string, ActualInstance>();
   for (const a of actual) byId.set(a.id, a);
   const ids = new Set<string>([...desired.keys(), ...byId.keys()]);

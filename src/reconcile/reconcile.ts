@@ -8,8 +8,19 @@
  * cheap to find because hashes are cached per task object.
  */
 import type { Group, Job, Task } from '../jobspec/model.js';
-import type { PlanAction, PlanActionKind } from '../api/api.js';
 import type { SpecHashes, TaskRecord } from '../store/store.js';
+
+export type PlanActionKind = 'start' | 'stop' | 'restart' | 'update' | 'none';
+
+/** One line of a plan (`tendctl plan`, the API's JSON). */
+export interface PlanAction {
+  kind: PlanActionKind;
+  task: string; // instance id
+  job: string;
+  /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
+  fields?: string[];
+  reason?: string;
+}
 
 export interface DesiredInstance {
   /** `job/group[index]/task`. */
@@ -44,4 +55,3 @@ export interface DiffOptions {
   driverBlocked(driver: string): string | undefined;
 }
 
-export type { PlanAction, PlanActionKind };

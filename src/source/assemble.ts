@@ -20,6 +20,7 @@ export function fileStateOf(entry: CachedFile): FileState {
     contentHash: entry.contentHash,
   };
   if (!result.ok && lastGood) state.lastGoodAt = lastGood.at;
+  if (result.reads?.length) state.reads = [...new Set(result.reads.map((r) => r.path))];
   return state;
 }
 

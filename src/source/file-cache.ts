@@ -8,12 +8,18 @@
  * a FIFO, a device or a socket under a job-file name, or a file too big, is
  * refused by its stat and shown as a failed file (its last good version, if
  * it had one, stays in force); it is never opened.
+ *
+ * A file whose functions read other files (`file("conf/app.conf")`,
+ * `fileset(…)`) is loaded again when what one of those reads saw changed,
+ * even when the job file's own bytes did not: each refresh hashes them
+ * anew (they are few and small).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Diagnostic, Job, LoadResult } from '../jobspec/model.js';
 import { describeError, errnoCode } from '../errors.js';
 import { JobFileError, readJobFile, refuseStat } from '../jobspec/read.js';
+import { currentReadHash } from '../jobspec/load.js';
 
 /** Loads one file from its bytes (the watcher reads them, so hash and content always match). */
 export type FileLoader = (file: string, text: string) => Promise<LoadResult>;
@@ -38,6 +44,8 @@ export interface CacheStats {
   stats: number;
   reads: number;
   loads: number;
+  /** Files read by job files' functions, hashed again to see whether they changed. */
+  readChecks?: number;
 }
 
 /** A stat newer than this before its read cannot be trusted to reveal a later same-size write (coarse mtime). */
@@ -101,7 +109,8 @@ export class FileCache {
       return this.#readFailed(path, prev, err);
     }
     const trusted = prev !== undefined && prev.contentHash !== '' && prev.readAtMs - prev.mtimeMs > RACY_MS;
-    if (prev && !verify && trusted && prev.statKey === statKey) return 'unchanged';
+    const readsChanged = prev !== undefined && this.#readsChanged(prev.result);
+    if (prev && !verify && trusted && prev.statKey === statKey && !readsChanged) return 'unchanged';
 
     let bytes: Buffer;
     const readAtMs = Date.now();
@@ -112,7 +121,7 @@ export class FileCache {
       return this.#readFailed(path, prev, err);
     }
     const contentHash = hashContent(bytes);
-    if (prev && prev.contentHash === contentHash) {
+    if (prev && prev.contentHash === contentHash && !readsChanged) {
       prev.statKey = statKey;
       prev.mtimeMs = mtimeMs;
       prev.readAtMs = readAtMs;
@@ -123,6 +132,13 @@ export class FileCache {
     if (result.ok) entry.lastGood = { jobs: result.jobs, excluded: result.excluded, at: new Date().toISOString() };
     this.#entries.set(path, entry);
     return 'changed';
+  }
+
+  /** Did anything the file's functions read change since it was loaded? */
+  #readsChanged(result: LoadResult): boolean {
+    if (!result.reads?.length) return false;
+    this.counters.readChecks = (this.counters.readChecks ?? 0) + result.reads.length;
+    return result.reads.some((r) => currentReadHash(r) !== r.hash);
   }
 
   async #loadSafely(path: string, text: string): Promise<LoadResult> {

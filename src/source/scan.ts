@@ -32,10 +32,10 @@ export interface ScanOptions extends LoadOptions {
   exclude?: string[];
 }
 
-/** The files the agent would read under each path: a dir is walked, a file is itself. */
-export async function listPaths(paths: string[], opts: { exclude?: string[] } = {}): Promise<{ files: string[]; dirs: ScanResult['dirs'] }> {
+/** The files the agent would read under each path (with the dir they were found in): a dir is walked, a file is itself. */
+export async function listPaths(paths: string[], opts: { exclude?: string[] } = {}): Promise<{ files: { file: string; root?: string }[]; dirs: ScanResult['dirs'] }> {
   const exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
-  const files: string[] = [];
+  const files: { file: string; root?: string }[] = [];
   const dirs: ScanResult['dirs'] = [];
   for (const p of paths) {
     let isDir = false;
@@ -45,26 +45,31 @@ export async function listPaths(paths: string[], opts: { exclude?: string[] } = 
       // a missing path is reported by the loader, as a file it failed to read
     }
     if (!isDir) {
-      files.push(p);
+      files.push({ file: p });
       continue;
     }
     try {
       const listed = await listJobFiles(p, isJobFile);
-      files.push(...listed.files.filter((f) => !exclude.has(f)));
+      files.push(...listed.files.filter((f) => !exclude.has(f)).map((file) => ({ file, root: p })));
       dirs.push(...listed.skipped.map((s) => ({ path: s.path, reason: `failed to read dir: ${s.code}; skipped` })));
       dirs.push(...listed.loops.map((l) => ({ path: l, reason: 'a link to a dir already walked; not followed' })));
     } catch (err) {
       dirs.push({ path: p, reason: `failed to read dir: ${errnoCode(err) ?? String(err)}` });
     }
   }
-  return { files: [...new Set(files)], dirs };
+  const seen = new Set<string>();
+  return { files: files.filter((f) => !seen.has(f.file) && seen.add(f.file)), dirs };
 }
 
-/** Load what the agent would load from `paths`. Never throws for bad content. */
+/**
+ * Load what the agent would load from `paths`. A file found in a dir may
+ * read (file functions) inside that dir, as the agent's may inside its jobs
+ * dir, and in `readDirs`. Never throws for bad content.
+ */
 export async function scanPaths(paths: string[], opts: ScanOptions = {}): Promise<ScanResult> {
   const { exclude, ...load } = opts;
   const { files, dirs } = await listPaths(paths, { exclude });
-  const results: LoadResult[] = await Promise.all(files.map((f) => loadFile(f, load)));
+  const results: LoadResult[] = await Promise.all(files.map((f) => loadFile(f.file, f.root ? { ...load, readDirs: [f.root, ...(load.readDirs ?? [])] } : load)));
   const skipped = results.filter((r) => r.skipped !== undefined).map((r) => ({ path: r.file, reason: r.skipped! }));
   const entries = results.map((result) => ({ path: result.file, statKey: '', mtimeMs: 0, readAtMs: 0, contentHash: '', result }));
   return { set: assembleSet(entries, 1, 'scan'), skipped, dirs };

@@ -23,6 +23,8 @@ export interface FileState {
   excluded: { job: string; reason: string }[];
   /** Content hash of the current bytes (for "did anything change"). */
   contentHash: string;
+  /** Files the job file's functions read (`file("conf/app.conf")`): a change to one reloads this file. */
+  reads?: string[];
 }
 
 export interface DesiredSet {
@@ -48,6 +50,8 @@ export interface JobSourceOptions {
   resyncMs?: number;
   /** Variables passed to every file (agent has none by default). */
   vars?: Record<string, string>;
+  /** Dirs besides the jobs dir whose trees job files may read with `file()` and friends (agent `client { job_file_dirs }`). */
+  readDirs?: string[];
 }
 
 export interface JobSource {

@@ -87,7 +87,7 @@ class Watcher implements JobSource {
   constructor(opts: WatcherOptions) {
     this.#dir = path.resolve(opts.dir);
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'source', dir: this.#dir });
-    const load: FileLoader = opts.load ?? ((file, text) => loadText(file, text, { node: opts.node, vars: opts.vars }));
+    const load: FileLoader = opts.load ?? ((file, text) => loadText(file, text, { node: opts.node, vars: opts.vars, readDirs: [opts.dir, ...(opts.readDirs ?? [])] }));
     this.#cache = new FileCache(load);
     this.#isJobFile = opts.isJobFile ?? loaderIsJobFile;
     this.#exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type pino from 'pino';
-import type { EventQuery, TaskEvent } from '../api/api.js';
+import type { EventQuery, TaskEvent } from './store.js';
 import { TendError, errnoCode } from '../errors.js';
 import {
   NODE_EVENT_LIMIT,

@@ -12,7 +12,78 @@
  * allocation id and alloc dir.
  */
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
-import type { EventQuery, TaskEvent, TaskState } from '../api/api.js';
+
+/** Lifecycle of one task instance. */
+export type TaskState =
+  | 'pending' // desired, not started yet (queued, or waiting for a driver)
+  | 'starting'
+  | 'running'
+  | 'restarting' // exited; a restart is scheduled at nextRestartAt
+  | 'complete' // batch task exited 0; stays until its spec changes
+  | 'failed' // restart policy exhausted (mode fail) or launch error; stays until spec changes or `tendctl restart`
+  | 'stopping'
+  | 'dead'; // stopped on purpose (file removed, count lowered)
+
+export interface TaskEvent {
+  /** Monotonic sequence number across the node (for `events -f` resumption). */
+  seq: number;
+  time: string; // ISO
+  /** Task instance id `job/group[index]/task`, or undefined for node/file events. */
+  task?: string;
+  job?: string;
+  file?: string;
+  type: TaskEventType;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Every event type the agent records, as Nomad's `structs.Task*` constants. The strings are what
+ * `tendctl events` prints and `-json` returns; a new kind of event gets a name here first.
+ */
+export const TASK_EVENT = {
+  // A task's lifecycle (Nomad's names where Nomad has one).
+  Received: 'Received',
+  TaskSetup: 'Task Setup',
+  DownloadingArtifacts: 'Downloading Artifacts',
+  FailedArtifactDownload: 'Failed Artifact Download',
+  Started: 'Started',
+  Terminated: 'Terminated',
+  Restarting: 'Restarting',
+  NotRestarting: 'Not Restarting',
+  Complete: 'Complete',
+  Killing: 'Killing',
+  Killed: 'Killed',
+  Updated: 'Updated',
+  DriverFailure: 'Driver Failure',
+  SetupFailure: 'Setup Failure',
+  OOMKilled: 'OOM Killed',
+  MonitorLost: 'Monitor Lost',
+  Signaled: 'Signaled',
+  RestartSignaled: 'Restart Signaled',
+  Recovered: 'Recovered',
+  // Files and the node.
+  FileError: 'File Error',
+  FileLoaded: 'File Loaded',
+  Conflict: 'Conflict',
+  StoreRebuilt: 'Store Rebuilt',
+  DiskFull: 'Disk Full',
+  DiskSpaceRecovered: 'Disk Space Recovered',
+  LogMonitorDown: 'Log Monitor Down',
+  LogMonitorBack: 'Log Monitor Back',
+  LogsDropped: 'Logs Dropped',
+  LogsResumed: 'Logs Resumed',
+} as const;
+
+export type TaskEventType = (typeof TASK_EVENT)[keyof typeof TASK_EVENT];
+
+export interface EventQuery {
+  /** Only events with seq > after. */
+  after?: number;
+  task?: string;
+  job?: string;
+  limit?: number;
+}
 
 /** Bump when the document shape changes incompatibly. */
 export const STORE_SCHEMA_VERSION = 1;

@@ -42,3 +42,8 @@ export function requireCgroupV2(t: TestContext): boolean {
   const mode = platform().cgroups.mode;
   return gate(t, mode === 'v2', `requires cgroup v2 (host is ${mode})`, 'CI must run on a cgroup v2 host');
 }
+
+/** The `git` command (artifact `git::` sources). */
+export function requireGit(t: TestContext): boolean {
+  return gate(t, platform().which('git') !== undefined, 'requires git on PATH', 'CI must install git');
+}

@@ -4,7 +4,7 @@ import type { Command, CommandIO } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
-import { formatPlan } from '../../reconcile/format-plan.js';
+import { formatPlan } from '../format/plan.js';
 import { isTendError } from '../../errors.js';
 import type { Plan } from '../../api/api.js';
 

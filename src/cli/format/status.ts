@@ -14,6 +14,7 @@ import { palette as makePalette, type Palette } from './color.js';
 import { formatKeyValues, formatTable } from './table.js';
 import { formatSpec } from './spec.js';
 import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.js';
+import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -74,6 +75,7 @@ export function taskNote(t: TaskView, now: number, p: Palette): string {
     const bad = t.lastExit.oomKilled || (t.lastExit.code !== null && t.lastExit.code !== 0) || t.lastExit.signal !== null;
     parts.push(bad && t.state !== 'dead' ? p.red(text) : text);
   }
+  if (t.waiting && !t.error && (t.state === 'pending' || t.state === 'stopping' || t.state === 'dead')) parts.push(p.yellow(t.waiting));
   if (t.state === 'restarting') {
     const next = parseTime(t.nextRestartAt);
     parts.push(p.yellow(next === undefined ? 'restarting' : next > now ? `restarting ${formatRelative(next, now)}` : 'restarting now'));
@@ -95,7 +97,7 @@ function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palett
   const live = isLive(t);
   return [
     groupLabel(t),
-    t.task,
+    taskLabel(t, p),
     t.driver,
     colorState(t.state, p),
     live && t.pid ? String(t.pid) : '-',
@@ -109,8 +111,21 @@ function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palett
 
 const TASK_HEADER = ['GROUP', 'TASK', 'DRIVER', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'CPU', 'MEMORY', 'DETAILS'];
 
+/** "init [prestart]", "proxy [prestart sidecar]", "web [leader]"; a main task's bare name. */
+export function taskLabel(t: Pick<TaskView, 'task' | 'lifecycle' | 'leader'>, p: Palette = makePalette(false)): string {
+  const tag = hookLabel(t.lifecycle, t.leader ?? false);
+  return tag ? `${t.task} ${p.dim(`[${tag}]`)}` : t.task;
+}
+
+/** By job, group and index, then in lifecycle order (prestart, main, poststart, poststop; main when unknown), then by name. */
 export function compareTasks(a: TaskView, b: TaskView): number {
-  return a.job.localeCompare(b.job) || a.group.localeCompare(b.group) || a.index - b.index || a.task.localeCompare(b.task);
+  return (
+    a.job.localeCompare(b.job) ||
+    a.group.localeCompare(b.group) ||
+    a.index - b.index ||
+    displayRank(a.lifecycle) - displayRank(b.lifecycle) ||
+    a.task.localeCompare(b.task)
+  );
 }
 
 /** `file:line:col: error: message`, then `at <path>` and `hint: …` lines, as `tendctl validate` prints them. */
@@ -225,6 +240,7 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
     ['Job', t.job],
     ['Group', groupLabel(t)],
     ['Task', t.task],
+    ...(hookLabel(t.lifecycle, t.leader ?? false) ? [['Lifecycle', hookLabel(t.lifecycle, t.leader ?? false)!] as [string, string]] : []),
     ['Driver', t.driver],
     ['State', colorState(t.state, p)],
   ];

@@ -64,7 +64,9 @@ export interface Ctx {
 }
 
 export function newCtx(scope: EvalScope, src: string): Ctx {
-  return { scope, bound: Object.create(null) as Record<string, Val>, src };
+  const bound = Object.create(null) as Record<string, Val>;
+  if (scope.bound) Object.assign(bound, scope.bound);
+  return { scope, bound, src };
 }
 
 function bind(ctx: Ctx, names: Record<string, Val>): Ctx {
@@ -159,15 +161,22 @@ function evalVariable(name: string, pos: number, ctx: Ctx): Val {
   if (name === 'var' || name === 'local') {
     throw staticError(`expected an attribute of "${name}" like ${name}.name, got "${name}" alone`, pos);
   }
-  throw unknownRoot(name, undefined, pos, ctx);
+  return unknownRoot(name, undefined, pos, ctx);
 }
 
-function unknownRoot(name: string, attr: string | undefined, pos: number, ctx: Ctx): ExprError {
+/**
+ * A root that is neither a variable, a local, a runtime root nor a name a
+ * `for` binds (`${HOME}` in a shell script, `${UNKNOWN}`): as in Nomad's
+ * parser it stays as written (UNKNOWN keeps the enclosing `${…}` as text).
+ * The scope hears of it, with a hint when the name is close to a known root.
+ */
+function unknownRoot(name: string, attr: string | undefined, pos: number, ctx: Ctx): Val {
   const candidates = ['var', 'local', ...RUNTIME_ROOTS];
   for (const k in ctx.bound) candidates.push(k);
   const root = suggest(name, candidates);
   const rest = attr === undefined ? '' : `.${attr}`;
-  return staticError(`unknown reference "${name}${rest}"`, pos, didYouMean(root === undefined ? undefined : root + rest));
+  ctx.scope.onUnknownRef?.(`${name}${rest}`, pos, didYouMean(root === undefined ? undefined : root + rest));
+  return UNKNOWN;
 }
 
 function lookupVar(name: string, pos: number, ctx: Ctx): Val {
@@ -194,7 +203,7 @@ function rootLookup(target: Node, name: string, pos: number, ctx: Ctx): Val | un
   if (target.name === 'var') return lookupVar(name, target.pos, ctx);
   if (target.name === 'local') return lookupLocal(name, target.pos, ctx);
   if (isRuntimeRoot(target.name)) return UNKNOWN;
-  throw unknownRoot(target.name, name, target.pos, ctx);
+  return unknownRoot(target.name, name, target.pos, ctx);
 }
 
 function evalGetAttr(target: Node, name: string, pos: number, ctx: Ctx): Val {
@@ -263,7 +272,7 @@ function evalCall(name: string, argNodes: Node[], expand: boolean, pos: number, 
     args.push(...last);
   }
   try {
-    return callFunction(name, args);
+    return callFunction(name, args, ctx.scope);
   } catch (err) {
     if (err instanceof ExprError && err.offset === undefined) {
       throw located(err, pos, `failed to call function "${name}": `);

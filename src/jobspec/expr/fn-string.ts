@@ -29,7 +29,7 @@ export function compileRegex(pattern: string, global: boolean): RegExp {
 }
 
 /** Go's replacement syntax (`$1`, `${1}`, `${name}`, `$name`) in JS's (`$1`, `$<name>`). */
-function goReplacement(repl: string): string {
+export function goReplacement(repl: string): string {
   return repl.replace(/\$(\$|\{(\w+)\}|(\w+))/g, (_m, _all, braced: string | undefined, bare: string | undefined) => {
     const name = braced ?? bare;
     if (name === undefined) return '$$';

@@ -10,7 +10,8 @@
  *  - runtime roots, preserved verbatim as `${…}` text for interpolateTask at
  *    launch: `NOMAD_*` bare names, `node.*`, `attr.*`, `meta.*`, `env[...]`/`env.X`,
  *    `device.*`, `NOMAD_META_*`. A template mixing both keeps the runtime parts.
- *  - anything else is an ExprError ("unknown reference foo.bar").
+ *  - any other root (`${HOME}`, `${UNKNOWN}`) stays as written, as in
+ *    Nomad's parser; `onUnknownRef` hears of it.
  */
 
 export type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
@@ -20,6 +21,12 @@ export interface EvalScope {
   locals: Record<string, Value>;
   /** Resolve a local lazily (locals may reference each other); throws ExprError on a cycle. */
   local?: (name: string) => Value;
+  /** Names bound around the expression (a `dynamic` block's iterator). */
+  bound?: Record<string, Value>;
+  /** Told of each reference kept as written because its root is unknown (`${HOME}`), with a hint when it looks like a typo. */
+  onUnknownRef?: (ref: string, offset: number, hint?: string) => void;
+  /** Where the file functions (`file`, `fileset`, …) read; without it they are refused. */
+  files?: import('./fn-file.js').FileAccess;
 }
 
 /** An evaluation problem; `offset` is the 0-based char offset into the evaluated string when known. */

@@ -11,10 +11,12 @@ import {
   defaultCgroupParent,
   loadAgentConfig,
   parseAgentConfig,
+  parseBytes,
   parseDuration,
   parseRanges,
   redactConfig,
 } from '../../../src/agent/config.js';
+import { DEFAULT_ARTIFACT_LIMITS } from '../../../src/artifacts/artifacts.js';
 import { DEFAULT_ENV_DENYLIST } from '../../../src/drivers/host-env.js';
 import { isTendError } from '../../../src/errors.js';
 import { platform } from '../../../src/platform.js';
@@ -59,7 +61,9 @@ test('config: defaults without a file', async () => {
     chrootEnvMap: Object.fromEntries(DEFAULT_CHROOT_ENV.map((p) => [p, p])),
     reserved: { cores: [], memoryMB: 0, cpu: 0 },
     hostVolumes: [],
+    jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
+    artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
   assert.deepEqual(cfg.plugins.exec, {
@@ -374,4 +378,37 @@ test('config: the README\'s agent config reference parses and gives the defaults
   assert.ok(block, 'an hcl block under "Agent configuration"');
   const cfg = await parse(block);
   assert.deepEqual(cfg.client.env, { denylist: DEFAULT_ENV_DENYLIST });
+});
+
+test('config: client.artifact takes Nomad\'s names, sizes and durations, and tend\'s allowed_local_dirs', async () => {
+  const cfg = await parse(`client {
+  artifact {
+    http_read_timeout              = "5m"
+    http_max_size                  = "512MiB"
+    git_timeout                    = "1m"
+    decompression_size_limit       = "1GB"
+    decompression_file_count_limit = 10
+    set_environment_variables      = "HTTPS_PROXY, SSH_AUTH_SOCK"
+    allowed_local_dirs             = ["artifacts", "/srv/blobs"]
+    s3_timeout                     = "30m"
+  }
+}
+`);
+  assert.deepEqual(cfg.client.artifact, {
+    limits: { httpReadTimeoutMs: 300_000, httpMaxBytes: 512 * 2 ** 20, gitTimeoutMs: 60_000, decompressionSizeLimit: 1e9, decompressionFileCountLimit: 10 },
+    setEnvironmentVariables: ['HTTPS_PROXY', 'SSH_AUTH_SOCK'],
+    allowedLocalDirs: ['/etc/tend/artifacts', '/srv/blobs'],
+  });
+  assert.match(await configError(parse('client {\n  artifact {\n    http_max_size = "lots"\n  }\n}\n')), /agent\.hcl:3: client\.artifact\.http_max_size: expected a size like "100GB"/);
+  assert.match(await configError(parse('client {\n  artifact {\n    http_max_sise = "1GB"\n  }\n}\n')), /did you mean "http_max_size"/);
+});
+
+test('config: parseBytes reads sizes as go-humanize does', () => {
+  assert.equal(parseBytes('100GB'), 100e9);
+  assert.equal(parseBytes('1GiB'), 2 ** 30);
+  assert.equal(parseBytes('1.5 kb'), 1500);
+  assert.equal(parseBytes('4096'), 4096);
+  assert.equal(parseBytes('10M'), 10e6);
+  assert.equal(parseBytes('x'), undefined);
+  assert.equal(parseBytes('1i'), undefined);
 });

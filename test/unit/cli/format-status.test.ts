@@ -117,5 +117,5 @@ test('renderTask: details, resolved spec and events newest first with relative t
 });
 
 test('renderEvents: an unparsable time is shown as given', () => {
-  assert.match(renderEvents([{ seq: 1, time: 'yesterday', type: 'X', message: 'm' }], NOW), /^Time\s+Type\s+Description\nyesterday\s+X\s+m\n$/);
+  assert.match(renderEvents([{ seq: 1, time: 'yesterday', type: 'Started', message: 'm' }], NOW), /^Time\s+Type\s+Description\nyesterday\s+Started\s+m\n$/);
 });

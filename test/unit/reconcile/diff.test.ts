@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandJobs, allocIdOf, parseInstanceId } from '../../../src/reconcile/expand.js';
 import { decide, diffAll } from '../../../src/reconcile/diff.js';
-import { formatPlan } from '../../../src/reconcile/format-plan.js';
+import { formatPlan } from '../../../src/cli/format/plan.js';
 import type { ActualInstance } from '../../../src/reconcile/reconcile.js';
 import { makeJob, makeTask } from '../agent/fixtures.js';
 

@@ -129,15 +129,15 @@ test('store: events get increasing seq numbers, bounded per task and node-wide, 
   s.put(rec('x'));
   const seen: number[] = [];
   const off = s.subscribe((e) => seen.push(e.seq));
-  for (let i = 0; i < NODE_EVENT_LIMIT + 200; i++) s.addEvent({ task: i % 2 ? 'x' : undefined, type: 'Test', message: `e${i}` });
+  for (let i = 0; i < NODE_EVENT_LIMIT + 200; i++) s.addEvent({ task: i % 2 ? 'x' : undefined, type: 'Signaled', message: `e${i}` });
   off();
-  s.addEvent({ type: 'After', message: 'not seen' });
+  s.addEvent({ type: 'Updated', message: 'not seen' });
   assert.equal(seen.length, NODE_EVENT_LIMIT + 200);
   assert.ok(seen.every((v, i) => i === 0 || v === seen[i - 1] + 1));
   assert.equal(s.get('x')!.events.length, TASK_EVENT_LIMIT);
   const all = s.events();
   assert.ok(all.length <= NODE_EVENT_LIMIT);
-  assert.equal(all[all.length - 1].type, 'After');
+  assert.equal(all[all.length - 1].type, 'Updated');
   const after = s.events({ after: all[all.length - 3].seq });
   assert.equal(after.length, 2);
   assert.equal(s.events({ task: 'x', limit: 3 }).length, 3);

@@ -126,8 +126,8 @@ test('functions: "..." expands a list into arguments', () => {
 
 test('functions: unknown and unsupported functions name themselves', () => {
   assert.throws(() => call('timestamp()'), /function "timestamp" is not supported by tend/);
-  assert.throws(() => call('file("x")'), /function "file" is not supported by tend/);
-  assert.throws(() => call('fileset(".", "*")'), /function "fileset" is not supported by tend/);
+  assert.throws(() => call('templatefile("x", {})'), (e: unknown) => e instanceof ExprError && /not supported by tend/.test(e.message) && /Nomad has no templatefile/.test(e.hint ?? ''));
+  assert.throws(() => call('file("x")'), /function "file" reads files, which is not available here/);
   assert.throws(() => call('uuid()'), /function "uuid" is not supported by tend/);
   assert.throws(
     () => call('uppr("x")'),

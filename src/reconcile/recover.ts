@@ -11,24 +11,31 @@
  * only if the job files say so), an ended one has its exit recorded. Never is
  * healthy work killed because of bookkeeping. Last, the executor removes
  * leftovers of ids nobody knows (no readable identity, or a duplicate).
+ *
+ * Recovery reads the store and asks the executor; what it finds reaches each task's worker as an
+ * input (`interrupted`, `rebuilt`, `adopted`, `exited`), so the worker stays the only writer of
+ * the records. The worker only records them: it acts once the agent calls `begin()`.
  */
 import type pino from 'pino';
 import type { Executor, ExitResult, ListedTask } from '../executor/executor.js';
-import type { DesiredInstance } from '../reconcile/reconcile.js';
 import type { Store, StoreLoadResult } from '../store/store.js';
 import { describeError } from '../errors.js';
-import type { TaskRunner } from './task-runner.js';
+import type { Clock } from '../clock.js';
+import type { DesiredInstance } from './reconcile.js';
+import type { TaskWorker } from './task-worker.js';
 import { rebuildRecord } from './rebuild.js';
 
 export interface RecoverOptions {
   store: Store;
   executor: Executor;
-  runner: TaskRunner;
+  /** Where what recovery finds goes (the worker writes the records). */
+  worker: Pick<TaskWorker, 'submit' | 'idle'>;
   logger: pino.Logger;
+  clock: Clock;
   /** Parallel reattaches (default 32). */
   concurrency?: number;
-  /** The desired instance of a task id (kill policy and resources of a rebuilt record without notes). */
-  desired?(id: string): DesiredInstance | undefined;
+  /** The desired instances (kill policy and resources of a rebuilt record without notes). */
+  desired: ReadonlyMap<string, DesiredInstance>;
   /** How the store loaded: a store found missing or corrupt while tasks run is reported. */
   storeLoad?: StoreLoadResult;
 }
@@ -48,15 +55,9 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
   let exited = 0;
   const records = o.store.all();
   const withHandle = records.filter((r) => r.handle);
-  for (const r of records) {
-    if (r.handle) continue;
-    // An action was cut short: no process was recorded, so none is trusted.
-    if (r.state === 'starting' || r.state === 'running' || r.state === 'stopping') {
-      o.store.update(r.id, (x) => {
-        x.state = 'pending';
-      });
-    }
-  }
+  const now = () => new Date(o.clock.now()).toISOString();
+  // An action was cut short: no process was recorded, so none is trusted.
+  for (const r of records) if (!r.handle) o.worker.submit(r.id, { type: 'interrupted' });
   const limit = o.concurrency ?? 32;
   // Executor ids whose fate the records decide (adopted or exit recorded): list() skips them.
   const handled = new Set(withHandle.map((r) => r.handle!.id));
@@ -69,27 +70,24 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
           if (res.state === 'running') {
             known.add(r.execId);
             adopted++;
-            o.store.update(r.id, (x) => {
-              x.handle = res.handle;
-              // Proven running, whatever was in flight when the agent went away; the next pass decides.
-              x.state = 'running';
-            });
-            o.runner.watch(r.id, res.handle);
+            o.worker.submit(r.id, { type: 'adopted', handle: res.handle });
             log.info({ job: r.job, group: r.group, index: r.index, task: r.task, pid: res.handle.pid }, 'task adopted');
           } else {
             exited++;
-            o.runner.event(r, 'Recovered', res.exit.monitorLost ? "Task's monitor found dead" : 'Task ended while the agent was down');
-            await o.runner.recordExit(r.id, res.exit);
+            o.worker.submit(r.id, { type: 'exited', exit: res.exit, handle, recovered: res.exit.monitorLost ? "Task's monitor found dead" : 'Task ended while the agent was down' });
           }
         } catch (err) {
           exited++;
           log.warn({ id: r.id, err: describeError(err) }, 'failed to reattach task');
-          await o.runner.recordExit(r.id, { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` });
+          o.worker.submit(r.id, { type: 'exited', handle, exit: { code: null, signal: null, oomKilled: false, at: now(), known: false, message: `failed to reattach: ${describeError(err)}` } });
         }
       }),
     );
   }
+  // The records as the worker left them decide which of the executor's tasks need rebuilding.
+  await o.worker.idle();
   const rb = await rebuild(o, log, handled, known, limit);
+  await o.worker.idle();
   adopted += rb.adopted;
   exited += rb.exited;
   report(o, log, rb);
@@ -145,38 +143,26 @@ async function rebuild(o: RecoverOptions, log: pino.Logger, handled: ReadonlySet
         try {
           res = await o.executor.reattach(t.handle);
         } catch (err) {
-          exit = { code: null, signal: null, oomKilled: false, at: new Date().toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` };
+          exit = { code: null, signal: null, oomKilled: false, at: new Date(o.clock.now()).toISOString(), known: false, message: `failed to reattach: ${describeError(err)}` };
         }
         if (res?.state === 'exited') exit = res.exit;
         const handle = res?.state === 'running' ? res.handle : undefined;
-        const rb = rebuildRecord(t, o.desired?.(id))!;
-        if (attach) {
-          o.store.update(id, (x) => {
-            if (rb.notes) x.hashes = rb.notes.hashes;
-          });
-        } else {
-          o.store.put(rb.record);
-        }
+        const rb = rebuildRecord(t, o.desired.get(id))!;
+        if (!attach) o.worker.submit(id, { type: 'rebuilt', record: rb.record });
+        else if (rb.notes) o.worker.submit(id, { type: 'rebuilt', record: { ...o.store.get(id)!, hashes: rb.notes.hashes } });
         known.add(t.id);
-        const r = o.store.get(id)!;
+        const r = rb.record;
         const tlog = log.child({ job: r.job, group: r.group, index: r.index, task: r.task });
         if (handle) {
           out.adopted++;
           if (unknown) out.unknownSpec++;
-          o.store.update(id, (x) => {
-            x.handle = handle;
-            x.startedAt = handle.startedAt;
-            x.state = 'running';
-            x.error = undefined;
-          });
-          o.runner.event(r, 'Recovered', attach ? 'Task adopted: its launch was recorded by the executor, not yet by the store' : `Task adopted: record rebuilt from the executor's records${unknown ? ' (launch spec unknown)' : ''}`, { pid: handle.pid });
-          o.runner.watch(id, handle);
+          const message = attach ? 'Task adopted: its launch was recorded by the executor, not yet by the store' : `Task adopted: record rebuilt from the executor's records${unknown ? ' (launch spec unknown)' : ''}`;
+          o.worker.submit(id, { type: 'adopted', handle, message, rebuilt: true });
           tlog.info({ pid: handle.pid, execId: t.id, specKnown: !unknown }, 'task adopted without a store record');
         } else {
           out.exited++;
-          o.runner.event(r, 'Recovered', `Task ended while the agent was down; record rebuilt from the executor's records`);
+          o.worker.submit(id, { type: 'exited', exit: exit!, recovered: `Task ended while the agent was down; record rebuilt from the executor's records` });
           tlog.info({ execId: t.id }, 'task without a store record ended while the agent was down');
-          await o.runner.recordExit(id, exit!);
         }
       }),
     );

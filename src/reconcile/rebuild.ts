@@ -6,8 +6,8 @@
  * UNKNOWN_SPEC hash, so the reconcile loop restarts it if still desired and stops it if not.
  */
 import type { ListedTask } from '../executor/executor.js';
-import type { DesiredInstance } from '../reconcile/reconcile.js';
-import { execIdOf, instanceId } from '../reconcile/expand.js';
+import type { DesiredInstance } from './reconcile.js';
+import { execIdOf, instanceId } from './expand.js';
 import { UNKNOWN_SPEC, type SpecHashes, type TaskRecord } from '../store/store.js';
 
 /** Version 1 of the notes. */

@@ -7,7 +7,7 @@
  *     -/+ restart web/g[1]/t (forces restart: args)
  *     - stop    old/g[0]/t
  */
-import type { Plan, PlanAction } from '../api/api.js';
+import type { Plan, PlanAction } from '../../api/api.js';
 
 const MARK: Record<string, string> = { start: '+', stop: '-', update: '~', restart: '-/+', none: ' ' };
 
@@ -46,6 +46,9 @@ export function formatPlan(plan: Plan, opts: { verbose?: boolean } = {}): string
     out.push(`${jobMark(actions)} Job: "${job}"`);
     for (const a of opts.verbose ? actions : changed) out.push(line(a));
     out.push('');
+  }
+  for (const f of plan.files) {
+    if (f.reads?.length) out.push(`  ${f.path} reads ${f.reads.join(', ')} (a change to one reloads it)`);
   }
   for (const f of plan.files) {
     for (const d of f.diagnostics) {

@@ -1,0 +1,24 @@
+/**
+ * The task hooks this agent runs (the registry; the contract is src/reconcile/hooks.ts). A new
+ * capability is a hook file beside the others and one line here.
+ */
+import type { NodeInfo } from '../jobspec/model.js';
+import { emptyHooks, type TaskHooks } from '../reconcile/hooks.js';
+import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
+import { artifactHook } from '../reconcile/hooks/artifacts.js';
+import type { ArtifactClientConfig } from './config-model.js';
+
+export interface HookOptions {
+  dataDir: string;
+  node: NodeInfo;
+  agentEnv: Record<string, string | undefined>;
+  artifacts: ArtifactClientConfig;
+}
+
+/** Without options (tests): only what needs no agent config (alloc dir teardown). */
+export function taskHooks(o?: HookOptions): TaskHooks {
+  const hooks = emptyHooks();
+  if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
+  hooks.teardown.push(allocDirHook);
+  return hooks;
+}

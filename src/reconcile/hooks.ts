@@ -1,0 +1,143 @@
+/**
+ * The task hook contract (after Nomad's `client/allocrunner/interfaces/task_lifecycle.go`).
+ *
+ * The task worker (`task-worker.ts`) runs every task through fixed points; at each one it calls
+ * the hooks registered for it, in registration order. A hook is a small object with a `name` and
+ * the one method of its point; a new capability (artifacts, templates, volumes, checks) is a new
+ * hook in its own file, registered by the agent (`src/agent/hooks.ts`), never a new branch in the
+ * worker.
+ *
+ *   start:    gate ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
+ *             ─▶ handle persisted ─▶ "Started" ─▶ poststart hooks
+ *   exit:     "Terminated" + restart policy ─▶ exited hooks
+ *   stop:     stop hooks ─▶ kill signal, kill timeout ─▶ "Killed"
+ *             ─▶ teardown hooks (when the task is no longer desired, before its record goes)
+ *
+ * Rules every hook follows:
+ *  - Hooks run inside the worker, one task operation at a time: a hook never writes the task's
+ *    record. It reports progress through `emit` (task events, Nomad's wording: "Task Setup",
+ *    "Downloading Artifacts", "Failed Artifact Download", …) and failure by throwing.
+ *  - A prestart hook that throws fails the start: its message becomes the task's error and a
+ *    "Setup Failure" event (after any event the hook emitted itself, e.g. "Failed Artifact
+ *    Download"), the later hooks and the launch do not run, and the restart policy decides as for
+ *    any failed start (a TendError coded E_SPEC_INVALID, E_USER_DENIED,
+ *    E_CAPABILITY_DENIED or E_DRIVER_UNAVAILABLE is unrecoverable: the task fails at once).
+ *  - `signal` aborts when the agent shuts down; long work (downloads) must stop on it.
+ *  - Hooks of other points log and swallow their errors: a poststart, exited, stop or teardown
+ *    hook cannot change the task's fate.
+ *  - Hooks must be idempotent: a restart runs the start hooks again, and an agent that dies
+ *    mid-hook runs them again for the same task dirs.
+ */
+import type pino from 'pino';
+import type { ExitResult, TaskHandle } from '../executor/executor.js';
+import type { TaskDirs } from '../drivers/alloc-dir.js';
+import type { ResolvedUser } from '../drivers/user.js';
+import type { TaskEventType, TaskRecord } from '../store/store.js';
+import type { DesiredInstance } from './reconcile.js';
+
+/** Records one task event (appears in `tendctl events` and the task's status). */
+export type EmitEvent = (type: TaskEventType, message: string, details?: Record<string, unknown>) => void;
+
+interface HookContextBase {
+  /** Child logger with the task's job, group, index and task fields. */
+  logger: pino.Logger;
+  emit: EmitEvent;
+}
+
+export interface PrestartContext extends HookContextBase {
+  /** The desired instance being started (job, group, task as the job file gives them, not interpolated). */
+  instance: DesiredInstance;
+  /** The task's dirs, made and owned by the task's user (`local/`, `secrets/`, `tmp/`, shared `alloc/`). */
+  dirs: TaskDirs;
+  /** Who the task runs as, when the agent is root (undefined: the agent's own user). Files a hook writes for the task belong to it. */
+  user?: ResolvedUser;
+  /** Aborted when the agent shuts down. */
+  signal: AbortSignal;
+}
+
+export interface PoststartContext extends HookContextBase {
+  instance: DesiredInstance;
+  dirs: TaskDirs;
+  handle: TaskHandle;
+}
+
+export interface ExitedContext extends HookContextBase {
+  /** The record after the exit was applied (its state says what the restart policy decided). */
+  record: Readonly<TaskRecord>;
+  exit: ExitResult;
+}
+
+export interface StopContext extends HookContextBase {
+  record: Readonly<TaskRecord>;
+  /** Why the task stops ("no longer in the desired set", "restart requested", …). */
+  reason: string;
+  /** True when the task is no longer desired (its record goes after the teardown hooks). */
+  final: boolean;
+}
+
+export interface TeardownContext extends HookContextBase {
+  record: Readonly<TaskRecord>;
+  dataDir: string;
+  /** No other task of the allocation remains: shared allocation state may go. */
+  lastOfAlloc: boolean;
+}
+
+export interface PrestartHook {
+  readonly name: string;
+  /** Before the driver prepares the launch; throwing fails the start. */
+  prestart(ctx: PrestartContext): Promise<void>;
+}
+
+export interface PoststartHook {
+  readonly name: string;
+  /** After the task is reported started. */
+  poststart(ctx: PoststartContext): Promise<void>;
+}
+
+export interface ExitedHook {
+  readonly name: string;
+  /** After a task ended on its own (or while the agent was down) and the restart policy decided. */
+  exited(ctx: ExitedContext): Promise<void>;
+}
+
+export interface StopHook {
+  readonly name: string;
+  /** Before the kill signal is sent to a running task. */
+  stop(ctx: StopContext): Promise<void>;
+}
+
+export interface TeardownHook {
+  readonly name: string;
+  /** After a task that is no longer desired has stopped, before its record is deleted. */
+  teardown(ctx: TeardownContext): Promise<void>;
+}
+
+/** What a start gate answers: start now, or wait (the reason is logged, the task stays as it is). */
+export type GateResult = { ok: true } | { ok: false; reason: string };
+
+/**
+ * "May this task start now?" — consulted by the worker before every start (first start,
+ * restart, spec change). Lifecycle ordering plugs in here (a main task waits for its group's
+ * prestart tasks). A task held back is asked again whenever a task of the same allocation
+ * changes state, and at every pass.
+ */
+export interface StartGate {
+  mayStart(instance: DesiredInstance, allocation: readonly Readonly<TaskRecord>[]): GateResult;
+}
+
+/** The gate when nothing orders tasks: every task may start. */
+export const openGate: StartGate = { mayStart: () => ({ ok: true }) };
+
+/** Every hook the worker runs, by point, in order. */
+export interface TaskHooks {
+  prestart: PrestartHook[];
+  poststart: PoststartHook[];
+  exited: ExitedHook[];
+  stop: StopHook[];
+  teardown: TeardownHook[];
+  gate: StartGate;
+}
+
+export function emptyHooks(): TaskHooks {
+  return { prestart: [], poststart: [], exited: [], stop: [], teardown: [], gate: openGate };
+}
