@@ -63,6 +63,10 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
   if (r.nextRestartAt && r.state === 'restarting') v.nextRestartAt = r.nextRestartAt;
   if (r.lastExit) v.lastExit = r.lastExit;
   if (r.error) v.error = r.error;
+  if (d) {
+    if (d.task.lifecycle) v.lifecycle = d.task.lifecycle;
+    if (d.task.leader) v.leader = true;
+  }
   if (detail) {
     v.events = r.events.slice();
     if (d) v.spec = JSON.parse(JSON.stringify(taskSpecView(d.task))) as Record<string, unknown>;
@@ -86,6 +90,8 @@ export function pendingView(d: DesiredInstance): TaskView {
     restarts: 0,
     resources: { cpu: d.task.resources.cpu, memoryMB: d.task.resources.memoryMB, memoryMaxMB: d.task.resources.memoryMaxMB },
     file: d.file,
+    ...(d.task.lifecycle ? { lifecycle: d.task.lifecycle } : {}),
+    ...(d.task.leader ? { leader: true } : {}),
   };
 }
 

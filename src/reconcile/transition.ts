@@ -19,6 +19,7 @@ import { TASK_EVENT } from '../store/store.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
 import { decide } from './diff.js';
 import { nextRestart } from './restart-policy.js';
+import { restartJobType } from './lifecycle.js';
 
 /** Event types the worker handles, as named constants. */
 export const WORKER_EVENT = {
@@ -154,7 +155,8 @@ function applyPolicy(x: TaskRecord, out: Transition, exit: { code: number | null
     return;
   }
   const now = ctx.diff.now;
-  const p = nextRestart(d.task.restart, d.job.type, { code: exit.code, launchFailed }, x.window, now, ctx.random);
+  // Lifecycle: an init or ephemeral poststart/poststop task that exits 0 is complete, even in a service job.
+  const p = nextRestart(d.task.restart, restartJobType(d.task, d.job.type), { code: exit.code, launchFailed }, x.window, now, ctx.random);
   x.window = p.window;
   if (p.kind === 'restart') {
     x.state = 'restarting';

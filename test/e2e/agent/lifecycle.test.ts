@@ -1,0 +1,145 @@
+/**
+ * Task lifecycle through a real agent: a group with a prestart task, a
+ * prestart sidecar, a main task and a poststart task starts in Nomad's order
+ * (both executors), and `artifact` blocks are fetched from a local HTTP server
+ * into the task's `local/` before it starts; a bad checksum fails with Nomad's
+ * event and writes nothing.
+ *
+ * Run alone: TEND_SKIP_TYPECHECK=1 CI=true node scripts/test.mjs test/e2e/agent/lifecycle.test.ts
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { TaskRecord } from '../../../src/store/store.js';
+import { requireConmon, requireRoot, requireRunc } from '../../helpers/gates.js';
+import { gzip, makeTar, serve } from '../../helpers/archives.js';
+import { waitFor } from '../../helpers/wait.js';
+import { createHarness, type Harness } from './harness.js';
+
+const T = 30_000;
+
+function recs(h: Harness, job: string): Map<string, TaskRecord> {
+  return new Map(Object.values(h.records()).filter((r) => r.job === job).map((r) => [r.task, r]));
+}
+
+async function until(h: Harness, fn: () => boolean, what: string): Promise<void> {
+  await waitFor(fn, { timeoutMs: T, what, intervalMs: 50 }).catch((e: Error) =>
+    assert.fail(`${e.message}\nrecords: ${JSON.stringify(Object.values(h.records()).map((r) => [r.id, r.state, r.error, r.events.slice(-3).map((e) => e.type)]))}\n${h.agentLog().split('\n').slice(-20).join('\n')}`),
+  );
+}
+
+function lifecycleJob(driver: 'exec' | 'raw_exec'): string {
+  // Each task proves what it sees: main needs init's file and the sidecar's; poststart needs main's.
+  const task = (name: string, script: string, lifecycle = '') => `
+    task "${name}" {
+      driver = "${driver}"
+${lifecycle}      config {
+        command = "/bin/sh"
+        args    = ["-c", ${JSON.stringify(script)}]
+      }
+      kill_signal  = "SIGTERM"
+      kill_timeout = "2s"
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }`;
+  const idle = "trap 'exit 0' TERM; sleep 1000 & wait";
+  return `job "lc" {
+  type = "service"
+  group "g" {
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "1s"
+      mode     = "delay"
+    }
+${task('init', 'sleep 1; echo done > "$NOMAD_ALLOC_DIR/data/init"', '      lifecycle {\n        hook = "prestart"\n      }\n')}
+${task('sidecar', `echo up > "$NOMAD_ALLOC_DIR/data/sidecar"; ${idle}`, '      lifecycle {\n        hook    = "prestart"\n        sidecar = true\n      }\n')}
+${task('main', `test -f "$NOMAD_ALLOC_DIR/data/init" && test -f "$NOMAD_ALLOC_DIR/data/sidecar" || exit 3; echo up > "$NOMAD_ALLOC_DIR/data/main"; ${idle}`)}
+${task('post', `test -f "$NOMAD_ALLOC_DIR/data/main" || exit 4; echo ran; ${idle}`, '      lifecycle {\n        hook    = "poststart"\n        sidecar = true\n      }\n')}
+  }
+}
+`;
+}
+
+for (const executor of ['plain', 'oci'] as const) {
+  test(`lifecycle (${executor}): prestart, prestart sidecar, main and poststart start in Nomad's order; an init task that exits 0 is complete in a service job`, { timeout: 90_000 }, async (t: TestContext) => {
+    if (executor === 'oci' && !(requireRoot(t) && requireRunc(t) && requireConmon(t))) return;
+    const h = await createHarness({ executor });
+    t.after(() => h.cleanup());
+    await h.start();
+    await h.writeJob('lc.hcl', lifecycleJob(executor === 'oci' ? 'exec' : 'raw_exec'));
+    await until(h, () => ['sidecar', 'main', 'post'].every((n) => recs(h, 'lc').get(n)?.state === 'running') && recs(h, 'lc').get('init')?.state === 'complete', 'init complete, the others running');
+    const r = recs(h, 'lc');
+    const startedAt = (n: string) => Date.parse(r.get(n)!.events.find((e) => e.type === 'Started')!.time);
+    const init = r.get('init')!;
+    assert.equal(init.lastExit?.code, 0);
+    assert.equal(init.restarts, 0, 'an init task that exits 0 is not restarted, even in a service job');
+    // main ran its checks the first time: no restart, no exit 3
+    assert.equal(r.get('main')!.restarts, 0, 'main started only after init completed and the sidecar ran');
+    assert.equal(r.get('post')!.restarts, 0, 'poststart started only after main ran');
+    assert.ok(startedAt('main') >= Date.parse(init.lastExit!.at), 'main started after init exited');
+    assert.ok(startedAt('post') >= startedAt('main'));
+    const status = await h.tendctl(['status', 'lc', '-no-color']);
+    assert.match(status.stdout, /init \[prestart\]/);
+    assert.match(status.stdout, /sidecar \[prestart sidecar\]/);
+    assert.ok(status.stdout.indexOf('init [prestart]') < status.stdout.indexOf('main') && status.stdout.indexOf('main') < status.stdout.indexOf('post [poststart'), status.stdout);
+  });
+}
+
+test('artifacts: fetched from HTTP into local/ before the task starts, archives unpacked, checksum verified; a bad checksum fails with "Failed Artifact Download" and writes nothing', { timeout: 90_000 }, async (t) => {
+  const tgz = gzip(makeTar([{ name: 'app/', type: 'dir' }, { name: 'app/hello.txt', data: 'hello from an artifact\n' }]));
+  const sum = createHash('sha256').update(tgz).digest('hex');
+  const srv = await serve({ '/app.tar.gz': { body: tgz }, '/conf.txt': { body: 'port=8080\n' } });
+  t.after(() => srv.close());
+  const h = await createHarness();
+  t.after(() => h.cleanup());
+  await h.start();
+  const job = (name: string, checksum: string) => `job "${name}" {
+  group "g" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    task "t" {
+      driver = "raw_exec"
+      artifact {
+        source = "${srv.url('/app.tar.gz')}"
+        options {
+          checksum = "sha256:${checksum}"
+        }
+      }
+      artifact {
+        source      = "${srv.url('/conf.txt')}"
+        destination = "local/conf"
+      }
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "cat local/app/hello.txt local/conf/conf.txt; trap 'exit 0' TERM; sleep 1000 & wait"]
+      }
+      kill_timeout = "2s"
+    }
+  }
+}
+`;
+  await h.writeJob('good.hcl', job('good', sum));
+  await h.writeJob('bad.hcl', job('bad', '0'.repeat(64)));
+  await until(h, () => recs(h, 'good').get('t')?.state === 'running' && recs(h, 'bad').get('t')?.state === 'failed', 'good running, bad failed');
+  await waitFor(async () => /hello from an artifact\nport=8080/.test((await h.tendctl(['logs', 'good'])).stdout), { what: 'the task printing its artifacts', timeoutMs: T });
+  const good = recs(h, 'good').get('t')!;
+  assert.ok(good.events.some((e) => e.type === 'Downloading Artifacts'), JSON.stringify(good.events));
+  const bad = recs(h, 'bad').get('t')!;
+  assert.ok(bad.events.some((e) => e.type === 'Failed Artifact Download' && /checksum/i.test(e.message)), JSON.stringify(bad.events));
+  const badLocal = path.join(h.stateDir, 'alloc', bad.allocId, 't', 'local');
+  assert.deepEqual(existsSync(badLocal) ? readdirSync(badLocal) : [], [], 'a failed artifact writes nothing into the task dir');
+  // a restart of the good task does not fetch again (done once per allocation)
+  const hits = srv.hits.get('/app.tar.gz');
+  const pid = good.handle!.pid;
+  const r = await h.tendctl(['restart', 'good']);
+  assert.equal(r.code, 0, r.stderr);
+  await until(h, () => recs(h, 'good').get('t')?.state === 'running' && recs(h, 'good').get('t')?.handle?.pid !== pid, 'good restarted');
+  assert.equal(srv.hits.get('/app.tar.gz'), hits, 'no second download for a restart');
+});
