@@ -32,7 +32,7 @@ export const ACTED_ON: readonly string[] = [
   'job.id', 'job.name', 'job.type', 'job.namespace', 'job.group', 'job.task', 'job.meta', 'job.constraint',
   'group.count', 'group.task', 'group.meta', 'group.restart', 'group.constraint', 'group.volume',
   'task.driver', 'task.user', 'task.kill_signal', 'task.kill_timeout', 'task.config', 'task.env', 'task.meta',
-  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact',
+  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact', 'task.lifecycle',
   'config.command', 'config.args', 'config.pid_mode', 'config.ipc_mode', 'config.cap_add', 'config.cap_drop', 'config.pids_limit',
   'resources.cpu', 'resources.memory', 'resources.memory_max', 'resources.cores',
   'restart.attempts', 'restart.interval', 'restart.delay', 'restart.mode',
@@ -41,6 +41,7 @@ export const ACTED_ON: readonly string[] = [
   'constraint.attribute', 'constraint.operator', 'constraint.value', 'constraint.version', 'constraint.semver',
   'constraint.regexp', 'constraint.set_contains', 'constraint.set_contains_any', 'constraint.set_contains_all',
   'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
+  'lifecycle.hook', 'lifecycle.sidecar',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
 ];
@@ -68,7 +69,6 @@ const checkRestart: Consequence = () => 'not followed; the task is never restart
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Being implemented now: drop the line when the feature lands.
-  'task.lifecycle': () => 'not followed; all tasks of the group start together',
   'task.template': (f) =>
     `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,
   'restart.render_templates': () => 'has no effect; templates are not rendered',

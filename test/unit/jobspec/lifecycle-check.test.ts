@@ -12,7 +12,7 @@ const shown = (r: Awaited<ReturnType<typeof loadText>>) => r.diagnostics.map((d)
 test('lifecycle check: a group of init, sidecar, main, poststart and poststop loads clean', async () => {
   const r = await loadText('ok.hcl', job(t('init', lc('prestart')) + t('proxy', lc('prestart', true)) + t('web', '      leader = true\n') + t('warm', lc('poststart')) + t('cleanup', lc('poststop'))));
   assert.ok(r.ok, shown(r));
-  // Until the agent follows lifecycle and leader, unsupported.ts says so (one warning per block/field); nothing else.
+  // Until the agent stops a leader's siblings, unsupported.ts says so (a warning on leader); nothing else.
   assert.deepEqual(r.diagnostics.filter((d) => d.kind !== 'unsupported'), []);
   const tasks = new Map(r.jobs[0].groups[0].tasks.map((x) => [x.name, x]));
   assert.deepEqual(tasks.get('init')?.lifecycle, { hook: 'prestart', sidecar: false });

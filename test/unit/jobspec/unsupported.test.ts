@@ -51,7 +51,7 @@ async function warnings(src: string): Promise<string[]> {
   return r.diagnostics.filter((d) => d.kind === 'unsupported' && d.severity === 'warning').map((d) => d.message);
 }
 
-test('unsupported: template, lifecycle, check and check_restart warn with the consequence; artifact (acted on) does not', async () => {
+test('unsupported: template, check and check_restart warn with the consequence; artifact and lifecycle (acted on) do not', async () => {
   const got = await warnings(
     job(
       `      template {
@@ -89,7 +89,6 @@ test('unsupported: template, lifecycle, check and check_restart warn with the co
   assert.deepEqual(got.sort(), [
     'check: not run; nothing watches the task\'s health',
     'check_restart: not followed; the task is never restarted for health',
-    'lifecycle: not followed; all tasks of the group start together',
     'service: not registered: "web" is in no catalog and no one can discover it through tend',
     'template: not rendered; the task starts without "local/app.conf" and without the environment it would set',
   ]);
