@@ -1,20 +1,20 @@
 /**
  * `tendctl plan DIR` without a running agent: what the agent would do for
- * the files in DIR starting from nothing (every task a start).
+ * the files in DIR starting from nothing (every task a start). DIR is read
+ * as the agent's job source reads it (source/scan.ts).
  */
 import type { FileView, Plan } from '../api/api.js';
-import type { Job } from '../jobspec/model.js';
-import { loadPaths } from '../jobspec/load.js';
+import type { FileState } from '../source/source.js';
+import { scanPaths } from '../source/scan.js';
 import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
 
+/** A file of the desired set as the API shows it. */
+export function fileView(f: FileState): FileView {
+  return { path: f.path, ok: f.ok, jobs: f.jobs.map((j) => j.id), diagnostics: f.diagnostics, ...(f.reads?.length ? { reads: f.reads } : {}), ...(f.lastGoodAt ? { lastGoodAt: f.lastGoodAt } : {}) };
+}
+
 export async function offlinePlan(dir: string): Promise<Plan> {
-  const results = await loadPaths([dir]);
-  const jobs = new Map<string, Job>();
-  const files: FileView[] = [];
-  for (const r of results) {
-    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics, ...(r.reads?.length ? { reads: [...new Set(r.reads.map((x) => x.path))] } : {}) });
-    if (r.ok) for (const j of r.jobs) if (!jobs.has(j.id)) jobs.set(j.id, j);
-  }
-  return { actions: diffAll(expandJobs(jobs.values()), [], { now: Date.now(), driverBlocked: () => undefined }), files };
+  const { set } = await scanPaths([dir]);
+  return { actions: diffAll(expandJobs(set.jobs.values()), [], { now: Date.now(), driverBlocked: () => undefined }), files: set.files.map(fileView) };
 }

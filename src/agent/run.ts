@@ -21,7 +21,8 @@ import { ExecDriver } from '../drivers/exec.js';
 import type { Driver } from '../drivers/driver.js';
 import { nodeInfo } from '../drivers/fingerprint.js';
 import { createJobSource } from '../source/watcher.js';
-import { loadPaths } from '../jobspec/load.js';
+import { scanPaths } from '../source/scan.js';
+import { fileView } from './offline-plan.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { PromMetrics } from '../api/metrics.js';
 import { platform } from '../platform.js';
@@ -42,17 +43,10 @@ export interface RunningAgent {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Load a dir with the job loader, for `plan(dir)`: first file by path wins a job id. */
+/** Load a dir for `plan(dir)` as the job source would (scan.ts): its walk, its skips, first file by path wins a job id. */
 async function loadDir(dir: string, node: NodeInfo, readDirs: string[] = []): Promise<{ jobs: Job[]; files: FileView[] }> {
-  const results = await loadPaths([dir], { node, readDirs: [dir, ...readDirs] });
-  const jobs = new Map<string, Job>();
-  const files: FileView[] = [];
-  for (const r of results) {
-    files.push({ path: r.file, ok: r.ok, jobs: r.jobs.map((j) => j.id), diagnostics: r.diagnostics, ...(r.reads?.length ? { reads: [...new Set(r.reads.map((x) => x.path))] } : {}) });
-    if (!r.ok) continue;
-    for (const j of r.jobs) if (!jobs.has(j.id)) jobs.set(j.id, j);
-  }
-  return { jobs: [...jobs.values()], files };
+  const { set } = await scanPaths([dir], { node, readDirs });
+  return { jobs: [...set.jobs.values()], files: set.files.map(fileView) };
 }
 
 export async function startAgent(config: AgentConfig, logger?: pino.Logger): Promise<RunningAgent> {

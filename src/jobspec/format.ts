@@ -29,8 +29,20 @@ export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): strin
   return lines.join('\n');
 }
 
-/** "3 files: 2 valid, 1 invalid (2 errors, 1 warning)". */
-export function formatSummary(files: number, invalid: number, errors: number, warnings: number): string {
+/** `file: note: text`: something set apart, neither an error nor a warning (a file that is not a job file). */
+export function formatNote(file: string, text: string, opts: FormatOptions = {}): string {
+  return `${opts.color ? `${BOLD}${file}${RESET}` : file}: ${opts.color ? `${DIM}note${RESET}` : 'note'}: ${text}`;
+}
+
+/**
+ * "3 files: 2 valid, 1 invalid (2 errors, 1 warning)", then what was counted
+ * apart: "; 1 other file skipped (not a job file)" and, under -strict,
+ * "; -strict: 2 unsupported fields counted as errors".
+ */
+export function formatSummary(files: number, invalid: number, errors: number, warnings: number, apart: { skipped?: number; strict?: number } = {}): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  return `${plural(files, 'file')}: ${files - invalid} valid, ${invalid} invalid (${plural(errors, 'error')}, ${plural(warnings, 'warning')})`;
+  let out = `${plural(files, 'file')}: ${files - invalid} valid, ${invalid} invalid (${plural(errors, 'error')}, ${plural(warnings, 'warning')})`;
+  if (apart.skipped) out += `; ${plural(apart.skipped, 'other file')} skipped (not ${apart.skipped === 1 ? 'a job file' : 'job files'})`;
+  if (apart.strict !== undefined) out += `; -strict: ${plural(apart.strict, 'unsupported field')} counted as ${apart.strict === 1 ? 'an error' : 'errors'}`;
+  return out;
 }

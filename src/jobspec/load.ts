@@ -8,10 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic, Job, LoadOptions, LoadResult } from './model.js';
-import { formatOf, isJobFile } from './files.js';
+import { formatOf } from './files.js';
 import { parseSource } from './parse.js';
 import { JobFileError, readJobFile } from './read.js';
 import { SourceLocator } from './locate.js';
@@ -22,6 +21,8 @@ import { buildScope } from './variables.js';
 import { exclusionReason } from './constraints.js';
 import { suggest } from './expr/index.js';
 import { file as fileSchema } from './schema.js';
+import { notJobFileReason } from './job-file.js';
+import { reportUnsupported } from './unsupported.js';
 import type { FileAccess } from './expr/fn-file.js';
 
 export { currentReadHash } from './expr/fn-file.js';
@@ -55,58 +56,10 @@ export async function loadText(file: string, text: string, opts: LoadOptions = {
   return strip(await analyseText(file, text, opts));
 }
 
-/** Expand files and directories (job files only, sorted by path) and load each. */
-export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promise<LoadResult[]> {
-  const files = await expandPaths(paths);
-  const results = await Promise.all(files.map((f) => loadFile(f, opts)));
-  markDuplicateJobs(results);
-  return results;
-}
-
-/** Files named directly are taken as they are; directories give their job files (not recursive), sorted. */
-export async function expandPaths(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    let isDir = false;
-    try {
-      isDir = (await stat(p)).isDirectory();
-    } catch {
-      // a missing path is reported by loadFile
-    }
-    if (!isDir) {
-      out.push(p);
-      continue;
-    }
-    const names = (await readdir(p, { withFileTypes: true })).filter((d) => !d.isDirectory() && isJobFile(d.name)).map((d) => path.join(p, d.name));
-    out.push(...names.sort());
-  }
-  return out;
-}
-
-/** Two files defining one job id: the later (by path order) gets an error; the first wins. */
-function markDuplicateJobs(results: LoadResult[]): void {
-  const owner = new Map<string, string>();
-  for (const r of results) {
-    for (const j of r.jobs) {
-      const first = owner.get(j.id);
-      if (first === undefined) {
-        owner.set(j.id, r.file);
-        continue;
-      }
-      r.diagnostics.push({ severity: 'error', kind: 'schema', file: r.file, line: j.pos.line, column: j.pos.column, path: `job "${j.id}"`, message: `job "${j.id}" is also defined in ${first}; the first file wins` });
-      r.ok = false;
-      r.jobs = [];
-    }
-  }
-}
-
 function strip(a: Analysis): LoadResult {
   const { built: _built, ...rest } = a;
   return rest;
 }
-
-/** Top-level keys of an agent config (examples/agent.hcl sits among job files). */
-const AGENT_KEYS = ['data_dir', 'jobs_dir', 'client', 'plugin', 'api', 'oci'];
 
 const varFileCache = new Map<string, Promise<{ values: Record<string, unknown>; diagnostics: Diagnostic[] }>>();
 
@@ -150,6 +103,8 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
   const parsed = await parseSource(file, text, format);
   for (const d of parsed.diagnostics) r.at(d);
   if (!parsed.value) return done([]);
+  const notJob = notJobFileReason(parsed.value);
+  if (notJob) return { ...done([]), skipped: notJob };
 
   const fileValues: Record<string, unknown> = {};
   for (const vf of opts.varFiles ?? []) {
@@ -161,15 +116,12 @@ export async function analyseText(file: string, text: string, opts: LoadOptions 
     Object.assign(fileValues, got.values);
   }
   const raw = parsed.value;
-  if (!('job' in raw) && AGENT_KEYS.some((k) => k in raw)) {
-    r.warn('schema', [], undefined, 'this is a tend agent config, not a job file; skipped');
-    return done([]);
-  }
   const { scope, unset } = buildScope(raw, { fileValues, flagValues: opts.vars ?? {} }, r, files);
 
   const checker = new Checker(r, scope, unset);
   const { variable: _v, locals: _l, ...rest } = raw;
   const top = checker.body(rest, { blocks: { job: fileSchema.blocks!.job } }, [], []);
+  reportUnsupported(top, r);
   const jobBodies = top.blocks.job ?? [];
   if (jobBodies.length === 0 && !r.hasErrors) r.error('schema', [], undefined, 'expected a "job" block, got none');
   const builder = new Builder(file, r, locator);

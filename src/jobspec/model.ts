@@ -208,6 +208,8 @@ export interface LoadResult {
   ok: boolean;
   /** Jobs whose constraints exclude this node (when a node was given): "not for this node", not an error. */
   excluded: { job: string; reason: string }[];
+  /** Set when the file is not a job file (job-file.ts): why. No jobs, not an error; listed apart. */
+  skipped?: string;
   /** Files the job file's functions read (`file()`, `fileexists()`, `fileset()`, …): a change to one reloads the file. */
   reads?: FileRead[];
 }

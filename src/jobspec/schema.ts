@@ -32,7 +32,6 @@ export interface BlockSchema {
 const ONE_NODE = 'has no meaning on a single node';
 const NO_CONSUL = 'tend has no Consul integration';
 const NO_VAULT = 'tend has no Vault integration';
-const NO_NET = 'tasks share the host network on tend';
 
 const any = (...names: string[]): Record<string, AttrType> => Object.fromEntries(names.map((n) => [n, 'any' as const]));
 const open = (warn?: string, extra: Partial<BlockSchema> = {}): BlockSchema => ({ open: true, warn, ...extra });
@@ -66,9 +65,9 @@ const restart: BlockSchema = {
 };
 const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
 const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
+// update, service, network, periodic, parameterized: warned by unsupported.ts, which says what happens instead.
 const update: BlockSchema = {
   single: true,
-  warn: 'rolling updates need a scheduler',
   attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline', 'progress_deadline', 'auto_revert', 'auto_promote', 'canary', 'stagger'),
 };
 const vault: BlockSchema = {
@@ -91,7 +90,6 @@ const check: BlockSchema = {
   blocks: { check_restart: checkRestart, header: open() },
 };
 const service: BlockSchema = {
-  warn: 'service registration needs Consul or a Nomad server',
   attrs: any(
     'name', 'port', 'tags', 'canary_tags', 'enable_tag_override', 'address_mode', 'address', 'task', 'meta', 'canary_meta',
     'tagged_addresses', 'provider', 'on_update', 'cluster', 'kind',
@@ -100,7 +98,6 @@ const service: BlockSchema = {
 };
 const port: BlockSchema = { labels: 1, attrs: any('static', 'to', 'host_network', 'ignore_collision') };
 const network: BlockSchema = {
-  warn: NO_NET,
   attrs: any('mode', 'mbits', 'hostname', 'cidr'),
   blocks: { port, dns: { single: true, attrs: any('servers', 'searches', 'options') }, cni: open() },
 };
@@ -126,7 +123,7 @@ const resources: BlockSchema = {
   attrs: { cpu: 'int', memory: 'int', memory_max: 'int', cores: 'int' },
   ignored: ignored('tend does not reserve disk or IOPS', 'disk', 'iops', 'secrets'),
   blocks: {
-    network: { ...network, warn: NO_NET + ' (and network inside resources is deprecated)', single: true },
+    network: { ...network, single: true },
     device: { labels: 1, warn: 'device plugins are not supported', attrs: any('count'), blocks: { constraint, affinity } },
     numa: open('NUMA-aware scheduling is not supported'),
   },
@@ -258,8 +255,8 @@ export const job: BlockSchema = {
     vault,
     consul,
     multiregion: open('multi-region deployments need a cluster', { single: true }),
-    periodic: { single: true, warn: 'periodic jobs need a scheduler; tend runs the job once', attrs: any('cron', 'crons', 'prohibit_overlap', 'time_zone', 'enabled') },
-    parameterized: { single: true, warn: 'dispatch needs a Nomad server', attrs: any('payload', 'meta_required', 'meta_optional') },
+    periodic: { single: true, attrs: any('cron', 'crons', 'prohibit_overlap', 'time_zone', 'enabled') },
+    parameterized: { single: true, attrs: any('payload', 'meta_required', 'meta_optional') },
     ui: open('the Nomad UI is not part of tend', { single: true }),
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Turning the per-file cache into the complete desired set: files by path,
+ * Turning the per-file cache into the complete desired set: job files by path,
  * last good versions for invalid files, and job ids defined twice resolved
  * in favour of the first file by path (the losers get an error diagnostic;
  * nothing is torn down because of the clash).
@@ -24,8 +24,12 @@ export function fileStateOf(entry: CachedFile): FileState {
   return state;
 }
 
+/** Files that are not job files (`result.skipped`: a renovate.json, an agent config) are left out of the set. */
 export function assembleSet(entries: CachedFile[], generation: number, reason: string): DesiredSet {
-  const files = entries.map(fileStateOf).sort((a, b) => comparePaths(a.path, b.path));
+  const files = entries
+    .filter((e) => e.result.skipped === undefined)
+    .map(fileStateOf)
+    .sort((a, b) => comparePaths(a.path, b.path));
   const jobs = new Map<string, Job>();
   const winners = new Map<string, string>();
   const conflicts = new Map<string, { job: string; winner: string; losers: string[] }>();

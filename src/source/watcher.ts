@@ -282,6 +282,10 @@ class Watcher implements JobSource {
     // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
     const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
     changed ||= outcomes.some((o) => o !== 'unchanged');
+    for (const [i, f] of files.entries()) {
+      const skipped = outcomes[i] === 'changed' ? this.#cache.get(f)?.result.skipped : undefined;
+      if (skipped) this.#log.info({ file: f, reason: skipped }, 'not a job file; skipped'); // once per content
+    }
     if (changed || initial) this.#emit(reason, !initial);
     // Content read while it was still being written (mtime just before the read) may be a partial
     // write whose last fs event chokidar folded into one already seen: look once more, after a pause.

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPaths } from '../../src/jobspec/load.js';
+import { scanPaths } from '../../src/source/scan.js';
 import { shown } from '../../src/jobspec/diagnostics.js';
 import { formatDiagnostic } from '../../src/jobspec/format.js';
 import { allocRoot, taskDirs } from '../../src/drivers/alloc-dir.js';
@@ -165,7 +165,8 @@ async function loadBeside(format: Format, text: string): Promise<{ hostile: Load
     const file = path.join(dir, `hostile.${format}`);
     await writeFile(file, text);
     await writeFile(path.join(dir, `neighbour.${format}`), jobFile(format, undefined, '', 'neighbour').text);
-    const results = await loadPaths([dir]);
+    const { set } = await scanPaths([dir]);
+    const results: LoadResult[] = set.files.map((f) => ({ file: f.path, ok: f.ok, jobs: f.jobs, diagnostics: f.diagnostics, excluded: f.excluded }));
     assert.equal(results.length, 2);
     return { hostile: results.find((r) => r.file === file)!, neighbour: results.find((r) => r.file !== file)!, file };
   } finally {

@@ -12,7 +12,8 @@ const shown = (r: Awaited<ReturnType<typeof loadText>>) => r.diagnostics.map((d)
 test('lifecycle check: a group of init, sidecar, main, poststart and poststop loads clean', async () => {
   const r = await loadText('ok.hcl', job(t('init', lc('prestart')) + t('proxy', lc('prestart', true)) + t('web', '      leader = true\n') + t('warm', lc('poststart')) + t('cleanup', lc('poststop'))));
   assert.ok(r.ok, shown(r));
-  assert.deepEqual(r.diagnostics, []);
+  // Until the agent stops a leader's siblings, unsupported.ts says so (a warning on leader); nothing else.
+  assert.deepEqual(r.diagnostics.filter((d) => d.kind !== 'unsupported'), []);
   const tasks = new Map(r.jobs[0].groups[0].tasks.map((x) => [x.name, x]));
   assert.deepEqual(tasks.get('init')?.lifecycle, { hook: 'prestart', sidecar: false });
   assert.deepEqual(tasks.get('proxy')?.lifecycle, { hook: 'prestart', sidecar: true });
@@ -51,7 +52,7 @@ test('lifecycle check: two leaders is an error on the second', async () => {
 test('lifecycle check: sidecar on poststop is a warning (Nomad ignores it)', async () => {
   const r = await loadText('post.hcl', job(t('web') + t('cleanup', lc('poststop', true))));
   assert.ok(r.ok, shown(r));
-  const [d] = r.diagnostics;
+  const d = r.diagnostics.find((x) => x.path.endsWith('lifecycle.sidecar'))!;
   assert.equal(d.severity, 'warning');
   assert.equal(d.path, 'job "j" › group "g" › task "cleanup" › lifecycle.sidecar');
   assert.match(d.message, /no effect on a poststop task/);

@@ -1,0 +1,122 @@
+/**
+ * What tend does with each jobspec field it accepts: acted on, or accepted
+ * and not acted on (an `unsupported` warning that says what will happen).
+ * This file is the one list of both. When a field gets implemented, delete
+ * its line from NOT_ACTED_ON and add it to ACTED_ON; its warning goes away.
+ *
+ * Fields are named `<block type>.<field>` (`task.template`, `logs.disabled`).
+ * Blocks Nomad has that mean nothing on one node (vault, consul, affinity,
+ * spread, …) and their attributes are warned by the schema itself
+ * (`warn` / `ignored` in schema.ts); checks that depend on a value (job type
+ * "system", a non-host volume, a distinct_hosts constraint) are warned where
+ * the model is built (build.ts).
+ */
+import type { Body } from './check.js';
+import type { Reporter } from './diagnostics.js';
+import { shown } from './diagnostics.js';
+
+/** Where a field was found: the block instance (for a block) or the body holding it (for an attribute). */
+export interface FieldContext {
+  body: Body;
+  /** The attribute's value (attributes only). */
+  value?: unknown;
+  /** Enclosing bodies, outermost (the job) first. */
+  ancestors: Body[];
+}
+
+/** What will happen, or undefined when, for this value or driver, the field is acted on after all. */
+export type Consequence = (f: FieldContext) => string | undefined;
+
+/** Fields the agent acts on (drivers, executor, reconcile, interpolation). */
+export const ACTED_ON: readonly string[] = [
+  'job.id', 'job.name', 'job.type', 'job.namespace', 'job.group', 'job.task', 'job.meta', 'job.constraint',
+  'group.count', 'group.task', 'group.meta', 'group.restart', 'group.constraint', 'group.volume',
+  'task.driver', 'task.user', 'task.kill_signal', 'task.kill_timeout', 'task.config', 'task.env', 'task.meta',
+  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact', 'task.lifecycle',
+  'config.command', 'config.args', 'config.pid_mode', 'config.ipc_mode', 'config.cap_add', 'config.cap_drop', 'config.pids_limit',
+  'resources.cpu', 'resources.memory', 'resources.memory_max', 'resources.cores',
+  'restart.attempts', 'restart.interval', 'restart.delay', 'restart.mode',
+  'logs.max_files', 'logs.max_file_size',
+  'artifact.source', 'artifact.destination', 'artifact.mode', 'artifact.chown', 'artifact.options', 'artifact.headers',
+  'constraint.attribute', 'constraint.operator', 'constraint.value', 'constraint.version', 'constraint.semver',
+  'constraint.regexp', 'constraint.set_contains', 'constraint.set_contains_any', 'constraint.set_contains_all',
+  'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
+  'lifecycle.hook', 'lifecycle.sidecar',
+  'volume.type', 'volume.source', 'volume.read_only',
+  'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
+];
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const driverOf = (f: FieldContext): string | undefined => str([...f.ancestors, f.body].reverse().find((b) => b.steps.at(-1)?.type === 'task')?.attrs.driver);
+const rawExecOnly = (what: string): Consequence => (f) => (driverOf(f) === 'raw_exec' ? `not applied to raw_exec tasks; ${what}` : undefined);
+const list = (xs: string[]): string => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+
+function ports(f: FieldContext): string {
+  const labels = (f.body.blocks.port ?? []).map((p) => p.labels[0] ?? '');
+  if (!labels.length) return 'not applied; the task shares the host network';
+  const statics = (f.body.blocks.port ?? []).filter((p) => p.attrs.static !== undefined).map((p) => String(p.attrs.static));
+  const vars = list(labels.map((l) => `NOMAD_PORT_${l}`));
+  return `no port is allocated${statics.length ? ` (static ${list(statics)} not reserved)` : ''}; ${vars} ${labels.length === 1 ? 'is' : 'are'} not set; the task shares the host network`;
+}
+
+const update: Consequence = () => 'not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)';
+const service: Consequence = (f) => {
+  const name = str(f.body.attrs.name);
+  return `not registered${name ? `: ${shown(name)} is` : '; it is'} in no catalog and no one can discover it through tend`;
+};
+const checkRestart: Consequence = () => 'not followed; the task is never restarted for health';
+
+/** Fields tend accepts and does not act on, with what happens instead. One line each. */
+export const NOT_ACTED_ON: Record<string, Consequence> = {
+  // Being implemented now: drop the line when the feature lands.
+  'task.template': (f) =>
+    `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,
+  'restart.render_templates': () => 'has no effect; templates are not rendered',
+  'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
+  'service.check_restart': checkRestart,
+  'check.check_restart': checkRestart,
+  'task.leader': (f) => (f.value === true ? 'not followed; when this task exits, the other tasks of the group keep running' : undefined),
+
+  // Need a scheduler or a network: what tend does instead.
+  'group.service': service,
+  'task.service': service,
+  'group.network': ports,
+  'resources.network': (f) => `${ports(f)} (network inside resources is deprecated in Nomad)`,
+  'job.update': update,
+  'group.update': update,
+  'job.periodic': (f) => `not followed; tend runs the job once, as soon as it loads${str(f.body.attrs.cron) ? `, not on the schedule ${shown(str(f.body.attrs.cron)!)}` : ''}`,
+  'job.parameterized': () => 'not followed; tend runs the job at once, with no dispatch payload or meta (Nomad would wait for a dispatch)',
+  'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
+  'job.region': () => 'not checked; the job runs on this node whatever its region',
+  'job.priority': () => 'has no effect on one node; no job waits for or preempts another',
+  'logs.disabled': (f) => (f.value === true ? "not followed; the task's output is collected and rotated anyway" : undefined),
+  'logs.enabled': (f) => (f.value === false ? "not followed; the task's output is collected and rotated anyway" : undefined),
+
+  // exec-only fields, on a raw_exec task.
+  'config.pid_mode': rawExecOnly('they share the host PID namespace'),
+  'config.ipc_mode': rawExecOnly('they share the host IPC namespace'),
+  'config.cap_add': rawExecOnly("they run with the agent's capabilities"),
+  'config.cap_drop': rawExecOnly("they run with the agent's capabilities"),
+  'task.volume_mount': (f) => (driverOf(f) === 'raw_exec' ? `not mounted for raw_exec tasks; they see the host filesystem, not ${shown(str(f.body.attrs.destination) ?? '')}` : undefined),
+};
+
+/** Report every field of the checked tree that NOT_ACTED_ON names, at the field. */
+export function reportUnsupported(top: Body, r: Reporter): void {
+  const visit = (b: Body, type: string, ancestors: Body[]): void => {
+    for (const key of b.written) {
+      if (b.blocks[key]) continue;
+      const note = NOT_ACTED_ON[`${type}.${key}`]?.({ body: b, value: b.attrs[key], ancestors });
+      const name = b.labels.length || !type ? key : `${type}.${key}`; // `logs.disabled`, but `leader`
+      if (note) r.warn('unsupported', b.steps, key, `${name}: ${note}`);
+    }
+    const inner = [...ancestors, b];
+    for (const [key, bodies] of Object.entries(b.blocks)) {
+      for (const child of bodies) {
+        const note = NOT_ACTED_ON[`${type}.${key}`]?.({ body: child, ancestors: inner });
+        if (note) r.warn('unsupported', child.steps, undefined, `${key}: ${note}`);
+        visit(child, key, inner);
+      }
+    }
+  };
+  visit(top, '', []);
+}

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadText } from '../../../src/jobspec/load.js';
+import { execConfig, job as jobSchema, type BlockSchema } from '../../../src/jobspec/schema.js';
+import { ACTED_ON, NOT_ACTED_ON } from '../../../src/jobspec/unsupported.js';
+
+/**
+ * Every `<block>.<field>` the schema accepts without a warning of its own,
+ * outside blocks the table warns as a whole. `config` is the exec/raw_exec
+ * config (other drivers' config is an error: the driver).
+ */
+function audited(type: string, s: BlockSchema, out = new Set<string>()): Set<string> {
+  for (const a of Object.keys(s.attrs ?? {})) out.add(`${type}.${a}`);
+  for (const [name, schema] of Object.entries(s.blocks ?? {})) {
+    const sub = name === 'config' ? execConfig : schema;
+    if (sub.warn) continue; // the schema warns: no meaning on one node
+    out.add(`${type}.${name}`);
+    const whole = NOT_ACTED_ON[`${type}.${name}`] && !ACTED_ON.includes(`${type}.${name}`); // warned as a whole
+    if (sub.open || whole || out.has(`seen:${name}`)) continue;
+    out.add(`seen:${name}`);
+    audited(name, sub, out);
+  }
+  return out;
+}
+
+test('unsupported: every field the schema accepts is either acted on or in the table of what happens instead', () => {
+  const fields = [...audited('job', jobSchema)].filter((f) => !f.startsWith('seen:'));
+  const undecided = fields.filter((f) => !ACTED_ON.includes(f) && !(f in NOT_ACTED_ON));
+  assert.deepEqual(undecided, [], 'add each to ACTED_ON or NOT_ACTED_ON in src/jobspec/unsupported.ts');
+  const stale = ACTED_ON.filter((f) => !fields.includes(f));
+  assert.deepEqual(stale, [], 'ACTED_ON names fields the schema does not have');
+});
+
+const job = (task: string, group = '') => `job "w" {
+  group "g" {
+${group}
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+${task}
+    }
+  }
+}
+`;
+
+async function warnings(src: string): Promise<string[]> {
+  const r = await loadText('w.hcl', src);
+  assert.ok(r.ok, JSON.stringify(r.diagnostics));
+  return r.diagnostics.filter((d) => d.kind === 'unsupported' && d.severity === 'warning').map((d) => d.message);
+}
+
+test('unsupported: template, check and check_restart warn with the consequence; artifact and lifecycle (acted on) do not', async () => {
+  const got = await warnings(
+    job(
+      `      template {
+        data        = "x"
+        destination = "local/app.conf"
+        env         = true
+      }
+      artifact {
+        source      = "https://example.com/a.tgz"
+        destination = "local/a"
+      }
+      lifecycle {
+        hook    = "poststart"
+        sidecar = true
+      }
+    }
+    task "main" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }`,
+      `    service {
+      name = "web"
+      check {
+        type     = "tcp"
+        interval = "10s"
+        timeout  = "2s"
+        check_restart {
+          limit = 3
+        }
+      }
+    }`,
+    ),
+  );
+  assert.deepEqual(got.sort(), [
+    'check: not run; nothing watches the task\'s health',
+    'check_restart: not followed; the task is never restarted for health',
+    'service: not registered: "web" is in no catalog and no one can discover it through tend',
+    'template: not rendered; the task starts without "local/app.conf" and without the environment it would set',
+  ]);
+});
+
+test('unsupported: update, periodic and network ports say what tend does instead', async () => {
+  const src = job('', `    update {
+      max_parallel = 1
+    }
+    network {
+      port "http" {
+        static = 8080
+      }
+    }`).replace('job "w" {', 'job "w" {\n  type = "batch"\n  periodic {\n    crons = ["@daily"]\n  }');
+  const got = await warnings(src);
+  assert.ok(got.includes('update: not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)'), got.join('\n'));
+  assert.ok(got.includes('periodic: not followed; tend runs the job once, as soon as it loads'), got.join('\n'));
+  assert.ok(got.includes('network: no port is allocated (static 8080 not reserved); NOMAD_PORT_http is not set; the task shares the host network'), got.join('\n'));
+});
+
+test('unsupported: a value or driver for which the field is acted on gives no warning', async () => {
+  assert.deepEqual(await warnings(job('      leader = false\n      logs {\n        disabled = false\n      }')), []);
+  assert.deepEqual(await warnings(job('      leader = true')), ['leader: not followed; when this task exits, the other tasks of the group keep running']);
+  const caps = job('').replace('command = "/bin/true"', 'command = "/bin/true"\n        cap_add = ["net_raw"]');
+  assert.deepEqual(await warnings(caps), ["config.cap_add: not applied to raw_exec tasks; they run with the agent's capabilities"]);
+  assert.deepEqual(await warnings(caps.replace('"raw_exec"', '"exec"')), []);
+});
