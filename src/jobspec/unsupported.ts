@@ -32,7 +32,7 @@ export const ACTED_ON: readonly string[] = [
   'job.id', 'job.name', 'job.type', 'job.namespace', 'job.group', 'job.task', 'job.meta', 'job.constraint',
   'group.count', 'group.task', 'group.meta', 'group.restart', 'group.constraint', 'group.volume',
   'task.driver', 'task.user', 'task.kill_signal', 'task.kill_timeout', 'task.config', 'task.env', 'task.meta',
-  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact', 'task.lifecycle',
+  'task.resources', 'task.restart', 'task.logs', 'task.constraint', 'task.volume_mount', 'task.artifact', 'task.lifecycle', 'task.leader',
   'config.command', 'config.args', 'config.pid_mode', 'config.ipc_mode', 'config.cap_add', 'config.cap_drop', 'config.pids_limit',
   'resources.cpu', 'resources.memory', 'resources.memory_max', 'resources.cores',
   'restart.attempts', 'restart.interval', 'restart.delay', 'restart.mode',
@@ -75,7 +75,7 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
   'service.check_restart': checkRestart,
   'check.check_restart': checkRestart,
-  'task.leader': (f) => (f.value === true ? 'not followed; when this task exits, the other tasks of the group keep running' : undefined),
+  'lifecycle.hook': (f) => (f.value === 'poststop' ? 'not run yet: a poststop task waits and never starts (the group stops without it)' : undefined),
 
   // Need a scheduler or a network: what tend does instead.
   'group.service': service,

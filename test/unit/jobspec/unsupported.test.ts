@@ -111,7 +111,7 @@ test('unsupported: update, periodic and network ports say what tend does instead
 
 test('unsupported: a value or driver for which the field is acted on gives no warning', async () => {
   assert.deepEqual(await warnings(job('      leader = false\n      logs {\n        disabled = false\n      }')), []);
-  assert.deepEqual(await warnings(job('      leader = true')), ['leader: not followed; when this task exits, the other tasks of the group keep running']);
+  assert.deepEqual(await warnings(job('      leader = true')), [], 'the agent stops a leader\'s siblings');
   const caps = job('').replace('command = "/bin/true"', 'command = "/bin/true"\n        cap_add = ["net_raw"]');
   assert.deepEqual(await warnings(caps), ["config.cap_add: not applied to raw_exec tasks; they run with the agent's capabilities"]);
   assert.deepEqual(await warnings(caps.replace('"raw_exec"', '"exec"')), []);
