@@ -64,14 +64,16 @@ export interface EnsureDirOptions {
   onReplaced?(name: string, kind: string): void;
 }
 
-/** What an lstat says an entry is, for messages. */
-export function kindOf(st: Stats): string {
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isDirectory()) return 'directory';
-  if (st.isFile()) return 'file';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  return 'device';
+/** "a FIFO", "a symbolic link", …: what an lstat says an entry is, for messages. */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 /** An open directory; every method acts on one name in it without following links. */
@@ -163,7 +165,7 @@ export class DirFd {
         if ((code !== 'ELOOP' && code !== 'ENOTDIR') || attempt >= 3) throw err;
         const st = await this.lstat(name);
         if (st && !st.isDirectory()) {
-          o.onReplaced?.(name, kindOf(st));
+          o.onReplaced?.(name, fileKind(st));
           await this.unlink(name);
         }
         continue;

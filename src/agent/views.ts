@@ -7,6 +7,7 @@ import type { FileState } from '../source/source.js';
 import type { DesiredInstance } from '../reconcile/reconcile.js';
 import type { TaskRecord } from '../store/store.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
+import { instanceFields } from '../reconcile/expand.js';
 import type { Task } from '../jobspec/model.js';
 import type { ExitResult } from '../executor/executor.js';
 import { formatDuration } from '../jobspec/duration.js';
@@ -79,17 +80,9 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
 /** A desired instance that has no record yet (queued). */
 export function pendingView(d: DesiredInstance): TaskView {
   return {
-    id: d.id,
-    job: d.job.id,
-    group: d.group.name,
-    index: d.index,
-    task: d.task.name,
-    allocId: d.allocId,
-    driver: d.task.driver,
+    ...instanceFields(d),
     state: 'pending',
     restarts: 0,
-    resources: { cpu: d.task.resources.cpu, memoryMB: d.task.resources.memoryMB, memoryMaxMB: d.task.resources.memoryMaxMB },
-    file: d.file,
     ...(d.task.lifecycle ? { lifecycle: d.task.lifecycle } : {}),
     ...(d.task.leader ? { leader: true } : {}),
   };

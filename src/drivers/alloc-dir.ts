@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DirFd, pathUnder, segmentOf, type Owner } from '../safe-fs.js';
+import { DirFd, fileKind, pathUnder, segmentOf, type Owner } from '../safe-fs.js';
 
 export interface TaskDirs {
   /** `<dataDir>/alloc/<allocId>`. */
@@ -111,7 +111,7 @@ async function ensureLink(dir: DirFd, name: string, target: string, onReplaced: 
   if (st?.isDirectory()) {
     await dir.removeTree(name);
   } else if (st) {
-    if (!st.isSymbolicLink()) onReplaced(name, 'file');
+    if (!st.isSymbolicLink()) onReplaced(name, fileKind(st));
     await dir.unlink(name);
   }
   await fs.symlink(target, dir.at(name));

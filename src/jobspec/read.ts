@@ -8,6 +8,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { fileKind } from '../safe-fs.js';
+export { fileKind };
 
 /** Largest job file read: far above any real one, small enough to keep a bad file cheap. */
 export const MAX_JOB_FILE_BYTES = 4 * 1024 * 1024;
@@ -22,17 +24,6 @@ export class JobFileError extends Error {
     this.name = 'JobFileError';
     this.problem = problem;
   }
-}
-
-/** "a FIFO", "a character device", …: what a non-regular file is, for messages. */
-export function fileKind(st: Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
 }
 
 /** Why a file with this stat is not read, or undefined when it may be. */

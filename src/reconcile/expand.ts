@@ -58,3 +58,18 @@ export function expandJobs(jobs: Iterable<Job>, nodeId = ''): Map<string, Desire
   }
   return out;
 }
+
+/** What a record and a view of an instance both carry: its identity, driver, file and resources as the spec gives them. */
+export function instanceFields(d: DesiredInstance) {
+  return {
+    id: d.id,
+    job: d.job.id,
+    group: d.group.name,
+    index: d.index,
+    task: d.task.name,
+    allocId: d.allocId,
+    driver: d.task.driver,
+    file: d.file,
+    resources: { cpu: d.task.resources.cpu, memoryMB: d.task.resources.memoryMB, memoryMaxMB: d.task.resources.memoryMaxMB } as { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] },
+  };
+}

@@ -19,6 +19,7 @@ import { TASK_EVENT } from '../store/store.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
 import { decide } from './diff.js';
 import { nextRestart } from './restart-policy.js';
+import { instanceFields } from './expand.js';
 import { restartJobType } from './lifecycle.js';
 
 /** Event types the worker handles, as named constants. */
@@ -115,17 +116,9 @@ export function fmtDelay(ms: number): string {
 
 export function newRecord(d: DesiredInstance): TaskRecord {
   return {
-    id: d.id,
-    job: d.job.id,
-    group: d.group.name,
-    index: d.index,
-    task: d.task.name,
-    allocId: d.allocId,
+    ...instanceFields(d),
     execId: d.execId,
-    driver: d.task.driver,
-    file: d.file,
     hashes: d.hashes,
-    resources: { cpu: d.task.resources.cpu, memoryMB: d.task.resources.memoryMB, memoryMaxMB: d.task.resources.memoryMaxMB },
     killSignal: d.task.killSignal,
     killTimeoutMs: d.task.killTimeoutMs,
     state: 'pending',

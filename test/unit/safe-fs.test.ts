@@ -50,7 +50,7 @@ test('safe-fs: ensureDir replaces a planted symlink instead of chmodding its tar
   const sub = await dir.ensureDir('tmp', { mode: 0o1777, onReplaced: (n, kind) => replaced.push(`${n}:${kind}`) });
   await sub.close();
   await dir.close();
-  assert.deepEqual(replaced, ['tmp:symlink']);
+  assert.deepEqual(replaced, ['tmp:a symbolic link']);
   assert.equal(statSync(v.dir).mode, v.mode, 'the victim dir keeps its mode');
   assert.equal(lstatSync(path.join(root, 'tmp')).isDirectory(), true);
   assert.equal(statSync(path.join(root, 'tmp')).mode & 0o7777, 0o1777);
