@@ -7,8 +7,8 @@
  * (main tasks first, then sidecars). Groups without `lifecycle` (or `leader`) are not gated.
  * The worker asks again whenever a task of the allocation changes state.
  *
- * Not yet: poststop tasks (they wait; a group that is deleted does not run them) and an
- * ordered stop of a group whose job file is removed or edited (its tasks stop together).
+ * Poststop tasks run once the group has ended that way. Not yet: an ordered stop (and
+ * poststop) for a group whose job file is removed or edited (its tasks stop together).
  */
 import type { TaskRecord } from '../../store/store.js';
 import type { GateResult, StartGate } from '../hooks.js';

@@ -184,3 +184,39 @@ test('lifecycle (plain): when the leader ends, its group stops around it (siblin
   assert.equal(recs(h, 'lead').get('helper')?.state, 'pending');
   assert.equal(recs(h, 'lead').get('helper')?.events.filter((e) => e.type === 'Started').length, 1, `helper started once: ${JSON.stringify(recs(h, 'lead').get('helper')?.events.slice(n))}`);
 });
+
+test('lifecycle (plain): a poststop task runs once the main tasks of a batch group have finished', { timeout: 60_000 }, async (t) => {
+  const h = await createHarness();
+  t.after(() => h.cleanup());
+  await h.start();
+  await h.writeJob(
+    'post.hcl',
+    `job "post" {
+  type = "batch"
+  group "g" {
+    task "main" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo work > \\"$NOMAD_ALLOC_DIR/data/main\\""]
+      }
+    }
+    task "cleanup" {
+      driver = "raw_exec"
+      lifecycle {
+        hook = "poststop"
+      }
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "test -f \\"$NOMAD_ALLOC_DIR/data/main\\" || exit 5"]
+      }
+    }
+  }
+}
+`,
+  );
+  await until(h, () => recs(h, 'post').get('main')?.state === 'complete' && recs(h, 'post').get('cleanup')?.state === 'complete', 'main then cleanup complete');
+  const r = recs(h, 'post');
+  assert.equal(r.get('cleanup')!.lastExit?.code, 0, 'poststop ran after main had written its file');
+  assert.ok(Date.parse(r.get('cleanup')!.events.find((e) => e.type === 'Started')!.time) >= Date.parse(r.get('main')!.lastExit!.at));
+});
