@@ -130,6 +130,12 @@ export interface StartGate {
    * stopped without the restart policy and stays held back by `mayStart`.
    */
   mustStop?(instance: DesiredInstance, self: Readonly<TaskRecord>, allocation: readonly Readonly<TaskRecord>[]): string | undefined;
+  /**
+   * "May this live task, no longer desired, stop now?" — undefined when it is its turn (or it
+   * needs no turn), else why it waits (lifecycle: main tasks stop before sidecars). `instance`
+   * is the task's last desired instance.
+   */
+  stopTurn?(instance: DesiredInstance, self: Readonly<TaskRecord>, allocation: readonly Readonly<TaskRecord>[]): string | undefined;
   /** Whether the gate orders this instance's allocation at all (the worker then wakes all its tasks on any change). */
   orders?(instance: DesiredInstance): boolean;
 }

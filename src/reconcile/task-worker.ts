@@ -83,6 +83,10 @@ export class TaskWorker {
   readonly #hooks: TaskHooks;
   readonly #abort = new AbortController();
   #desired: ReadonlyMap<string, DesiredInstance> = new Map();
+  /** The last instance of tasks that left the desired set while their group is ordered (see setDesired). */
+  readonly #leaving = new Map<string, DesiredInstance>();
+  /** Tasks whose stop waits for their turn (logged once). */
+  readonly #held = new Set<string>();
   /** Handles whose exit is being watched, by task id. */
   readonly #watching = new Map<string, TaskHandle>();
   /** Restart timers, by task id. */
@@ -110,6 +114,13 @@ export class TaskWorker {
 
   /** The desired set, as the reconcile loop expanded it (read when a task's run decides). */
   setDesired(desired: ReadonlyMap<string, DesiredInstance>): void {
+    // Tasks of an ordered group (lifecycle) that leave the desired set stop in their group's order:
+    // keep their last instance until their records are gone.
+    const gate = this.#hooks.gate;
+    if (gate.stopTurn) {
+      for (const [id, d] of this.#desired) if (!desired.has(id) && (gate.orders?.(d) ?? true)) this.#leaving.set(id, d);
+      for (const id of this.#leaving.keys()) if (desired.has(id)) this.#leaving.delete(id);
+    }
     this.#desired = desired;
   }
 
@@ -170,7 +181,9 @@ export class TaskWorker {
     } finally {
       this.#armTimer(id);
       const after = this.#o.store.get(id);
-      if (after?.state !== before) this.#wakeGated(id, after?.allocId ?? this.#desired.get(id)?.allocId);
+      const allocId = after?.allocId ?? this.#desired.get(id)?.allocId ?? this.#leaving.get(id)?.allocId;
+      if (!after) this.#leaving.delete(id);
+      if (after?.state !== before) this.#wakeGated(id, allocId);
       this.#o.onRun?.(id);
     }
   }
@@ -206,6 +219,7 @@ export class TaskWorker {
   async #sync(id: string): Promise<void> {
     for (let step = 0; step < SYNC_STEPS; step++) {
       if (this.#closed) return;
+      if (this.#stopHeld(id)) return;
       const why = this.#groupStop(id);
       const t = this.#apply(id, why ? { type: 'group-stop', reason: why } : { type: 'sync' });
       if (!t.actions.length) return;
@@ -469,12 +483,30 @@ export class TaskWorker {
   #wakeGated(id: string, allocId: string | undefined): void {
     if (!allocId) return;
     const d = this.#desired.get(id);
+    for (const [lid, l] of this.#leaving) if (l.allocId === allocId && lid !== id) this.submit(lid);
     if (d && this.#hooks.gate.mustStop && this.#hooks.gate.orders?.(d)) {
       for (const [pid, p] of this.#desired) if (p.allocId === allocId && pid !== id) this.submit(pid);
       return;
     }
     if (this.#gated.size === 0) return;
     for (const [gid, a] of this.#gated) if (a === allocId && gid !== id) this.submit(gid);
+  }
+
+  /**
+   * A live task that left the desired set waits for its turn in its group's stop order (main
+   * tasks first, then sidecars): true while it waits (it is woken when a peer changes).
+   */
+  #stopHeld(id: string): boolean {
+    const gate = this.#hooks.gate;
+    const last = this.#leaving.get(id);
+    const r = this.#o.store.get(id);
+    if (!gate.stopTurn || !last || this.#desired.has(id) || !r || (r.state !== 'running' && r.state !== 'starting' && r.state !== 'restarting')) return false;
+    const peers = this.#o.store.all().filter((x) => x.allocId === r.allocId && x.id !== id);
+    const wait = gate.stopTurn(last, r, peers);
+    if (wait && !this.#held.has(id)) this.#taskLog(r).info({ reason: wait }, 'task stop held back by its group order');
+    if (wait) this.#held.add(id);
+    else this.#held.delete(id);
+    return wait !== undefined;
   }
 
   /** The gate's "must stop" for a live, still desired task: the reason, or undefined. */

@@ -7,8 +7,9 @@
  * (main tasks first, then sidecars). Groups without `lifecycle` (or `leader`) are not gated.
  * The worker asks again whenever a task of the allocation changes state.
  *
- * Poststop tasks run once the group has ended that way. Not yet: an ordered stop (and
- * poststop) for a group whose job file is removed or edited (its tasks stop together).
+ * Poststop tasks run once the group has ended that way. A group whose job file is removed
+ * stops in order too (stopTurn): the leader, then the other main tasks, then the sidecars.
+ * Not yet: poststop for a removed group, and an ordered restart of an edited one.
  */
 import type { TaskRecord } from '../../store/store.js';
 import type { GateResult, StartGate } from '../hooks.js';
@@ -31,6 +32,15 @@ export const lifecycleGate: StartGate = {
     const plan = planAlloc({ tasks, states, intent: 'run' });
     const me = plan.tasks.find((t) => t.name === instance.task.name);
     return me?.mustStop ? `group stops: ${plan.reason ?? plan.phase}` : undefined;
+  },
+  stopTurn(instance, self, allocation) {
+    const tasks = instance.group.tasks;
+    if (!usesLifecycle(tasks)) return undefined;
+    const states = statesOf(allocation);
+    states[self.task] = { state: self.state };
+    const plan = planAlloc({ tasks, states, intent: 'stop' });
+    const me = plan.tasks.find((t) => t.name === instance.task.name);
+    return !me || me.mustStop || plan.phase !== 'stopping' ? undefined : (me.reason ?? 'waiting for its turn to stop');
   },
   mayStart(instance: DesiredInstance, allocation: readonly Readonly<TaskRecord>[]): GateResult {
     const tasks = instance.group.tasks;

@@ -220,3 +220,36 @@ test('lifecycle (plain): a poststop task runs once the main tasks of a batch gro
   assert.equal(r.get('cleanup')!.lastExit?.code, 0, 'poststop ran after main had written its file');
   assert.ok(Date.parse(r.get('cleanup')!.events.find((e) => e.type === 'Started')!.time) >= Date.parse(r.get('main')!.lastExit!.at));
 });
+
+test('lifecycle (plain): removing the job file stops the group in order: main tasks first, then the sidecars', { timeout: 60_000 }, async (t) => {
+  const h = await createHarness();
+  t.after(() => h.cleanup());
+  await h.start();
+  const out = path.join(h.root, 'order');
+  const task = (name: string, script: string, extra = '') => `
+    task "${name}" {
+      driver = "raw_exec"
+${extra}      config {
+        command = "/bin/sh"
+        args    = ["-c", ${JSON.stringify(script)}]
+      }
+      kill_signal  = "SIGTERM"
+      kill_timeout = "5s"
+    }`;
+  // main takes a moment to stop; the sidecar notes whether main was gone when its own TERM came
+  const mainScript = `trap 'sleep 1; echo stopped > ${out}.main; exit 0' TERM; sleep 1000 & wait`;
+  const sideScript = `trap 'test -f ${out}.main && echo after-main > ${out}.side || echo before-main > ${out}.side; exit 0' TERM; sleep 1000 & wait`;
+  await h.writeJob(
+    'ord.hcl',
+    `job "ord" {
+  group "g" {${task('main', mainScript)}${task('side', sideScript, '      lifecycle {\n        hook    = "prestart"\n        sidecar = true\n      }\n')}
+  }
+}
+`,
+  );
+  await until(h, () => recs(h, 'ord').get('main')?.state === 'running' && recs(h, 'ord').get('side')?.state === 'running', 'both running');
+  await import('node:fs/promises').then((fs) => fs.unlink(path.join(h.jobsDir, 'ord.hcl')));
+  await until(h, () => recs(h, 'ord').size === 0, 'the group stopped and forgotten');
+  const { readFileSync } = await import('node:fs');
+  assert.equal(readFileSync(`${out}.side`, 'utf8').trim(), 'after-main', 'the sidecar got its stop signal only after the main task had stopped');
+});
