@@ -102,12 +102,14 @@ const EXPECTED: Record<string, Expect> = {
     outcome: 'rejected',
     errors: [driver('docker'), /^expected a block body, got "\$\{local\.env\}"$/],
     why: DOCKER,
+    // BUG: Nomad accepts `env = <map>`; tend rejects it.
     bug: 'test-networkaliases.nomad.hcl:22 and :38 `env = local.env` (a map from locals): Nomad\'s jobspec2 decodes task `env` and `meta` as an attribute as well as a block (decodeAsAttribute in jobspec2/hcl_conversions.go), so Nomad accepts it; tend says "expected a block body"',
   },
   'Kamilcuk__nomad-tools__jobs__test-dockerdextrahost.nomad.hcl': {
     outcome: 'rejected',
     errors: [driver('docker'), /^expected a block body, got "\$\{local\.env\}"$/],
     why: DOCKER,
+    // BUG: as above.
     bug: 'test-dockerdextrahost.nomad.hcl: `env = local.env` in both tasks, as in test-networkaliases: Nomad accepts task `env` as a map attribute; tend says "expected a block body"',
   },
   'Kamilcuk__nomad-tools/deploy/nomadtools-githubrunner.nomad.hcl': {
@@ -116,6 +118,7 @@ const EXPECTED: Record<string, Expect> = {
     opts: { vars: { GITHUB_TOKEN: 'x', NOMAD_TOKEN: 'x', NOMAD_NAMESPACE: 'github', VERBOSE: '0' } },
     errors: [driver('docker'), /^failed to call function "file": no file exists at "\.\/deploy\/githubrunner\.yml"/],
     why: DOCKER,
+    // BUG: file() paths: Nomad's CLI resolves them from the working dir, tend from the job file's dir.
     bug: 'deploy/nomadtools-githubrunner.nomad.hcl:77 `file("./deploy/githubrunner.yml")`, run by the repo\'s Makefile as `nomad job run ./deploy/nomadtools-githubrunner.nomad.hcl` from the repo root: the Nomad CLI parses with Path = filepath.Base(file) (command/helpers.go), so BaseDir is "." and file() reads relative to the working directory (as Nomad\'s docs say); tend reads relative to the job file\'s dir and looks for deploy/deploy/githubrunner.yml',
   },
 
