@@ -108,6 +108,20 @@ export class Checker {
     const out: Body = { steps, labels, attrs: {}, blocks: {}, written: new Set() };
     const last = steps[steps.length - 1];
     if (!isObject(raw)) {
+      // A map block (env, meta, …) may be given as one expression, as Nomad's HCL2 parser allows: `env = local.env`.
+      if (schema.open && typeof raw === 'string' && raw.includes('${')) {
+        const e = this.evaluate(raw, steps.slice(0, -1), last?.type ?? '');
+        if (!e.ok) return out;
+        if (isObject(e.value)) {
+          for (const [k, v] of Object.entries(e.value)) {
+            out.written.add(k);
+            out.attrs[k] = v;
+          }
+          return out;
+        }
+        this.#r.error('schema', steps.slice(0, -1), last?.type, `expected a map, got ${describe(e.value)}`);
+        return out;
+      }
       this.#r.error('schema', steps.slice(0, -1), last?.type, `expected a block body, got ${describe(raw)}`);
       return out;
     }

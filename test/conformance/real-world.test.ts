@@ -100,17 +100,13 @@ const EXPECTED: Record<string, Expect> = {
   },
   'Kamilcuk__nomad-tools__jobs__test-networkaliases.nomad.hcl': {
     outcome: 'rejected',
-    errors: [driver('docker'), /^expected a block body, got "\$\{local\.env\}"$/],
-    why: DOCKER,
-    // BUG: Nomad accepts `env = <map>`; tend rejects it.
-    bug: 'test-networkaliases.nomad.hcl:22 and :38 `env = local.env` (a map from locals): Nomad\'s jobspec2 decodes task `env` and `meta` as an attribute as well as a block (decodeAsAttribute in jobspec2/hcl_conversions.go), so Nomad accepts it; tend says "expected a block body"',
+    errors: [driver('docker')],
+    why: `${DOCKER}; \`env = local.env\` (a map attribute) is read as Nomad reads it`,
   },
   'Kamilcuk__nomad-tools__jobs__test-dockerdextrahost.nomad.hcl': {
     outcome: 'rejected',
-    errors: [driver('docker'), /^expected a block body, got "\$\{local\.env\}"$/],
-    why: DOCKER,
-    // BUG: as above.
-    bug: 'test-dockerdextrahost.nomad.hcl: `env = local.env` in both tasks, as in test-networkaliases: Nomad accepts task `env` as a map attribute; tend says "expected a block body"',
+    errors: [driver('docker')],
+    why: `${DOCKER}; \`env = local.env\` (a map attribute) is read as Nomad reads it`,
   },
   'Kamilcuk__nomad-tools/deploy/nomadtools-githubrunner.nomad.hcl': {
     outcome: 'rejected',

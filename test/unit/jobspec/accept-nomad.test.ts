@@ -135,3 +135,15 @@ test('dynamic: errors point at the dynamic block (file:line:col)', async () => {
   const labels = await loadText('j.hcl', wrap('      dynamic "artifact" {\n        for_each = [1]\n        labels = ["x"]\n        content {}\n      }'));
   assert.match(labels.diagnostics.find((d) => d.severity === 'error')!.message, /expected 0 labels for a "artifact" block, got 1/);
 });
+
+test('accept: a task env or meta given as a map expression (`env = local.env`), as Nomad\'s HCL2 parser allows', async () => {
+  const r = await loadText(
+    'envmap.hcl',
+    `locals {\n  env = { A = "1", B = "two" }\n}\njob "x" {\n  group "g" {\n    task "t" {\n      driver = "raw_exec"\n      env    = local.env\n      meta   = { k = "v" }\n      config {\n        command = "/bin/true"\n      }\n    }\n  }\n}\n`,
+  );
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.jobs[0].groups[0].tasks[0].env, { A: '1', B: 'two' });
+  assert.deepEqual(r.jobs[0].groups[0].tasks[0].meta, { k: 'v' });
+  const bad = await loadText('envlist.hcl', `job "x" {\n  group "g" {\n    task "t" {\n      driver = "raw_exec"\n      env    = "\${upper("a")}"\n      config {\n        command = "/bin/true"\n      }\n    }\n  }\n}\n`);
+  assert.match(bad.diagnostics.map((d) => d.message).join('\n'), /expected a map, got "A"/);
+});
