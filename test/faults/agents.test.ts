@@ -20,51 +20,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { NodeView } from '../../src/api/api.js';
-import { readStat } from '../../src/executor/proc.js';
 import { requireConmon, requireLinux, requireRoot, requireRunc } from '../helpers/gates.js';
 import { waitFor } from '../helpers/wait.js';
 import { createHarness, job, running, type Harness } from '../e2e/agent/harness.js';
 import { cgroupRoots, mountsUnder, procsMentioning } from '../e2e/agent/oci-cleanup.js';
+import { isTask, taskPids, type Proc } from './task-procs.js';
 
 const RUNNING = { timeoutMs: 30_000 };
 
 function gates(t: TestContext): boolean {
   return requireLinux(t) && requireRoot(t) && requireRunc(t) && requireConmon(t);
-}
-
-/** A task process, proven by pid and start time. */
-interface Proc {
-  pid: number;
-  startTime: number;
-  /** `/<cgroup parent>/<exec id>`: the task's cgroup (memory hierarchy, or the unified one). */
-  cgroup: string;
-}
-
-/** Every running task of `h`, by instance id: the pid its record names, with its start time and cgroup. */
-function taskPids(h: Harness): Map<string, Proc> {
-  const out = new Map<string, Proc>();
-  for (const [id, r] of Object.entries(h.records())) {
-    if (r.state !== 'running' || !r.handle) continue;
-    out.set(id, { pid: r.handle.pid, startTime: r.handle.pidStartTime, cgroup: `/${h.cgroupParent}/${r.execId}` });
-  }
-  return out;
-}
-
-/** The process runs (not a zombie) with that start time, in that cgroup. */
-function isTask(p: Proc): boolean {
-  const st = readStat(p.pid);
-  if (!st || st.state === 'Z' || st.startTime !== p.startTime) return false;
-  try {
-    // `N:memory:/path` on v1 and hybrid hosts, `0::/path` on v2.
-    return readFileSync(`/proc/${p.pid}/cgroup`, 'utf8')
-      .split('\n')
-      .some((line) => {
-        const [, controllers, dir] = line.split(':');
-        return (controllers === 'memory' || controllers === '') && dir === p.cgroup;
-      });
-  } catch {
-    return false;
-  }
 }
 
 /** Start `jobs` on `h` and wait until every instance runs with a live process. */
@@ -176,8 +141,8 @@ test('agents: two agents with two data dirs and the default cgroup parent leave 
     assert.ok(a.agentLog().includes(`"cgroupParent":"${a.cgroupParent}"`), 'the startup log names the cgroup parent');
     const text = await a.tendctl(['node', '-no-color']);
     assert.match(text.stdout, new RegExp(`^Cgroup Parent += ${a.cgroupParent}$`, 'm'), text.stdout + text.stderr);
-    for (const p of aTasks.values()) assert.ok(p.cgroup.startsWith(`/${na.cgroupParent}/`) && isTask(p));
-    for (const p of bTasks.values()) assert.ok(p.cgroup.startsWith(`/${nb.cgroupParent}/`) && isTask(p));
+    for (const p of aTasks.values()) assert.ok(p.cgroup!.startsWith(`/${na.cgroupParent}/`) && isTask(p));
+    for (const p of bTasks.values()) assert.ok(p.cgroup!.startsWith(`/${nb.cgroupParent}/`) && isTask(p));
 
     // Restart b, crashed and then cleanly: a's tasks never move; b adopts its own.
     await b.kill9();

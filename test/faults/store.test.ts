@@ -21,11 +21,11 @@ import { rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { JobView, TaskEvent } from '../../src/api/api.js';
-import { readStat } from '../../src/executor/proc.js';
 import { requireConmon, requireLinux, requireRoot, requireRunc } from '../helpers/gates.js';
 import { waitFor } from '../helpers/wait.js';
 import { createHarness, job, running, type Harness } from '../e2e/agent/harness.js';
 import { cgroupRoots, mountsUnder, procsMentioning } from '../e2e/agent/oci-cleanup.js';
+import { isTask, taskPids } from './task-procs.js';
 
 const RUNNING = { timeoutMs: 30_000 };
 
@@ -35,40 +35,6 @@ function gates(t: TestContext, kind: Kind): boolean {
   if (!requireLinux(t)) return false;
   if (kind === 'plain') return true;
   return requireRoot(t) && requireRunc(t) && requireConmon(t);
-}
-
-/** A task process as its record names it. */
-interface Proc {
-  pid: number;
-  startTime: number;
-  /** oci: `/<cgroup parent>/<exec id>`. */
-  cgroup?: string;
-}
-
-function taskPids(h: Harness): Map<string, Proc> {
-  const out = new Map<string, Proc>();
-  for (const [id, r] of Object.entries(h.records())) {
-    if (r.state !== 'running' || !r.handle) continue;
-    out.set(id, { pid: r.handle.pid, startTime: r.handle.pidStartTime, ...(h.cgroupParent ? { cgroup: `/${h.cgroupParent}/${r.execId}` } : {}) });
-  }
-  return out;
-}
-
-/** The process runs (not a zombie) with that start time, and with oci in that cgroup. */
-function isTask(p: Proc): boolean {
-  const st = readStat(p.pid);
-  if (!st || st.state === 'Z' || st.startTime !== p.startTime) return false;
-  if (!p.cgroup) return true;
-  try {
-    return readFileSync(`/proc/${p.pid}/cgroup`, 'utf8')
-      .split('\n')
-      .some((line) => {
-        const [, controllers, dir] = line.split(':');
-        return (controllers === 'memory' || controllers === '') && dir === p.cgroup;
-      });
-  } catch {
-    return false;
-  }
 }
 
 function count(text: string, needle: string): number {
