@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'E_SPEC_INVALID' // a job file failed to load or validate
   | 'E_CONFIG_INVALID' // the agent config file is wrong
   | 'E_TASK_NOT_FOUND'
+  | 'E_JOB_NOT_FOUND' // no (periodic) job of that id in force
   | 'E_TASK_AMBIGUOUS'
   | 'E_DRIVER_UNAVAILABLE' // driver disabled or not fingerprinted on this node
   | 'E_CAPABILITY_DENIED' // cap_add beyond allow_caps

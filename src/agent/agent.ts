@@ -4,6 +4,8 @@
  *   - the job source (desired set, per file, last good),
  *   - the task worker (src/reconcile/task-worker.ts): the only writer of task records; every
  *     change reaches it as an input on its keyed queue,
+ *   - the periodic launcher (src/reconcile/periodic.ts): a periodic job runs only as the child
+ *     runs it launches on schedule; they join the desired set here,
  *   - the API facade (api-facade.ts): views and operator requests for the HTTP server.
  *
  *   start():  store → recover every recorded handle and rebuild the records of the executor's
@@ -28,9 +30,10 @@ import { systemClock, type Clock } from '../clock.js';
 import type { AgentMetrics } from './metrics.js';
 import { ApiFacade, type ApiFacadeOptions, type DesiredState } from './api-facade.js';
 import { FileEvents } from './file-events.js';
+import { PeriodicLauncher } from '../reconcile/periodic.js';
 import { taskHooks } from './hooks.js';
 
-export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions'> {
+export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic'> {
   source: JobSource;
   logger: pino.Logger;
   metrics: AgentMetrics;
@@ -53,6 +56,7 @@ export class Agent extends ApiFacade {
   readonly #clock: Clock;
   readonly #state: DesiredState;
   readonly #fileEvents: FileEvents;
+  readonly #periodic: PeriodicLauncher;
   #passScheduled = false;
   #passRunning = false;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -62,7 +66,7 @@ export class Agent extends ApiFacade {
   constructor(opts: AgentOptions) {
     const clock = opts.clock ?? systemClock;
     const state: DesiredState = { set: undefined, desired: new Map(), types: new Map() };
-    const ref: { metricsSoon?: () => void } = {};
+    const ref: { metricsSoon?: () => void; periodicChanged?: () => void } = {};
     const worker = new TaskWorker({
       ...opts,
       agentEnv: opts.agentEnv ?? process.env,
@@ -70,8 +74,14 @@ export class Agent extends ApiFacade {
       hooks: opts.hooks ?? taskHooks(),
       onRun: () => ref.metricsSoon?.(),
     });
-    super({ ...opts, worker, state, diffOptions: () => diffOptions(opts.drivers, clock) });
+    const periodic = new PeriodicLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.periodicChanged?.() });
+    super({ ...opts, worker, state, periodic, diffOptions: () => diffOptions(opts.drivers, clock) });
     ref.metricsSoon = () => this.#metricsSoon();
+    ref.periodicChanged = () => {
+      this.#expand();
+      this.schedulePass();
+    };
+    this.#periodic = periodic;
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'agent' });
     this.#store = opts.store;
@@ -101,6 +111,7 @@ export class Agent extends ApiFacade {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#periodic.close();
     clearTimeout(this.#metricsTimer);
     await this.#o.source.stop().catch((err) => this.#log.warn({ err: describeError(err) }, 'failed to stop the job source'));
     const drained = await this.#worker.close(opts);
@@ -120,12 +131,19 @@ export class Agent extends ApiFacade {
   }
 
   #setDesired(set: DesiredSet): void {
-    const jobs = [...set.jobs.values()];
     this.#state.set = set;
-    this.#state.desired = expandJobs(jobs, this.#store.nodeId);
-    this.#state.types = new Map(jobs.map((j) => [j.id, j.type]));
-    this.#worker.setDesired(this.#state.desired);
+    this.#periodic.setJobs(set.jobs.values());
+    this.#expand();
     this.#fileEvents.seen(set);
+  }
+
+  /** Desired instances from the set's jobs, periodic jobs replaced by their running children (periodic.ts). */
+  #expand(): void {
+    const jobs = [...(this.#state.set?.jobs.values() ?? [])];
+    const children = this.#periodic.children();
+    this.#state.desired = expandJobs([...jobs.filter((j) => !j.periodic), ...children], this.#store.nodeId);
+    this.#state.types = new Map([...jobs, ...children].map((j) => [j.id, j.type]));
+    this.#worker.setDesired(this.#state.desired);
   }
 
   /** Ask for a pass soon (coalesced: one pass at a time). */
@@ -146,6 +164,7 @@ export class Agent extends ApiFacade {
     this.#passRunning = true;
     const t0 = performance.now();
     try {
+      this.#periodic.checkFinished();
       const opts = diffOptions(this.#o.drivers, this.#clock);
       const { desired } = this.#state;
       const seen = new Set<string>();

@@ -3,7 +3,7 @@
  * the store's records and the desired set, and operator requests, which reach the task's worker
  * as inputs (restart, signal) or go to the executor when they change no record (exec, stats).
  */
-import type { AgentApi, DiskView, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../api/api.js';
+import type { AgentApi, DiskView, EventQuery, FileView, JobView, NodeView, PeriodicView, Plan, TaskEvent, TaskView } from '../api/api.js';
 import type { ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
@@ -11,6 +11,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { Store } from '../store/store.js';
 import type { DesiredInstance, DiffOptions } from '../reconcile/reconcile.js';
 import type { TaskWorker } from '../reconcile/task-worker.js';
+import type { PeriodicLauncher } from '../reconcile/periodic.js';
 import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
 import { TendError } from '../errors.js';
@@ -36,6 +37,8 @@ export interface ApiFacadeOptions {
   nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'>;
   worker: Pick<TaskWorker, 'submit' | 'signal'>;
   state: DesiredState;
+  /** Periodic jobs: their schedules and forced launches (absent in unit tests of other views). */
+  periodic?: Pick<PeriodicLauncher, 'force' | 'next' | 'isPeriodic'>;
   diffOptions(): DiffOptions;
   /** Disk pressure for the node view (DiskWatch); absent in unit tests. */
   disk?(): DiskView | undefined;
@@ -75,7 +78,44 @@ export class ApiFacade implements AgentApi {
   }
 
   jobs(): JobView[] {
-    return jobViews({ tasks: this.tasks(), files: this.#f.state.set?.files ?? [], types: this.#f.state.types });
+    const views = jobViews({ tasks: this.tasks(), files: this.#f.state.set?.files ?? [], types: this.#f.state.types });
+    for (const v of views) {
+      const p = this.#periodicView(v.id);
+      if (!p) continue;
+      v.periodic = p;
+      // The parent runs nothing itself: it is "running" while it launches (Nomad's status of a periodic job).
+      if (v.status === 'dead') v.status = p.enabled ? 'running' : 'dead';
+      if (!p.enabled && !v.reason) v.reason = 'periodic job disabled (enabled = false): never launches';
+    }
+    return views;
+  }
+
+  #periodicView(id: string): PeriodicView | undefined {
+    const job = this.#f.state.set?.jobs.get(id);
+    if (!job?.periodic || !this.#f.periodic?.isPeriodic(id)) return undefined;
+    const r = this.#f.store.getPeriodic(id);
+    const next = this.#f.periodic.next(id);
+    return {
+      crons: job.periodic.crons,
+      timeZone: job.periodic.timeZone,
+      enabled: job.periodic.enabled,
+      prohibitOverlap: job.periodic.prohibitOverlap,
+      ...(next !== undefined ? { nextLaunch: new Date(next).toISOString() } : {}),
+      children: (r?.children ?? []).map((c) => ({
+        id: c.id,
+        launchedAt: c.launchedAt,
+        ...(c.forced ? { forced: true } : {}),
+        status: c.finished?.status ?? 'running',
+        ...(c.finished ? { finishedAt: c.finished.at, exits: c.finished.exits } : {}),
+      })),
+      ...(r?.missed ? { missed: r.missed } : {}),
+      ...(r?.lastSkipped ? { lastSkipped: r.lastSkipped } : {}),
+    };
+  }
+
+  async forcePeriodic(job: string): Promise<{ job: string; child: string }> {
+    if (!this.#f.periodic) throw new TendError('E_JOB_NOT_FOUND', `failed to force a launch of ${job}: no periodic job ${job} in force`, { details: { job } });
+    return { job, child: this.#f.periodic.force(job) };
   }
 
   files(): FileView[] {

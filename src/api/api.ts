@@ -48,6 +48,29 @@ export interface TaskView {
 
 export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
 
+/** A periodic job's schedule and children (JobView.periodic). */
+export interface PeriodicView {
+  crons: string[];
+  timeZone: string;
+  enabled: boolean;
+  prohibitOverlap: boolean;
+  /** ISO time of the next scheduled launch; absent when disabled. */
+  nextLaunch?: string;
+  /** Children, oldest first: the running ones and the last few finished, with their tasks' exits. */
+  children: {
+    id: string;
+    launchedAt: string;
+    forced?: boolean;
+    status: 'running' | 'complete' | 'failed' | 'dead';
+    finishedAt?: string;
+    exits?: { task: string; state: string; code: number | null; signal?: string }[];
+  }[];
+  /** Launches due while the agent was down, not caught up (as Nomad). */
+  missed?: { count: number; from: string; to: string };
+  /** The last launch skipped by prohibit_overlap. */
+  lastSkipped?: { at: string; running: string };
+}
+
 export interface JobView {
   id: string;
   file: string;
@@ -57,6 +80,8 @@ export interface JobView {
   reason?: string;
   diagnostics?: Diagnostic[];
   tasks: TaskView[];
+  /** A periodic job: its schedule and children (the children are jobs of their own, `<job>/periodic-<unix seconds>`). */
+  periodic?: PeriodicView;
 }
 
 export interface FileView {
@@ -146,4 +171,6 @@ export interface AgentApi {
   plan(dir?: string): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
   stats(): Promise<Record<string, TaskStats>>;
+  /** Launch a child of a periodic job now (`tendctl job periodic force`); throws E_JOB_NOT_FOUND. */
+  forcePeriodic(job: string): Promise<{ job: string; child: string }>;
 }

@@ -67,6 +67,8 @@ export interface TendClient {
   logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
   restart(id: string): Promise<{ task: string }>;
+  /** Launch a child of a periodic job now; E_JOB_NOT_FOUND when no periodic job has that id. */
+  forcePeriodic(job: string): Promise<{ job: string; child: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
@@ -125,7 +127,7 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
 }
 
 const KNOWN_CODES = new Set<string>([
-  'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
+  'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
   'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_DATA_DIR_LOCKED', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
 ]);
 
@@ -259,6 +261,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     },
     signal: (id, signal) => call('POST', `/v1/task/${enc(id)}/signal`, { signal }),
     restart: (id) => call('POST', `/v1/task/${enc(id)}/restart`, {}),
+    forcePeriodic: (job) => call('POST', `/v1/job/${enc(job)}/periodic/force`, {}),
     async exec(id, command, o = {}) {
       const params = new URLSearchParams();
       for (const c of command) params.append('cmd', c);

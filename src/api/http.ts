@@ -12,6 +12,7 @@ export interface ErrorBody {
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   E_TASK_NOT_FOUND: 404,
+  E_JOB_NOT_FOUND: 404,
   E_TASK_AMBIGUOUS: 409,
   E_BAD_REQUEST: 400,
   E_SPEC_INVALID: 400,

@@ -16,6 +16,7 @@
  *   POST /v1/task/<id>/signal {signal}  { task, signal }
  *   POST /v1/task/<id>/restart          { task }
  *   POST /v1/task/<id>/exec?cmd=…&cmd=…&stdin=1   NDJSON frames (routes-exec.ts)
+ *   POST /v1/job/<job>/periodic/force   { job, child }: launch a periodic job's child now
  *   GET  /v1/plan[?dir=]                Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
  *   GET  /metrics                       Prometheus text
@@ -153,6 +154,13 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
       if (!rest.length) break;
       if (method !== 'GET') throw methodNotAllowed(ctx, 'GET');
       return serveLogs(ctx, resolveTaskId(api, rest.join('/')));
+    }
+    case 'job': {
+      // The job id is one URL-encoded segment (a child's id holds "/").
+      if (rest.length !== 3 || rest[1] !== 'periodic' || rest[2] !== 'force') break;
+      if (method !== 'POST') throw methodNotAllowed(ctx, 'POST');
+      await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
+      return sendJson(res, 200, await api.forcePeriodic(rest[0]));
     }
     case 'task': {
       if (!rest.length) break;

@@ -11,8 +11,9 @@ import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import { checkLifecycle } from './lifecycle-check.js';
+import { cronProblem, timeZoneProblem } from './cron.js';
 import type {
-  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Resources,
+  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
   RestartPolicy, SourcePos, Task, Template, VolumeMount,
 } from './model.js';
 
@@ -82,6 +83,8 @@ export class Builder {
     }
     if (groups.length === 0) this.#r.warn('unsupported', b.steps, undefined, 'job has no tasks; nothing runs');
     const priority = num(b.attrs.priority) ?? 50;
+    const pb = first(b, 'periodic');
+    const periodic = pb ? this.periodic(pb, t ?? 'service') : undefined;
     return {
       id,
       name: str(b.attrs.name) ?? id,
@@ -92,9 +95,27 @@ export class Builder {
       meta: stringMap(first(b, 'meta')),
       constraints: all(b, 'constraint').map((c) => this.constraint(c)),
       groups,
+      ...(periodic ? { periodic } : {}),
       file: this.#file,
       pos: this.#pos(b.steps),
     };
+  }
+
+  /** `periodic { cron | crons, prohibit_overlap, time_zone, enabled }`, as Nomad checks it. */
+  periodic(b: Body, jobType: string): Periodic {
+    const crons = [...(str(b.attrs.cron) !== undefined ? [str(b.attrs.cron)!] : []), ...(strs(b.attrs.crons) ?? [])];
+    if (crons.length === 0) this.#r.error('schema', b.steps, undefined, 'expected cron or crons in periodic, got neither');
+    for (const c of crons) {
+      const why = cronProblem(c);
+      if (why) this.#r.error('schema', b.steps, b.attrs.crons !== undefined && str(b.attrs.cron) !== c ? 'crons' : 'cron', why);
+    }
+    const timeZone = str(b.attrs.time_zone) ?? 'UTC';
+    const tzWhy = timeZoneProblem(timeZone);
+    if (tzWhy) this.#r.error('schema', b.steps, 'time_zone', tzWhy);
+    if (jobType !== 'batch' && jobType !== 'sysbatch') {
+      this.#r.error('schema', b.steps, undefined, `periodic: expected a batch job (Nomad runs periodic jobs as batch or sysbatch only), got type "${jobType}"`);
+    }
+    return { crons, prohibitOverlap: bool(b.attrs.prohibit_overlap) ?? false, timeZone, enabled: bool(b.attrs.enabled) ?? true, pos: this.#pos(b.steps) };
   }
 
   /** A group, or the implicit group around a task written directly under the job. */

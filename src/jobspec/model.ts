@@ -151,6 +151,22 @@ export interface Group {
   pos: SourcePos;
 }
 
+/**
+ * `periodic { crons, prohibit_overlap, time_zone, enabled }`: the job never runs at load; the agent
+ * launches child runs `<job>/periodic-<unix seconds>` on the schedule (src/reconcile/periodic.ts).
+ */
+export interface Periodic {
+  /** Cron expressions (`cron` and `crons` together), 5 fields or `@daily`-style; a launch is due when any one is. */
+  crons: string[];
+  /** Skip a launch while a child of the job still runs (default false). */
+  prohibitOverlap: boolean;
+  /** IANA time zone the crons are read in (default "UTC"). */
+  timeZone: string;
+  /** `enabled = false`: never launches, not even by force (default true). */
+  enabled: boolean;
+  pos: SourcePos;
+}
+
 export interface Job {
   id: string; // job "id" label (or `id` attribute)
   name: string;
@@ -161,6 +177,10 @@ export interface Job {
   meta: Record<string, string>;
   constraints: Constraint[];
   groups: Group[];
+  /** Present on a periodic job: it runs only through the children launched on its schedule. */
+  periodic?: Periodic;
+  /** On a child run of a periodic job (`<parent>/periodic-<unix seconds>`): the parent's id. */
+  parent?: string;
   /** Path of the file that defined it. */
   file: string;
   pos: SourcePos;

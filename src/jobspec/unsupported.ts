@@ -42,6 +42,7 @@ export const ACTED_ON: readonly string[] = [
   'constraint.regexp', 'constraint.set_contains', 'constraint.set_contains_any', 'constraint.set_contains_all',
   'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
   'lifecycle.hook', 'lifecycle.sidecar',
+  'job.periodic', 'periodic.cron', 'periodic.crons', 'periodic.prohibit_overlap', 'periodic.time_zone', 'periodic.enabled',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
 ];
@@ -84,7 +85,6 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'resources.network': (f) => `${ports(f)} (network inside resources is deprecated in Nomad)`,
   'job.update': update,
   'group.update': update,
-  'job.periodic': (f) => `not followed; tend runs the job once, as soon as it loads${str(f.body.attrs.cron) ? `, not on the schedule ${shown(str(f.body.attrs.cron)!)}` : ''}`,
   'job.parameterized': () => 'not followed; tend runs the job at once, with no dispatch payload or meta (Nomad would wait for a dispatch)',
   'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
   'job.region': () => 'not checked; the job runs on this node whatever its region',

@@ -5,6 +5,7 @@
  */
 import type { ActualInstance, Decision, DesiredInstance, DiffOptions, PlanAction } from './reconcile.js';
 import { changedFields } from './spec-hash.js';
+import { parseInstanceId } from './expand.js';
 import { UNKNOWN_SPEC } from '../store/store.js';
 
 const NONE: Decision = { kind: 'none' };
@@ -67,7 +68,7 @@ export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: I
     const d = desired.get(id);
     const a = byId.get(id);
     const dec = decide(d, a, opts);
-    const action: PlanAction = { kind: dec.kind, task: id, job: d?.job.id ?? a?.job ?? id.split('/')[0] };
+    const action: PlanAction = { kind: dec.kind, task: id, job: d?.job.id ?? a?.job ?? parseInstanceId(id)?.job ?? id };
     if (dec.fields?.length) action.fields = dec.fields;
     if (dec.reason) action.reason = dec.reason;
     out.push(action);

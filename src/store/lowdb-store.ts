@@ -16,6 +16,7 @@ import {
   STORE_SCHEMA_VERSION,
   TASK_EVENT_LIMIT,
   type NewEvent,
+  type PeriodicRecord,
   type Store,
   type StoreDocument,
   type StoreLoadResult,
@@ -220,6 +221,25 @@ export class LowdbStore implements Store {
   delete(id: string): void {
     if (!(id in this.#db.data.tasks)) return;
     delete this.#db.data.tasks[id];
+    this.#markDirty();
+  }
+
+  periodicAll(): PeriodicRecord[] {
+    return Object.values(this.#db.data.periodic ?? {});
+  }
+
+  getPeriodic(job: string): PeriodicRecord | undefined {
+    return this.#db.data.periodic?.[job];
+  }
+
+  putPeriodic(record: PeriodicRecord): void {
+    (this.#db.data.periodic ??= {})[record.job] = record;
+    this.#markDirty();
+  }
+
+  deletePeriodic(job: string): void {
+    if (!this.#db.data.periodic || !(job in this.#db.data.periodic)) return;
+    delete this.#db.data.periodic[job];
     this.#markDirty();
   }
 

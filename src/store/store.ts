@@ -62,6 +62,10 @@ export const TASK_EVENT = {
   Signaled: 'Signaled',
   RestartSignaled: 'Restart Signaled',
   Recovered: 'Recovered',
+  // Periodic jobs (src/reconcile/periodic.ts).
+  PeriodicLaunched: 'Periodic Launched',
+  PeriodicSkipped: 'Periodic Skipped',
+  PeriodicMissed: 'Periodic Missed',
   // Files and the node.
   FileError: 'File Error',
   FileLoaded: 'File Loaded',
@@ -148,6 +152,33 @@ export interface TaskRecord {
   events: TaskEvent[];
 }
 
+/** One child run of a periodic job, as its parent's record keeps it. */
+export interface PeriodicChild {
+  /** `<parent>/periodic-<unix seconds>`. */
+  id: string;
+  /** ISO time of the launch. */
+  launchedAt: string;
+  /** `force`: launched by `tendctl job periodic force`, not by the schedule. */
+  forced?: boolean;
+  /** Set once every task of the child has ended (complete, failed or dead): its tasks' records are then gone. */
+  finished?: { at: string; status: 'complete' | 'failed' | 'dead'; exits: { task: string; state: string; code: number | null; signal?: string }[] };
+}
+
+/** What the agent keeps about one periodic job (written by the periodic launcher only). */
+export interface PeriodicRecord {
+  job: string;
+  /** Children, oldest first: those still running and the last few finished (Nomad's job GC, locally). */
+  children: PeriodicChild[];
+  /** ISO time of the last scheduled launch time that came while the agent ran (launched or skipped). */
+  lastDueAt?: string;
+  /** ISO time this agent began watching the schedule (its start, or the job's first load). */
+  watchingSince?: string;
+  /** Launches due while the agent was down, not caught up (as Nomad): how many, and between when. */
+  missed?: { count: number; from: string; to: string };
+  /** The last launch skipped because a child still ran (prohibit_overlap). */
+  lastSkipped?: { at: string; running: string };
+}
+
 export interface StoreDocument {
   version: number;
   /** Stable node id, made on first start. */
@@ -155,6 +186,8 @@ export interface StoreDocument {
   /** Last event seq handed out. */
   seq: number;
   tasks: Record<string, TaskRecord>;
+  /** Periodic jobs by job id (absent in stores written before periodic jobs). */
+  periodic?: Record<string, PeriodicRecord>;
   /** Node-wide ring, oldest first, at most NODE_EVENT_LIMIT. */
   events: TaskEvent[];
 }
@@ -184,6 +217,11 @@ export interface Store {
   /** Mutate a record in place (schedules a write); returns it, or undefined when absent. */
   update(id: string, fn: (r: TaskRecord) => void): TaskRecord | undefined;
   delete(id: string): void;
+  /** Periodic job records (periodic.ts is their only writer). */
+  periodicAll(): PeriodicRecord[];
+  getPeriodic(job: string): PeriodicRecord | undefined;
+  putPeriodic(record: PeriodicRecord): void;
+  deletePeriodic(job: string): void;
   /** Append an event to the node ring and, when `task` names a record, to that record. */
   addEvent(e: NewEvent): TaskEvent;
   events(q?: EventQuery): TaskEvent[];

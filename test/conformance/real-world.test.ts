@@ -50,7 +50,6 @@ const W = {
   reschedule: /^"reschedule" rescheduling to another node needs a cluster/,
   template: /^template: not rendered/,
   identity: /^"identity" workload identities need a Nomad server/,
-  periodic: /^periodic: not followed/,
   parameterized: /^parameterized: not followed/,
   datacenters: /^datacenters: not checked/,
   network: /^network: /,
@@ -143,7 +142,7 @@ const EXPECTED: Record<string, Expect> = {
   },
 
   // ---- bgpkit/ribeye (MIT) ----
-  'bgpkit__ribeye__deployment__nomad_periodic_raw.hcl': { outcome: 'ok', warnings: [W.periodic] },
+  'bgpkit__ribeye__deployment__nomad_periodic_raw.hcl': { outcome: 'ok', warnings: [] },
 
   // ---- unexist/showcase-nomad-talk (Apache-2.0) ----
   'unexist__showcase-nomad-talk__infrastructure__jobs__05_consul.hcl': { outcome: 'ok', warnings: [W.datacenters] },
@@ -320,6 +319,7 @@ test('real-world: what tend reads from the files that load', async () => {
   const ribeye = await built('bgpkit__ribeye__deployment__nomad_periodic_raw.hcl');
   assert.deepEqual(ribeye.groups.map((g) => [g.name, g.tasks.map((t) => t.name)]), [['ribeye_cook', ['ribeye_cook']]]);
   assert.equal(ribeye.type, 'batch');
+  assert.deepEqual(ribeye.periodic && { ...ribeye.periodic, pos: undefined }, { crons: ['5 8 * * *'], prohibitOverlap: true, timeZone: 'UTC', enabled: true, pos: undefined });
   // file("./templates/template.tmpl") is read relative to the job file (the tutorial runs from its dir).
   const start = await analyse('hashicorp__learn-nomad-jobspec__parameterized/start.nomad');
   assert.deepEqual(start.reads?.map((r) => path.relative(dir, r.path)), ['hashicorp__learn-nomad-jobspec__parameterized/templates/template.tmpl']);

@@ -15,6 +15,7 @@ import { formatKeyValues, formatTable } from './table.js';
 import { formatSpec } from './spec.js';
 import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.js';
 import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
+import { renderPeriodic, renderPeriodicJobs } from './periodic.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -157,6 +158,7 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
     const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p)]);
     out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }).trimEnd());
   }
+  out.push(...renderPeriodicJobs(jobs, now, p));
   const troubled = troubledJobs(jobs);
   if (troubled.length) {
     out.push('', p.bold('Jobs not running as written:'));
@@ -202,6 +204,7 @@ export function renderJob(
   const diags = new Set((job.diagnostics ?? []).map((d) => formatDiagnostic(d, p)));
   for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d, p));
   if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => indentLines(d, '  ')), '');
+  if (job.periodic) out.push(p.bold('Periodic'), ...renderPeriodic(job.periodic, opts.now, p, '  '), '');
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {

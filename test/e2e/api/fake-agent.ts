@@ -162,6 +162,17 @@ export class FakeAgent implements AgentApi {
   async stats(): Promise<Record<string, TaskStats>> {
     return this.statsById;
   }
+
+  /** Periodic jobs a force may launch (by id), and the launches forced. */
+  periodicJobs = new Set<string>();
+  forced: string[] = [];
+
+  async forcePeriodic(job: string): Promise<{ job: string; child: string }> {
+    if (!this.periodicJobs.has(job)) throw new TendError('E_JOB_NOT_FOUND', `failed to force a launch of ${job}: no periodic job ${job} in force`, { details: { job } });
+    const child = `${job}/periodic-${1_700_000_000 + this.forced.length}`;
+    this.forced.push(child);
+    return { job, child };
+  }
 }
 
 function osSignal(name: NodeJS.Signals): number {

@@ -94,7 +94,7 @@ test('unsupported: template, check and check_restart warn with the consequence; 
   ]);
 });
 
-test('unsupported: update, periodic and network ports say what tend does instead', async () => {
+test('unsupported: update and network ports say what tend does instead; periodic is followed, no warning', async () => {
   const src = job('', `    update {
       max_parallel = 1
     }
@@ -105,7 +105,7 @@ test('unsupported: update, periodic and network ports say what tend does instead
     }`).replace('job "w" {', 'job "w" {\n  type = "batch"\n  periodic {\n    crons = ["@daily"]\n  }');
   const got = await warnings(src);
   assert.ok(got.includes('update: not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)'), got.join('\n'));
-  assert.ok(got.includes('periodic: not followed; tend runs the job once, as soon as it loads'), got.join('\n'));
+  assert.ok(!got.some((w) => w.startsWith('periodic')), got.join('\n'));
   assert.ok(got.includes('network: no port is allocated (static 8080 not reserved); NOMAD_PORT_http is not set; the task shares the host network'), got.join('\n'));
 });
 
