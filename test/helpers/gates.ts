@@ -47,3 +47,7 @@ export function requireCgroupV2(t: TestContext): boolean {
 export function requireGit(t: TestContext): boolean {
   return gate(t, platform().which('git') !== undefined, 'requires git on PATH', 'CI must install git');
 }
+
+export function requireFlock(t: TestContext): boolean {
+  return gate(t, platform().which('flock') !== undefined, 'requires flock (util-linux) on PATH', 'CI must install util-linux');
+}

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lockDataDir, LOCK_FILE } from '../../../src/agent/data-dir-lock.js';
 import { isTendError, TendError } from '../../../src/errors.js';
-import { platform } from '../../../src/platform.js';
+import { requireFlock } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const LOCK_MODULE = fileURLToPath(new URL('../../../src/agent/data-dir-lock.ts', import.meta.url));
@@ -16,14 +16,6 @@ async function tempDir(t: TestContext): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tend-lock-'));
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** flock(1) is util-linux: there on every Linux CI box; a laptop without it skips. */
-function requireFlock(t: TestContext): boolean {
-  if (platform().which('flock')) return true;
-  if (process.env.CI === 'true') throw new Error('requires flock (util-linux) on PATH; CI must install util-linux');
-  t.skip('requires flock (util-linux) on PATH');
-  return false;
 }
 
 async function refusal(p: Promise<unknown>): Promise<TendError> {
