@@ -16,8 +16,7 @@ import { createHash } from 'node:crypto';
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fetchArtifacts } from '../../artifacts/fetch-artifact.js';
-import { isArtifactError } from '../../artifacts/artifacts.js';
-import type { ArtifactClientConfig } from '../../agent/config-model.js';
+import { isArtifactError, type ArtifactLimits } from '../../artifacts/artifacts.js';
 import { TendError } from '../../errors.js';
 import { interpolateTask } from '../../jobspec/interpolate.js';
 import type { NodeInfo } from '../../jobspec/model.js';
@@ -28,7 +27,8 @@ export interface ArtifactHookOptions {
   dataDir: string;
   node: NodeInfo;
   agentEnv: Record<string, string | undefined>;
-  config: ArtifactClientConfig;
+  /** The agent's `client { artifact { … } }` (its ArtifactClientConfig fits). */
+  config: { limits: ArtifactLimits; allowedLocalDirs: string[]; setEnvironmentVariables: string[] };
 }
 
 /** How an exec task sees its dirs inside its root (raw_exec: the host paths). */
@@ -65,7 +65,7 @@ export function artifactHook(o: ArtifactHookOptions): PrestartHook {
           allowedLocalDirs: o.config.allowedLocalDirs,
           inheritEnv: o.config.setEnvironmentVariables,
           signal,
-          onEvent: (type, message) => emit(type === 'Downloading Artifacts' ? 'Downloading Artifacts' : 'Failed Artifact Download', message),
+          onEvent: (type, message) => emit(type, message),
         });
       } catch (err) {
         if (isArtifactError(err) && !err.recoverable) throw new TendError('E_SPEC_INVALID', err.message, { cause: err, details: err.details });
