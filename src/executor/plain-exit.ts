@@ -109,7 +109,7 @@ export function watchExit(w: ExitWatch): Promise<ExitResult> {
         const r = readExitFile(w.exitFile);
         if (r) return finish(r);
         if (!isAlive(w.wrapperPid, w.wrapperStartTime)) {
-          // The wrapper renames the file before it exits: look once more, then decide.
+          // The wrapper writes the file before it exits: look once more, then decide.
           const again = readExitFile(w.exitFile);
           if (again) return finish(again);
           if (!isAlive(w.pid, w.pidStartTime)) return finish(unknownExit());

@@ -11,9 +11,12 @@
  *  3. runs the command in the foreground through an inner `sh` that reports
  *     its own pid on fd 3 and then `exec`s the command, so the reported pid
  *     *is* the task's main process (same pid and start time after exec);
- *  4. when the command ends, writes its exit status to `<dir>/exit`
- *     atomically (write `exit.tmp`, rename), so an exit that happens while
- *     the agent is down is still recorded.
+ *  4. when the command ends, writes its exit status to `<dir>/exit` with the
+ *     builtin printf (one write(2) of a few bytes; readers take the file only
+ *     once it ends in a newline), so an exit that happens while the agent is
+ *     down is still recorded. No process is forked after the command: a
+ *     helper such as `mv` would carry the task's marker and be killed by a
+ *     stop's SIGKILL sweep halfway through recording the exit.
  *
  * TaskHandle.pid is therefore the task's command, and `data.wrapperPid` the
  * wrapper (also the process group id). The status is the shell's `$?`:
@@ -33,7 +36,7 @@ export const WRAPPER_SCRIPT = [
   'trap : HUP INT QUIT ABRT USR1 USR2 PIPE ALRM TERM',
   `/bin/sh -c 'echo $$ >&3; exec "$@" 3>&-' tend-task "$@"`,
   'code=$?',
-  `printf '%s\\n' "$code" >"$d/exit.tmp" && /bin/mv -f "$d/exit.tmp" "$d/exit"`,
+  `printf '%s\\n' "$code" >"$d/exit"`,
 ].join('\n');
 
 export interface WrapperSpawn {

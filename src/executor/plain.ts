@@ -222,7 +222,7 @@ class PlainExecutor implements Executor {
       return procs.wrapperAlive && !result ? [...procs.pids, scope.wrapperPid] : procs.pids;
     });
     if (left.length) this.#log.warn({ id: handle.id, pids: left }, 'task processes survived SIGKILL');
-    // A wrapper that recorded the exit is between its rename and its own exit: nothing is left after a stop.
+    // A wrapper that recorded the exit is between writing it and its own exit: nothing is left after a stop.
     if (result) await wrapperExit(scope);
     if (!result) result = readExitFile(dataOf(handle).exitFile) ?? { ...unknownExit('killed before its exit was recorded'), signal: 'SIGKILL', known: true };
     this.#cpu.delete(handle.id);
@@ -308,7 +308,7 @@ class PlainExecutor implements Executor {
     }
     const d = dataOf(handle);
     if (isAlive(handle.pid, handle.pidStartTime)) return { state: 'running', handle };
-    // The command is gone but the wrapper may be between its exit and the rename.
+    // The command is gone but the wrapper may be between its exit and writing the exit file.
     if (isAlive(d.wrapperPid, d.wrapperStartTime)) {
       const exit = await Promise.race([this.wait(handle), sleep(WRAPPER_GRACE_MS).then(() => undefined)]);
       if (!exit) return { state: 'running', handle };
