@@ -44,7 +44,7 @@ export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' 
   reserveCores?(execId: string, count: number): number[];
   /** How the store loaded (a store missing or corrupt while tasks run is reported by recovery). */
   storeLoad?: StoreLoadResult;
-  /** Task hooks and start gate (default: this agent's registry, hooks.ts). */
+  /** Task hooks and group order (default: this agent's registry, hooks.ts). */
   hooks?: TaskHooks;
 }
 

@@ -6,7 +6,7 @@ import type { NodeInfo } from '../jobspec/model.js';
 import { emptyHooks, type TaskHooks } from '../reconcile/hooks.js';
 import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
 import { artifactHook } from '../reconcile/hooks/artifacts.js';
-import { lifecycleGate } from '../reconcile/hooks/lifecycle-gate.js';
+import { lifecycleOrder } from '../reconcile/hooks/lifecycle-order.js';
 import type { ArtifactClientConfig } from './config-model.js';
 
 export interface HookOptions {
@@ -21,6 +21,6 @@ export function taskHooks(o?: HookOptions): TaskHooks {
   const hooks = emptyHooks();
   if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
   hooks.teardown.push(allocDirHook);
-  hooks.gate = lifecycleGate;
+  hooks.order = lifecycleOrder;
   return hooks;
 }

@@ -76,7 +76,6 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
   'service.check_restart': checkRestart,
   'check.check_restart': checkRestart,
-  'lifecycle.hook': (f) => (f.value === 'poststop' ? 'runs only when the group ends by itself (main tasks done, leader ended, a task failed for good), not when the job file is removed or edited' : undefined),
 
   // Need a scheduler or a network: what tend does instead.
   'group.service': service,

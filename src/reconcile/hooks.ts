@@ -7,7 +7,7 @@
  * hook in its own file, registered by the agent (`src/agent/hooks.ts`), never a new branch in the
  * worker.
  *
- *   start:    gate ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
+ *   start:    order ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
  *             ─▶ handle persisted ─▶ "Started" ─▶ poststart hooks
  *   exit:     "Terminated" + restart policy ─▶ exited hooks
  *   stop:     stop hooks ─▶ kill signal, kill timeout ─▶ "Killed"
@@ -112,36 +112,53 @@ export interface TeardownHook {
   teardown(ctx: TeardownContext): Promise<void>;
 }
 
-/** What a start gate answers: start now, or wait (the reason is logged, the task stays as it is). */
-export type GateResult = { ok: true } | { ok: false; reason: string };
-
 /**
- * "May this task start now?" — consulted by the worker before every start (first start,
- * restart, spec change). Lifecycle ordering plugs in here (a main task waits for its group's
- * prestart tasks). A task held back is asked again whenever a task of the same allocation
- * changes state, and at every pass.
+ * What the order of a task's allocation asks of the task now (Nomad's task lifecycle):
+ *  - `act`: decide as usual (the diff and the restart policy). `noStart`: a start is not allowed
+ *    now, and why (the task waits for its turn: it is asked again when a peer changes state).
+ *    `lingers`: the task is no longer desired but still has to run (a poststop task of a group
+ *    being removed): act with its last desired instance;
+ *  - `hold`: do nothing now (a live task waiting for its turn to stop, a stopped one waiting for
+ *    the rest of the group); asked again when a task of the allocation changes state;
+ *  - `stop`: its wave of a group stop has come. `then`: the record's state after the stop,
+ *    `pending` for a group that ended by itself, `dead` for one being removed or restarted
+ *    (the record stays until the whole group has stopped);
+ *  - `reset`: a restart of the allocation has run its course (every task stopped, poststop
+ *    tasks done): every record of the allocation goes back to `pending`, to start anew in order.
  */
-export interface StartGate {
-  mayStart(instance: DesiredInstance, allocation: readonly Readonly<TaskRecord>[]): GateResult;
-  /**
-   * "Must this running task stop now, though it is still desired?" (lifecycle: its group's
-   * leader ended, a sibling failed, only sidecars are left). Returns the reason, or undefined.
-   * Asked on every sync of a task whose allocation is ordered (see `orders`); the task is
-   * stopped without the restart policy and stays held back by `mayStart`.
-   */
-  mustStop?(instance: DesiredInstance, self: Readonly<TaskRecord>, allocation: readonly Readonly<TaskRecord>[]): string | undefined;
-  /**
-   * "May this live task, no longer desired, stop now?" — undefined when it is its turn (or it
-   * needs no turn), else why it waits (lifecycle: main tasks stop before sidecars). `instance`
-   * is the task's last desired instance.
-   */
-  stopTurn?(instance: DesiredInstance, self: Readonly<TaskRecord>, allocation: readonly Readonly<TaskRecord>[]): string | undefined;
-  /** Whether the gate orders this instance's allocation at all (the worker then wakes all its tasks on any change). */
-  orders?(instance: DesiredInstance): boolean;
+export type OrderStep =
+  | { kind: 'act'; noStart?: string; lingers?: boolean }
+  | { kind: 'hold'; reason: string }
+  | { kind: 'stop'; reason: string; then: 'pending' | 'dead' }
+  | { kind: 'reset'; reason: string };
+
+export interface OrderContext {
+  /** The task's desired instance, or its last one when it is no longer desired. */
+  instance: DesiredInstance;
+  /** Its record, if it has one. */
+  self: Readonly<TaskRecord> | undefined;
+  /** The other records of its allocation. */
+  peers: readonly Readonly<TaskRecord>[];
+  /** No task of the allocation is desired any more (its file was removed, its count lowered). */
+  leaving: boolean;
+  /** Whether a record's restart-relevant spec differs from its desired instance's. */
+  specChanged(record: Readonly<TaskRecord>): boolean;
 }
 
-/** The gate when nothing orders tasks: every task may start. */
-export const openGate: StartGate = { mayStart: () => ({ ok: true }) };
+/**
+ * The order of an allocation's tasks, consulted on every sync and before every start (first
+ * start, restart, spec change). Lifecycle ordering plugs in here.
+ */
+export interface TaskOrder {
+  step(ctx: OrderContext): OrderStep;
+  /** Whether this instance's allocation is ordered at all (the worker then wakes all its tasks on any change). */
+  orders(instance: DesiredInstance): boolean;
+}
+
+export const ACT: OrderStep = { kind: 'act' };
+
+/** The order when nothing orders tasks: every task acts on its own. */
+export const noOrder: TaskOrder = { step: () => ACT, orders: () => false };
 
 /** Every hook the worker runs, by point, in order. */
 export interface TaskHooks {
@@ -150,9 +167,9 @@ export interface TaskHooks {
   exited: ExitedHook[];
   stop: StopHook[];
   teardown: TeardownHook[];
-  gate: StartGate;
+  order: TaskOrder;
 }
 
 export function emptyHooks(): TaskHooks {
-  return { prestart: [], poststart: [], exited: [], stop: [], teardown: [], gate: openGate };
+  return { prestart: [], poststart: [], exited: [], stop: [], teardown: [], order: noOrder };
 }

@@ -6,7 +6,7 @@
  * inputs that arrive meanwhile wait for the next run (syncs merge into one).
  *
  * A run hands each input to the pure `transition()` (`transition.ts`), writes the record it
- * returns, records its events and carries out its actions: start (gate, driver task dirs,
+ * returns, records its events and carries out its actions: start (group order, driver task dirs,
  * prestart hooks, prepare, launch, persist the handle, "Started", poststart hooks), stop (stop
  * hooks, kill signal and timeout, cleanup, teardown hooks), update in place, cleanup of an ended
  * run. Then, once the agent has recovered (`begin()`), it syncs: decides from the latest desired
@@ -23,7 +23,7 @@ import type { Clock } from '../clock.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
 import { WorkQueue } from './work-queue.js';
 import { transition, type Transition, type WorkerAction, type WorkerEvent } from './transition.js';
-import { emptyHooks, openGate, type EmitEvent, type TaskHooks } from './hooks.js';
+import { ACT, emptyHooks, type EmitEvent, type OrderStep, type TaskHooks } from './hooks.js';
 import { taskNotes } from './rebuild.js';
 
 /** What reaches a task's worker through the queue. */
@@ -57,7 +57,7 @@ export interface TaskWorkerOptions {
   concurrency: number;
   /** Exclusive CPUs (`cores`), when the executor can pin them. */
   reserveCores?(execId: string, count: number): number[];
-  /** Hooks and start gate (default: none, every task may start). */
+  /** Hooks and the group order (default: none, every task acts on its own). */
   hooks?: TaskHooks;
   /** After each run of a task (metrics). */
   onRun?(id: string): void;
@@ -83,16 +83,18 @@ export class TaskWorker {
   readonly #hooks: TaskHooks;
   readonly #abort = new AbortController();
   #desired: ReadonlyMap<string, DesiredInstance> = new Map();
+  /** Allocations with a desired task. */
+  #desiredAllocs = new Set<string>();
   /** The last instance of tasks that left the desired set while their group is ordered (see setDesired). */
   readonly #leaving = new Map<string, DesiredInstance>();
-  /** Tasks whose stop waits for their turn (logged once). */
-  readonly #held = new Set<string>();
+  /** Tasks no longer desired that still run as their last instance (poststop of a removed group). */
+  readonly #lingering = new Set<string>();
+  /** Tasks whose order holds them (logged once per reason). */
+  readonly #held = new Map<string, string>();
   /** Handles whose exit is being watched, by task id. */
   readonly #watching = new Map<string, TaskHandle>();
   /** Restart timers, by task id. */
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  /** Tasks the start gate held back, with their allocation. */
-  readonly #gated = new Map<string, string>();
   #live = false;
   #closed = false;
 
@@ -114,14 +116,14 @@ export class TaskWorker {
 
   /** The desired set, as the reconcile loop expanded it (read when a task's run decides). */
   setDesired(desired: ReadonlyMap<string, DesiredInstance>): void {
-    // Tasks of an ordered group (lifecycle) that leave the desired set stop in their group's order:
-    // keep their last instance until their records are gone.
-    const gate = this.#hooks.gate;
-    if (gate.stopTurn) {
-      for (const [id, d] of this.#desired) if (!desired.has(id) && (gate.orders?.(d) ?? true)) this.#leaving.set(id, d);
-      for (const id of this.#leaving.keys()) if (desired.has(id)) this.#leaving.delete(id);
-    }
+    // Tasks of an ordered group (lifecycle) that leave the desired set stop in their group's order
+    // (and its poststop tasks run): keep their last instance until their allocation is gone.
+    const order = this.#hooks.order;
+    for (const [id, d] of this.#desired) if (!desired.has(id) && order.orders(d)) this.#leaving.set(id, d);
+    for (const id of this.#leaving.keys()) if (desired.has(id)) this.#leaving.delete(id);
     this.#desired = desired;
+    this.#desiredAllocs = new Set([...desired.values()].map((d) => d.allocId));
+    this.#forgetLeft();
   }
 
   /** Recovery is over: from now on a run also decides and acts (before, inputs are only recorded). */
@@ -182,8 +184,8 @@ export class TaskWorker {
       this.#armTimer(id);
       const after = this.#o.store.get(id);
       const allocId = after?.allocId ?? this.#desired.get(id)?.allocId ?? this.#leaving.get(id)?.allocId;
-      if (!after) this.#leaving.delete(id);
-      if (after?.state !== before) this.#wakeGated(id, allocId);
+      if (!after) this.#forgetLeft();
+      if (after?.state !== before) this.#wakePeers(id, allocId);
       this.#o.onRun?.(id);
     }
   }
@@ -219,9 +221,13 @@ export class TaskWorker {
   async #sync(id: string): Promise<void> {
     for (let step = 0; step < SYNC_STEPS; step++) {
       if (this.#closed) return;
-      if (this.#stopHeld(id)) return;
-      const why = this.#groupStop(id);
-      const t = this.#apply(id, why ? { type: 'group-stop', reason: why } : { type: 'sync' });
+      const step = this.#order(id);
+      if (step.kind === 'hold') return;
+      if (step.kind === 'reset') {
+        this.#resetAlloc(id, step.reason);
+        continue;
+      }
+      const t = this.#apply(id, step.kind === 'stop' ? { type: 'group-stop', reason: step.reason, then: step.then } : { type: 'sync' });
       if (!t.actions.length) return;
       await this.#act(id, t.actions, this.#log);
       // A start that did not end running (blocked, held back, failed) waits for its timer or the next pass.
@@ -234,7 +240,7 @@ export class TaskWorker {
   #apply(id: string, ev: WorkerEvent): Transition {
     const { store } = this.#o;
     const rec = store.get(id);
-    const t = transition(rec, ev, { desired: this.#desired.get(id), diff: this.#diffOptions(), random: this.#o.clock.random });
+    const t = transition(rec, ev, { desired: this.#want(id), diff: this.#diffOptions(), random: this.#o.clock.random });
     if (t.changed && t.record) store.put(t.record);
     const r = t.record ?? rec;
     for (const e of t.events) store.addEvent({ task: id, job: r?.job, file: r?.file, ...e });
@@ -252,7 +258,7 @@ export class TaskWorker {
           await this.#start(id, a.manual);
           break;
         case 'stop':
-          await this.#stop(id, a.final, a.reason);
+          await this.#stop(id, a.final, a.reason, a.keep);
           break;
         case 'update':
           await this.#update(id, a.fields);
@@ -281,18 +287,15 @@ export class TaskWorker {
 
   async #start(id: string, manual: boolean): Promise<void> {
     const { store, executor } = this.#o;
-    const d = this.#desired.get(id);
+    const d = this.#want(id);
     if (!d) return;
     const log = this.#taskLog({ job: d.job.id, group: d.group.name, index: d.index, task: d.task.name });
-    if (this.#hooks.gate !== openGate) {
-      const peers = store.all().filter((r) => r.allocId === d.allocId && r.id !== id);
-      const g = this.#hooks.gate.mayStart(d, peers);
-      if (!g.ok) {
-        if (!this.#gated.has(id)) log.info({ reason: g.reason }, 'task held back by its start gate');
-        this.#gated.set(id, d.allocId);
-        return;
-      }
-      this.#gated.delete(id);
+    const step = this.#order(id);
+    const held = step.kind === 'act' ? step.noStart : step.kind === 'hold' ? step.reason : `group ${step.kind}`;
+    if (held !== undefined) {
+      if (this.#held.get(id) !== held) log.info({ reason: held }, 'task start held back by its group order');
+      this.#held.set(id, held);
+      return;
     }
     const driver = this.#o.drivers.get(d.task.driver);
     const avail = driver ? driver.availability() : { ok: false as const, reason: `unknown driver "${d.task.driver}"` };
@@ -357,7 +360,7 @@ export class TaskWorker {
     this.#apply(id, { type: 'start-failed', message: msg, unrecoverable, ...(event ? { event } : {}) });
   }
 
-  async #stop(id: string, final: boolean, reason: string): Promise<void> {
+  async #stop(id: string, final: boolean, reason: string, keep = false): Promise<void> {
     const { store, executor } = this.#o;
     const r = store.get(id);
     if (!r) return;
@@ -382,7 +385,7 @@ export class TaskWorker {
       this.#apply(id, { type: 'killed', exit });
       this.#o.metrics.taskExited(r.driver, exit);
     }
-    const t = this.#apply(id, { type: 'stopped', final });
+    const t = this.#apply(id, { type: 'stopped', final, ...(keep ? { keep } : {}) });
     await this.#act(id, t.actions, log);
     if (final) log.info({ reason }, 'task stopped');
   }
@@ -446,7 +449,7 @@ export class TaskWorker {
     done();
   }
 
-  // ---- exits, timers, gate ----
+  // ---- exits, timers, group order ----
 
   /** Follow a running handle's exit: it comes back as an `exited` input. */
   #watch(id: string, handle: TaskHandle): void {
@@ -479,45 +482,78 @@ export class TaskWorker {
     this.#timers.set(id, { at, timer });
   }
 
-  /** A task of the allocation changed state: ask the gate again for those it held back, and (ordered groups) every task of it. */
-  #wakeGated(id: string, allocId: string | undefined): void {
+  /** A task of an ordered allocation changed state: every other task of it looks again. */
+  #wakePeers(id: string, allocId: string | undefined): void {
     if (!allocId) return;
-    const d = this.#desired.get(id);
     for (const [lid, l] of this.#leaving) if (l.allocId === allocId && lid !== id) this.submit(lid);
-    if (d && this.#hooks.gate.mustStop && this.#hooks.gate.orders?.(d)) {
-      for (const [pid, p] of this.#desired) if (p.allocId === allocId && pid !== id) this.submit(pid);
-      return;
+    const d = this.#desired.get(id) ?? this.#leaving.get(id);
+    if (!d || !this.#hooks.order.orders(d)) return;
+    for (const [pid, p] of this.#desired) if (p.allocId === allocId && pid !== id) this.submit(pid);
+  }
+
+  /** The instance a task acts as: its desired one, or its last one while it lingers. */
+  #want(id: string): DesiredInstance | undefined {
+    return this.#desired.get(id) ?? (this.#lingering.has(id) ? this.#leaving.get(id) : undefined);
+  }
+
+  /** What the task's allocation order asks of it now (see TaskOrder); logs a new hold once. */
+  #order(id: string): OrderStep {
+    const d = this.#desired.get(id) ?? this.#leaving.get(id);
+    if (!d) return ACT;
+    const { store } = this.#o;
+    const self = store.get(id);
+    const allocId = self?.allocId ?? d.allocId;
+    const peers = store.all().filter((x) => x.allocId === allocId && x.id !== id);
+    const step = this.#hooks.order.step({
+      instance: d,
+      self,
+      peers,
+      leaving: !this.#desiredAllocs.has(allocId),
+      specChanged: (r) => {
+        const want = this.#desired.get(r.id);
+        return want !== undefined && want.hashes.restart !== r.hashes.restart;
+      },
+    });
+    if (step.kind === 'act' && step.lingers) this.#lingering.add(id);
+    else this.#lingering.delete(id);
+    if (step.kind === 'hold') {
+      if (this.#held.get(id) !== step.reason) this.#taskLog(self ?? { job: d.job.id, group: d.group.name, index: d.index, task: d.task.name }).info({ reason: step.reason }, 'task held by its group order');
+      this.#held.set(id, step.reason);
+    } else if (step.kind !== 'act' || !step.noStart) {
+      this.#held.delete(id);
     }
-    if (this.#gated.size === 0) return;
-    for (const [gid, a] of this.#gated) if (a === allocId && gid !== id) this.submit(gid);
+    return step;
   }
 
   /**
-   * A live task that left the desired set waits for its turn in its group's stop order (main
-   * tasks first, then sidecars): true while it waits (it is woken when a peer changes).
+   * A restart of the task's allocation has run its course: every record of the allocation goes
+   * back to `pending`, at once, and each task looks again (the group starts anew in order). The
+   * one write to other tasks' records: it happens only when no task of the allocation has
+   * anything in flight (the order says `reset` only once nothing is alive).
    */
-  #stopHeld(id: string): boolean {
-    const gate = this.#hooks.gate;
-    const last = this.#leaving.get(id);
+  #resetAlloc(id: string, reason: string): void {
     const r = this.#o.store.get(id);
-    if (!gate.stopTurn || !last || this.#desired.has(id) || !r || (r.state !== 'running' && r.state !== 'starting' && r.state !== 'restarting')) return false;
-    const peers = this.#o.store.all().filter((x) => x.allocId === r.allocId && x.id !== id);
-    const wait = gate.stopTurn(last, r, peers);
-    if (wait && !this.#held.has(id)) this.#taskLog(r).info({ reason: wait }, 'task stop held back by its group order');
-    if (wait) this.#held.add(id);
-    else this.#held.delete(id);
-    return wait !== undefined;
+    const allocId = r?.allocId ?? this.#desired.get(id)?.allocId;
+    if (!allocId) return;
+    const ids = this.#o.store
+      .all()
+      .filter((x) => x.allocId === allocId)
+      .map((x) => x.id);
+    for (const x of ids) this.#apply(x, { type: 'alloc-reset', reason });
+    this.#log.info({ allocId, reason, tasks: ids.length }, 'group restarts in order');
+    for (const x of ids) if (x !== id) this.submit(x);
   }
 
-  /** The gate's "must stop" for a live, still desired task: the reason, or undefined. */
-  #groupStop(id: string): string | undefined {
-    const gate = this.#hooks.gate;
-    const d = this.#desired.get(id);
-    const r = this.#o.store.get(id);
-    if (!gate.mustStop || !d || !r || (r.state !== 'running' && r.state !== 'starting' && r.state !== 'restarting')) return undefined;
-    if (gate.orders && !gate.orders(d)) return undefined;
-    const peers = this.#o.store.all().filter((x) => x.allocId === d.allocId && x.id !== id);
-    return gate.mustStop(d, r, peers);
+  /** Forget the last instances of allocations that have no record left. */
+  #forgetLeft(): void {
+    if (!this.#leaving.size) return;
+    const live = new Set(this.#o.store.all().map((r) => r.allocId));
+    for (const [id, l] of this.#leaving) {
+      if (live.has(l.allocId)) continue;
+      this.#leaving.delete(id);
+      this.#lingering.delete(id);
+      this.#held.delete(id);
+    }
   }
 
   #emitter(id: string): EmitEvent {

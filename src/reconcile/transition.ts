@@ -10,7 +10,8 @@
  *    `started`, `killing`, `kill-failed`, `killed`, `stopped`, `updated`.
  *
  * States: pending → starting → running → (exited) restarting | complete | failed | dead;
- * running → stopping → pending (restart) | dead (record removed). The restart policy
+ * running → stopping → pending (restart) | dead (record removed, or kept while its ordered group
+ * stops: `alloc-reset` then brings the group's records back to pending). The restart policy
  * (`restart-policy.ts`) stays a separate pure function called from here.
  */
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
@@ -28,6 +29,7 @@ export const WORKER_EVENT = {
   Exited: 'exited',
   RestartRequested: 'restart-requested',
   GroupStop: 'group-stop',
+  AllocReset: 'alloc-reset',
   Signaled: 'signaled',
   Interrupted: 'interrupted',
   Rebuilt: 'rebuilt',
@@ -50,8 +52,13 @@ export type WorkerEvent =
   /** The process of `handle` ended (`handle` absent: the record's last run, found ended by recovery). `recovered`: found by recovery. */
   | { type: 'exited'; exit: ExitResult; handle?: TaskHandle; recovered?: string }
   | { type: 'restart-requested' }
-  /** Lifecycle: the task's group stops around it (its leader ended, a sibling failed, only sidecars are left). */
-  | { type: 'group-stop'; reason: string }
+  /**
+   * Lifecycle: the task's group stops around it (its leader ended, a sibling failed, only sidecars
+   * are left: `then` pending; the group is removed or restarts: `then` dead, the record stays).
+   */
+  | { type: 'group-stop'; reason: string; then?: 'pending' | 'dead' }
+  /** Lifecycle: a restart of the task's group has run its course; the record starts anew. */
+  | { type: 'alloc-reset'; reason: string }
   | { type: 'signaled'; signal: string }
   /** Recovery: an action was cut short and no process was recorded. */
   | { type: 'interrupted' }
@@ -67,13 +74,14 @@ export type WorkerEvent =
   | { type: 'killing'; reason: string }
   | { type: 'kill-failed'; message: string }
   | { type: 'killed'; exit: ExitResult }
-  | { type: 'stopped'; final: boolean }
+  /** `keep`: not final, but the record stays `dead` (its group is stopping) instead of `pending`. */
+  | { type: 'stopped'; final: boolean; keep?: boolean }
   | { type: 'updated'; fields: string[]; cores?: number[] };
 
 /** What the worker does next, in order. */
 export type WorkerAction =
   | { kind: 'start'; manual: boolean }
-  | { kind: 'stop'; final: boolean; reason: string }
+  | { kind: 'stop'; final: boolean; reason: string; keep?: boolean }
   | { kind: 'update'; fields: string[] }
   /** Remove what the ended run left (bundle, exit file, log collection, reserved cores). */
   | { kind: 'cleanup' }
@@ -209,14 +217,24 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
     }
     case 'group-stop': {
       if (!rec) return none(rec);
+      const keep = ev.then === 'dead';
       if (rec.handle && (rec.state === 'running' || rec.state === 'starting')) {
-        return { record: rec, changed: false, events: [], actions: [{ kind: 'stop', final: false, reason: ev.reason }] };
+        return { record: rec, changed: false, events: [], actions: [{ kind: 'stop', final: false, reason: ev.reason, ...(keep ? { keep } : {}) }] };
       }
       if (rec.state !== 'restarting') return none(rec);
       const x = copy(rec);
-      x.state = 'pending';
+      x.state = keep ? 'dead' : 'pending';
       x.nextRestartAt = undefined;
       return { record: x, changed: true, events: [{ type: TASK_EVENT.NotRestarting, message: ev.reason }], actions: [] };
+    }
+    case 'alloc-reset': {
+      if (!rec || rec.state === 'pending') return none(rec);
+      const x = copy(rec);
+      x.state = 'pending';
+      x.nextRestartAt = undefined;
+      x.error = undefined;
+      x.window = undefined;
+      return { record: x, changed: true, events: [{ type: TASK_EVENT.RestartSignaled, message: `Group restarts: ${ev.reason}` }], actions: [] };
     }
     case 'signaled':
       if (!rec) return none(rec);
@@ -351,7 +369,7 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
         x.state = 'dead';
         return { record: x, changed: true, events: [], actions: [{ kind: 'teardown' }] };
       }
-      x.state = 'pending';
+      x.state = ev.keep ? 'dead' : 'pending';
       return { record: x, changed: true, events: [], actions: [] };
     }
     case 'updated': {

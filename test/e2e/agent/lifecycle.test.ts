@@ -221,7 +221,7 @@ test('lifecycle (plain): a poststop task runs once the main tasks of a batch gro
   assert.ok(Date.parse(r.get('cleanup')!.events.find((e) => e.type === 'Started')!.time) >= Date.parse(r.get('main')!.lastExit!.at));
 });
 
-test('lifecycle (plain): removing the job file stops the group in order: main tasks first, then the sidecars', { timeout: 60_000 }, async (t) => {
+test('lifecycle (plain): removing the job file stops the group in order (main tasks, then sidecars), then runs poststop, then forgets it; an edit restarts the whole group in that order and runs prestart again', { timeout: 60_000 }, async (t) => {
   const h = await createHarness();
   t.after(() => h.cleanup());
   await h.start();
@@ -236,20 +236,36 @@ ${extra}      config {
       kill_signal  = "SIGTERM"
       kill_timeout = "5s"
     }`;
-  // main takes a moment to stop; the sidecar notes whether main was gone when its own TERM came
-  const mainScript = `trap 'sleep 1; echo stopped > ${out}.main; exit 0' TERM; sleep 1000 & wait`;
-  const sideScript = `trap 'test -f ${out}.main && echo after-main > ${out}.side || echo before-main > ${out}.side; exit 0' TERM; sleep 1000 & wait`;
-  await h.writeJob(
-    'ord.hcl',
-    `job "ord" {
-  group "g" {${task('main', mainScript)}${task('side', sideScript, '      lifecycle {\n        hook    = "prestart"\n        sidecar = true\n      }\n')}
+  // init counts its runs; main takes a moment to stop; the sidecar notes whether main was gone
+  // when its own TERM came; poststop notes whether both were gone when it ran.
+  const initScript = `echo run >> ${out}.init`;
+  const mainScript = (v: string) => `echo ${v} > ${out}.version; trap 'sleep 1; echo stopped > ${out}.main; exit 0' TERM; sleep 1000 & wait`;
+  const sideScript = `rm -f ${out}.main; trap 'test -f ${out}.main && echo after-main >> ${out}.side || echo before-main >> ${out}.side; echo x > ${out}.side-gone; exit 0' TERM; sleep 1000 & wait`;
+  const postScript = `test -f ${out}.side-gone && echo after-all >> ${out}.post || echo too-early >> ${out}.post; rm -f ${out}.side-gone`;
+  const file = (v: string) => `job "ord" {
+  group "g" {${task('init', initScript, '      lifecycle {\n        hook = "prestart"\n      }\n')}${task('main', mainScript(v))}${task('side', sideScript, '      lifecycle {\n        hook    = "prestart"\n        sidecar = true\n      }\n')}${task('post', postScript, '      lifecycle {\n        hook = "poststop"\n      }\n')}
   }
 }
-`,
-  );
+`;
+  const { readFileSync } = await import('node:fs');
+  const lines = (f: string) => (existsSync(`${out}.${f}`) ? readFileSync(`${out}.${f}`, 'utf8').trim().split('\n') : []);
+  await h.writeJob('ord.hcl', file('v1'));
   await until(h, () => recs(h, 'ord').get('main')?.state === 'running' && recs(h, 'ord').get('side')?.state === 'running', 'both running');
+  assert.deepEqual(lines('init'), ['run']);
+  assert.equal(recs(h, 'ord').get('post')?.state ?? 'pending', 'pending', 'poststop waits for the end of the group');
+
+  // an edit of main: the old run stops in order and runs poststop, then a new run starts with init
+  await h.writeJob('ord.hcl', file('v2'));
+  await until(h, () => lines('version')[0] === 'v2' && recs(h, 'ord').get('main')?.state === 'running' && recs(h, 'ord').get('side')?.state === 'running', 'the new run up');
+  assert.deepEqual(lines('side'), ['after-main'], 'the sidecar stopped after main');
+  assert.deepEqual(lines('post'), ['after-all'], 'poststop ran once, after main and the sidecar had stopped');
+  assert.deepEqual(lines('init'), ['run', 'run'], 'init ran again before the new main');
+  assert.equal(recs(h, 'ord').get('post')?.state, 'pending', 'poststop waits for the end of the new run');
+
+  // removal: the same waves, poststop, then nothing is left
   await import('node:fs/promises').then((fs) => fs.unlink(path.join(h.jobsDir, 'ord.hcl')));
   await until(h, () => recs(h, 'ord').size === 0, 'the group stopped and forgotten');
-  const { readFileSync } = await import('node:fs');
-  assert.equal(readFileSync(`${out}.side`, 'utf8').trim(), 'after-main', 'the sidecar got its stop signal only after the main task had stopped');
+  assert.deepEqual(lines('side'), ['after-main', 'after-main'], 'the sidecar got its stop signal only after the main task had stopped');
+  assert.deepEqual(lines('post'), ['after-all', 'after-all'], 'poststop ran after the others had stopped, with the spec of the removed file');
+  assert.equal(existsSync(path.join(h.stateDir, 'alloc')) ? readdirSync(path.join(h.stateDir, 'alloc')).length : 0, 0, 'the alloc dir is gone');
 });

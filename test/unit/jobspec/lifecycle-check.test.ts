@@ -12,8 +12,8 @@ const shown = (r: Awaited<ReturnType<typeof loadText>>) => r.diagnostics.map((d)
 test('lifecycle check: a group of init, sidecar, main, poststart and poststop loads clean', async () => {
   const r = await loadText('ok.hcl', job(t('init', lc('prestart')) + t('proxy', lc('prestart', true)) + t('web', '      leader = true\n') + t('warm', lc('poststart')) + t('cleanup', lc('poststop'))));
   assert.ok(r.ok, shown(r));
-  // The one unsupported warning: poststop runs only when the group ends by itself.
-  assert.deepEqual(r.diagnostics.map((d) => `${d.kind}: ${d.message}`), ['unsupported: lifecycle.hook: runs only when the group ends by itself (main tasks done, leader ended, a task failed for good), not when the job file is removed or edited']);
+  // Every hook is acted on (poststop too: when the group ends, is removed or restarts).
+  assert.deepEqual(r.diagnostics.map((d) => `${d.kind}: ${d.message}`), []);
   const tasks = new Map(r.jobs[0].groups[0].tasks.map((x) => [x.name, x]));
   assert.deepEqual(tasks.get('init')?.lifecycle, { hook: 'prestart', sidecar: false });
   assert.deepEqual(tasks.get('proxy')?.lifecycle, { hook: 'prestart', sidecar: true });

@@ -1,54 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { noopMetrics } from '../../../src/agent/metrics.js';
-import { createStore } from '../../../src/store/lowdb-store.js';
-import { expandJobs } from '../../../src/reconcile/expand.js';
-import { TaskWorker } from '../../../src/reconcile/task-worker.js';
-import { emptyHooks, type PrestartContext, type TaskHooks } from '../../../src/reconcile/hooks.js';
-import type { Driver } from '../../../src/drivers/driver.js';
-import type { Job } from '../../../src/jobspec/model.js';
+import { emptyHooks, type PrestartContext } from '../../../src/reconcile/hooks.js';
 import { TASK_EVENT } from '../../../src/store/store.js';
 import { waitFor } from '../../helpers/wait.js';
-import { FakeDriver, FakeExecutor, makeJob, makeTask } from '../agent/fixtures.js';
-
-const node = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
-
-async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { hooks?: TaskHooks; now?: () => number } = {}) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-worker-'));
-  const store = createStore({ dataDir: dir });
-  await store.load();
-  const executor = new FakeExecutor();
-  const drivers = new Map<string, Driver>([['raw_exec', new FakeDriver('raw_exec')]]);
-  const worker = new TaskWorker({
-    store,
-    executor,
-    drivers,
-    node,
-    dataDir: dir,
-    agentEnv: {},
-    logger: pino({ level: 'silent' }),
-    metrics: noopMetrics,
-    clock: { now: opts.now ?? Date.now, random: () => 0.5 },
-    concurrency: 4,
-    hooks: opts.hooks,
-  });
-  const desired = expandJobs(jobs, store.nodeId);
-  worker.setDesired(desired);
-  t.after(async () => {
-    await worker.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const syncAll = async () => {
-    for (const id of desired.keys()) worker.submit(id);
-    await worker.idle();
-  };
-  return { dir, store, executor, worker, desired, syncAll };
-}
+import { makeJob, makeTask } from '../agent/fixtures.js';
+import { setup } from './worker-setup.js';
 
 const types = (events: { type: string }[]) => events.map((e) => e.type);
 
@@ -151,12 +108,14 @@ test('task worker: a failing prestart hook is a failed start: Setup Failure, the
   assert.equal(executor.launches.length, 0);
 });
 
-test('task worker: the start gate holds a task back until a task of its allocation changes state; stop and teardown hooks run on removal', async (t) => {
+test('task worker: the group order holds a task’s start back until a task of its allocation changes state; stop and teardown hooks run on removal', async (t) => {
   const calls: string[] = [];
   const hooks = emptyHooks();
   // "main" waits until "init" runs (a stand-in for lifecycle ordering).
-  hooks.gate = {
-    mayStart: (d, alloc) => (d.task.name === 'main' && !alloc.some((r) => r.task === 'init' && r.state === 'running') ? { ok: false, reason: 'waiting for init' } : { ok: true }),
+  hooks.order = {
+    orders: () => true,
+    step: ({ instance, peers, leaving }) =>
+      !leaving && instance.task.name === 'main' && !peers.some((r) => r.task === 'init' && r.state === 'running') ? { kind: 'act', noStart: 'waiting for init' } : { kind: 'act' },
   };
   hooks.stop.push({ name: 's', stop: async ({ record }) => void calls.push(`stop ${record.task}`) });
   hooks.teardown.push({ name: 'td', teardown: async ({ record, lastOfAlloc }) => void calls.push(`teardown ${record.task} ${lastOfAlloc}`) });

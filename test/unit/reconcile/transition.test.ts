@@ -212,3 +212,20 @@ test('transition: a group stop kills a running task (no restart policy, it ends 
   assert.deepEqual(types(cancelled), ['Not Restarting']);
   assert.equal(transition(undefined, { type: 'group-stop', reason: 'x' }, ctx(desiredOf())).changed, false);
 });
+
+test('transition: a group stop for a removal or restart keeps the record dead (not torn down); an alloc reset brings it back to pending', () => {
+  const h = handle(11);
+  const { rec: running } = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: h }, { type: 'started' }]);
+  const stop = transition(running, { type: 'group-stop', reason: 'group stops: the group restarts with a new spec', then: 'dead' }, ctx(desiredOf()));
+  assert.deepEqual(stop.actions, [{ kind: 'stop', final: false, reason: 'group stops: the group restarts with a new spec', keep: true }]);
+  const { rec: dead } = run(running, [{ type: 'killing', reason: 'x' }, { type: 'killed', exit: exit(null, 'SIGTERM') }, { type: 'stopped', final: false, keep: true }]);
+  assert.equal(dead!.state, 'dead');
+  const restarting = transition(running, { type: 'exited', handle: h, exit: exit(1) }, ctx(desiredOf())).record!;
+  assert.equal(transition(restarting, { type: 'group-stop', reason: 'x', then: 'dead' }, ctx(desiredOf())).record!.state, 'dead', 'a pending restart is cancelled for good');
+  const reset = transition(dead, { type: 'alloc-reset', reason: 'the group restarts with a new spec' }, ctx(desiredOf()));
+  assert.equal(reset.record!.state, 'pending');
+  assert.equal(reset.record!.window, undefined, 'a new run starts a new restart window');
+  assert.deepEqual(types(reset), ['Restart Signaled']);
+  assert.deepEqual(reset.actions, []);
+  assert.equal(transition(reset.record, { type: 'alloc-reset', reason: 'again' }, ctx(desiredOf())).changed, false, 'a pending record is left as it is');
+});
