@@ -13,68 +13,27 @@
  * state and acts, until nothing is left to do.
  */
 import type pino from 'pino';
-import type { Executor, ExitResult, TaskHandle } from '../executor/executor.js';
-import type { NodeInfo } from '../jobspec/model.js';
-import type { Driver, TaskSetup } from '../drivers/driver.js';
+import type { ExitResult, TaskHandle } from '../executor/executor.js';
+import type { TaskSetup } from '../drivers/driver.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
-import { TASK_EVENT, type Store, type TaskEventType } from '../store/store.js';
+import { TASK_EVENT, type TaskEventType } from '../store/store.js';
 import { TendError, describeError, isTendError } from '../errors.js';
-import type { Clock } from '../clock.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
 import { WorkQueue } from './work-queue.js';
 import { transition, type Transition, type WorkerAction, type WorkerEvent } from './transition.js';
-import { ACT, emptyHooks, type EmitEvent, type OrderStep, type TaskHooks } from './hooks.js';
+import { emptyHooks, type EmitEvent, type TaskHooks } from './hooks.js';
+import { GroupOrders } from './group-order.js';
+import { TaskTimers, diffOptionsFor, mergeInputs, type TaskWorkerOptions, type WorkerInput } from './worker-inputs.js';
 import { taskNotes } from './rebuild.js';
 
-/** What reaches a task's worker through the queue. */
-export type WorkerInput =
-  | { type: 'sync' }
-  | { type: 'restart-requested' }
-  /** Send `signal` to the running task; `done` is called with the outcome. */
-  | { type: 'signal'; signal: string; done(err?: unknown): void }
-  | Extract<WorkerEvent, { type: 'exited' | 'interrupted' | 'rebuilt' | 'adopted' }>;
-
-/** The metrics the worker reports (the agent's AgentMetrics satisfies it). */
-export interface WorkerMetrics {
-  taskStarted(driver: string, latencyMs: number): void;
-  taskExited(driver: string, exit: { code: number | null; signal?: string | null; oomKilled?: boolean }): void;
-  restart(driver: string): void;
-  oomKill(driver: string): void;
-  queueDepth(n: number): void;
-}
-
-export interface TaskWorkerOptions {
-  store: Store;
-  executor: Executor;
-  drivers: Map<string, Driver>;
-  node: NodeInfo;
-  dataDir: string;
-  agentEnv: Record<string, string | undefined>;
-  logger: pino.Logger;
-  metrics: WorkerMetrics;
-  clock: Clock;
-  /** Runs at once (the queue's concurrency). */
-  concurrency: number;
-  /** Exclusive CPUs (`cores`), when the executor can pin them. */
-  reserveCores?(execId: string, count: number): number[];
-  /** Hooks and the group order (default: none, every task acts on its own). */
-  hooks?: TaskHooks;
-  /** After each run of a task (metrics). */
-  onRun?(id: string): void;
-}
+export type { TaskWorkerOptions, WorkerInput, WorkerMetrics } from './worker-inputs.js';
+export { diffOptionsFor } from './worker-inputs.js';
 
 /** Launch errors no retry can fix: the task fails at once. */
 const UNRECOVERABLE = new Set(['E_SPEC_INVALID', 'E_USER_DENIED', 'E_CAPABILITY_DENIED', 'E_DRIVER_UNAVAILABLE']);
 
 /** Steps of one sync before the task goes back to the queue (a spec change is a stop then a start). */
 const SYNC_STEPS = 4;
-
-function mergeInputs(pending: WorkerInput[], next: WorkerInput): WorkerInput[] {
-  // Every run ends with a sync; a restart request counts once.
-  if (next.type === 'sync') return pending;
-  if (next.type === 'restart-requested' && pending.some((p) => p.type === 'restart-requested')) return pending;
-  return [...pending, next];
-}
 
 export class TaskWorker {
   readonly #o: TaskWorkerOptions;
@@ -83,18 +42,8 @@ export class TaskWorker {
   readonly #hooks: TaskHooks;
   readonly #abort = new AbortController();
   #desired: ReadonlyMap<string, DesiredInstance> = new Map();
-  /** Allocations with a desired task. */
-  #desiredAllocs = new Set<string>();
-  /** The last instance of tasks that left the desired set while their group is ordered (see setDesired). */
-  readonly #leaving = new Map<string, DesiredInstance>();
-  /** Tasks no longer desired that still run as their last instance (poststop of a removed group). */
-  readonly #lingering = new Set<string>();
-  /** Tasks whose order holds them (logged once per reason). */
-  readonly #held = new Map<string, string>();
-  /** Handles whose exit is being watched, by task id. */
-  readonly #watching = new Map<string, TaskHandle>();
-  /** Restart timers, by task id. */
-  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #groups: GroupOrders;
+  readonly #timers: TaskTimers;
   #live = false;
   #closed = false;
 
@@ -102,6 +51,8 @@ export class TaskWorker {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'worker' });
     this.#hooks = opts.hooks ?? emptyHooks();
+    this.#timers = new TaskTimers({ executor: opts.executor, store: opts.store, clock: opts.clock, logger: this.#log, submit: (id, input) => this.submit(id, input) });
+    this.#groups = new GroupOrders({ store: opts.store, order: this.#hooks.order, logger: this.#log, submit: (id) => this.submit(id) });
     this.#queue = new WorkQueue<WorkerInput>({
       concurrency: opts.concurrency,
       run: (id, inputs) => this.#run(id, inputs),
@@ -116,14 +67,8 @@ export class TaskWorker {
 
   /** The desired set, as the reconcile loop expanded it (read when a task's run decides). */
   setDesired(desired: ReadonlyMap<string, DesiredInstance>): void {
-    // Tasks of an ordered group (lifecycle) that leave the desired set stop in their group's order
-    // (and its poststop tasks run): keep their last instance until their allocation is gone.
-    const order = this.#hooks.order;
-    for (const [id, d] of this.#desired) if (!desired.has(id) && order.orders(d)) this.#leaving.set(id, d);
-    for (const id of this.#leaving.keys()) if (desired.has(id)) this.#leaving.delete(id);
     this.#desired = desired;
-    this.#desiredAllocs = new Set([...desired.values()].map((d) => d.allocId));
-    this.#forgetLeft();
+    this.#groups.setDesired(desired);
   }
 
   /** Recovery is over: from now on a run also decides and acts (before, inputs are only recorded). */
@@ -162,14 +107,12 @@ export class TaskWorker {
   async close(opts: { stopTasks?: boolean; drainMs?: number } = {}): Promise<boolean> {
     this.#closed = true;
     this.#abort.abort();
-    for (const t of this.#timers.values()) clearTimeout(t.timer);
-    this.#timers.clear();
+    this.#timers.close();
     const drained = await this.#queue.drain(opts.drainMs ?? 5000);
     if (opts.stopTasks) {
       const ids = this.#o.store.all().map((r) => r.id);
       await Promise.all(ids.map((id) => this.#stop(id, true, 'agent shutting down').catch(() => {})));
     }
-    this.#watching.clear();
     return drained;
   }
 
@@ -181,11 +124,10 @@ export class TaskWorker {
       for (const input of inputs) await this.#input(id, input);
       if (this.#live && !this.#closed) await this.#sync(id);
     } finally {
-      this.#armTimer(id);
+      this.#timers.arm(id);
       const after = this.#o.store.get(id);
-      const allocId = after?.allocId ?? this.#desired.get(id)?.allocId ?? this.#leaving.get(id)?.allocId;
-      if (!after) this.#forgetLeft();
-      if (after?.state !== before) this.#wakePeers(id, allocId);
+      if (!after) this.#groups.forgetLeft();
+      if (after?.state !== before) this.#groups.wakePeers(id, after?.allocId);
       this.#o.onRun?.(id);
     }
   }
@@ -221,10 +163,10 @@ export class TaskWorker {
   async #sync(id: string): Promise<void> {
     for (let step = 0; step < SYNC_STEPS; step++) {
       if (this.#closed) return;
-      const step = this.#order(id);
+      const step = this.#groups.step(id);
       if (step.kind === 'hold') return;
       if (step.kind === 'reset') {
-        this.#resetAlloc(id, step.reason);
+        this.#groups.reset(id, step.reason, (x, ev) => this.#apply(x, ev));
         continue;
       }
       const t = this.#apply(id, step.kind === 'stop' ? { type: 'group-stop', reason: step.reason, then: step.then } : { type: 'sync' });
@@ -240,7 +182,7 @@ export class TaskWorker {
   #apply(id: string, ev: WorkerEvent): Transition {
     const { store } = this.#o;
     const rec = store.get(id);
-    const t = transition(rec, ev, { desired: this.#want(id), diff: this.#diffOptions(), random: this.#o.clock.random });
+    const t = transition(rec, ev, { desired: this.#groups.want(id), diff: this.#diffOptions(), random: this.#o.clock.random });
     if (t.changed && t.record) store.put(t.record);
     const r = t.record ?? rec;
     for (const e of t.events) store.addEvent({ task: id, job: r?.job, file: r?.file, ...e });
@@ -269,7 +211,7 @@ export class TaskWorker {
           break;
         }
         case 'watch':
-          this.#watch(id, a.handle);
+          this.#timers.watch(id, a.handle);
           break;
         case 'teardown':
           await this.#teardown(id);
@@ -287,16 +229,10 @@ export class TaskWorker {
 
   async #start(id: string, manual: boolean): Promise<void> {
     const { store, executor } = this.#o;
-    const d = this.#want(id);
+    const d = this.#groups.want(id);
     if (!d) return;
     const log = this.#taskLog({ job: d.job.id, group: d.group.name, index: d.index, task: d.task.name });
-    const step = this.#order(id);
-    const held = step.kind === 'act' ? step.noStart : step.kind === 'hold' ? step.reason : `group ${step.kind}`;
-    if (held !== undefined) {
-      if (this.#held.get(id) !== held) log.info({ reason: held }, 'task start held back by its group order');
-      this.#held.set(id, held);
-      return;
-    }
+    if (!this.#groups.mayStart(id)) return;
     const driver = this.#o.drivers.get(d.task.driver);
     const avail = driver ? driver.availability() : { ok: false as const, reason: `unknown driver "${d.task.driver}"` };
     if (!driver || !avail.ok) {
@@ -366,7 +302,7 @@ export class TaskWorker {
     if (!r) return;
     const log = this.#taskLog(r);
     const handle = r.handle;
-    this.#watching.delete(id);
+    this.#timers.unwatch(id);
     if (handle) {
       for (const h of this.#hooks.stop) {
         await h.stop({ record: r, reason, final, emit: this.#emitter(id), logger: log }).catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'stop hook failed'));
@@ -451,111 +387,6 @@ export class TaskWorker {
 
   // ---- exits, timers, group order ----
 
-  /** Follow a running handle's exit: it comes back as an `exited` input. */
-  #watch(id: string, handle: TaskHandle): void {
-    this.#watching.set(id, handle);
-    const exited = (exit: ExitResult) => {
-      if (this.#watching.get(id) !== handle) return; // stopped on purpose, or superseded
-      this.#watching.delete(id);
-      this.submit(id, { type: 'exited', handle, exit });
-    };
-    this.#o.executor.wait(handle).then(exited, (err) => {
-      this.#log.error({ id, err: describeError(err) }, 'failed to wait for task');
-      exited({ code: null, signal: null, oomKilled: false, at: new Date(this.#o.clock.now()).toISOString(), known: false, message: `lost track of the task: ${describeError(err)}` });
-    });
-  }
-
-  /** A task waiting to restart gets a timer for its restart time; any other loses its timer. */
-  #armTimer(id: string): void {
-    const r = this.#o.store.get(id);
-    const at = r?.state === 'restarting' && r.nextRestartAt ? Date.parse(r.nextRestartAt) : undefined;
-    const cur = this.#timers.get(id);
-    if (cur && cur.at === at) return;
-    if (cur) clearTimeout(cur.timer);
-    this.#timers.delete(id);
-    if (at === undefined || this.#closed) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(id);
-      this.submit(id);
-    }, Math.max(0, at - this.#o.clock.now()));
-    timer.unref?.();
-    this.#timers.set(id, { at, timer });
-  }
-
-  /** A task of an ordered allocation changed state: every other task of it looks again. */
-  #wakePeers(id: string, allocId: string | undefined): void {
-    if (!allocId) return;
-    for (const [lid, l] of this.#leaving) if (l.allocId === allocId && lid !== id) this.submit(lid);
-    const d = this.#desired.get(id) ?? this.#leaving.get(id);
-    if (!d || !this.#hooks.order.orders(d)) return;
-    for (const [pid, p] of this.#desired) if (p.allocId === allocId && pid !== id) this.submit(pid);
-  }
-
-  /** The instance a task acts as: its desired one, or its last one while it lingers. */
-  #want(id: string): DesiredInstance | undefined {
-    return this.#desired.get(id) ?? (this.#lingering.has(id) ? this.#leaving.get(id) : undefined);
-  }
-
-  /** What the task's allocation order asks of it now (see TaskOrder); logs a new hold once. */
-  #order(id: string): OrderStep {
-    const d = this.#desired.get(id) ?? this.#leaving.get(id);
-    if (!d) return ACT;
-    const { store } = this.#o;
-    const self = store.get(id);
-    const allocId = self?.allocId ?? d.allocId;
-    const peers = store.all().filter((x) => x.allocId === allocId && x.id !== id);
-    const step = this.#hooks.order.step({
-      instance: d,
-      self,
-      peers,
-      leaving: !this.#desiredAllocs.has(allocId),
-      specChanged: (r) => {
-        const want = this.#desired.get(r.id);
-        return want !== undefined && want.hashes.restart !== r.hashes.restart;
-      },
-    });
-    if (step.kind === 'act' && step.lingers) this.#lingering.add(id);
-    else this.#lingering.delete(id);
-    if (step.kind === 'hold') {
-      if (this.#held.get(id) !== step.reason) this.#taskLog(self ?? { job: d.job.id, group: d.group.name, index: d.index, task: d.task.name }).info({ reason: step.reason }, 'task held by its group order');
-      this.#held.set(id, step.reason);
-    } else if (step.kind !== 'act' || !step.noStart) {
-      this.#held.delete(id);
-    }
-    return step;
-  }
-
-  /**
-   * A restart of the task's allocation has run its course: every record of the allocation goes
-   * back to `pending`, at once, and each task looks again (the group starts anew in order). The
-   * one write to other tasks' records: it happens only when no task of the allocation has
-   * anything in flight (the order says `reset` only once nothing is alive).
-   */
-  #resetAlloc(id: string, reason: string): void {
-    const r = this.#o.store.get(id);
-    const allocId = r?.allocId ?? this.#desired.get(id)?.allocId;
-    if (!allocId) return;
-    const ids = this.#o.store
-      .all()
-      .filter((x) => x.allocId === allocId)
-      .map((x) => x.id);
-    for (const x of ids) this.#apply(x, { type: 'alloc-reset', reason });
-    this.#log.info({ allocId, reason, tasks: ids.length }, 'group restarts in order');
-    for (const x of ids) if (x !== id) this.submit(x);
-  }
-
-  /** Forget the last instances of allocations that have no record left. */
-  #forgetLeft(): void {
-    if (!this.#leaving.size) return;
-    const live = new Set(this.#o.store.all().map((r) => r.allocId));
-    for (const [id, l] of this.#leaving) {
-      if (live.has(l.allocId)) continue;
-      this.#leaving.delete(id);
-      this.#lingering.delete(id);
-      this.#held.delete(id);
-    }
-  }
-
   #emitter(id: string): EmitEvent {
     return (type, message, details) => {
       const r = this.#o.store.get(id);
@@ -566,17 +397,4 @@ export class TaskWorker {
   #taskLog(r: { job: string; group: string; index: number; task: string }): pino.Logger {
     return this.#log.child({ job: r.job, group: r.group, index: r.index, task: r.task });
   }
-}
-
-/** The diff's inputs now: the time, and why a driver cannot run tasks (undefined when it can). */
-export function diffOptionsFor(drivers: ReadonlyMap<string, Driver>, clock: Clock): DiffOptions {
-  return {
-    now: clock.now(),
-    driverBlocked: (name) => {
-      const d = drivers.get(name);
-      if (!d) return `unknown driver "${name}"`;
-      const a = d.availability();
-      return a.ok ? undefined : a.reason;
-    },
-  };
 }
