@@ -32,6 +32,10 @@ import { ApiFacade, type ApiFacadeOptions, type DesiredState } from './api-facad
 import { FileEvents } from './file-events.js';
 import { PeriodicLauncher } from '../reconcile/periodic.js';
 import { taskHooks } from './hooks.js';
+import type { PortBook } from '../ports/book.js';
+
+/** How often allocations waiting for ports are tried again (besides every pass). */
+const PORTS_RETRY_MS = 5000;
 
 export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic'> {
   source: JobSource;
@@ -46,6 +50,8 @@ export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' 
   storeLoad?: StoreLoadResult;
   /** Task hooks and group order (default: this agent's registry, hooks.ts). */
   hooks?: TaskHooks;
+  /** Ports of allocations (absent: tasks get none; unit tests of other parts). */
+  ports?: PortBook;
 }
 
 export class Agent extends ApiFacade {
@@ -60,6 +66,7 @@ export class Agent extends ApiFacade {
   #passScheduled = false;
   #passRunning = false;
   #metricsTimer: NodeJS.Timeout | undefined;
+  #portsTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
@@ -75,7 +82,7 @@ export class Agent extends ApiFacade {
       onRun: () => ref.metricsSoon?.(),
     });
     const periodic = new PeriodicLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.periodicChanged?.() });
-    super({ ...opts, worker, state, periodic, diffOptions: () => diffOptions(opts.drivers, clock) });
+    super({ ...opts, worker, state, periodic, diffOptions: () => diffOptions(opts.drivers, clock, opts.ports) });
     ref.metricsSoon = () => this.#metricsSoon();
     ref.periodicChanged = () => {
       this.#expand();
@@ -113,6 +120,7 @@ export class Agent extends ApiFacade {
     this.#unsubscribe?.();
     this.#periodic.close();
     clearTimeout(this.#metricsTimer);
+    clearTimeout(this.#portsTimer);
     await this.#o.source.stop().catch((err) => this.#log.warn({ err: describeError(err) }, 'failed to stop the job source'));
     const drained = await this.#worker.close(opts);
     if (!drained) this.#log.warn({}, 'in-flight task actions did not finish before shutdown');
@@ -143,7 +151,17 @@ export class Agent extends ApiFacade {
     const children = this.#periodic.children();
     this.#state.desired = expandJobs([...jobs.filter((j) => !j.periodic), ...children], this.#store.nodeId);
     this.#state.types = new Map([...jobs, ...children].map((j) => [j.id, j.type]));
+    // Before any task can act on the new set: an allocation's ports are decided when it appears.
+    this.#syncPorts();
     this.#worker.setDesired(this.#state.desired);
+  }
+
+  /** The port book follows the desired set (in its order) and what still runs. */
+  #syncPorts(): void {
+    if (!this.#o.ports) return;
+    const live = new Set<string>();
+    for (const r of this.#store.all()) if (r.handle) live.add(r.allocId);
+    this.#o.ports.sync(this.#state.desired.values(), live);
   }
 
   /** Ask for a pass soon (coalesced: one pass at a time). */
@@ -165,7 +183,9 @@ export class Agent extends ApiFacade {
     const t0 = performance.now();
     try {
       this.#periodic.checkFinished();
-      const opts = diffOptions(this.#o.drivers, this.#clock);
+      // Allocations waiting for ports may get them now (a holder went away).
+      this.#syncPorts();
+      const opts = diffOptions(this.#o.drivers, this.#clock, this.#o.ports);
       const { desired } = this.#state;
       const seen = new Set<string>();
       for (const r of this.#store.all()) {
@@ -179,6 +199,7 @@ export class Agent extends ApiFacade {
       this.#log.error({ err: describeError(err) }, 'reconcile pass failed');
     } finally {
       this.#passRunning = false;
+      this.#retryPortsSoon();
       this.#o.metrics.reconcilePass(performance.now() - t0);
     }
   }
@@ -197,6 +218,19 @@ export class Agent extends ApiFacade {
       byState.pending = (byState.pending ?? 0) + 1;
     }
     return out;
+  }
+
+  /**
+   * While an allocation waits for ports, a pass runs every few seconds: a port freed by a process
+   * that is not a tend task (or an agent config edit) is seen without a file change.
+   */
+  #retryPortsSoon(): void {
+    if (this.#portsTimer || this.#stopped || !this.#o.ports?.blockedAll().length) return;
+    this.#portsTimer = setTimeout(() => {
+      this.#portsTimer = undefined;
+      this.schedulePass();
+    }, PORTS_RETRY_MS);
+    this.#portsTimer.unref?.();
   }
 
   /** Task-state gauges follow changes within ~200 ms, without a pass per change. */

@@ -17,6 +17,7 @@ import { diffAll } from '../reconcile/diff.js';
 import { TendError } from '../errors.js';
 import { fileView, jobViews, pendingView, taskView } from './views.js';
 import { resolveQuery } from './resolve.js';
+import type { AllocatedPort } from '../ports/ports.js';
 
 /** What the agent knows of the desired state right now (the agent replaces the fields). */
 export interface DesiredState {
@@ -42,6 +43,8 @@ export interface ApiFacadeOptions {
   diffOptions(): DiffOptions;
   /** Disk pressure for the node view (DiskWatch); absent in unit tests. */
   disk?(): DiskView | undefined;
+  /** The allocations' ports (the port book); absent: views show none. */
+  ports?: { portsOf(allocId: string): AllocatedPort[] | undefined; blockedAll(): { allocId: string; job: string; reason: string }[] };
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
 }
@@ -69,16 +72,18 @@ export class ApiFacade implements AgentApi {
     const { desired } = this.#f.state;
     const out: TaskView[] = [];
     const seen = new Set<string>();
+    const ports = (allocId: string) => this.#f.ports?.portsOf(allocId);
     for (const r of this.#f.store.all()) {
       seen.add(r.id);
-      out.push(taskView(r, desired.get(r.id), this.#f.dataDir));
+      out.push(taskView(r, desired.get(r.id), this.#f.dataDir, false, ports(r.allocId)));
     }
-    for (const [id, d] of desired) if (!seen.has(id)) out.push(pendingView(d));
+    for (const [id, d] of desired) if (!seen.has(id)) out.push(pendingView(d, ports(d.allocId)));
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   jobs(): JobView[] {
-    const views = jobViews({ tasks: this.tasks(), files: this.#f.state.set?.files ?? [], types: this.#f.state.types });
+    const portsBlocked = new Map((this.#f.ports?.blockedAll() ?? []).map((b) => [b.job, b.reason]));
+    const views = jobViews({ tasks: this.tasks(), files: this.#f.state.set?.files ?? [], types: this.#f.state.types, portsBlocked });
     for (const v of views) {
       const p = this.#periodicView(v.id);
       if (!p) continue;
@@ -126,7 +131,9 @@ export class ApiFacade implements AgentApi {
     const r = this.#f.store.get(id);
     const d = this.#f.state.desired.get(id);
     if (!r && !d) throw notFound(id);
-    const v = r ? taskView(r, d, this.#f.dataDir, true) : { ...pendingView(d!), events: [] };
+    const allocId = r?.allocId ?? d!.allocId;
+    const ports = this.#f.ports?.portsOf(allocId);
+    const v = r ? taskView(r, d, this.#f.dataDir, true, ports) : { ...pendingView(d!, ports), events: [] };
     if (opts.stats && r?.handle && r.state === 'running') {
       v.stats = await this.#f.executor.stats(r.handle).catch(() => undefined);
     }

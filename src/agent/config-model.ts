@@ -30,6 +30,29 @@ export interface HostVolumeConfig {
   readOnly: boolean;
 }
 
+/** `client { host_network "name" { cidr, interface, reserved_ports } }`: an address ports may ask for (`host_network = "name"`). */
+export interface HostNetworkConfig {
+  name: string;
+  /** The first address of the node's interfaces within this CIDR. */
+  cidr?: string;
+  /** The first address of this interface (with `cidr`: the first of it within the CIDR). */
+  interface?: string;
+  /** Ports never given out on this network (inclusive ranges). */
+  reservedPorts: [number, number][];
+}
+
+/** What ports are given out from (Nomad's client names and defaults). */
+export interface ClientNetworkConfig {
+  /** `network_interface`: whose address ports get (NOMAD_IP_<label>). Default: the default route's interface, else loopback. */
+  networkInterface?: string;
+  /** `min_dynamic_port` (default 20000) and `max_dynamic_port` (default 32000). */
+  minDynamicPort: number;
+  maxDynamicPort: number;
+  /** `reserved { reserved_ports }`: never given out, static or dynamic (inclusive ranges, e.g. "22,80,8000-8100"). */
+  reservedPorts: [number, number][];
+  hostNetworks: HostNetworkConfig[];
+}
+
 /** `client { artifact { … } }`: Nomad's artifact limits, plus tend's allowed_local_dirs. */
 export interface ArtifactClientConfig {
   /** Resolved limits (Nomad's defaults: 30m, 100GB, 30m, 100GB, 4096). */
@@ -81,6 +104,8 @@ export interface AgentConfig {
      */
     env: { denylist: string[]; allowlist?: string[] };
     artifact: ArtifactClientConfig;
+    /** Ports: dynamic range, reserved ports, the node's address and host networks. */
+    network: ClientNetworkConfig;
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
   oci: {

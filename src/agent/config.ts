@@ -11,7 +11,7 @@ import path from 'node:path';
 import { hclParser } from '../jobspec/hcl-parser.js';
 import { TendError, describeError, errnoCode } from '../errors.js';
 import { platform } from '../platform.js';
-import type { AgentConfig, HostVolumeConfig } from './config-model.js';
+import type { AgentConfig, ClientNetworkConfig, HostVolumeConfig } from './config-model.js';
 import { DEFAULT_ENV_DENYLIST, parseEnvList } from '../drivers/host-env.js';
 import { DEFAULT_ARTIFACT_LIMITS } from '../artifacts/artifacts.js';
 
@@ -57,13 +57,17 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs'],
+  client: [
+    'node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs',
+    'network_interface', 'min_dynamic_port', 'max_dynamic_port', 'host_network',
+  ],
   artifact: [
     'http_read_timeout', 'http_max_size', 'gcs_timeout', 'git_timeout', 'hg_timeout', 's3_timeout', 'decompression_size_limit',
     'decompression_file_count_limit', 'disable_filesystem_isolation', 'set_environment_variables', 'allowed_local_dirs',
   ],
-  reserved: ['cores', 'memory', 'cpu'],
+  reserved: ['cores', 'memory', 'cpu', 'reserved_ports'],
   hostVolume: ['path', 'read_only'],
+  hostNetwork: ['cidr', 'interface', 'reserved_ports'],
   plugin: ['config'],
   rawExec: ['enabled', 'no_cgroups'],
   exec: ['enabled', 'default_pid_mode', 'default_ipc_mode', 'no_pivot_root', 'allow_caps', 'denied_host_uids', 'denied_host_gids'],
@@ -442,6 +446,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       jobFileDirs,
       env: taskEnv,
       artifact,
+      network: clientNetwork(c, client, reserved),
     },
     plugins: {
       rawExec: { enabled: get.bool(rawAt, rx, 'enabled') ?? false, noCgroups: get.bool(rawAt, rx, 'no_cgroups') ?? false },
@@ -495,6 +500,47 @@ function realPathOf(p: string): string {
       at = up;
     }
   }
+}
+
+const MAX_PORT = 65535;
+
+/** Port ranges like "22,80,8000-8100", each port 1..65535. */
+function portRanges(at: At, o: Raw, k: string): [number, number][] {
+  const r = get.ranges(at, o, k) ?? [];
+  for (const [lo, hi] of r) if (lo < 1 || hi > MAX_PORT) at.key(k).expected(`ports from 1 to ${MAX_PORT} like "22,80,8000-8100"`, o[k]);
+  return r;
+}
+
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)\/\d{1,3}$/;
+
+/** `client { network_interface, min_dynamic_port, max_dynamic_port, reserved { reserved_ports }, host_network "name" { … } }`. */
+function clientNetwork(c: At, client: Raw, reserved: Raw): ClientNetworkConfig {
+  const min = get.int(c, client, 'min_dynamic_port', 1) ?? 20000;
+  const max = get.int(c, client, 'max_dynamic_port', 1) ?? 32000;
+  if (min > MAX_PORT) c.key('min_dynamic_port').expected(`a port from 1 to ${MAX_PORT}`, min);
+  if (max > MAX_PORT) c.key('max_dynamic_port').expected(`a port from 1 to ${MAX_PORT}`, max);
+  if (min > max) c.key('min_dynamic_port').fail(`client.min_dynamic_port: expected at most max_dynamic_port (${max}), got ${min}`);
+  const hostNetworks: ClientNetworkConfig['hostNetworks'] = [];
+  if (client.host_network !== undefined) {
+    for (const [name, body] of labeled(c.key('host_network'), client.host_network)) {
+      const at = c.labeled('host_network', name);
+      if (name === 'default') at.fail(`${at.name}: "default" is the node's own network (client.network_interface); expected another name`);
+      const hn = block(at, body, KEYS.hostNetwork);
+      const cidr = get.str(at, hn, 'cidr');
+      const iface = get.str(at, hn, 'interface');
+      if (cidr !== undefined && !CIDR.test(cidr)) at.key('cidr').expected('a CIDR like "10.0.0.0/8"', cidr);
+      if (cidr === undefined && iface === undefined) at.fail(`${at.name}: expected cidr or interface, got neither`);
+      hostNetworks.push({ name, ...(cidr !== undefined ? { cidr } : {}), ...(iface !== undefined ? { interface: iface } : {}), reservedPorts: portRanges(at, hn, 'reserved_ports') });
+    }
+  }
+  const iface = get.str(c, client, 'network_interface');
+  return {
+    ...(iface ? { networkInterface: iface } : {}),
+    minDynamicPort: min,
+    maxDynamicPort: max,
+    reservedPorts: portRanges(c.key('reserved'), reserved, 'reserved_ports'),
+    hostNetworks,
+  };
 }
 
 function coresOf(at: At, v: unknown): number[] {

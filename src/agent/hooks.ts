@@ -7,6 +7,7 @@ import { emptyHooks, type TaskHooks } from '../reconcile/hooks.js';
 import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
 import { artifactHook } from '../reconcile/hooks/artifacts.js';
 import { lifecycleOrder } from '../reconcile/hooks/lifecycle-order.js';
+import { portsHook } from '../reconcile/hooks/ports.js';
 import type { ArtifactClientConfig } from './config-model.js';
 
 export interface HookOptions {
@@ -14,6 +15,8 @@ export interface HookOptions {
   node: NodeInfo;
   agentEnv: Record<string, string | undefined>;
   artifacts: ArtifactClientConfig;
+  /** The port book: an allocation's ports go with its last task. */
+  ports?: { release(allocId: string): void };
 }
 
 /** Without options (tests): only what needs no agent config (alloc dir teardown). */
@@ -21,6 +24,7 @@ export function taskHooks(o?: HookOptions): TaskHooks {
   const hooks = emptyHooks();
   if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
   hooks.teardown.push(allocDirHook);
+  if (o?.ports) hooks.teardown.push(portsHook(o.ports));
   hooks.order = lifecycleOrder;
   return hooks;
 }

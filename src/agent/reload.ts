@@ -59,6 +59,11 @@ const NAMES: Record<string, string> = {
   'plugins.exec.defaultPidMode': 'plugin "exec" default_pid_mode',
   'plugins.exec.defaultIpcMode': 'plugin "exec" default_ipc_mode',
   'plugins.exec.noPivotRoot': 'plugin "exec" no_pivot_root',
+  'client.network.networkInterface': 'client.network_interface',
+  'client.network.minDynamicPort': 'client.min_dynamic_port',
+  'client.network.maxDynamicPort': 'client.max_dynamic_port',
+  'client.network.reservedPorts': 'client.reserved.reserved_ports',
+  'client.network.hostNetworks': 'client.host_network',
 };
 
 /** Leaves of a config: path → value (arrays and null are leaves). */

@@ -34,6 +34,9 @@ import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { DiskWatch } from './disk.js';
 import { reloadConfig } from './reload.js';
+import { PortBook } from '../ports/book.js';
+import { detectPortConfig } from '../ports/address.js';
+import { procProbe } from '../ports/listening.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -63,6 +66,8 @@ export async function startAgent(config: AgentConfig, logger?: pino.Logger): Pro
 
 async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirLock): Promise<RunningAgent> {
   const p = platform();
+  // The node's addresses first: a network_interface that is not there stops the start before anything runs.
+  const portConfig = detectPortConfig(config.client.network);
   const store = createStore({ dataDir: config.dataDir, logger: log });
   // A store found corrupt or missing is reported by recovery, with what it rebuilt.
   const loaded = await store.load();
@@ -84,7 +89,11 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   );
   const availability = {} as Record<DriverName, DriverAvailability>;
   for (const [name, d] of drivers) availability[name as DriverName] = d.availability();
-  const node = nodeInfo({ platform: p, config, nodeId: store.nodeId, version: version(), drivers: availability });
+  const networkAddress = portConfig.networks.get('default')!.address;
+  const node = nodeInfo({ platform: p, config, nodeId: store.nodeId, version: version(), drivers: availability, networkAddress });
+  const ref: { agent?: Agent } = {};
+  const ports = new PortBook({ store, config: portConfig, probe: procProbe, logger: log, onRelease: () => ref.agent?.schedulePass() });
+  log.info({ address: networkAddress, dynamic: `${portConfig.minDynamic}-${portConfig.maxDynamic}`, hostNetworks: [...portConfig.networks.values()].filter((n) => n.name !== 'default').map((n) => `${n.name}=${n.address}`), unresolved: Object.fromEntries(portConfig.unresolved ?? []) }, 'ports');
   const source = createJobSource({
     dir: config.jobsDir,
     node,
@@ -124,8 +133,10 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir: (dir: string, n: NodeInfo) => loadDir(dir, n, config.client.jobFileDirs),
     storeLoad: loaded,
-    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact }),
+    ports,
+    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact, ports }),
   });
+  ref.agent = agent;
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
   disk.start();

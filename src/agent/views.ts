@@ -6,6 +6,7 @@ import type { FileView, JobStatus, JobView, TaskView } from '../api/api.js';
 import type { FileState } from '../source/source.js';
 import type { DesiredInstance } from '../reconcile/reconcile.js';
 import type { TaskRecord } from '../store/store.js';
+import type { AllocatedPort } from '../ports/ports.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
 import { instanceFields } from '../reconcile/expand.js';
 import type { Task } from '../jobspec/model.js';
@@ -43,7 +44,7 @@ export function taskSpecView(t: Task): Record<string, unknown> {
   };
 }
 
-export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir: string, detail = false): TaskView {
+export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir: string, detail = false, ports?: AllocatedPort[]): TaskView {
   const v: TaskView = {
     id: r.id,
     job: r.job,
@@ -64,6 +65,7 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
   if (r.nextRestartAt && r.state === 'restarting') v.nextRestartAt = r.nextRestartAt;
   if (r.lastExit) v.lastExit = r.lastExit;
   if (r.error) v.error = r.error;
+  if (ports?.length) v.ports = ports;
   if (d) {
     if (d.task.lifecycle) v.lifecycle = d.task.lifecycle;
     if (d.task.leader) v.leader = true;
@@ -78,11 +80,12 @@ export function taskView(r: TaskRecord, d: DesiredInstance | undefined, dataDir:
 }
 
 /** A desired instance that has no record yet (queued). */
-export function pendingView(d: DesiredInstance): TaskView {
+export function pendingView(d: DesiredInstance, ports?: AllocatedPort[]): TaskView {
   return {
     ...instanceFields(d),
     state: 'pending',
     restarts: 0,
+    ...(ports?.length ? { ports } : {}),
     ...(d.task.lifecycle ? { lifecycle: d.task.lifecycle } : {}),
     ...(d.task.leader ? { leader: true } : {}),
   };
@@ -101,7 +104,7 @@ function jobStatus(tasks: TaskView[]): JobStatus {
   if (states.has('failed')) return 'failed';
   if (tasks.every((t) => t.state === 'complete')) return 'complete';
   if (tasks.every((t) => t.state === 'dead')) return 'dead';
-  if (tasks.some((t) => t.state === 'pending' && t.error?.startsWith('driver '))) return 'blocked';
+  if (tasks.some((t) => t.state === 'pending' && (t.error?.startsWith('driver ') || t.error?.startsWith('waiting for ports')))) return 'blocked';
   if (tasks.every((t) => t.state === 'running' || t.state === 'complete')) return 'running';
   return 'pending';
 }
@@ -118,9 +121,11 @@ export interface JobsInput {
   files: FileState[];
   /** job id → type, for jobs in force. */
   types: ReadonlyMap<string, string>;
+  /** Allocations waiting for ports, by job (an edit of a running job that cannot get its ports is not applied). */
+  portsBlocked?: ReadonlyMap<string, string>;
 }
 
-export function jobViews({ tasks, files, types }: JobsInput): JobView[] {
+export function jobViews({ tasks, files, types, portsBlocked }: JobsInput): JobView[] {
   const byJob = new Map<string, TaskView[]>();
   for (const t of tasks) {
     const list = byJob.get(t.job) ?? [];
@@ -141,6 +146,8 @@ export function jobViews({ tasks, files, types }: JobsInput): JobView[] {
       const failed = list.find((t) => t.state === 'failed');
       if (failed) v.reason = `${failed.id} failed${failed.error ? `: ${failed.error}` : ''}${failed.lastExit ? ` (last ${describeExit(failed.lastExit)})` : ''}`;
     }
+    const held = portsBlocked?.get(id);
+    if (held && !v.reason) v.reason = `waiting for ports: ${held}`;
     if (f && !f.ok) {
       v.reason = `file invalid (last good version in force)${v.reason ? `; ${v.reason}` : ''}`;
       v.diagnostics = f.diagnostics;

@@ -5,6 +5,8 @@
  */
 import type { Diagnostic } from '../jobspec/model.js';
 import type { DriverAvailability, ExecOptions, ExecSession, ExitResult, TaskStats } from '../executor/executor.js';
+import type { AllocatedPort } from '../ports/ports.js';
+export type { AllocatedPort } from '../ports/ports.js';
 
 // Domain types live with their owners; re-exported here because they are part of the API's JSON.
 export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/store.js';
@@ -36,6 +38,8 @@ export interface TaskView {
   /** Why a task that is not running waits or stops, from the lifecycle order ("waiting for prestart task "init" to complete"). */
   waiting?: string;
   resources: { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] };
+  /** The allocation's ports (host address and port per label; `to` when mapped), when it has any. */
+  ports?: AllocatedPort[];
   file: string;
   stats?: TaskStats;
   /** Present on the single-task endpoint: recent events, newest last. */

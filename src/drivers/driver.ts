@@ -8,6 +8,7 @@
  */
 import type { DriverAvailability, DriverName, LaunchSpec } from '../executor/executor.js';
 import type { Group, Job, NodeInfo, Task } from '../jobspec/model.js';
+import type { AllocatedPort } from '../ports/ports.js';
 import type { TaskDirs } from './alloc-dir.js';
 import type { ResolvedUser } from './user.js';
 
@@ -33,6 +34,8 @@ export interface PrepareContext {
   reserveCores?(execId: string, count: number): number[];
   /** The task's dirs and user, as `Driver.setup` made them (prepare makes them itself when absent). */
   setup?: TaskSetup;
+  /** The allocation's ports (host mode: nothing to set up, the task gets their variables). */
+  ports?: readonly AllocatedPort[];
 }
 
 /** What exists once a task's dirs are made: the dirs, and who the task runs as (undefined: the agent's user). */

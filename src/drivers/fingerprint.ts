@@ -14,6 +14,8 @@ export interface FingerprintInput {
   version: string;
   /** Availability per driver, after the agent config (enabled) is applied. */
   drivers: Record<DriverName, DriverAvailability>;
+  /** The node's address (the "default" network's: what tasks get as NOMAD_IP_<label>). */
+  networkAddress?: string;
 }
 
 export function nodeInfo(input: FingerprintInput): NodeInfo {
@@ -35,6 +37,7 @@ export function nodeInfo(input: FingerprintInput): NodeInfo {
     'os.cgroups.mode': p.cgroups.mode,
     'tend.version': input.version,
   };
+  if (input.networkAddress) attributes['unique.network.ip-address'] = input.networkAddress;
   for (const [name, a] of Object.entries(drivers)) if (a.ok) attributes[`driver.${name}`] = '1';
   return {
     name: config.client.nodeName || p.hostname,

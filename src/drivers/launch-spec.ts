@@ -62,6 +62,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     allocDir: view.allocDir,
     taskDir: view.taskDir,
     cores,
+    ...(ctx.ports?.length ? { ports: ctx.ports } : {}),
     node: ctx.node,
     env: ctx.agentEnv,
   };

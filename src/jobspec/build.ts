@@ -11,6 +11,7 @@ import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import { checkLifecycle } from './lifecycle-check.js';
+import { buildPorts, checkAllocPorts } from './network.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
@@ -27,8 +28,6 @@ export const DEFAULT_RESTART: Record<JobType, RestartPolicy> = {
   service: { attempts: 2, intervalMs: 30 * 60_000, delayMs: 15_000, mode: 'fail' },
   batch: { attempts: 3, intervalMs: 24 * 3_600_000, delayMs: 15_000, mode: 'fail' },
 };
-/** Nomad 1.x accepts hyphens in port labels (`port "dns-tcp"`, hashicorp/nomad#12347). */
-const PORT_LABEL = /^[a-zA-Z0-9_-]+$/;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
@@ -137,10 +136,11 @@ export class Builder {
       }
       volumes.push({ name: v.labels[0], type: 'host', source: str(v.attrs.source) ?? v.labels[0], readOnly: bool(v.attrs.read_only) ?? false });
     }
-    if (g) this.#checkPorts(g);
+    const ports = buildPorts(this.#r, g, (steps, attr) => this.#pos(steps, attr));
     const taskBodies = lone ? [lone] : all(b, 'task');
     const tasks = taskBodies.map((t) => this.task(t, restart, volumes, g ? all(g, 'volume').map((v) => v.labels[0]) : []));
     checkLifecycle(this.#r, b, taskBodies, tasks);
+    checkAllocPorts(this.#r, g, ports, tasks.map((t, i) => ({ name: t.name, body: taskBodies[i], ports: t.ports })), count);
     const seen = new Set<string>();
     for (const t of tasks) {
       if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);
@@ -153,6 +153,7 @@ export class Builder {
       meta: stringMap(g && first(g, 'meta')),
       constraints: g ? all(g, 'constraint').map((c) => this.constraint(c)) : [],
       volumes,
+      ...(ports ? { ports } : {}),
       tasks,
       pos: this.#pos(b.steps),
     };
@@ -170,7 +171,7 @@ export class Builder {
     }
     const cfg = first(b, 'config');
     const config = this.config(cfg, EXEC_DRIVERS.includes(driver), b.steps);
-    this.#checkPorts(first(b, 'resources') ?? b);
+    const ports = buildPorts(this.#r, first(b, 'resources'), (steps, attr) => this.#pos(steps, attr));
     const killSignal = str(b.attrs.kill_signal) || 'SIGINT';
     if (!(killSignal.toUpperCase() in constants.signals) && !(`SIG${killSignal.toUpperCase()}` in constants.signals)) {
       this.#r.error('schema', b.steps, 'kill_signal', `expected a signal name like "SIGTERM", got "${killSignal}"`);
@@ -208,6 +209,7 @@ export class Builder {
       constraints: all(b, 'constraint').map((c) => this.constraint(c)),
       volumeMounts: mounts,
       leader: bool(b.attrs.leader) ?? false,
+      ...(ports ? { ports } : {}),
       ...(lc ? { lifecycle: { hook: (str(lc.attrs.hook) ?? 'prestart') as 'prestart' | 'poststart' | 'poststop', sidecar: bool(lc.attrs.sidecar) ?? false } } : {}),
       pos: this.#pos(b.steps),
     };
@@ -360,20 +362,6 @@ export class Builder {
       const problem = what === 'env' ? envKeyProblem(k) : execStringProblem('a meta key', k);
       if (problem) this.#r.error('schema', b!.steps, k, problem);
       else this.#checkExecString(b!.steps, k, `${what === 'env' ? 'an env' : 'a meta'} value`, v);
-    }
-  }
-
-  /** Port labels as Nomad checks them: ^[a-zA-Z0-9_-]+$, unique ignoring case, per network. */
-  #checkPorts(owner: Body): void {
-    for (const net of all(owner, 'network')) {
-      const seen = new Map<string, string>();
-      for (const p of all(net, 'port')) {
-        const label = p.labels[0];
-        if (!PORT_LABEL.test(label)) this.#r.error('schema', p.steps, undefined, `port label "${label}" does not match ^[a-zA-Z0-9_-]+$`);
-        const prev = seen.get(label.toLowerCase());
-        if (prev !== undefined) this.#r.error('schema', p.steps, undefined, `found a port label collision: "${label}" and "${prev}"`);
-        seen.set(label.toLowerCase(), label);
-      }
     }
   }
 }

@@ -2,10 +2,13 @@
  * Runtime interpolation, at launch: the NOMAD_* environment of a task
  * instance and the substitution of `${NOMAD_*}`, `${node.*}`, `${attr.*}`,
  * `${meta.*}` and `${env["X"]}` in every string of the task. References
- * Nomad knows but tend cannot fill (ports, upstreams, …) and text that is
- * not a reference (`${HOME}` written as `$${HOME}`) stay as written.
+ * Nomad knows but tend cannot fill (upstreams, …), port variables of labels
+ * the allocation does not have, and text that is not a reference (`${HOME}`
+ * written as `$${HOME}`) stay as written.
  */
 import { TendError } from '../errors.js';
+import type { AllocatedPort } from '../ports/ports.js';
+import { portEnv } from '../ports/env.js';
 import type { Job, Group, Task, NodeInfo } from './model.js';
 
 /** What is known about one task instance at launch. */
@@ -20,6 +23,8 @@ export interface RuntimeContext {
   taskDir: string;
   /** Exclusive cores assigned (NOMAD_CPU_CORES). */
   cores?: number[];
+  /** The allocation's ports (NOMAD_PORT_<label>, NOMAD_ADDR_<label>, …; src/ports/env.ts). */
+  ports?: readonly AllocatedPort[];
   node: NodeInfo;
   /** The agent's environment, for `${env["X"]}`. */
   env: Record<string, string | undefined>;
@@ -35,7 +40,7 @@ function metaEnv(meta: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/** The NOMAD_* variables of the instance (NOMAD_JOB_NAME, NOMAD_ALLOC_DIR, NOMAD_CPU_LIMIT, NOMAD_META_*, …). */
+/** The NOMAD_* variables of the instance (NOMAD_JOB_NAME, NOMAD_ALLOC_DIR, NOMAD_CPU_LIMIT, NOMAD_META_*, NOMAD_PORT_*, …). */
 export function runtimeEnv(ctx: RuntimeContext): Record<string, string> {
   const { job, group, task, index } = ctx;
   const sep = ctx.taskDir.includes('\\') ? '\\' : '/';
@@ -62,6 +67,7 @@ export function runtimeEnv(ctx: RuntimeContext): Record<string, string> {
   };
   if (r.memoryMaxMB !== undefined && r.memoryMaxMB > 0) env.NOMAD_MEMORY_MAX_LIMIT = String(r.memoryMaxMB);
   if (ctx.cores?.length) env.NOMAD_CPU_CORES = ctx.cores.join(',');
+  if (ctx.ports?.length) Object.assign(env, portEnv(ctx.ports, task.name));
   return env;
 }
 

@@ -118,6 +118,24 @@ export interface GroupVolume {
   readOnly: boolean;
 }
 
+/**
+ * One `port "label" { static, to, host_network, ignore_collision }` of a host-mode `network`
+ * block (group level, or the legacy task level `resources { network { … } }`). tend allocates
+ * the host port per allocation (src/ports/); what is asked for is all the model holds.
+ */
+export interface PortSpec {
+  label: string;
+  /** The host port asked for (`static`); absent: a dynamic port from the agent's range. */
+  static?: number;
+  /** `to`: the port as the task should bind it (Nomad's NOMAD_PORT_<label>); -1: the host port. Host mode maps nothing. */
+  to?: number;
+  /** `host_network`: the agent's `host_network` whose address the port is on (default "default": the node's address). */
+  hostNetwork: string;
+  /** `ignore_collision`: a static port shared with other allocations or processes (SO_REUSEPORT); never checked. */
+  ignoreCollision?: boolean;
+  pos: SourcePos;
+}
+
 export interface Task {
   name: string;
   driver: string;
@@ -135,6 +153,8 @@ export interface Task {
   constraints: Constraint[];
   volumeMounts: VolumeMount[];
   leader: boolean;
+  /** Legacy task-level ports (`resources { network { port … } }`); absent when none. */
+  ports?: PortSpec[];
   /** lifecycle { hook, sidecar }, kept for status; tend starts all tasks of a group together. */
   lifecycle?: { hook: 'prestart' | 'poststart' | 'poststop'; sidecar: boolean };
   pos: SourcePos;
@@ -147,6 +167,8 @@ export interface Group {
   meta: Record<string, string>;
   constraints: Constraint[];
   volumes: GroupVolume[];
+  /** Ports of the group's `network` block (host mode, the only one tend has); absent when none. */
+  ports?: PortSpec[];
   tasks: Task[];
   pos: SourcePos;
 }

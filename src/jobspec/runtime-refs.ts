@@ -2,8 +2,9 @@
  * Runtime references: `${NOMAD_*}`, `${node.*}`, `${attr.*}`, `${meta.*}`,
  * `${env["X"]}`. They survive loading as text and are filled at launch by
  * interpolateTask. At load time every such reference is checked here:
- * NOMAD_* names tend fills, names Nomad knows but tend cannot fill (ports,
- * upstreams, tokens: a warning), and unknown ones (a warning with a "did you
+ * NOMAD_* names tend fills (ports: per label of the allocation, left as written
+ * when the allocation has no such port, as Nomad does), names Nomad knows but
+ * tend cannot fill (bridge addresses, upstreams, tokens: a warning), and unknown ones (a warning with a "did you
  * mean": Nomad's parser keeps them as written, and so does tend, e.g. a
  * shell script's `${NOMAD_ADDR}`).
  */
@@ -15,8 +16,11 @@ export const NOMAD_VARS = [
   'NOMAD_CPU_CORES', 'NOMAD_MEMORY_LIMIT', 'NOMAD_MEMORY_MAX_LIMIT', 'NOMAD_DC', 'NOMAD_REGION', 'NOMAD_NAMESPACE',
 ] as const;
 
-/** Nomad sets these, tend cannot (no networking, Consul, Vault or workload identity). */
-const NOMAD_ONLY = /^NOMAD_((HOST_|ALLOC_)?(PORT|IP|ADDR)_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|LOCAL_DIR|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
+/** Port variables: set per port label of the allocation (src/ports/env.ts). */
+export const PORT_VARS = /^NOMAD_(PORT|HOST_PORT|ALLOC_PORT|IP|IPv4|HOST_IP|ADDR|HOST_ADDR)_[\w.-]+$/;
+
+/** Nomad sets these, tend cannot (bridge-mode addresses, Consul, Vault or workload identity). */
+const NOMAD_ONLY = /^NOMAD_(ALLOC_(IP|ADDR|INTERFACE)_\w+|IPv6_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|LOCAL_DIR|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
 
 /** node.* names tend fills. */
 export const NODE_REFS = ['node.unique.name', 'node.unique.id', 'node.class', 'node.datacenter'] as const;
@@ -26,7 +30,7 @@ export type RefVerdict = { ok: true } | { ok: false; severity: 'error' | 'warnin
 /** Check one reference (the text inside `${…}`, trimmed). */
 export function checkRuntimeRef(ref: string): RefVerdict {
   if (ref.startsWith('NOMAD_')) {
-    if ((NOMAD_VARS as readonly string[]).includes(ref) || ref.startsWith('NOMAD_META_')) return { ok: true };
+    if ((NOMAD_VARS as readonly string[]).includes(ref) || ref.startsWith('NOMAD_META_') || PORT_VARS.test(ref)) return { ok: true };
     if (NOMAD_ONLY.test(ref)) return { ok: false, severity: 'warning', message: `\${${ref}} is set by Nomad but not by tend; it stays empty` };
     return { ok: false, severity: 'warning', message: `\${${ref}} is not a runtime variable Nomad or tend sets; it stays as written`, candidates: [...NOMAD_VARS] };
   }

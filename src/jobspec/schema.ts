@@ -65,7 +65,7 @@ const restart: BlockSchema = {
 };
 const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
 const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
-// update, service, network, periodic, parameterized: warned by unsupported.ts, which says what happens instead.
+// update, service, periodic, parameterized: warned by unsupported.ts, which says what happens instead.
 const update: BlockSchema = {
   single: true,
   attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline', 'progress_deadline', 'auto_revert', 'auto_promote', 'canary', 'stagger'),
@@ -96,10 +96,20 @@ const service: BlockSchema = {
   ),
   blocks: { check, check_restart: checkRestart, connect: open(), meta: open(undefined, { asAttr: true }), canary_meta: open(), tagged_addresses: open(), weights: open(), identity: open() },
 };
-const port: BlockSchema = { labels: 1, attrs: any('static', 'to', 'host_network', 'ignore_collision') };
+const port: BlockSchema = { labels: 1, attrs: { static: 'int', to: 'int', host_network: 'string', ignore_collision: 'bool' } };
+/** Host mode only: `mode` other than "host" and `cni` are `unsupported` errors (build.ts, network.ts). */
 const network: BlockSchema = {
-  attrs: any('mode', 'mbits', 'hostname', 'cidr'),
-  blocks: { port, dns: { single: true, attrs: any('servers', 'searches', 'options') }, cni: open() },
+  attrs: { mode: 'string' },
+  ignored: {
+    ...ignored('is deprecated in Nomad and tend does not limit bandwidth', 'mbits'),
+    ...ignored('is set only in bridge mode; tasks see the host\'s hostname', 'hostname'),
+    ...ignored('is deprecated in Nomad; ports are on the node\'s address or their host_network', 'cidr'),
+  },
+  blocks: {
+    port,
+    dns: { single: true, warn: "is applied only in bridge mode; tasks use the host's resolv.conf", attrs: any('servers', 'searches', 'options') },
+    cni: open(),
+  },
 };
 const ephemeralDisk: BlockSchema = { single: true, warn: 'the allocation dir lives on the local disk already', attrs: any('size', 'sticky', 'migrate') };
 const scaling: BlockSchema = { warn: 'autoscaling needs the Nomad autoscaler', labels: 0, attrs: any('min', 'max', 'enabled', 'type'), blocks: { policy: open() } };
@@ -225,7 +235,7 @@ const group: BlockSchema = {
     volume,
     affinity,
     spread,
-    network,
+    network: { ...network, single: true },
     service,
     update,
     migrate,

@@ -45,20 +45,12 @@ export const ACTED_ON: readonly string[] = [
   'job.periodic', 'periodic.cron', 'periodic.crons', 'periodic.prohibit_overlap', 'periodic.time_zone', 'periodic.enabled',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
+  'group.network', 'resources.network', 'network.mode', 'network.port', 'port.static', 'port.to', 'port.host_network', 'port.ignore_collision',
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const driverOf = (f: FieldContext): string | undefined => str([...f.ancestors, f.body].reverse().find((b) => b.steps.at(-1)?.type === 'task')?.attrs.driver);
 const rawExecOnly = (what: string): Consequence => (f) => (driverOf(f) === 'raw_exec' ? `not applied to raw_exec tasks; ${what}` : undefined);
-const list = (xs: string[]): string => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
-
-function ports(f: FieldContext): string {
-  const labels = (f.body.blocks.port ?? []).map((p) => p.labels[0] ?? '');
-  if (!labels.length) return 'not applied; the task shares the host network';
-  const statics = (f.body.blocks.port ?? []).filter((p) => p.attrs.static !== undefined).map((p) => String(p.attrs.static));
-  const vars = list(labels.map((l) => `NOMAD_PORT_${l}`));
-  return `no port is allocated${statics.length ? ` (static ${list(statics)} not reserved)` : ''}; ${vars} ${labels.length === 1 ? 'is' : 'are'} not set; the task shares the host network`;
-}
 
 const update: Consequence = () => 'not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)';
 const service: Consequence = (f) => {
@@ -80,8 +72,6 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Need a scheduler or a network: what tend does instead.
   'group.service': service,
   'task.service': service,
-  'group.network': ports,
-  'resources.network': (f) => `${ports(f)} (network inside resources is deprecated in Nomad)`,
   'job.update': update,
   'group.update': update,
   'job.parameterized': () => 'not followed; tend runs the job at once, with no dispatch payload or meta (Nomad would wait for a dispatch)',

@@ -17,13 +17,17 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
     return { kind: 'stop', reason: 'no longer in the desired set' };
   }
   const blocked = opts.driverBlocked(desired.task.driver);
+  const held = opts.allocBlocked?.(desired);
   if (!actual) {
-    return blocked ? { kind: 'start', reason: `driver ${desired.task.driver} unavailable: ${blocked}` } : { kind: 'start' };
+    if (blocked) return { kind: 'start', reason: `driver ${desired.task.driver} unavailable: ${blocked}` };
+    return held ? { kind: 'start', reason: `waiting for ports: ${held}` } : { kind: 'start' };
   }
   const live = actual.state === 'running' || actual.state === 'starting' || actual.state === 'stopping';
   if (actual.hashes.restart !== desired.hashes.restart) {
     // A record rebuilt without its launch spec: nothing to name but the spec itself.
     const fields = actual.hashes.restart === UNKNOWN_SPEC ? ['spec'] : changedFields(actual.hashes, desired.hashes, 'restart');
+    // The edit cannot get its ports: what runs keeps running, with its ports, until it can.
+    if ((live || actual.handle) && held) return { kind: 'none', fields, reason: `${fields.join(', ')} changed; not applied, waiting for ports: ${held}` };
     if (live || actual.handle) return { kind: 'restart', fields, reason: `${fields.join(', ')} changed` };
     return { kind: 'start', fields, reason: 'spec changed' };
   }
@@ -33,7 +37,9 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
     case 'pending':
       // A blocked task waits for its driver. Availability is fixed at agent start, so it is tried again only when its spec changes or the agent restarts.
       if (blocked && actual.error) return NONE;
-      return { kind: 'start', reason: blocked ? `driver ${desired.task.driver} unavailable: ${blocked}` : undefined };
+      // Waiting for ports: tried again once the port book has them (a later pass).
+      if (held && actual.error === `waiting for ports: ${held}`) return { kind: 'none', reason: actual.error };
+      return { kind: 'start', reason: blocked ? `driver ${desired.task.driver} unavailable: ${blocked}` : held ? `waiting for ports: ${held}` : undefined };
     case 'restarting': {
       const at = actual.nextRestartAt ? Date.parse(actual.nextRestartAt) : 0;
       return at <= opts.now ? { kind: 'start', reason: 'restart policy' } : NONE;

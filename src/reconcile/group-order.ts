@@ -19,6 +19,8 @@ export interface GroupOrdersOptions {
   logger: pino.Logger;
   /** Queue a sync of a task. */
   submit(id: string): void;
+  /** Why an instance's allocation cannot get its ports (an edit that cannot be applied is no restart). */
+  portsBlocked?(d: DesiredInstance): string | undefined;
 }
 
 export class GroupOrders {
@@ -64,7 +66,7 @@ export class GroupOrders {
       leaving: !this.#desiredAllocs.has(allocId),
       specChanged: (r) => {
         const want = this.#desired.get(r.id);
-        return want !== undefined && want.hashes.restart !== r.hashes.restart;
+        return want !== undefined && want.hashes.restart !== r.hashes.restart && (r.handle === undefined || !this.#o.portsBlocked?.(want));
       },
     });
     if (step.kind === 'act' && step.lingers) this.#lingering.add(id);

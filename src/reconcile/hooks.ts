@@ -7,7 +7,7 @@
  * hook in its own file, registered by the agent (`src/agent/hooks.ts`), never a new branch in the
  * worker.
  *
- *   start:    order ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
+ *   start:    order ─▶ ports ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
  *             ─▶ handle persisted ─▶ "Started" ─▶ poststart hooks
  *   exit:     "Terminated" + restart policy ─▶ exited hooks
  *   stop:     stop hooks ─▶ kill signal, kill timeout ─▶ "Killed"
@@ -32,6 +32,7 @@ import type pino from 'pino';
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
 import type { TaskDirs } from '../drivers/alloc-dir.js';
 import type { ResolvedUser } from '../drivers/user.js';
+import type { AllocatedPort } from '../ports/ports.js';
 import type { TaskEventType, TaskRecord } from '../store/store.js';
 import type { DesiredInstance } from './reconcile.js';
 
@@ -51,6 +52,8 @@ export interface PrestartContext extends HookContextBase {
   dirs: TaskDirs;
   /** Who the task runs as, when the agent is root (undefined: the agent's own user). Files a hook writes for the task belong to it. */
   user?: ResolvedUser;
+  /** The allocation's ports (for the task's runtime variables: `RuntimeContext.ports`); empty when it has none. */
+  ports: readonly AllocatedPort[];
   /** Aborted when the agent shuts down. */
   signal: AbortSignal;
 }

@@ -53,5 +53,10 @@ export interface DiffOptions {
   now: number;
   /** Why a driver cannot run tasks, or undefined when it can. */
   driverBlocked(driver: string): string | undefined;
+  /**
+   * Why the instance's allocation cannot get its ports for its current spec (the port book), or
+   * undefined when it has them or asks for none. A running task whose edit is blocked keeps running.
+   */
+  allocBlocked?(d: DesiredInstance): string | undefined;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Spec hashes of one task instance, split by what a change forces:
  *  - restart fields: a new process is needed (driver, command, args, the rest
- *    of the driver config, env, user, meta, logs, artifacts, templates, volumes);
+ *    of the driver config, env, user, meta, logs, artifacts, templates, volumes, the
+ *    allocation's ports: labels, statics, `to`, host networks — not the dynamic values);
  *  - resource fields: applied in place (cpu, memory, memory_max, cores, pids_limit);
  *  - policy fields: stored only (kill_signal, kill_timeout, restart policy).
  * Hashes are cached per Task object, so an unchanged file costs nothing.
@@ -9,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Group, Job, Task } from '../jobspec/model.js';
 import type { SpecHashes } from '../store/store.js';
+import { portRequests } from '../ports/requests.js';
 
 /** JSON with sorted object keys, so equal values hash equally. */
 export function stableStringify(v: unknown): string {
@@ -64,6 +66,9 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
     'restart.delay': task.restart.delayMs,
     'restart.mode': task.restart.mode,
   };
+  // Only when there are ports: a task without them keeps the hash it had before tend knew ports.
+  const ports = portRequests(group);
+  if (ports.length) f.network = ports;
   const known = new Set(['command', 'args', 'pid_mode', 'ipc_mode', 'cap_add', 'cap_drop', 'pids_limit']);
   for (const [k, v] of Object.entries(task.config.raw ?? {})) if (!known.has(k)) f[`config.${k}`] = v;
   for (const [k, v] of Object.entries(task.env ?? {})) f[`env.${k}`] = v;

@@ -52,7 +52,7 @@ export class TaskWorker {
     this.#log = opts.logger.child({ component: 'worker' });
     this.#hooks = opts.hooks ?? emptyHooks();
     this.#timers = new TaskTimers({ executor: opts.executor, store: opts.store, clock: opts.clock, logger: this.#log, submit: (id, input) => this.submit(id, input) });
-    this.#groups = new GroupOrders({ store: opts.store, order: this.#hooks.order, logger: this.#log, submit: (id) => this.submit(id) });
+    this.#groups = new GroupOrders({ store: opts.store, order: this.#hooks.order, logger: this.#log, submit: (id) => this.submit(id), portsBlocked: (d) => opts.ports?.blocked(d) });
     this.#queue = new WorkQueue<WorkerInput>({
       concurrency: opts.concurrency,
       run: (id, inputs) => this.#run(id, inputs),
@@ -190,7 +190,7 @@ export class TaskWorker {
   }
 
   #diffOptions(): DiffOptions {
-    return diffOptionsFor(this.#o.drivers, this.#o.clock);
+    return diffOptionsFor(this.#o.drivers, this.#o.clock, this.#o.ports);
   }
 
   async #act(id: string, actions: WorkerAction[], log: pino.Logger): Promise<void> {
@@ -240,6 +240,13 @@ export class TaskWorker {
       if (t.events.some((e) => e.type === TASK_EVENT.DriverFailure)) log.warn({ driver: d.task.driver, reason: avail.reason }, 'driver unavailable, task pending');
       return;
     }
+    // The allocation's ports: kept by the port book across restarts; none to be had is a wait, not a failure.
+    const ports = this.#o.ports?.forStart(d) ?? { ok: true as const, ports: [] };
+    if (!ports.ok) {
+      const t = this.#apply(id, { type: 'blocked', reason: ports.reason, cause: 'ports' });
+      if (t.events.length) log.warn({ reason: ports.reason }, 'ports unavailable, task pending');
+      return;
+    }
     await this.#act(id, this.#apply(id, { type: 'starting', manual }).actions, log);
     const t0 = performance.now();
     let setup: TaskSetup;
@@ -251,7 +258,7 @@ export class TaskWorker {
     const emit = this.#emitter(id);
     for (const h of this.#hooks.prestart) {
       try {
-        await h.prestart({ instance: d, dirs: setup.dirs, user: setup.user, emit, signal: this.#abort.signal, logger: log });
+        await h.prestart({ instance: d, dirs: setup.dirs, user: setup.user, ports: ports.ports, emit, signal: this.#abort.signal, logger: log });
       } catch (err) {
         return this.#startFailed(id, err, log.child({ hook: h.name }), TASK_EVENT.SetupFailure);
       }
@@ -260,7 +267,7 @@ export class TaskWorker {
     let prepareMs = 0;
     let cores: number[] | undefined;
     try {
-      const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv, reserveCores: this.#o.reserveCores, setup });
+      const spec = await driver.prepare(d, { node: this.#o.node, agentEnv: this.#o.agentEnv, reserveCores: this.#o.reserveCores, setup, ports: ports.ports });
       prepareMs = performance.now() - t0;
       cores = spec.resources.cores;
       // Kept by the executor beside the task: a record lost with the store is rebuilt from it.

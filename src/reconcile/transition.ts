@@ -66,7 +66,8 @@ export type WorkerEvent =
   | { type: 'rebuilt'; record: TaskRecord }
   /** Recovery: the executor proved the handle running. `message`: a Recovered event; `rebuilt`: the record was just rebuilt. */
   | { type: 'adopted'; handle: TaskHandle; message?: string; rebuilt?: boolean }
-  | { type: 'blocked'; reason: string }
+  /** The task cannot start now: its driver is unavailable (`cause` "driver", the default) or its allocation's ports are not to be had ("ports"). */
+  | { type: 'blocked'; reason: string; cause?: 'driver' | 'ports' }
   | { type: 'starting'; manual: boolean }
   | { type: 'start-failed'; message: string; unrecoverable: boolean; event?: TaskEventType }
   | { type: 'launched'; handle: TaskHandle; cores?: number[] }
@@ -287,8 +288,9 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       const events: TaskEventDraft[] = [];
       const x = rec ? copy(rec) : newRecord(d);
       if (!rec) events.push({ type: TASK_EVENT.Received, message: 'Task received by the agent', details: { file: d.file } });
-      const error = `driver ${d.task.driver} unavailable: ${ev.reason}`;
-      if (!rec || rec.error !== error || rec.hashes.restart !== d.hashes.restart) events.push({ type: TASK_EVENT.DriverFailure, message: error });
+      const ports = ev.cause === 'ports';
+      const error = ports ? `waiting for ports: ${ev.reason}` : `driver ${d.task.driver} unavailable: ${ev.reason}`;
+      if (!rec || rec.error !== error || rec.hashes.restart !== d.hashes.restart) events.push({ type: ports ? TASK_EVENT.PortConflict : TASK_EVENT.DriverFailure, message: error });
       adopt(x, d);
       x.state = 'pending';
       x.error = error;

@@ -10,7 +10,8 @@ import type { Driver } from '../drivers/driver.js';
 import type { Store } from '../store/store.js';
 import { describeError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import type { DiffOptions } from './reconcile.js';
+import type { DesiredInstance, DiffOptions } from './reconcile.js';
+import type { PortsForStart } from '../ports/ports.js';
 import type { WorkerEvent } from './transition.js';
 import type { TaskHooks } from './hooks.js';
 
@@ -47,8 +48,18 @@ export interface TaskWorkerOptions {
   reserveCores?(execId: string, count: number): number[];
   /** Hooks and the group order (default: none, every task acts on its own). */
   hooks?: TaskHooks;
+  /** The allocations' ports (the agent's port book); absent: tasks get none. */
+  ports?: PortGate;
   /** After each run of a task (metrics). */
   onRun?(id: string): void;
+}
+
+/** What the worker asks of the port book (src/ports/book.ts). */
+export interface PortGate {
+  /** The ports for a start of this instance, or why its allocation cannot have them now. */
+  forStart(d: DesiredInstance): PortsForStart;
+  /** Why the instance's allocation has no ports for its current spec (undefined: it has them or asks for none). */
+  blocked(d: DesiredInstance): string | undefined;
 }
 
 /** How inputs queued for one task combine before its next run. */
@@ -59,10 +70,11 @@ export function mergeInputs(pending: WorkerInput[], next: WorkerInput): WorkerIn
   return [...pending, next];
 }
 
-/** The diff's inputs now: the time, and why a driver cannot run tasks (undefined when it can). */
-export function diffOptionsFor(drivers: ReadonlyMap<string, Driver>, clock: Clock): DiffOptions {
+/** The diff's inputs now: the time, why a driver cannot run tasks (undefined when it can), why an allocation has no ports. */
+export function diffOptionsFor(drivers: ReadonlyMap<string, Driver>, clock: Clock, ports?: Pick<PortGate, 'blocked'>): DiffOptions {
   return {
     now: clock.now(),
+    ...(ports ? { allocBlocked: (d: DesiredInstance) => ports.blocked(d) } : {}),
     driverBlocked: (name) => {
       const d = drivers.get(name);
       if (!d) return `unknown driver "${name}"`;

@@ -11,6 +11,7 @@ import { DataFile } from 'lowdb/node';
 import type pino from 'pino';
 import type { EventQuery, TaskEvent } from './store.js';
 import { TendError, errnoCode } from '../errors.js';
+import type { PortAssignment } from '../ports/ports.js';
 import {
   NODE_EVENT_LIMIT,
   STORE_SCHEMA_VERSION,
@@ -240,6 +241,25 @@ export class LowdbStore implements Store {
   deletePeriodic(job: string): void {
     if (!this.#db.data.periodic || !(job in this.#db.data.periodic)) return;
     delete this.#db.data.periodic[job];
+    this.#markDirty();
+  }
+
+  portsAll(): PortAssignment[] {
+    return Object.values(this.#db.data.ports ?? {});
+  }
+
+  getPorts(allocId: string): PortAssignment | undefined {
+    return this.#db.data.ports?.[allocId];
+  }
+
+  putPorts(a: PortAssignment): void {
+    (this.#db.data.ports ??= {})[a.allocId] = a;
+    this.#markDirty();
+  }
+
+  deletePorts(allocId: string): void {
+    if (!this.#db.data.ports || !(allocId in this.#db.data.ports)) return;
+    delete this.#db.data.ports[allocId];
     this.#markDirty();
   }
 

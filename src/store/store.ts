@@ -12,6 +12,7 @@
  * allocation id and alloc dir.
  */
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
+import type { PortAssignment } from '../ports/ports.js';
 
 /** Lifecycle of one task instance. */
 export type TaskState =
@@ -66,6 +67,8 @@ export const TASK_EVENT = {
   PeriodicLaunched: 'Periodic Launched',
   PeriodicSkipped: 'Periodic Skipped',
   PeriodicMissed: 'Periodic Missed',
+  // Ports (src/ports/): an allocation that cannot get its ports, and why.
+  PortConflict: 'Port Conflict',
   // Files and the node.
   FileError: 'File Error',
   FileLoaded: 'File Loaded',
@@ -188,6 +191,8 @@ export interface StoreDocument {
   tasks: Record<string, TaskRecord>;
   /** Periodic jobs by job id (absent in stores written before periodic jobs). */
   periodic?: Record<string, PeriodicRecord>;
+  /** Ports held by allocations, by alloc id (absent in stores written before ports). */
+  ports?: Record<string, PortAssignment>;
   /** Node-wide ring, oldest first, at most NODE_EVENT_LIMIT. */
   events: TaskEvent[];
 }
@@ -222,6 +227,11 @@ export interface Store {
   getPeriodic(job: string): PeriodicRecord | undefined;
   putPeriodic(record: PeriodicRecord): void;
   deletePeriodic(job: string): void;
+  /** Port assignments of allocations (the port book, src/ports/book.ts, is their only writer). */
+  portsAll(): PortAssignment[];
+  getPorts(allocId: string): PortAssignment | undefined;
+  putPorts(a: PortAssignment): void;
+  deletePorts(allocId: string): void;
   /** Append an event to the node ring and, when `task` names a record, to that record. */
   addEvent(e: NewEvent): TaskEvent;
   events(q?: EventQuery): TaskEvent[];

@@ -63,6 +63,7 @@ const W = {
   scaling: /^"scaling" autoscaling needs the Nomad autoscaler/,
   systemJob: /^job type "system" runs on every node in Nomad/,
 };
+const bridge = /^network mode "bridge" is not supported by tend: expected "host"/;
 const driver = (name: string) => new RegExp(`^driver "${name}" is not supported by tend: expected "exec" or "raw_exec"$`);
 const DOCKER = 'driver docker: tend runs exec/raw_exec only (Nomad needs a client with the docker driver; the file itself is valid)';
 
@@ -99,13 +100,13 @@ const EXPECTED: Record<string, Expect> = {
   },
   'Kamilcuk__nomad-tools__jobs__test-networkaliases.nomad.hcl': {
     outcome: 'rejected',
-    errors: [driver('docker')],
-    why: `${DOCKER}; \`env = local.env\` (a map attribute) is read as Nomad reads it`,
+    errors: [driver('docker'), bridge],
+    why: `${DOCKER}; network mode "bridge" needs CNI plugins (Nomad's client too); \`env = local.env\` (a map attribute) is read as Nomad reads it`,
   },
   'Kamilcuk__nomad-tools__jobs__test-dockerdextrahost.nomad.hcl': {
     outcome: 'rejected',
-    errors: [driver('docker')],
-    why: `${DOCKER}; \`env = local.env\` (a map attribute) is read as Nomad reads it`,
+    errors: [driver('docker'), bridge],
+    why: `${DOCKER}; network mode "bridge" needs CNI plugins (Nomad's client too); \`env = local.env\` (a map attribute) is read as Nomad reads it`,
   },
   'Kamilcuk__nomad-tools/deploy/nomadtools-githubrunner.nomad.hcl': {
     outcome: 'rejected',

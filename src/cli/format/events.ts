@@ -6,7 +6,7 @@
 import type { TaskEvent } from '../../api/api.js';
 import { palette as makePalette, type Palette } from './color.js';
 
-const BAD = new Set(['Terminated', 'Not Restarting', 'Driver Failure', 'OOM Killed', 'Monitor Lost', 'Invalid Spec', 'File Error', 'Conflict', 'Failed']);
+const BAD = new Set(['Terminated', 'Not Restarting', 'Driver Failure', 'OOM Killed', 'Monitor Lost', 'Invalid Spec', 'File Error', 'Conflict', 'Port Conflict', 'Failed']);
 const WARN = new Set(['Restarting', 'Killing', 'Killed', 'Signaled']);
 
 export function eventSubject(e: TaskEvent): string {

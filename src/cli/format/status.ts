@@ -5,7 +5,7 @@
  * `nomad alloc status`). Pure: data, the current time and a palette in,
  * text out.
  */
-import type { DiskView, FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
+import type { AllocatedPort, DiskView, FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
 import type { Diagnostic } from '../../jobspec/model.js';
 import type { ExitResult, TaskStats } from '../../executor/executor.js';
 import { formatUsage, formatPercent } from './bytes.js';
@@ -32,6 +32,12 @@ export interface RenderOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** `http: 127.0.0.1:23456`, `db: 127.0.0.1:5432 -> 5432` (mapped `to`), `x: …  [task t]` (a task-level port). */
+export function formatPort(p: AllocatedPort): string {
+  const host = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
+  return `${p.label}: ${host}:${p.value}${p.to > 0 && p.to !== p.value ? ` -> ${p.to}` : ''}${p.task !== undefined ? ` [task ${p.task}]` : ''}`;
+}
 
 /** "server[0]" */
 export function groupLabel(t: Pick<TaskView, 'group' | 'index'>): string {
@@ -205,6 +211,12 @@ export function renderJob(
   for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d, p));
   if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => indentLines(d, '  ')), '');
   if (job.periodic) out.push(p.bold('Periodic'), ...renderPeriodic(job.periodic, opts.now, p, '  '), '');
+  // One line per allocation with ports (its tasks share them).
+  const allocs = new Map<string, TaskView>();
+  for (const t of [...job.tasks].sort(compareTasks)) if (t.ports?.length && !allocs.has(t.allocId)) allocs.set(t.allocId, t);
+  if (allocs.size) {
+    out.push(p.bold('Ports'), formatTable(['GROUP', 'PORTS'], [...allocs.values()].map((t) => [groupLabel(t), t.ports!.map(formatPort).join(', ')]), { indent: '  ', headerStyle: p.bold }).trimEnd(), '');
+  }
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {
@@ -259,6 +271,7 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
     pairs.push(['Last Exit', `${describeExit(t.lastExit)}${at === undefined ? '' : ` (${formatRelative(at, now)})`}`]);
   }
   if (t.error) pairs.push(['Error', p.red(t.error)]);
+  if (t.ports?.length) pairs.push(['Ports', t.ports.map(formatPort).join(', ')]);
   const r = t.resources;
   pairs.push(['Resources', `cpu ${r.cpu} MHz, memory ${r.memoryMB} MiB${r.memoryMaxMB ? ` (max ${r.memoryMaxMB} MiB)` : ''}${r.cores?.length ? `, cores ${r.cores.join(',')}` : ''}`]);
   if (s && live) {

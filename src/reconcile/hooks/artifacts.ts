@@ -37,7 +37,7 @@ const EXEC_VIEW = { taskDir: '/', allocDir: '/alloc' };
 export function artifactHook(o: ArtifactHookOptions): PrestartHook {
   return {
     name: 'artifacts',
-    async prestart({ instance, dirs, user, signal, emit }) {
+    async prestart({ instance, dirs, user, ports, signal, emit }) {
       if (!instance.task.artifacts.length) return;
       const view = instance.task.driver === 'exec' ? EXEC_VIEW : undefined;
       const task = interpolateTask({
@@ -48,6 +48,7 @@ export function artifactHook(o: ArtifactHookOptions): PrestartHook {
         allocId: instance.allocId,
         allocDir: view?.allocDir ?? dirs.allocDir,
         taskDir: view?.taskDir ?? dirs.taskDir,
+        ports,
         node: o.node,
         env: o.agentEnv,
       });

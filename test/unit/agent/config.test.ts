@@ -64,6 +64,8 @@ test('config: defaults without a file', async () => {
     jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
     artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
+    // Nomad's dynamic port range; no reserved port, no host network, the default route's address.
+    network: { minDynamicPort: 20000, maxDynamicPort: 32000, reservedPorts: [], hostNetworks: [] },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
   assert.deepEqual(cfg.plugins.exec, {
