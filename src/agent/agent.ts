@@ -102,7 +102,16 @@ export class Agent extends ApiFacade {
   async start(): Promise<void> {
     const set = await this.#o.source.start();
     this.#setDesired(set);
-    await recoverTasks({ store: this.#store, executor: this.#o.executor, worker: this.#worker, logger: this.#o.logger, clock: this.#clock, desired: this.#state.desired, storeLoad: this.#o.storeLoad });
+    await recoverTasks({
+      store: this.#store,
+      executor: this.#o.executor,
+      worker: this.#worker,
+      logger: this.#o.logger,
+      clock: this.#clock,
+      desired: this.#state.desired,
+      storeLoad: this.#o.storeLoad,
+      adoptPorts: (r, p) => this.#o.ports?.adopt(r, p.spec, p.list),
+    });
     this.#worker.begin();
     this.#unsubscribe = this.#o.source.onChange((s) => {
       this.#setDesired(s);

@@ -46,6 +46,7 @@ export const ACTED_ON: readonly string[] = [
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
   'group.network', 'resources.network', 'network.mode', 'network.port', 'port.static', 'port.to', 'port.host_network', 'port.ignore_collision',
+  'network.cni', // refused: an unsupported error (network.ts)
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -60,9 +60,12 @@ interface Draft {
   got: AllocatedPort[];
 }
 
-/** The line of the first port block of the allocation's group (or of its tasks), named in conflicts. */
-function portLine(g: Group): number {
-  return g.ports?.[0]?.pos.line ?? g.tasks.find((t) => t.ports?.length)?.ports?.[0]?.pos.line ?? g.pos.line;
+/** The line of the group's port asking for static `port`, else of its first port block (or the group's), named in conflicts. */
+function portLine(g: Group, port?: number): number {
+  const all = [...(g.ports ?? []), ...g.tasks.flatMap((t) => t.ports ?? [])];
+  const exact = port === undefined ? undefined : all.find((p) => p.static === port);
+  const lines = all.map((p) => p.pos.line).filter((l) => l > 0);
+  return exact?.pos.line || (lines.length ? Math.min(...lines) : g.pos.line);
 }
 
 /** An assignment of `ref` without ports yet: who holds what, for messages. */
@@ -163,6 +166,24 @@ export class PortBook {
     this.#o.onRelease?.();
   }
 
+  /**
+   * Recovery found a task of this allocation running with these ports while the store had lost
+   * them: they are the allocation's again (an assignment made meanwhile gives way; what else was
+   * given one of them is assigned again at the next sync).
+   */
+  adopt(a: { allocId: string; job: string; group: string; index: number; file: string }, spec: string, ports: readonly AllocatedPort[]): void {
+    const { store } = this.#o;
+    const cur = store.getPorts(a.allocId);
+    const same = cur && cur.spec === spec && cur.ports.length === ports.length && cur.ports.every((p, i) => p.label === ports[i].label && p.value === ports[i].value);
+    if (same) return;
+    for (const other of store.portsAll()) {
+      if (other.allocId !== a.allocId && other.ports.some((p) => !p.shared && ports.some((q) => q.value === p.value))) store.deletePorts(other.allocId);
+    }
+    store.putPorts({ allocId: a.allocId, job: a.job, group: a.group, index: a.index, file: a.file, line: cur?.line ?? 0, spec, ports: ports.map((p) => ({ ...p })), at: new Date((this.#o.now ?? Date.now)()).toISOString() });
+    this.#blocked.delete(a.allocId);
+    this.#log.info({ allocId: a.allocId, job: a.job, ports: ports.map((p) => `${p.label}=${p.value}`) }, 'ports taken back from a running task');
+  }
+
   // ---- assignment ----
 
   #assign(refs: AllocRef[]): void {
@@ -225,7 +246,11 @@ export class PortBook {
       if (inRanges(r.static, config.reserved)) return fail(`${what} is reserved on this node (client { reserved { reserved_ports } })`);
       if (inRanges(r.static, net.reserved)) return fail(`${what} is reserved on host_network "${net.name}" (its reserved_ports)`);
       const holder = held.get(r.static);
-      if (holder) return fail(`${what} is held by job "${holder.job}" (${holder.file}${holder.line ? `:${holder.line}` : ''}, group ${holder.group}[${holder.index}])`);
+      if (holder) {
+        const claim = this.#claims.get(holder.allocId);
+        const line = claim && claim.job.file === holder.file ? portLine(claim.group, r.static) : holder.line;
+        return fail(`${what} is held by job "${holder.job}" (${holder.file}${line ? `:${line}` : ''}, group ${holder.group}[${holder.index}])`);
+      }
       const why = this.#boundBy(r.static, d.ref.allocId, inUse);
       if (why) return fail(`${what} is in use on this node by ${why}`);
       held.set(r.static, holding(d.ref, d.spec));

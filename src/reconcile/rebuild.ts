@@ -1,7 +1,8 @@
 /**
  * What the agent leaves with each task it launches (`LaunchSpec.notes`, kept by the executor
  * beside the task) and how a record is rebuilt from it when the store lost the task's record:
- * the spec hashes it was launched from, its kill policy, resources and file, and the node id.
+ * the spec hashes it was launched from, its kill policy, resources and file, the node id, and its
+ * allocation's ports (given back to the port book, so a lost store keeps the ports tasks listen on).
  * A task whose notes are missing (launched before notes were kept) or unreadable gets the
  * UNKNOWN_SPEC hash, so the reconcile loop restarts it if still desired and stops it if not.
  */
@@ -9,6 +10,8 @@ import type { ListedTask } from '../executor/executor.js';
 import type { DesiredInstance } from './reconcile.js';
 import { execIdOf, instanceId } from './expand.js';
 import { UNKNOWN_SPEC, type SpecHashes, type TaskRecord } from '../store/store.js';
+import type { AllocatedPort } from '../ports/ports.js';
+import { portSpec } from '../ports/requests.js';
 
 /** Version 1 of the notes. */
 export interface TaskNotes {
@@ -19,15 +22,18 @@ export interface TaskNotes {
   killSignal: string;
   killTimeoutMs: number;
   resources: TaskRecord['resources'];
+  /** The allocation's ports at launch and the request they were given for (absent: none, or launched before ports). */
+  ports?: { spec: string; list: AllocatedPort[] };
 }
 
 /** Nomad's defaults, for a rebuilt task that neither its notes nor a job file describe. */
 const DEFAULT_KILL_SIGNAL = 'SIGINT';
 const DEFAULT_KILL_TIMEOUT_MS = 5000;
 
-export function taskNotes(d: DesiredInstance, nodeId: string, cores?: number[]): TaskNotes {
+export function taskNotes(d: DesiredInstance, nodeId: string, cores?: number[], ports?: readonly AllocatedPort[]): TaskNotes {
   const res = d.task.resources;
   return {
+    ...(ports?.length ? { ports: { spec: portSpec(d.group), list: ports.map((p) => ({ ...p })) } } : {}),
     v: 1,
     nodeId,
     file: d.file,
@@ -47,6 +53,10 @@ export function parseNotes(x: unknown): TaskNotes | undefined {
   if (typeof n.killSignal !== 'string' || typeof n.killTimeoutMs !== 'number') return undefined;
   const r = n.resources as Partial<TaskRecord['resources']> | undefined;
   if (!r || typeof r.cpu !== 'number' || typeof r.memoryMB !== 'number') return undefined;
+  // Ports that do not add up are dropped, not the notes.
+  const p = n.ports as Partial<NonNullable<TaskNotes['ports']>> | undefined;
+  const okPort = (x: Partial<AllocatedPort>) => typeof x?.label === 'string' && Number.isInteger(x.value) && x.value! > 0 && x.value! < 65536 && typeof x.hostIp === 'string' && typeof x.hostNetwork === 'string' && typeof x.to === 'number';
+  if (p !== undefined && !(typeof p.spec === 'string' && Array.isArray(p.list) && p.list.every(okPort))) return { ...(n as TaskNotes), ports: undefined };
   return n as TaskNotes;
 }
 

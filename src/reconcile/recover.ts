@@ -18,12 +18,12 @@
  */
 import type pino from 'pino';
 import type { Executor, ExitResult, ListedTask } from '../executor/executor.js';
-import type { Store, StoreLoadResult } from '../store/store.js';
+import type { Store, StoreLoadResult, TaskRecord } from '../store/store.js';
 import { describeError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DesiredInstance } from './reconcile.js';
 import type { TaskWorker } from './task-worker.js';
-import { rebuildRecord } from './rebuild.js';
+import { rebuildRecord, type TaskNotes } from './rebuild.js';
 
 export interface RecoverOptions {
   store: Store;
@@ -38,6 +38,8 @@ export interface RecoverOptions {
   desired: ReadonlyMap<string, DesiredInstance>;
   /** How the store loaded: a store found missing or corrupt while tasks run is reported. */
   storeLoad?: StoreLoadResult;
+  /** A running task rebuilt from its notes: its allocation's ports as it was launched with them (the port book takes them back). */
+  adoptPorts?(record: TaskRecord, ports: NonNullable<TaskNotes['ports']>): void;
 }
 
 export interface RecoverSummary {
@@ -158,6 +160,7 @@ async function rebuild(o: RecoverOptions, log: pino.Logger, handled: ReadonlySet
           if (unknown) out.unknownSpec++;
           const message = attach ? 'Task adopted: its launch was recorded by the executor, not yet by the store' : `Task adopted: record rebuilt from the executor's records${unknown ? ' (launch spec unknown)' : ''}`;
           o.worker.submit(id, { type: 'adopted', handle, message, rebuilt: true });
+          if (rb.notes?.ports) o.adoptPorts?.(r, rb.notes.ports);
           tlog.info({ pid: handle.pid, execId: t.id, specKnown: !unknown }, 'task adopted without a store record');
         } else {
           out.exited++;

@@ -271,7 +271,7 @@ export class TaskWorker {
       prepareMs = performance.now() - t0;
       cores = spec.resources.cores;
       // Kept by the executor beside the task: a record lost with the store is rebuilt from it.
-      spec.notes = { ...taskNotes(d, this.#o.node.id, cores) };
+      spec.notes = { ...taskNotes(d, this.#o.node.id, cores, ports.ports) };
       handle = await executor.launch(spec);
     } catch (err) {
       return this.#startFailed(id, err, log);

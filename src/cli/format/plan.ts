@@ -6,14 +6,18 @@
  *     ~ update  web/g[0]/t (in place: resources.memory)
  *     -/+ restart web/g[1]/t (forces restart: args)
  *     - stop    old/g[0]/t
+ *     !   held    api/g[0]/t (args changed; not applied, waiting for ports: …)
  */
 import type { Plan, PlanAction } from '../../api/api.js';
 
-const MARK: Record<string, string> = { start: '+', stop: '-', update: '~', restart: '-/+', none: ' ' };
+const MARK: Record<string, string> = { start: '+', stop: '-', update: '~', restart: '-/+', none: ' ', held: '!' };
+
+/** A change the agent does not apply now (its allocation cannot get its ports): shown, not counted. */
+const isHeld = (a: PlanAction) => a.kind === 'none' && (a.fields?.length ?? 0) > 0;
 
 function line(a: PlanAction): string {
-  const mark = MARK[a.kind];
-  let text = `  ${mark.padEnd(3)} ${a.kind.padEnd(7)} ${a.task}`;
+  const kind = isHeld(a) ? 'held' : a.kind;
+  let text = `  ${MARK[kind].padEnd(3)} ${kind.padEnd(7)} ${a.task}`;
   if (a.kind === 'restart') text += ` (forces restart: ${a.fields?.join(', ') || a.reason || 'spec changed'})`;
   else if (a.kind === 'update') text += ` (in place: ${a.fields?.join(', ') || 'resources'})`;
   else if (a.reason) text += ` (${a.reason})`;
@@ -41,7 +45,7 @@ export function formatPlan(plan: Plan, opts: { verbose?: boolean } = {}): string
   const counts: Record<string, number> = { start: 0, stop: 0, update: 0, restart: 0, none: 0 };
   for (const [job, actions] of [...byJob].sort(([a], [b]) => a.localeCompare(b))) {
     for (const a of actions) counts[a.kind]++;
-    const changed = actions.filter((a) => a.kind !== 'none');
+    const changed = actions.filter((a) => a.kind !== 'none' || isHeld(a));
     if (!changed.length && !opts.verbose) continue;
     out.push(`${jobMark(actions)} Job: "${job}"`);
     for (const a of opts.verbose ? actions : changed) out.push(line(a));

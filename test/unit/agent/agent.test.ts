@@ -7,53 +7,10 @@ import pino from 'pino';
 import { Agent } from '../../../src/agent/agent.js';
 import { noopMetrics } from '../../../src/agent/metrics.js';
 import { createStore } from '../../../src/store/lowdb-store.js';
-import type { DesiredSet, JobSource } from '../../../src/source/source.js';
 import type { Job, NodeInfo } from '../../../src/jobspec/model.js';
 import type { Driver } from '../../../src/drivers/driver.js';
 import { waitFor } from '../../helpers/wait.js';
-import { FakeDriver, FakeExecutor, makeJob, makeTask } from './fixtures.js';
-
-class FakeSource implements JobSource {
-  #set: DesiredSet = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
-  #listeners = new Set<(s: DesiredSet) => void>();
-  constructor(jobs: Job[]) {
-    this.#set = this.#make(jobs, 'initial');
-  }
-  #make(jobs: Job[], reason: string, bad?: string): DesiredSet {
-    return {
-      generation: this.#set.generation + 1,
-      files: jobs.map((j) => ({
-        path: j.file,
-        ok: bad !== j.file,
-        diagnostics: bad === j.file ? [{ severity: 'error', kind: 'syntax', file: j.file, line: 3, column: 5, path: '', message: 'bad syntax' }] : [],
-        jobs: [j],
-        excluded: [],
-        contentHash: String(Math.random()),
-      })),
-      jobs: new Map(jobs.map((j) => [j.id, j])),
-      conflicts: [],
-      reason,
-    };
-  }
-  emit(jobs: Job[], bad?: string, conflicts: DesiredSet['conflicts'] = []): void {
-    this.#set = { ...this.#make(jobs, 'watch', bad), conflicts };
-    for (const l of this.#listeners) l(this.#set);
-  }
-  async start() {
-    return this.#set;
-  }
-  onChange(l: (s: DesiredSet) => void) {
-    this.#listeners.add(l);
-    return () => this.#listeners.delete(l);
-  }
-  current() {
-    return this.#set;
-  }
-  async resync() {
-    return this.#set;
-  }
-  async stop() {}
-}
+import { FakeDriver, FakeExecutor, FakeSource, makeJob, makeTask } from './fixtures.js';
 
 const node: NodeInfo = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
 

@@ -414,3 +414,53 @@ test('config: parseBytes reads sizes as go-humanize does', () => {
   assert.equal(parseBytes('x'), undefined);
   assert.equal(parseBytes('1i'), undefined);
 });
+
+test('config: client ports take Nomad\'s names: network_interface, min/max_dynamic_port, reserved_ports ranges, host_network', async () => {
+  const cfg = await parse(`client {
+  network_interface = "eth1"
+  min_dynamic_port  = 30000
+  max_dynamic_port  = 30999
+  reserved {
+    reserved_ports = "22,80,8000-8100"
+  }
+  host_network "lan" {
+    cidr           = "192.168.0.0/16"
+    reserved_ports = 9000
+  }
+  host_network "vpn" {
+    interface = "wg0"
+  }
+}
+`);
+  assert.deepEqual(cfg.client.network, {
+    networkInterface: 'eth1',
+    minDynamicPort: 30000,
+    maxDynamicPort: 30999,
+    reservedPorts: [[22, 22], [80, 80], [8000, 8100]],
+    hostNetworks: [
+      { name: 'lan', cidr: '192.168.0.0/16', reservedPorts: [[9000, 9000]] },
+      { name: 'vpn', interface: 'wg0', reservedPorts: [] },
+    ],
+  });
+  assert.deepEqual(cfg.client.reserved, { cores: [], memoryMB: 0, cpu: 0 });
+});
+
+test('config: bad port settings are errors naming file:line and what was expected', async () => {
+  assert.equal(
+    await configError(parse('client {\n  min_dynamic_port = 40000\n  max_dynamic_port = 30000\n}\n')),
+    'failed to load agent config: /etc/tend/agent.hcl:2: client.min_dynamic_port: expected at most max_dynamic_port (30000), got 40000',
+  );
+  assert.equal(await configError(parse('client {\n  max_dynamic_port = 70000\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:2: client.max_dynamic_port: expected a port from 1 to 65535, got 70000');
+  assert.equal(
+    await configError(parse('client {\n  reserved {\n    reserved_ports = "22,80-70000"\n  }\n}\n')),
+    'failed to load agent config: /etc/tend/agent.hcl:3: client.reserved.reserved_ports: expected ports from 1 to 65535 like "22,80,8000-8100", got "22,80-70000"',
+  );
+  assert.equal(
+    await configError(parse('client {\n  reserved {\n    reserved_ports = "22,x"\n  }\n}\n')),
+    'failed to load agent config: /etc/tend/agent.hcl:3: client.reserved.reserved_ports: expected ranges like "0,10-15", got "22,x"',
+  );
+  assert.equal(await configError(parse('client {\n  host_network "lan" {\n    reserved_ports = "22"\n  }\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:2: client.host_network "lan": expected cidr or interface, got neither');
+  assert.equal(await configError(parse('client {\n  host_network "lan" {\n    cidr = "10.0.0.0"\n  }\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:3: client.host_network "lan".cidr: expected a CIDR like "10.0.0.0/8", got "10.0.0.0"');
+  assert.equal(await configError(parse('client {\n  host_network "default" {\n    interface = "lo"\n  }\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:2: client.host_network "default": "default" is the node\'s own network (client.network_interface); expected another name');
+  assert.match(await configError(parse('client {\n  min_dynamic_prot = 1\n}\n')), /agent\.hcl:2: unknown key "client\.min_dynamic_prot"; did you mean "min_dynamic_port"\?$/);
+});

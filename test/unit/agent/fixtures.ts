@@ -2,6 +2,7 @@
 import type { Group, Job, Task } from '../../../src/jobspec/model.js';
 import type { DriverAvailability, DriverName, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats } from '../../../src/executor/executor.js';
 import type { Driver, PrepareContext, TaskInstance } from '../../../src/drivers/driver.js';
+import type { DesiredSet, JobSource } from '../../../src/source/source.js';
 
 export function makeTask(name: string, over: Partial<Task> = {}, cfg: Partial<Task['config']> = {}): Task {
   return {
@@ -187,7 +188,11 @@ export class FakeDriver implements Driver {
     return this.enabled && !this.reason ? { ok: true } : { ok: false, reason: this.reason ?? 'disabled' };
   }
 
-  async prepare(inst: TaskInstance, _ctx: PrepareContext): Promise<LaunchSpec> {
+  /** The context of each prepare, by executor id (the last one). */
+  readonly prepared = new Map<string, PrepareContext>();
+
+  async prepare(inst: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
+    this.prepared.set(inst.execId, ctx);
     const t = inst.task;
     return {
       id: inst.execId,
@@ -204,4 +209,47 @@ export class FakeDriver implements Driver {
       resources: { cpuShares: t.resources.cpu, memoryBytes: t.resources.memoryMB * 1048576, memoryMaxBytes: (t.resources.memoryMaxMB ?? t.resources.memoryMB) * 1048576 },
     };
   }
+}
+
+/** A job source whose set the test sets (`emit`), as the watcher would emit it. */
+export class FakeSource implements JobSource {
+  #set: DesiredSet = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
+  #listeners = new Set<(s: DesiredSet) => void>();
+  constructor(jobs: Job[]) {
+    this.#set = this.#make(jobs, 'initial');
+  }
+  #make(jobs: Job[], reason: string, bad?: string): DesiredSet {
+    return {
+      generation: this.#set.generation + 1,
+      files: jobs.map((j) => ({
+        path: j.file,
+        ok: bad !== j.file,
+        diagnostics: bad === j.file ? [{ severity: 'error', kind: 'syntax', file: j.file, line: 3, column: 5, path: '', message: 'bad syntax' }] : [],
+        jobs: [j],
+        excluded: [],
+        contentHash: String(Math.random()),
+      })),
+      jobs: new Map(jobs.map((j) => [j.id, j])),
+      conflicts: [],
+      reason,
+    };
+  }
+  emit(jobs: Job[], bad?: string, conflicts: DesiredSet['conflicts'] = []): void {
+    this.#set = { ...this.#make(jobs, 'watch', bad), conflicts };
+    for (const l of this.#listeners) l(this.#set);
+  }
+  async start() {
+    return this.#set;
+  }
+  onChange(l: (s: DesiredSet) => void) {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+  current() {
+    return this.#set;
+  }
+  async resync() {
+    return this.#set;
+  }
+  async stop() {}
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobView, TaskView } from '../../../src/api/api.js';
-import { describeExit, renderEvents, renderStatus, renderTask, taskNote } from '../../../src/cli/format/status.js';
+import { describeExit, renderEvents, renderJob, renderStatus, renderTask, taskNote } from '../../../src/cli/format/status.js';
 import { palette, stripAnsi } from '../../../src/cli/format/color.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
@@ -118,4 +118,17 @@ test('renderTask: details, resolved spec and events newest first with relative t
 
 test('renderEvents: an unparsable time is shown as given', () => {
   assert.match(renderEvents([{ seq: 1, time: 'yesterday', type: 'Started', message: 'm' }], NOW), /^Time\s+Type\s+Description\nyesterday\s+Started\s+m\n$/);
+});
+
+test('status: a task shows its allocation\'s ports (host address and port; `-> to` when mapped; task-level ports named); a job lists them per allocation', () => {
+  const ports = [
+    { label: 'http', value: 23456, to: 0, hostIp: '127.0.0.1', hostNetwork: 'default' },
+    { label: 'db', value: 23457, to: 5432, hostIp: '127.0.0.1', hostNetwork: 'default', static: false },
+    { label: 'admin', value: 9000, to: 0, hostIp: 'fd00::1', hostNetwork: 'vpn', static: true, task: 'server' },
+  ];
+  const out = stripAnsi(renderTask(task({ ports }), { now: NOW, palette: palette(false) }));
+  assert.match(out, /^Ports\s+= http: 127\.0\.0\.1:23456, db: 127\.0\.0\.1:23457 -> 5432, admin: \[fd00::1\]:9000 \[task server\]$/m);
+  assert.doesNotMatch(stripAnsi(renderTask(task(), { now: NOW })), /^Ports/m);
+  const j = renderJob(job([task({ ports: ports.slice(0, 1) }), task({ id: 'web/fe[1]/server', index: 1, allocId: 'a2', ports: [{ ...ports[0], value: 23999 }] })]), [], undefined, { now: NOW });
+  assert.match(j, /^Ports\n  GROUP  PORTS\n  fe\[0\]  http: 127\.0\.0\.1:23456\n  fe\[1\]  http: 127\.0\.0\.1:23999\n/m);
 });

@@ -105,3 +105,34 @@ test('formatPlan: nomad-style marks, the field that forces a restart, and a summ
   assert.doesNotMatch(text, /d\/g\[0\]/);
   assert.match(text, /Plan: 1 to start, 1 to restart, 1 to update in place, 1 to stop, 1 unchanged\./);
 });
+
+test('diff: ports the book cannot give hold a new instance pending and an edit of a running one back, saying why', () => {
+  const old = makeJob('a');
+  const edited = makeJob('a', { tasks: [makeTask('t', {}, { args: ['2000'] })] });
+  const blocked = { ...opts, allocBlocked: () => 'static port 8080 (port "http") is held by job "b" (/jobs/b.hcl:5, group g[0])' };
+  const held = diffAll(expandJobs([edited]), actualOf(old), blocked)[0];
+  assert.deepEqual([held.kind, held.fields, held.reason], ['none', ['args'], 'args changed; not applied, waiting for ports: static port 8080 (port "http") is held by job "b" (/jobs/b.hcl:5, group g[0])']);
+  const fresh = diffAll(expandJobs([old]), [], blocked)[0];
+  assert.deepEqual([fresh.kind, fresh.reason], ['start', 'waiting for ports: static port 8080 (port "http") is held by job "b" (/jobs/b.hcl:5, group g[0])']);
+  assert.match(formatPlan({ actions: [held], files: [] }), /not applied, waiting for ports/);
+});
+
+test('diff: a port label, static port, `to` or host network changed restarts (field "network"); a job without ports keeps the hash it had', () => {
+  const withPorts = (ports: NonNullable<ReturnType<typeof makeJob>['groups'][0]['ports']>) => {
+    const j = makeJob('a');
+    j.groups[0] = { ...j.groups[0], ports };
+    return j;
+  };
+  const pos = { file: '/jobs/a.hcl', line: 4, column: 7 };
+  const plain = makeJob('a');
+  const http = withPorts([{ label: 'http', hostNetwork: 'default', pos }]);
+  assert.equal('network' in [...expandJobs([plain]).values()][0].hashes.fields, false);
+  const added = diffAll(expandJobs([http]), actualOf(plain), opts)[0];
+  assert.deepEqual([added.kind, added.fields], ['restart', ['network']]);
+  // The same request elsewhere in the file (only its position moved): nothing to do.
+  assert.equal(diffAll(expandJobs([withPorts([{ label: 'http', hostNetwork: 'default', pos: { ...pos, line: 9 } }])]), actualOf(http), opts)[0].kind, 'none');
+  for (const change of [{ label: 'web' }, { static: 8080 }, { to: 80 }, { hostNetwork: 'lan' }]) {
+    const edited = withPorts([{ label: 'http', hostNetwork: 'default', pos, ...change }]);
+    assert.deepEqual(diffAll(expandJobs([edited]), actualOf(http), opts)[0].fields, ['network'], JSON.stringify(change));
+  }
+});

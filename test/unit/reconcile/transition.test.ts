@@ -229,3 +229,23 @@ test('transition: a group stop for a removal or restart keeps the record dead (n
   assert.deepEqual(reset.actions, []);
   assert.equal(transition(reset.record, { type: 'alloc-reset', reason: 'again' }, ctx(desiredOf())).changed, false, 'a pending record is left as it is');
 });
+
+test('transition: waiting for ports is pending with the reason, a Port Conflict once per reason; the diff waits until the book has them', () => {
+  const d = desiredOf();
+  const b1 = transition(undefined, { type: 'blocked', reason: 'static port 80 (port "http") is reserved', cause: 'ports' }, ctx(d));
+  assert.equal(b1.record!.state, 'pending');
+  assert.equal(b1.record!.error, 'waiting for ports: static port 80 (port "http") is reserved');
+  assert.deepEqual(types(b1), ['Received', 'Port Conflict']);
+  assert.deepEqual(types(transition(b1.record, { type: 'blocked', reason: 'static port 80 (port "http") is reserved', cause: 'ports' }, ctx(d))), []);
+  const held = (reason?: string) => ({ desired: d, diff: { now: NOW, driverBlocked: () => undefined, allocBlocked: () => reason }, random: () => 0.5 });
+  // Still blocked for the same reason: nothing to do; a new reason: try (and record it); free: start.
+  assert.deepEqual(kinds(transition(b1.record, { type: 'sync' }, held('static port 80 (port "http") is reserved'))), []);
+  assert.deepEqual(kinds(transition(b1.record, { type: 'sync' }, held('another reason'))), ['start']);
+  assert.deepEqual(kinds(transition(b1.record, { type: 'sync' }, held(undefined))), ['start']);
+  // A running task whose edit cannot get its ports keeps running; once it can, it restarts.
+  const { rec } = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: handle(10) }, { type: 'started' }], desiredOf(['1000']));
+  const edit = desiredOf(['2000']);
+  const blockedEdit = transition(rec, { type: 'sync' }, { ...held('held by job "x"'), desired: edit });
+  assert.deepEqual(kinds(blockedEdit), []);
+  assert.deepEqual(kinds(transition(rec, { type: 'sync' }, { ...held(undefined), desired: edit })), ['stop']);
+});
