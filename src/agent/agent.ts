@@ -165,12 +165,21 @@ export class Agent extends ApiFacade {
     this.#worker.setDesired(this.#state.desired);
   }
 
-  /** The port book follows the desired set (in its order) and what still runs. */
+  /**
+   * The port book follows the desired set (in its order) and what still runs. An allocation whose
+   * tasks have all ended for good (complete or failed) holds no ports, as in Nomad: a restart or an
+   * edit asks for them again.
+   */
   #syncPorts(): void {
     if (!this.#o.ports) return;
     const live = new Set<string>();
     for (const r of this.#store.all()) if (r.handle) live.add(r.allocId);
-    this.#o.ports.sync(this.#state.desired.values(), live);
+    const ended = new Map<string, boolean>();
+    for (const d of this.#state.desired.values()) {
+      const state = this.#store.get(d.id)?.state;
+      ended.set(d.allocId, (ended.get(d.allocId) ?? true) && (state === 'complete' || state === 'failed'));
+    }
+    this.#o.ports.sync([...this.#state.desired.values()].filter((d) => !ended.get(d.allocId)), live);
   }
 
   /** Ask for a pass soon (coalesced: one pass at a time). */

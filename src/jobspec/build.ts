@@ -11,7 +11,7 @@ import type { Reporter } from './diagnostics.js';
 import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import { checkLifecycle } from './lifecycle-check.js';
-import { buildPorts, checkAllocPorts } from './network.js';
+import { buildPorts, checkAllocPorts, checkPortRefs } from './network.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
@@ -141,6 +141,7 @@ export class Builder {
     const tasks = taskBodies.map((t) => this.task(t, restart, volumes, g ? all(g, 'volume').map((v) => v.labels[0]) : []));
     checkLifecycle(this.#r, b, taskBodies, tasks);
     checkAllocPorts(this.#r, g, ports, tasks.map((t, i) => ({ name: t.name, body: taskBodies[i], ports: t.ports })), count);
+    checkPortRefs(this.#r, ports, tasks.map((task, i) => ({ task, body: taskBodies[i] })));
     const seen = new Set<string>();
     for (const t of tasks) {
       if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);

@@ -8,13 +8,18 @@
  *  - a label is ^[a-zA-Z0-9_-]+$ and unique in the allocation (group and tasks together);
  *  - `static` is a port number (0 asks for a dynamic one, as in Nomad), `to` one or -1;
  *  - a static port is asked for once per allocation; with `count` > 1 only one instance can hold
- *    it on one node (a warning: the others wait, where Nomad would place them on other nodes).
+ *    it on one node (a warning: the others wait, where Nomad would place them on other nodes);
+ *  - a port variable (`${NOMAD_PORT_htp}`) naming no port of the allocation stays as written, as
+ *    in Nomad: a warning, with the likely name.
  */
 import type { Body } from './check.js';
 import type { Reporter } from './diagnostics.js';
-import type { PortSpec, SourcePos } from './model.js';
+import type { PortSpec, SourcePos, Task } from './model.js';
 import type { PathStep } from './locate.js';
 import { shown } from './diagnostics.js';
+import { suggest } from './expr/index.js';
+import { PORT_VARS, runtimeRefsIn } from './runtime-refs.js';
+import { portEnv } from '../ports/env.js';
 
 /** Nomad 1.x accepts hyphens in port labels (`port "dns-tcp"`, hashicorp/nomad#12347). */
 const PORT_LABEL = /^[a-zA-Z0-9_-]+$/;
@@ -94,6 +99,37 @@ export function checkAllocPorts(r: Reporter, group: Body | undefined, groupPorts
           'static',
           `static port ${p.static} with count = ${count}: one node has one port ${p.static}, so only one instance holds it and the others wait for it (Nomad places them on other nodes)`,
         );
+      }
+    }
+  }
+}
+
+function strings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) strings(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) strings(x, out);
+  return out;
+}
+
+/** Port variables in a task's fields that name no port of its allocation (they would stay as written). */
+export function checkPortRefs(r: Reporter, groupPorts: PortSpec[] | undefined, tasks: { task: Task; body: Body }[]): void {
+  const all: { p: PortSpec; task?: string }[] = [...(groupPorts ?? []).map((p) => ({ p })), ...tasks.flatMap(({ task }) => (task.ports ?? []).map((p) => ({ p, task: task.name })))];
+  for (const { task, body } of tasks) {
+    const fields: [string, unknown][] = [
+      ['config', task.config.raw],
+      ['env', task.env],
+      ['meta', task.meta],
+      ['user', task.user],
+      ['artifact', task.artifacts.map((a) => [a.source, a.destination, a.options, a.headers])],
+    ];
+    let known: Set<string> | undefined;
+    for (const [field, value] of fields) {
+      for (const ref of strings(value).flatMap(runtimeRefsIn)) {
+        if (!PORT_VARS.test(ref)) continue;
+        known ??= new Set(Object.keys(portEnv(all.map(({ p, task: owner }) => ({ label: p.label, value: 1, to: 0, hostIp: '', hostNetwork: '', ...(owner !== undefined ? { task: owner } : {}) })), task.name)));
+        if (known.has(ref)) continue;
+        const near = suggest(ref, known);
+        r.warn('schema', body.steps, body.blocks[field]?.length || body.attrs[field] !== undefined ? field : undefined, `\${${ref}} names no port of this allocation; it stays as written`, near ? `did you mean "\${${near}}"?` : undefined);
       }
     }
   }

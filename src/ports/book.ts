@@ -14,7 +14,7 @@
 import type pino from 'pino';
 import type { Group, Job } from '../jobspec/model.js';
 import { TASK_EVENT, type NewEvent } from '../store/store.js';
-import { inRanges, type AllocatedPort, type Listener, type PortAssignment, type PortConfig, type PortProbe, type PortRequest, type PortsForStart } from './ports.js';
+import { inRanges, type AllocatedPort, type Listener, type ListenerOwner, type PortAssignment, type PortConfig, type PortProbe, type PortRequest, type PortsForStart } from './ports.js';
 import { portRequests, portSpec } from './requests.js';
 
 /** The part of the store the book uses (it is the only writer of assignments). */
@@ -80,6 +80,8 @@ export class PortBook {
   #claims = new Map<string, AllocRef>();
   /** Allocations whose current request could not be served, and why. */
   readonly #blocked = new Map<string, Blocked>();
+  /** Who holds a bound socket, by inode (a socket keeps its owner; looked up once, not at every retry). */
+  #owners = new Map<number, ListenerOwner | null>();
 
   constructor(o: PortBookOptions) {
     this.#o = o;
@@ -115,9 +117,13 @@ export class PortBook {
         continue;
       }
       this.#blocked.delete(c.allocId);
-      // The file may have moved or its lines shifted: conflicts name where the job is now.
+      // The file may have moved or its lines shifted (conflicts name where the job is now), the
+      // node's address changed since the agent last ran (tasks get the new one when they next start).
       const line = portLine(c.group);
-      if (a.file !== c.job.file || a.line !== line) this.#o.store.putPorts({ ...a, file: c.job.file, line });
+      const ip = (p: AllocatedPort) => this.#o.config.networks.get(p.hostNetwork)?.address ?? p.hostIp;
+      if (a.file !== c.job.file || a.line !== line || a.ports.some((p) => ip(p) !== p.hostIp)) {
+        this.#o.store.putPorts({ ...a, file: c.job.file, line, ports: a.ports.map((p) => ({ ...p, hostIp: ip(p) })) });
+      }
     }
     if (pending.length) this.#assign(pending);
     if (released) this.#o.onRelease?.();
@@ -196,7 +202,14 @@ export class PortBook {
       for (const p of a.ports) if (!p.shared) held.set(p.value, a);
     }
     let bound: ReadonlyMap<number, readonly Listener[]> | undefined;
-    const inUse = () => (bound ??= this.#o.probe.inUse());
+    const inUse = () => {
+      if (bound) return bound;
+      bound = this.#o.probe.inUse();
+      // Owners of sockets that are gone are forgotten (inodes are reused).
+      const live = new Set([...bound.values()].flat().map((l) => l.inode));
+      for (const i of this.#owners.keys()) if (!live.has(i)) this.#owners.delete(i);
+      return bound;
+    };
     const drafts: Draft[] = [];
     // Statics first, for every allocation in order.
     for (const ref of refs) {
@@ -264,8 +277,12 @@ export class PortBook {
   #boundBy(port: number, allocId: string, inUse: () => ReadonlyMap<number, readonly Listener[]>): string | undefined {
     const ls = inUse().get(port);
     if (!ls?.length) return undefined;
-    const owners = this.#o.probe.owners(ls.map((l) => l.inode));
-    const known = [...owners.values()];
+    const missing = ls.map((l) => l.inode).filter((i) => !this.#owners.has(i));
+    if (missing.length) {
+      const found = this.#o.probe.owners(missing);
+      for (const i of missing) this.#owners.set(i, found.get(i) ?? null);
+    }
+    const known = ls.map((l) => this.#owners.get(l.inode)).filter((o): o is ListenerOwner => Boolean(o));
     if (known.length && known.every((o) => o.allocId === allocId)) return undefined;
     const other = known.find((o) => o.allocId !== allocId);
     if (!other) return `a process tend cannot see (${ls[0].proto} ${ls[0].address}:${port})`;

@@ -147,3 +147,17 @@ test('agent ports: an edit that cannot get its ports is held (the running versio
   await waitFor(() => portsOf(agent, 'web/g[0]/t').http === 9090 && agent.tasks().find((x) => x.id === 'web/g[0]/t')?.state === 'running', { what: 'the edit applied', timeoutMs: 3000 });
   assert.notEqual(executor.pidOf(tw.allocId + '-t'), pid);
 });
+
+test('agent ports: an allocation whose tasks have all ended (a complete batch job) holds no ports; one waiting for them starts', async (t) => {
+  const once = withPorts(makeJob('once', { type: 'batch' }), [{ label: 'http', static: 8080 }]);
+  const { agent, executor, source } = await setup(t, [once]);
+  const onceAlloc = agent.tasks()[0].allocId;
+  source.emit([once, withPorts(makeJob('next'), [{ label: 'http', static: 8080 }])]);
+  await agent.settled();
+  assert.match(agent.tasks().find((x) => x.id === 'next/g[0]/t')!.error ?? '', /is held by job "once"/);
+  executor.exit(`${onceAlloc}-t`, 0);
+  await waitFor(() => agent.tasks().find((x) => x.id === 'next/g[0]/t')?.state === 'running', { what: 'next running once "once" is complete', timeoutMs: 8000 });
+  assert.equal(agent.tasks().find((x) => x.id === 'once/g[0]/t')!.state, 'complete');
+  assert.equal(agent.tasks().find((x) => x.id === 'once/g[0]/t')!.ports, undefined);
+  assert.deepEqual(portsOf(agent, 'next/g[0]/t'), { http: 8080 });
+});

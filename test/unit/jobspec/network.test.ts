@@ -105,3 +105,19 @@ test('network: mbits, hostname and dns warn what happens; ${NOMAD_PORT_x} and fr
     '${NOMAD_ALLOC_IP_http} is set by Nomad but not by tend; it stays empty',
   ]);
 });
+
+test('network: a port variable naming no port of the allocation warns with the likely name; the legacy per-task names are known', async () => {
+  const r = await loadText(
+    '/jobs/j.hcl',
+    src('      port "http" {}', {
+      taskExtra: '      env {\n        A = "${NOMAD_PORT_htp}"\n        B = "${NOMAD_PORT_http} ${NOMAD_ALLOC_PORT_http} ${NOMAD_ADDR_api_admin}"\n      }\n    }\n    task "api" {\n      driver = "raw_exec"\n      config {\n        command = "/bin/sh"\n        args    = ["${NOMAD_PORT_admin}", "${NOMAD_IPv4_admin}", "${NOMAD_HOST_PORT_nope}"]\n      }\n      resources {\n        network {\n          port "admin" {}\n        }\n      }',
+    }),
+  );
+  assert.ok(r.ok, JSON.stringify(r.diagnostics));
+  const w = r.diagnostics.filter((d) => d.severity === 'warning').map((d) => [d.line, d.message, d.hint]);
+  assert.deepEqual(w, [
+    // At the env and config blocks that hold them.
+    [11, '${NOMAD_PORT_htp} names no port of this allocation; it stays as written', 'did you mean "${NOMAD_PORT_http}"?'],
+    [18, '${NOMAD_HOST_PORT_nope} names no port of this allocation; it stays as written', 'did you mean "${NOMAD_HOST_PORT_http}"?'],
+  ]);
+});

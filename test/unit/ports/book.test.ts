@@ -310,3 +310,16 @@ test('port book: release frees an allocation no longer desired (not one still de
   assert.deepEqual(values(b2, da), { http: 20001 });
   assert.deepEqual(values(b2, dc), { http: 20000 });
 });
+
+test('port book: a node address that changed (agent restarted) keeps the port values and gives the new address', async () => {
+  const store = new MemStore();
+  const j = await job('web', '/jobs/web.hcl', '      port "http" {}');
+  const [d] = instances(j);
+  book(store).sync([d], new Set());
+  const before = store.getPorts(d.allocId)!.ports[0];
+  assert.equal(before.hostIp, '192.0.2.10');
+  const moved = config();
+  (moved.networks as Map<string, { name: string; address: string; reserved: [number, number][] }>).set('default', { name: 'default', address: '192.0.2.99', reserved: [] });
+  book(store, { config: moved, random: () => 0.9 }).sync([d], new Set([d.allocId]));
+  assert.deepEqual(store.getPorts(d.allocId)!.ports[0], { ...before, hostIp: '192.0.2.99' });
+});
