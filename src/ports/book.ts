@@ -264,7 +264,9 @@ export class PortBook {
         const line = claim && claim.job.file === holder.file ? portLine(claim.group, r.static) : holder.line;
         return fail(`${what} is held by job "${holder.job}" (${holder.file}${line ? `:${line}` : ''}, group ${holder.group}[${holder.index}])`);
       }
-      const why = this.#boundBy(r.static, d.ref.allocId, inUse);
+      // A port the allocation already holds is bound by its own task, maybe: not a conflict.
+      const mineAlready = this.#o.store.getPorts(d.ref.allocId)?.ports.some((p) => p.value === r.static);
+      const why = mineAlready ? undefined : this.#boundBy(r.static, d.ref.allocId, inUse);
       if (why) return fail(`${what} is in use on this node by ${why}`);
       held.set(r.static, holding(d.ref, d.spec));
       taken.push(r.static);

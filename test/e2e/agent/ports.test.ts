@@ -30,7 +30,7 @@ const SERVER = [
 ].join(' ');
 
 /** Job `name`: one group `g` with port "http" (static when given), one task `t` running the server with `driver`. */
-function serverJob(name: string, driver: 'raw_exec' | 'exec', staticPort?: number): string {
+function serverJob(name: string, driver: 'raw_exec' | 'exec', staticPort?: number, memory = 256): string {
   return `job "${name}" {
   group "g" {
     network {
@@ -46,7 +46,7 @@ function serverJob(name: string, driver: 'raw_exec' | 'exec', staticPort?: numbe
       kill_timeout = "2s"
       resources {
         cpu    = 100
-        memory = 256
+        memory = ${memory}
       }
     }
   }
@@ -141,6 +141,12 @@ async function scenario(h: Harness, driver: 'raw_exec' | 'exec', stop: 'kill9' |
   assert.equal(h.records()[id].restarts, 1);
   const run2 = second!.run;
 
+  // An in-place update (resources only): the same process, the same port.
+  await h.writeJob('web.hcl', serverJob('web', driver, undefined, 320));
+  await until(h, () => h.records()[id]?.resources.memoryMB === 320, 'memory updated in place');
+  assert.equal((await answer(first.port))?.run, run2, 'updated in place, not restarted');
+  assert.equal(portOf(h, 'web'), first.port);
+
   // The agent goes down and comes back: the task is adopted and keeps its port; a restart after that too.
   if (stop === 'kill9') await h.kill9();
   else assert.equal(await h.term(), 0);
@@ -159,6 +165,7 @@ async function scenario(h: Harness, driver: 'raw_exec' | 'exec', stop: 'kill9' |
   // Static port conflict: the holder keeps it and keeps serving; the newcomer (its file sorts first) waits, naming the holder.
   const P = await freePort();
   await h.writeJob('holder.hcl', serverJob('holder', driver, P));
+  assert.equal(portOf(h, 'web'), first.port);
   const held = await serving(h, 'holder');
   assert.equal(held.port, P);
   await h.writeJob('a-second.hcl', serverJob('second', driver, P));

@@ -323,3 +323,16 @@ test('port book: a node address that changed (agent restarted) keeps the port va
   book(store, { config: moved, random: () => 0.9 }).sync([d], new Set([d.allocId]));
   assert.deepEqual(store.getPorts(d.allocId)!.ports[0], { ...before, hostIp: '192.0.2.99' });
 });
+
+test('port book: an edit keeps a static port its allocation holds even when tend cannot see who binds it (its own task)', async () => {
+  const store = new MemStore();
+  const bound = new Map<number, ListenerOwner | undefined>();
+  const b = book(store, { probe: probe(bound) });
+  const [d1] = instances(await job('web', '/jobs/web.hcl', '      port "http" {\n        static = 8080\n      }'));
+  b.sync([d1], new Set());
+  bound.set(8080, undefined); // its task listens; /proc does not say whose the socket is
+  const [d2] = instances(await job('web', '/jobs/web.hcl', '      port "http" {\n        static = 8080\n      }\n      port "admin" {}'));
+  b.sync([d2], new Set([d2.allocId]));
+  assert.equal(b.blocked(d2), undefined);
+  assert.deepEqual(values(b, d2), { admin: 20000, http: 8080 });
+});
