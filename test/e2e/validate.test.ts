@@ -54,14 +54,14 @@ test('tendctl validate: a valid dir exits 0 with the summary; non-job files are 
   const dir = await tempDir(t);
   await mkdir(path.join(dir, 'jobs'));
   await writeFile(path.join(dir, 'jobs', 'a.hcl'), good('a'));
-  await writeFile(path.join(dir, 'jobs', 'b.nomad'), good('b').replace('group "g" {', 'group "g" {\n    network { mode = "host" }'));
+  await writeFile(path.join(dir, 'jobs', 'b.nomad'), good('b').replace('group "g" {', 'group "g" {\n    network {\n      mode  = "host"\n      mbits = 10\n    }'));
   await writeFile(path.join(dir, 'jobs', 'c.toml'), '[job.c.group.g.task.t]\ndriver = "raw_exec"\nconfig = { command = "/bin/true" }\n');
   await writeFile(path.join(dir, 'jobs', '.hidden.hcl'), 'broken {');
   await writeFile(path.join(dir, 'jobs', 'a.hcl~'), 'broken {');
   await writeFile(path.join(dir, 'jobs', 'notes.txt'), 'broken {');
   const r = await run(['jobs'], dir);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /warning: network: not applied; the task shares the host network/);
+  assert.match(r.stdout, /warning: "mbits" is deprecated in Nomad and tend does not limit bandwidth; ignored/);
   assert.match(r.stdout, /^3 files: 3 valid, 0 invalid \(0 errors, 1 warning\)$/m);
 });
 
