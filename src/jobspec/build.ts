@@ -290,20 +290,45 @@ export class Builder {
   template(b: Body): Template {
     const a = b.attrs;
     const wait = first(b, 'wait');
+    const script = first(b, 'change_script');
+    const data = str(a.data);
+    const dataPos = data !== undefined ? this.#pos(b.steps, 'data') : undefined;
     const out: Template = {
-      ...(str(a.data) !== undefined ? { data: str(a.data) } : {}),
+      ...(data !== undefined ? { data } : {}),
+      // A heredoc's text starts on the line after `data = <<EOH`.
+      ...(dataPos ? { dataLine: dataPos.line + (data!.includes('\n') ? 1 : 0) } : {}),
       ...(str(a.source) !== undefined ? { source: str(a.source) } : {}),
       destination: str(a.destination) ?? '',
       changeMode: (str(a.change_mode) as Template['changeMode']) ?? 'restart',
       ...(str(a.change_signal) !== undefined ? { changeSignal: str(a.change_signal) } : {}),
+      ...(script
+        ? {
+            changeScript: {
+              command: str(script.attrs.command) ?? '',
+              args: Array.isArray(script.attrs.args) ? (script.attrs.args as unknown[]).map(String) : [],
+              timeoutMs: num(script.attrs.timeout) ?? 5000,
+              failOnError: bool(script.attrs.fail_on_error) ?? false,
+            },
+          }
+        : {}),
+      splayMs: num(a.splay) ?? 5000,
       perms: str(a.perms) ?? '644',
+      ...(num(a.uid) !== undefined ? { uid: num(a.uid) } : {}),
+      ...(num(a.gid) !== undefined ? { gid: num(a.gid) } : {}),
       env: bool(a.env) ?? false,
+      once: bool(a.once) ?? false,
       leftDelimiter: str(a.left_delimiter) ?? '{{',
       rightDelimiter: str(a.right_delimiter) ?? '}}',
       errorOnMissingKey: bool(a.error_on_missing_key) ?? false,
+      pos: this.#pos(b.steps),
     };
     if (wait) out.wait = { ...(num(wait.attrs.min) !== undefined ? { minMs: num(wait.attrs.min) } : {}), ...(num(wait.attrs.max) !== undefined ? { maxMs: num(wait.attrs.max) } : {}) };
     if (out.changeMode === 'signal' && !out.changeSignal) this.#r.error('schema', b.steps, 'change_signal', 'expected change_signal with change_mode = "signal"');
+    if (out.changeMode === 'script' && !out.changeScript?.command) this.#r.error('schema', b.steps, 'change_script', 'expected a change_script block with a command with change_mode = "script"');
+    // Nomad's parser accepts these; its job validation (and tend's start) refuses them.
+    if (!out.destination) this.#r.warn('schema', b.steps, 'destination', 'missing field "destination" in template: the task cannot start (Nomad refuses the job at submit)');
+    if (!out.data && !out.source) this.#r.warn('schema', b.steps, 'data', 'expected "data" or "source" in template: the task cannot start (Nomad refuses the job at submit)');
+    if (!/^0?[0-7]{3,4}$/.test(out.perms)) this.#r.error('schema', b.steps, 'perms', `expected an octal mode such as "644", got "${out.perms}"`);
     return out;
   }
 

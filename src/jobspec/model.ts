@@ -78,17 +78,28 @@ export interface Artifact {
 
 export interface Template {
   data?: string;
+  /** Line of the template text's first line in the job file (for error positions). */
+  dataLine?: number;
   source?: string;
   destination: string;
   changeMode: 'restart' | 'signal' | 'noop' | 'script';
   changeSignal?: string;
+  /** change_mode = "script": run inside the task. */
+  changeScript?: { command: string; args: string[]; timeoutMs: number; failOnError: boolean };
+  /** Random delay before the change action, up to this (Nomad's default 5s). */
+  splayMs: number;
   perms: string; // "644"
+  uid?: number;
+  gid?: number;
   env: boolean;
+  /** Render once, at the first start; never re-render on changes (Nomad's `once`). */
+  once: boolean;
   leftDelimiter: string;
   rightDelimiter: string;
   errorOnMissingKey: boolean;
   /** template { wait { min, max } } */
   wait?: { minMs?: number; maxMs?: number };
+  pos: SourcePos;
 }
 
 /** Driver config for exec and raw_exec (other drivers keep `raw` only). */
