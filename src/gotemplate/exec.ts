@@ -47,7 +47,8 @@ export class UnsupportedFunction extends Error {
 /** What functions may use of the running execution: the render state and executeTemplate. */
 export type Runtime = StateRuntime;
 
-const MAX_DEPTH = 10000;
+/** Go allows 100000 nested template calls; JS stacks hold fewer, and real templates nest a few levels. */
+const MAX_DEPTH = 1000;
 const BREAK = Symbol('break');
 const CONTINUE = Symbol('continue');
 

@@ -56,7 +56,7 @@ function isEmptyTree(list: Node[]): boolean {
   return list.every((n) => n.type === 'text' && n.text.trim() === '');
 }
 
-type EndMarker = { kind: 'end' | 'else'; pos: number; token: Token };
+type EndMarker = { kind: 'end' | 'else'; pos: number; token: Token; end?: number };
 
 class Parser {
   #tokens: Token[];
@@ -92,7 +92,8 @@ class Parser {
   }
   #peekNonSpace(): Token {
     const t = this.#nextNonSpace();
-    this.#backup();
+    // #next stays on 'eof' instead of moving past it: nothing to give back then.
+    if (t.type !== 'eof') this.#backup();
     return t;
   }
   #fail(msg: string, pos: number): never {
@@ -175,7 +176,7 @@ class Parser {
         case 'end': {
           const close = this.#nextNonSpace();
           if (close.type !== 'rightDelim') this.#unexpected(close, 'end');
-          return { kind: 'end', pos: t.pos, token: t };
+          return { kind: 'end', pos: t.pos, token: t, end: close.pos + close.val.length };
         }
         case 'if':
         case 'range':
@@ -219,7 +220,7 @@ class Parser {
       }
     }
     this.#vars.length = depth;
-    return { type: context, pipe, list, elseList, pos: start, end: next.pos };
+    return { type: context, pipe, list, elseList, pos: start, end: next.end ?? next.pos };
   }
 
   #templateControl(start: number): TemplateNode {
@@ -233,7 +234,7 @@ class Parser {
       this.#backup();
       pipe = this.#pipeline(context, 'rightDelim');
     }
-    return { type: 'template', name, pipe, pos: start, end: pipe?.end ?? t.pos };
+    return { type: 'template', name, pipe, pos: start, end: pipe?.end ?? t.pos + t.val.length };
   }
 
   #blockControl(start: number): TemplateNode {
