@@ -40,9 +40,9 @@ export interface StoredVariableMeta {
   namespace?: string;
   createIndex?: number;
   modifyIndex?: number;
-  /** Unix nanoseconds, as Nomad stores them. */
-  createTime?: number;
-  modifyTime?: number;
+  /** Unix nanoseconds, as Nomad stores them (a bigint keeps them exact; a number loses the last digits). */
+  createTime?: number | bigint;
+  modifyTime?: number | bigint;
 }
 
 export interface StoredVariable extends StoredVariableMeta {
