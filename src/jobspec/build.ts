@@ -12,6 +12,7 @@ import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import { checkLifecycle } from './lifecycle-check.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
+import { checkTemplateText } from './template-check.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
   RestartPolicy, SourcePos, Task, Template, VolumeMount,
@@ -329,6 +330,7 @@ export class Builder {
     if (!out.destination) this.#r.warn('schema', b.steps, 'destination', 'missing field "destination" in template: the task cannot start (Nomad refuses the job at submit)');
     if (!out.data && !out.source) this.#r.warn('schema', b.steps, 'data', 'expected "data" or "source" in template: the task cannot start (Nomad refuses the job at submit)');
     if (!/^0?[0-7]{3,4}$/.test(out.perms)) this.#r.error('schema', b.steps, 'perms', `expected an octal mode such as "644", got "${out.perms}"`);
+    checkTemplateText(this.#r, b.steps, out);
     return out;
   }
 

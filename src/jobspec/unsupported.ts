@@ -45,6 +45,10 @@ export const ACTED_ON: readonly string[] = [
   'job.periodic', 'periodic.cron', 'periodic.crons', 'periodic.prohibit_overlap', 'periodic.time_zone', 'periodic.enabled',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
+  'task.template', 'template.data', 'template.source', 'template.destination', 'template.change_mode', 'template.change_signal',
+  'template.change_script', 'change_script.command', 'change_script.args', 'change_script.timeout', 'change_script.fail_on_error',
+  'template.perms', 'template.uid', 'template.gid', 'template.env', 'template.once', 'template.splay', 'template.wait', 'wait.min', 'wait.max',
+  'template.left_delimiter', 'template.right_delimiter', 'template.error_on_missing_key', 'restart.render_templates',
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -70,9 +74,6 @@ const checkRestart: Consequence = () => 'not followed; the task is never restart
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Being implemented now: drop the line when the feature lands.
-  'task.template': (f) =>
-    `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,
-  'restart.render_templates': () => 'has no effect; templates are not rendered',
   'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
   'service.check_restart': checkRestart,
   'check.check_restart': checkRestart,
