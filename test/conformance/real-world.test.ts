@@ -50,7 +50,6 @@ const W = {
   reschedule: /^"reschedule" rescheduling to another node needs a cluster/,
   template: /^template: not rendered/,
   identity: /^"identity" workload identities need a Nomad server/,
-  parameterized: /^parameterized: not followed/,
   datacenters: /^datacenters: not checked/,
   network: /^network: /,
   portVar: /is set by Nomad but not by tend; it stays empty$/,
