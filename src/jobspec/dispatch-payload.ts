@@ -10,13 +10,15 @@
  * name or one ending in "/" (a dir, not a file) is an error at load.
  */
 
+import { shown } from './diagnostics.js';
+
 /** Longest path component the kernel takes (NAME_MAX). */
 const NAME_MAX = 255;
 
 /** The path's components below local/ (`a/./b` → ['a','b']), or what is wrong with it as "expected …, got …". */
 export function payloadFileSegments(file: string): { segments: string[] } | { problem: string } {
   const expected = 'expected a relative file path inside the task\'s local/ dir (no "..", not absolute)';
-  const got = JSON.stringify(file);
+  const got = shown(file);
   if (file.includes('\0')) return { problem: `${expected}, got ${got} (a NUL byte)` };
   if (file.startsWith('/')) return { problem: `${expected}, got ${got} (an absolute path)` };
   const segments = file.split('/').filter((s) => s !== '' && s !== '.');
