@@ -6,6 +6,7 @@ import type { NodeInfo } from '../jobspec/model.js';
 import { emptyHooks, type TaskHooks } from '../reconcile/hooks.js';
 import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
 import { artifactHook } from '../reconcile/hooks/artifacts.js';
+import { dispatchPayloadHook } from '../reconcile/hooks/dispatch-payload.js';
 import { lifecycleOrder } from '../reconcile/hooks/lifecycle-order.js';
 import type { ArtifactClientConfig } from './config-model.js';
 
@@ -16,9 +17,11 @@ export interface HookOptions {
   artifacts: ArtifactClientConfig;
 }
 
-/** Without options (tests): only what needs no agent config (alloc dir teardown). */
+/** Without options (tests): only what needs no agent config (dispatch payloads, alloc dir teardown). */
 export function taskHooks(o?: HookOptions): TaskHooks {
   const hooks = emptyHooks();
+  // Before artifacts, as Nomad orders its hooks.
+  hooks.prestart.push(dispatchPayloadHook);
   if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
   hooks.teardown.push(allocDirHook);
   hooks.order = lifecycleOrder;

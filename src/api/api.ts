@@ -48,6 +48,34 @@ export interface TaskView {
 
 export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
 
+/** One child job of a periodic or parameterized job, as its parent's view lists it. */
+export interface ChildView {
+  id: string;
+  /** ISO time of the launch (the dispatch). */
+  launchedAt: string;
+  status: 'running' | 'complete' | 'failed' | 'dead';
+  finishedAt?: string;
+  exits?: { task: string; state: string; code: number | null; signal?: string }[];
+}
+
+/** A parameterized job's block and its dispatched children (JobView.parameterized). */
+export interface ParameterizedView {
+  payload: 'optional' | 'required' | 'forbidden';
+  metaRequired: string[];
+  metaOptional: string[];
+  /** Also periodic: each dispatched child launches on the schedule (and is listed as a periodic job). */
+  periodic?: boolean;
+  /** Children, oldest first: those not finished and the last few finished, with the dispatch's meta and payload size. */
+  children: (ChildView & { meta: Record<string, string>; payloadBytes: number })[];
+}
+
+/** What `tendctl job dispatch` sends (Nomad's JobDispatchRequest: Meta, Payload). */
+export interface DispatchInput {
+  meta?: Record<string, string>;
+  /** The payload, base64 (at most 16 KiB once decoded). */
+  payload?: string;
+}
+
 /** A periodic job's schedule and children (JobView.periodic). */
 export interface PeriodicView {
   crons: string[];
@@ -57,14 +85,7 @@ export interface PeriodicView {
   /** ISO time of the next scheduled launch; absent when disabled. */
   nextLaunch?: string;
   /** Children, oldest first: the running ones and the last few finished, with their tasks' exits. */
-  children: {
-    id: string;
-    launchedAt: string;
-    forced?: boolean;
-    status: 'running' | 'complete' | 'failed' | 'dead';
-    finishedAt?: string;
-    exits?: { task: string; state: string; code: number | null; signal?: string }[];
-  }[];
+  children: (ChildView & { forced?: boolean })[];
   /** Launches due while the agent was down, not caught up (as Nomad). */
   missed?: { count: number; from: string; to: string };
   /** The last launch skipped by prohibit_overlap. */
@@ -82,6 +103,10 @@ export interface JobView {
   tasks: TaskView[];
   /** A periodic job: its schedule and children (the children are jobs of their own, `<job>/periodic-<unix seconds>`). */
   periodic?: PeriodicView;
+  /** A parameterized job: its block and dispatched children (jobs of their own, `<job>/dispatch-<unix seconds>-<8 hex>`). */
+  parameterized?: ParameterizedView;
+  /** A child job: its parent's id. */
+  parent?: string;
 }
 
 export interface FileView {
@@ -173,4 +198,6 @@ export interface AgentApi {
   stats(): Promise<Record<string, TaskStats>>;
   /** Launch a child of a periodic job now (`tendctl job periodic force`); throws E_JOB_NOT_FOUND. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
+  /** Dispatch a child of a parameterized job (`tendctl job dispatch`); E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
+  dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
 }

@@ -13,7 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
+import type { DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -69,6 +69,8 @@ export interface TendClient {
   restart(id: string): Promise<{ task: string }>;
   /** Launch a child of a periodic job now; E_JOB_NOT_FOUND when no periodic job has that id. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
+  /** Dispatch a child of a parameterized job; E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
+  dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
@@ -262,6 +264,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     signal: (id, signal) => call('POST', `/v1/task/${enc(id)}/signal`, { signal }),
     restart: (id) => call('POST', `/v1/task/${enc(id)}/restart`, {}),
     forcePeriodic: (job) => call('POST', `/v1/job/${enc(job)}/periodic/force`, {}),
+    dispatchJob: (job, input = {}) => call('POST', `/v1/job/${enc(job)}/dispatch`, input),
     async exec(id, command, o = {}) {
       const params = new URLSearchParams();
       for (const c of command) params.append('cmd', c);

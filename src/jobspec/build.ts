@@ -13,9 +13,10 @@ import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './
 import { checkLifecycle } from './lifecycle-check.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { checkTemplateText } from './template-check.js';
+import { payloadFileProblem } from './dispatch-payload.js';
 import type {
-  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
-  RestartPolicy, SourcePos, Task, Template, VolumeMount,
+  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Parameterized, PayloadMode,
+  Periodic, Resources, RestartPolicy, SourcePos, Task, Template, VolumeMount,
 } from './model.js';
 
 export const OPERATORS: ConstraintOperator[] = [
@@ -86,6 +87,8 @@ export class Builder {
     const priority = num(b.attrs.priority) ?? 50;
     const pb = first(b, 'periodic');
     const periodic = pb ? this.periodic(pb, t ?? 'service') : undefined;
+    const qb = first(b, 'parameterized');
+    const parameterized = qb ? this.parameterized(qb, t ?? 'service') : undefined;
     return {
       id,
       name: str(b.attrs.name) ?? id,
@@ -97,6 +100,7 @@ export class Builder {
       constraints: all(b, 'constraint').map((c) => this.constraint(c)),
       groups,
       ...(periodic ? { periodic } : {}),
+      ...(parameterized ? { parameterized } : {}),
       file: this.#file,
       pos: this.#pos(b.steps),
     };
@@ -117,6 +121,30 @@ export class Builder {
       this.#r.error('schema', b.steps, undefined, `periodic: expected a batch job (Nomad runs periodic jobs as batch or sysbatch only), got type "${jobType}"`);
     }
     return { crons, prohibitOverlap: bool(b.attrs.prohibit_overlap) ?? false, timeZone, enabled: bool(b.attrs.enabled) ?? true, pos: this.#pos(b.steps) };
+  }
+
+  /**
+   * `parameterized { payload, meta_required, meta_optional }`, as Nomad checks it: a known payload
+   * mode (the schema), disjoint key lists, a batch job. With `periodic` too it is accepted, as Nomad
+   * does: the job itself never launches, each dispatched child runs on the schedule.
+   */
+  parameterized(b: Body, jobType: string): Parameterized {
+    const metaRequired = strs(b.attrs.meta_required) ?? [];
+    const metaOptional = strs(b.attrs.meta_optional) ?? [];
+    for (const [attr, keys] of [['meta_required', metaRequired], ['meta_optional', metaOptional]] as const) {
+      for (const k of keys) {
+        const problem = execStringProblem('a meta key', k);
+        if (problem) this.#r.error('schema', b.steps, attr, problem);
+      }
+    }
+    const both = [...new Set(metaRequired.filter((k) => metaOptional.includes(k)))];
+    if (both.length) {
+      this.#r.error('schema', b.steps, 'meta_optional', `expected meta_required and meta_optional to be disjoint, got ${both.map((k) => `"${k}"`).join(', ')} in both`);
+    }
+    if (jobType !== 'batch' && jobType !== 'sysbatch') {
+      this.#r.error('schema', b.steps, undefined, `parameterized: expected a batch job (Nomad runs parameterized jobs as batch or sysbatch only), got type "${jobType}"`);
+    }
+    return { payload: (str(b.attrs.payload) as PayloadMode | undefined) ?? 'optional', metaRequired, metaOptional, pos: this.#pos(b.steps) };
   }
 
   /** A group, or the implicit group around a task written directly under the job. */
@@ -185,6 +213,12 @@ export class Builder {
       return { volume, destination: str(m.attrs.destination) ?? '', readOnly: bool(m.attrs.read_only) ?? volumes.find((v) => v.name === volume)?.readOnly ?? false };
     });
     const lc = first(b, 'lifecycle');
+    const dp = first(b, 'dispatch_payload');
+    const payloadFile = dp ? str(dp.attrs.file) ?? '' : '';
+    if (dp && payloadFile) {
+      const problem = payloadFileProblem(payloadFile);
+      if (problem) this.#r.error('schema', dp.steps, 'file', problem);
+    }
     const user = str(b.attrs.user);
     if (user !== undefined) this.#checkExecString(b.steps, 'user', 'a user', user);
     if (cfg && EXEC_DRIVERS.includes(driver)) {
@@ -210,6 +244,8 @@ export class Builder {
       volumeMounts: mounts,
       leader: bool(b.attrs.leader) ?? false,
       ...(lc ? { lifecycle: { hook: (str(lc.attrs.hook) ?? 'prestart') as 'prestart' | 'poststart' | 'poststop', sidecar: bool(lc.attrs.sidecar) ?? false } } : {}),
+      // `file = ""` (or none): Nomad writes nothing; neither does tend.
+      ...(payloadFile ? { dispatchPayload: { file: payloadFile } } : {}),
       pos: this.#pos(b.steps),
     };
   }

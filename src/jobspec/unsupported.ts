@@ -43,6 +43,8 @@ export const ACTED_ON: readonly string[] = [
   'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
   'lifecycle.hook', 'lifecycle.sidecar',
   'job.periodic', 'periodic.cron', 'periodic.crons', 'periodic.prohibit_overlap', 'periodic.time_zone', 'periodic.enabled',
+  'job.parameterized', 'parameterized.payload', 'parameterized.meta_required', 'parameterized.meta_optional',
+  'task.dispatch_payload', 'dispatch_payload.file',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
   'task.template', 'template.data', 'template.source', 'template.destination', 'template.change_mode', 'template.change_signal',
@@ -85,7 +87,6 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'resources.network': (f) => `${ports(f)} (network inside resources is deprecated in Nomad)`,
   'job.update': update,
   'group.update': update,
-  'job.parameterized': () => 'not followed; tend runs the job at once, with no dispatch payload or meta (Nomad would wait for a dispatch)',
   'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
   'job.region': () => 'not checked; the job runs on this node whatever its region',
   'job.priority': () => 'has no effect on one node; no job waits for or preempts another',

@@ -1,7 +1,7 @@
 /**
  * Spec hashes of one task instance, split by what a change forces:
  *  - restart fields: a new process is needed (driver, command, args, the rest
- *    of the driver config, env, user, meta, logs, artifacts, templates, volumes);
+ *    of the driver config, env, user, meta, logs, artifacts, templates, volumes, dispatch_payload);
  *  - resource fields: applied in place (cpu, memory, memory_max, cores, pids_limit);
  *  - policy fields: stored only (kill_signal, kill_timeout, restart policy).
  * Hashes are cached per Task object, so an unchanged file costs nothing.
@@ -64,6 +64,8 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
     'restart.delay': task.restart.delayMs,
     'restart.mode': task.restart.mode,
   };
+  // Only when set: a field every task gained would change every existing hash (and restart every task).
+  if (task.dispatchPayload) f.dispatch_payload = task.dispatchPayload.file;
   const known = new Set(['command', 'args', 'pid_mode', 'ipc_mode', 'cap_add', 'cap_drop', 'pids_limit']);
   for (const [k, v] of Object.entries(task.config.raw ?? {})) if (!known.has(k)) f[`config.${k}`] = v;
   for (const [k, v] of Object.entries(task.env ?? {})) f[`env.${k}`] = v;

@@ -15,6 +15,7 @@ import {
   NODE_EVENT_LIMIT,
   STORE_SCHEMA_VERSION,
   TASK_EVENT_LIMIT,
+  type DispatchRecord,
   type NewEvent,
   type PeriodicRecord,
   type Store,
@@ -240,6 +241,25 @@ export class LowdbStore implements Store {
   deletePeriodic(job: string): void {
     if (!this.#db.data.periodic || !(job in this.#db.data.periodic)) return;
     delete this.#db.data.periodic[job];
+    this.#markDirty();
+  }
+
+  dispatchAll(): DispatchRecord[] {
+    return Object.values(this.#db.data.dispatch ?? {});
+  }
+
+  getDispatch(job: string): DispatchRecord | undefined {
+    return this.#db.data.dispatch?.[job];
+  }
+
+  putDispatch(record: DispatchRecord): void {
+    (this.#db.data.dispatch ??= {})[record.job] = record;
+    this.#markDirty();
+  }
+
+  deleteDispatch(job: string): void {
+    if (!this.#db.data.dispatch || !(job in this.#db.data.dispatch)) return;
+    delete this.#db.data.dispatch[job];
     this.#markDirty();
   }
 

@@ -49,7 +49,6 @@ type Expect = Ok | Rejected;
 const W = {
   reschedule: /^"reschedule" rescheduling to another node needs a cluster/,
   identity: /^"identity" workload identities need a Nomad server/,
-  parameterized: /^parameterized: not followed/,
   datacenters: /^datacenters: not checked/,
   network: /^network: /,
   portVar: /is set by Nomad but not by tend; it stays empty$/,
