@@ -129,6 +129,7 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
 const KNOWN_CODES = new Set<string>([
   'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
   'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_DATA_DIR_LOCKED', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
+  'E_ARTIFACT', 'E_VAR_NOT_FOUND', 'E_VAR_INVALID', 'E_VAR_CONFLICT', 'E_VAR_READ_ONLY', 'E_PERMISSION_DENIED',
 ]);
 
 /** The TendError an error body (or a non-JSON error reply) stands for. */
