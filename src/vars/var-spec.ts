@@ -55,6 +55,16 @@ function specError(where: string, message: string, line?: number): TendError {
   });
 }
 
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
 /** Line and column (1-based) of a character offset. */
 function lineCol(text: string, pos: number): { line: number; col: number } {
   const before = text.slice(0, Math.max(0, Math.min(pos, text.length)));
@@ -102,7 +112,7 @@ export async function parseVarSpec(text: string, format: SpecFormat, where: stri
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const key = KEYS[k];
     if (key === undefined) {
-      const hint = ['path', 'items', 'namespace', 'modifyIndex'].find((c) => c.toLowerCase() === k.toLowerCase() || (k.length > 3 && c.startsWith(k.toLowerCase().slice(0, 3))));
+      const hint = ['path', 'items', 'namespace', 'modifyIndex'].find((c) => editDistance(k.toLowerCase(), c.toLowerCase()) <= 2);
       throw specError(where, `unknown key "${k}": expected path, items${hint ? `; did you mean "${hint}"?` : ''}`);
     }
     if (key === 'ignored') continue;

@@ -116,6 +116,7 @@ export class LocalVariableStore implements VariableStore {
     this.#index = loaded.index;
     this.#log.info({ path: this.#file.path, outcome: loaded.outcome, variables: loaded.variables.size }, 'variables loaded');
     await this.#dirSource?.start();
+    await this.#queue; // the index the first dir load took is saved
     return loaded.outcome;
   }
 
@@ -193,7 +194,7 @@ export class LocalVariableStore implements VariableStore {
     if (v) yield v;
   }
 
-  put(path: string, items: VariableItems, opts: CasOptions = {}): Promise<Variable> {
+  async put(path: string, items: VariableItems, opts: CasOptions = {}): Promise<Variable> {
     assertPath(path);
     const clean = checkItems(items, `variable ${path}`);
     return this.#serial(async () => {
@@ -213,7 +214,7 @@ export class LocalVariableStore implements VariableStore {
     });
   }
 
-  purge(path: string, opts: CasOptions = {}): Promise<void> {
+  async purge(path: string, opts: CasOptions = {}): Promise<void> {
     assertPath(path);
     return this.#serial(async () => {
       const owner = this.#dir.get(path);
