@@ -13,7 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
+import type { CasOptions, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -75,6 +75,13 @@ export interface TendClient {
   stats(): Promise<Record<string, TaskStats>>;
   /** Prometheus text of /metrics. */
   metrics(): Promise<string>;
+  /** A Nomad variable with its items; E_VAR_NOT_FOUND. */
+  varGet(path: string): Promise<Variable>;
+  /** Metadata of the variables under `prefix`, sorted by path. */
+  varList(prefix?: string): Promise<VariableMetadata[]>;
+  /** Create or replace a variable (check-and-set with `cas`); the variable as written. */
+  varPut(path: string, items: VariableItems, opts?: CasOptions): Promise<Variable>;
+  varPurge(path: string, opts?: CasOptions): Promise<{ path: string }>;
   /** Lets go of kept-alive connections. */
   close(): void;
 }
@@ -329,6 +336,10 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       if ((res.statusCode ?? 500) >= 400) throw apiError(res.statusCode ?? 500, text);
       return text;
     },
+    varGet: (p) => call('GET', `/v1/var/${enc(p)}`),
+    varList: (prefix) => call('GET', `/v1/vars${query({ prefix })}`),
+    varPut: (p, items, o = {}) => call('PUT', `/v1/var/${enc(p)}${query({ cas: o.cas })}`, { items }),
+    varPurge: (p, o = {}) => call('DELETE', `/v1/var/${enc(p)}${query({ cas: o.cas })}`),
     close: () => agent.destroy(),
   };
   return client;

@@ -47,6 +47,7 @@ const KEYS: Record<string, keyof VarSpec | 'namespace' | 'ignored'> = {
   modifyTime: 'ignored',
   ModifyTime: 'ignored',
   file: 'ignored',
+  File: 'ignored',
 };
 
 function specError(where: string, message: string, line?: number): TendError {
