@@ -162,18 +162,19 @@ export class VariableDir {
     this.#prevSaid = this.#said;
     this.#said = new Map();
     let real: string;
+    let top: DirFd;
     try {
       real = await fsp.realpath(this.#dir);
+      top = await DirFd.openTrusted(real);
     } catch (err) {
-      // Missing (not yet synced, unmounted): what is in force stays, as with the jobs dir.
+      // Missing (not yet synced, unmounted) or not a dir: what is in force stays, as with the jobs dir.
       this.#said = new Map([...this.#prevSaid, ['<dir>', 'missing']]);
       if (this.#prevSaid.get('<dir>') !== 'missing') this.#log.warn({ code: errnoCode(err), err: describeError(err) }, 'variables dir not readable; keeping what was loaded');
       return;
     }
-    await this.#watch(real);
     const found: { file: string; result: Cached }[] = [];
-    const top = await DirFd.openTrusted(real);
     try {
+      await this.#watch(real);
       const st = await top.stat();
       const problem = dirProblem(st, this.#uid, st.uid);
       if (problem) {
@@ -261,6 +262,11 @@ export class VariableDir {
       }
       const format = specFormatOf(name);
       if (!format) continue;
+      if (!st.isFile()) {
+        // Never opened: a device's open can have effects, a FIFO's can block.
+        this.#say(file, 'not a regular file', { file });
+        continue;
+      }
       if (found.length >= MAX_DIR_FILES) {
         this.#say('<limit>', `more than ${MAX_DIR_FILES} files: the rest are not read`, {});
         return;
