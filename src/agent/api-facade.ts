@@ -3,7 +3,7 @@
  * the store's records and the desired set, and operator requests, which reach the task's worker
  * as inputs (restart, signal) or go to the executor when they change no record (exec, stats).
  */
-import type { AgentApi, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView } from '../api/api.js';
+import type { AgentApi, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
 import type { ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
@@ -50,6 +50,8 @@ export interface ApiFacadeOptions {
   disk?(): DiskView | undefined;
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
+  /** The Nomad-variables store (`tendctl var …`); absent in unit tests of other views. */
+  variables?: VariablesApi;
 }
 
 function notFound(id: string): TendError {
@@ -58,9 +60,11 @@ function notFound(id: string): TendError {
 
 export class ApiFacade implements AgentApi {
   readonly #f: ApiFacadeOptions;
+  readonly variables?: VariablesApi;
 
   constructor(opts: ApiFacadeOptions) {
     this.#f = opts;
+    if (opts.variables) this.variables = opts.variables;
   }
 
   async node(): Promise<NodeView> {

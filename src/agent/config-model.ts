@@ -3,6 +3,7 @@
  * parser is src/agent/config.ts; everything else in the agent reads this.
  */
 import type { ArtifactLimits } from '../artifacts/artifacts.js';
+import type { VariablePolicy } from '../vars/vars.js';
 
 export interface RawExecPluginConfig {
   /** Nomad default: false. examples/agent.hcl enables it. */
@@ -38,6 +39,14 @@ export interface ArtifactClientConfig {
   setEnvironmentVariables: string[];
   /** tend: host dirs local artifact sources may come from (default none: local sources refused). */
   allowedLocalDirs: string[];
+}
+
+/** `client { variables { … } }`: tend's local Nomad-variables store (src/vars/). */
+export interface VariablesClientConfig {
+  /** The variables dir (absolute): one variable specification per file, read-only (default none). */
+  dir?: string;
+  /** ACL policies attached to workloads, besides Nomad's implicit workload policy (default none). Applied live on SIGHUP. */
+  policies: VariablePolicy[];
 }
 
 export interface AgentConfig {
@@ -81,6 +90,7 @@ export interface AgentConfig {
      */
     env: { denylist: string[]; allowlist?: string[] };
     artifact: ArtifactClientConfig;
+    variables: VariablesClientConfig;
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };
   oci: {

@@ -12,6 +12,8 @@ export { TASK_EVENT } from '../store/store.js';
 export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
 import type { PlanAction } from '../reconcile/reconcile.js';
+export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
+import type { CasOptions, Variable, VariableItems, VariableMetadata } from '../vars/vars.js';
 
 export interface TaskView {
   id: string; // "web/g[0]/t"
@@ -175,8 +177,22 @@ export interface Plan {
   files: FileView[];
 }
 
+/**
+ * The operator's side of the Nomad-variables store (`tendctl var …`): every
+ * path, no ACL (the socket is root's). Errors: E_VAR_INVALID, E_VAR_CONFLICT,
+ * E_VAR_READ_ONLY, E_STORE. Items travel only in these replies and requests.
+ */
+export interface VariablesApi {
+  get(path: string): Variable | undefined;
+  list(prefix?: string): VariableMetadata[];
+  put(path: string, items: VariableItems, opts?: CasOptions): Promise<Variable>;
+  purge(path: string, opts?: CasOptions): Promise<void>;
+}
+
 /** What the agent offers to the API server. */
 export interface AgentApi {
+  /** The variables store; absent on an agent without one (the endpoints then answer 404). */
+  readonly variables?: VariablesApi;
   node(): Promise<NodeView>;
   jobs(): JobView[];
   files(): FileView[];

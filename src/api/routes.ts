@@ -21,6 +21,10 @@
  *                                       (payload base64, at most 16 KiB decoded; body at most 64 KiB)
  *   GET  /v1/plan[?dir=]                Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
+ *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
+ *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
+ *   PUT  /v1/var/<path>[?cas=N] {items} Variable as written; 409 E_VAR_CONFLICT / E_VAR_READ_ONLY
+ *   DELETE /v1/var/<path>[?cas=N]       { path }
  *   GET  /metrics                       Prometheus text
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,6 +36,7 @@ import { badRequest, httpError, queryFlag, queryInt, readJsonBody, sendJson } fr
 import { followEvents } from './routes-events.js';
 import { serveLogs } from './routes-logs.js';
 import { serveExec } from './routes-exec.js';
+import { serveVar, serveVarList } from './routes-vars.js';
 import { TendError } from '../errors.js';
 
 export interface RouteContext {
@@ -157,6 +162,12 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'stats':
       if (rest.length) break;
       return get(() => api.stats());
+    case 'vars':
+      if (rest.length) break;
+      return serveVarList(ctx);
+    case 'var':
+      if (!rest.length) break;
+      return serveVar(ctx);
     case 'plan':
       if (rest.length) break;
       return get(() => api.plan(url.searchParams.get('dir') || undefined));

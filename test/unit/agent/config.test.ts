@@ -64,6 +64,7 @@ test('config: defaults without a file', async () => {
     jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
     artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
+    variables: { policies: [] },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
   assert.deepEqual(cfg.plugins.exec, {
@@ -403,6 +404,47 @@ test('config: client.artifact takes Nomad\'s names, sizes and durations, and ten
   assert.match(await configError(parse('client {\n  artifact {\n    http_max_sise = "1GB"\n  }\n}\n')), /did you mean "http_max_size"/);
 });
 
+test('config: client.variables takes a dir and Nomad-style policies attached to workloads', async () => {
+  const cfg = await parse(`client {
+  variables {
+    dir = "vars"
+    policy "shared" {
+      path "shared/*" {
+        capabilities = ["read"]
+      }
+      path "shared/private/*" {
+        capabilities = ["deny"]
+      }
+    }
+    policy "web-api" {
+      job   = "web"
+      group = "api"
+      task  = "server"
+      path "nomad/jobs/db" {
+        capabilities = ["read", "list"]
+      }
+    }
+  }
+}
+`);
+  assert.deepEqual(cfg.client.variables, {
+    dir: '/etc/tend/vars',
+    policies: [
+      { name: 'shared', paths: [{ pattern: 'shared/*', capabilities: ['read'] }, { pattern: 'shared/private/*', capabilities: ['deny'] }] },
+      { name: 'web-api', job: 'web', group: 'api', task: 'server', paths: [{ pattern: 'nomad/jobs/db', capabilities: ['read', 'list'] }] },
+    ],
+  });
+  const bad = async (body: string) => configError(parse(`client {\n  variables {\n${body}\n  }\n}\n`));
+  assert.match(await bad('    policy "p" {\n      path "x/*" {\n        capabilities = ["write"]\n      }\n    }'), /agent\.hcl:5: .*capabilities: tasks only read variables .*got "write"/);
+  assert.match(await bad('    policy "p" {\n      path "x/*" {\n        capabilities = ["raed"]\n      }\n    }'), /expected "read", "list" or "deny", got "raed"/);
+  assert.match(await bad('    policy "p" {\n      path "a/../b" {\n        capabilities = ["read"]\n      }\n    }'), /agent\.hcl:4: .*expected a variable path or glob/);
+  assert.match(await bad('    policy "p" {\n      group = "g"\n      path "x" {\n        capabilities = ["read"]\n      }\n    }'), /agent\.hcl:4: .*group needs job/);
+  assert.match(await bad('    policy "p" {\n      job = "a/b"\n      path "x" {\n        capabilities = ["read"]\n      }\n    }'), /job: expected a job name \(no "\/"\)/);
+  assert.match(await bad('    policy "p" {\n      job = "a"\n    }'), /expected at least one path/);
+  assert.match(await bad('    policy "p" {\n      path "x" {\n      }\n    }'), /capabilities is required/);
+  assert.match(await bad('    dri = "/x"'), /agent\.hcl:3: unknown key "client\.variables\.dri"; did you mean "dir"\?/);
+});
+
 test('config: parseBytes reads sizes as go-humanize does', () => {
   assert.equal(parseBytes('100GB'), 100e9);
   assert.equal(parseBytes('1GiB'), 2 ** 30);
@@ -411,4 +453,18 @@ test('config: parseBytes reads sizes as go-humanize does', () => {
   assert.equal(parseBytes('10M'), 10e6);
   assert.equal(parseBytes('x'), undefined);
   assert.equal(parseBytes('1i'), undefined);
+});
+
+test('config reload: variables policies apply live, the variables dir needs a restart', async () => {
+  const { diffConfig, applyLive } = await import('../../../src/agent/reload.js');
+  const a = await parse('client {\n  variables {\n    dir = "/v1"\n  }\n}\n');
+  const b = await parse('client {\n  variables {\n    dir = "/v2"\n    policy "p" {\n      path "x/*" {\n        capabilities = ["read"]\n      }\n    }\n  }\n}\n');
+  const r = diffConfig(a, b);
+  assert.deepEqual(Object.keys(r.applied), ['client variables policy']);
+  assert.deepEqual(r.needRestart['client.variables.dir'], { from: '/v1', to: '/v2' });
+  const policies = a.client.variables.policies;
+  applyLive(a, b, (await import('pino')).default({ level: 'silent' }));
+  assert.deepEqual(a.client.variables.policies, b.client.variables.policies);
+  assert.notEqual(a.client.variables.policies, policies);
+  assert.equal(a.client.variables.dir, '/v1');
 });
