@@ -8,6 +8,8 @@ import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
 import { artifactHook } from '../reconcile/hooks/artifacts.js';
 import { dispatchPayloadHook } from '../reconcile/hooks/dispatch-payload.js';
 import { lifecycleOrder } from '../reconcile/hooks/lifecycle-order.js';
+import { templateHooks, type TemplateHookOptions } from '../reconcile/hooks/templates.js';
+import type { VariablePolicy, VariableStore } from '../vars/index.js';
 import type { ArtifactClientConfig } from './config-model.js';
 
 export interface HookOptions {
@@ -15,6 +17,11 @@ export interface HookOptions {
   node: NodeInfo;
   agentEnv: Record<string, string | undefined>;
   artifacts: ArtifactClientConfig;
+  /** Nomad variables for templates, and the policies of the config as it is now. */
+  variables?: VariableStore;
+  policies?: () => readonly VariablePolicy[];
+  /** Template timing (tests shorten Nomad's 5 s default wait). */
+  templateWait?: TemplateHookOptions['defaultWait'];
 }
 
 /** Without options (tests): only what needs no agent config (dispatch payloads, alloc dir teardown). */
@@ -22,7 +29,16 @@ export function taskHooks(o?: HookOptions): TaskHooks {
   const hooks = emptyHooks();
   // Before artifacts, as Nomad orders its hooks.
   hooks.prestart.push(dispatchPayloadHook);
-  if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
+  if (o) {
+    hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
+    // After artifacts: a template's `source` may be a fetched file.
+    const templates = templateHooks({ node: o.node, agentEnv: o.agentEnv, variables: o.variables, policies: o.policies, defaultWait: o.templateWait });
+    hooks.prestart.push(templates);
+    hooks.update.push(templates);
+    hooks.stop.push(templates);
+    hooks.exited.push(templates);
+    hooks.teardown.push(templates);
+  }
   hooks.teardown.push(allocDirHook);
   hooks.order = lifecycleOrder;
   return hooks;

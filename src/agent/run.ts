@@ -135,7 +135,14 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     loadDir: (dir: string, n: NodeInfo) => loadDir(dir, n, config.client.jobFileDirs),
     storeLoad: loaded,
     variables,
-    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact }),
+    hooks: taskHooks({
+      dataDir: config.dataDir,
+      node,
+      agentEnv: process.env,
+      artifacts: config.client.artifact,
+      variables,
+      policies: () => config.client.variables.policies,
+    }),
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();

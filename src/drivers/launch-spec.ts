@@ -66,7 +66,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     env: ctx.agentEnv,
   };
   const task = interpolateTask(rctx);
-  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv, opts.envFilter) : {}), ...runtimeEnv(rctx), ...task.env };
+  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv, opts.envFilter) : {}), ...runtimeEnv(rctx), ...task.env, ...ctx.setup?.env };
   let command = task.config.command;
   // A relative path (e.g. from an artifact) is relative to the task dir; a bare name is looked up on PATH.
   if (opts.driver === 'raw_exec' && command.includes('/') && !path.isAbsolute(command)) command = path.join(dirs.taskDir, command);

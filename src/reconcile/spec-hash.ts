@@ -32,7 +32,7 @@ export type FieldClass = 'restart' | 'resources' | 'policy';
 /** Which class a field name belongs to. */
 export function fieldClass(field: string): FieldClass {
   if (field.startsWith('resources.') || field === 'config.pids_limit') return 'resources';
-  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.')) return 'policy';
+  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.') || field === 'templates') return 'policy';
   return 'restart';
 }
 

@@ -62,6 +62,7 @@ export const TASK_EVENT = {
   Signaled: 'Signaled',
   RestartSignaled: 'Restart Signaled',
   Recovered: 'Recovered',
+  Template: 'Template',
   // Periodic jobs (src/reconcile/periodic.ts).
   PeriodicLaunched: 'Periodic Launched',
   PeriodicSkipped: 'Periodic Skipped',

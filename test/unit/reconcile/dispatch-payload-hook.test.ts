@@ -13,6 +13,7 @@ import { ensureTaskDirs } from '../../../src/drivers/alloc-dir.js';
 import { expandJobs } from '../../../src/reconcile/expand.js';
 import { dispatchedJob } from '../../../src/reconcile/dispatch.js';
 import { requireLinux, requireRoot } from '../../helpers/gates.js';
+import { prestartExtras } from './worker-setup.js';
 import { makeJob, makeTask } from '../agent/fixtures.js';
 
 async function setup(t: import('node:test').TestContext) {
@@ -36,7 +37,7 @@ test('dispatch payload hook: writes local/<file> (sub dirs made) for a dispatche
   const parent = { ...makeJob('render', { type: 'batch', tasks: [makeTask('t', { dispatchPayload: { file: 'in/config.json' } })] }), parameterized: { payload: 'optional' as const, metaRequired: [], metaOptional: [], pos: { file: '', line: 0, column: 0 } } };
   const child = dispatchedJob(parent, { id: 'render/dispatch-1-0000000a', meta: {}, payload: Buffer.from('{"a":1}').toString('base64') });
   const instance = [...expandJobs([child]).values()][0];
-  const ctx = { instance, dirs, logger: pino({ level: 'silent' }), emit: () => {}, signal: new AbortController().signal };
+  const ctx = { instance, dirs, logger: pino({ level: 'silent' }), emit: () => {}, signal: new AbortController().signal, ...prestartExtras };
   await dispatchPayloadHook.prestart(ctx);
   const file = path.join(dirs.localDir, 'in', 'config.json');
   assert.equal(await readFile(file, 'utf8'), '{"a":1}');
