@@ -8,10 +8,19 @@
 import { parseTemplate } from '../gotemplate/template.js';
 import { TemplateError } from '../gotemplate/gotemplate.js';
 import type { Template } from './model.js';
+import { templateTarget } from '../templates/write.js';
 import { pathText, type Reporter } from './diagnostics.js';
 import type { PathStep } from './locate.js';
 
 export function checkTemplateText(r: Reporter, steps: PathStep[], t: Template): void {
+  // A destination without runtime references is checked now: it must stay inside the task's dirs.
+  if (t.destination && !t.destination.includes('${')) {
+    try {
+      templateTarget(t.destination, { taskDir: '/t', allocDir: '/a' });
+    } catch (err) {
+      r.error('schema', steps, 'destination', err instanceof Error ? err.message.replace(/^template: destination: /, '') : String(err));
+    }
+  }
   if (!t.data) return;
   try {
     parseTemplate(t.data, { name: t.pos.file, baseLine: t.dataLine ?? t.pos.line, leftDelim: t.leftDelimiter, rightDelim: t.rightDelimiter });
