@@ -31,7 +31,7 @@ async function logs(h: Harness, job: string): Promise<string> {
   return (await h.tendctl(['logs', job])).stdout;
 }
 
-const webJob = (driver: string, changeMode: string) => `job "tpl" {
+const webJob = (driver: string, changeMode: string, word = 'greeting') => `job "tpl" {
   group "g" {
     restart {
       attempts = 3
@@ -42,7 +42,7 @@ const webJob = (driver: string, changeMode: string) => `job "tpl" {
       driver = "${driver}"
       template {
         data        = <<EOH
-{{ with nomadVar "nomad/jobs/tpl" }}greeting={{ .greeting }}{{ end }}
+{{ with nomadVar "nomad/jobs/tpl" }}${word}={{ .greeting }}{{ end }}
 EOH
         destination = "local/app.conf"
         change_mode = "${changeMode}"
@@ -107,6 +107,11 @@ test('templates (plain): change_mode = "signal" sends the signal to the running 
   assert.equal((await h.tendctl(['var', 'put', 'nomad/jobs/tpl', 'greeting=two', 'mode=dev'])).code, 0);
   await until(h, async () => /reloaded greeting=two/.test(await logs(h, 'tpl')), 'the task reloaded on SIGHUP');
   assert.equal(rec(h, 'tpl')!.handle!.pid, pid, 'same process: signalled, not restarted');
+  // An edit of the file that changes only the template: re-rendered in place, change_mode applies, no rebuild.
+  await h.writeJob('tpl.hcl', webJob('raw_exec', 'signal', 'salutation'));
+  await until(h, async () => /reloaded salutation=two/.test(await logs(h, 'tpl')), 'the edited template re-rendered and signalled');
+  assert.equal(rec(h, 'tpl')!.handle!.pid, pid, 'still the same process');
+  assert.ok(rec(h, 'tpl')!.events.some((e) => e.type === 'Updated' && /templates/.test(e.message)), JSON.stringify(rec(h, 'tpl')!.events));
 });
 
 test('templates (plain): a missing key with error_on_missing_key fails the start with the template and key named; a destination outside the task dir is refused at load', { timeout: 60_000 }, async (t) => {
