@@ -41,6 +41,18 @@ export interface ArtifactClientConfig {
   allowedLocalDirs: string[];
 }
 
+/** `client { template { … } }`: Nomad's client template options, plus tend's file_dirs. */
+export interface TemplateClientConfig {
+  /** The default `wait` of templates that set none (Nomad's default: 5s to 4m). */
+  wait: { minMs: number; maxMs: number };
+  /** Functions templates may not call (Nomad's default: plugin, writeToFile). */
+  functionDenylist: string[];
+  /** `file` may read any host path (Nomad's disable_file_sandbox; default false: the task's dirs and file_dirs only). */
+  disableFileSandbox: boolean;
+  /** tend: host dirs the `file` function may read besides the task's dirs (default none). */
+  fileDirs: string[];
+}
+
 /** `client { variables { … } }`: tend's local Nomad-variables store (src/vars/). */
 export interface VariablesClientConfig {
   /** The variables dir (absolute): one variable specification per file, read-only (default none). */
@@ -90,6 +102,7 @@ export interface AgentConfig {
      */
     env: { denylist: string[]; allowlist?: string[] };
     artifact: ArtifactClientConfig;
+    template: TemplateClientConfig;
     variables: VariablesClientConfig;
   };
   plugins: { rawExec: RawExecPluginConfig; exec: ExecPluginConfig };

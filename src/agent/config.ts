@@ -58,7 +58,9 @@ type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
-  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs', 'variables'],
+  client: ['node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs', 'variables', 'template'],
+  template: ['wait', 'function_denylist', 'disable_file_sandbox', 'file_dirs', 'max_stale', 'block_query_wait', 'wait_bounds', 'consul_retry', 'vault_retry', 'nomad_retry'],
+  templateWait: ['min', 'max'],
   variables: ['dir', 'policy'],
   varPolicy: ['job', 'group', 'task', 'path'],
   varPath: ['capabilities'],
@@ -371,6 +373,21 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
 
   const variables = variablesConfig(c.key('variables'), client.variables, fileDir, env);
 
+  // client { template { … } }: Nomad's client template options that mean something on one node.
+  const tpl = c.key('template');
+  const tplRaw = client.template === undefined ? {} : block(tpl, client.template, KEYS.template);
+  for (const k of ['max_stale', 'block_query_wait']) get.duration(tpl, tplRaw, k); // accepted for Nomad compatibility: no servers to query
+  const waitRaw = tplRaw.wait === undefined ? {} : block(tpl.key('wait'), tplRaw.wait, KEYS.templateWait);
+  const waitMin = get.duration(tpl.key('wait'), waitRaw, 'min') ?? 5000;
+  const waitMax = get.duration(tpl.key('wait'), waitRaw, 'max') ?? 240_000;
+  if (waitMax < waitMin) tpl.key('wait').fail(`expected max >= min, got min ${waitMin} ms and max ${waitMax} ms`);
+  const template = {
+    wait: { minMs: waitMin, maxMs: waitMax },
+    functionDenylist: get.strings(tpl, tplRaw, 'function_denylist') ?? ['plugin', 'writeToFile'],
+    disableFileSandbox: get.bool(tpl, tplRaw, 'disable_file_sandbox') ?? false,
+    fileDirs: (get.strings(tpl, tplRaw, 'file_dirs') ?? []).map((d) => expandPath(d, fileDir, env)),
+  };
+
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
     for (const [name, body] of labeled(c.key('host_volume'), client.host_volume)) {
@@ -449,6 +466,7 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       env: taskEnv,
       artifact,
       variables,
+      template,
     },
     plugins: {
       rawExec: { enabled: get.bool(rawAt, rx, 'enabled') ?? false, noCgroups: get.bool(rawAt, rx, 'no_cgroups') ?? false },

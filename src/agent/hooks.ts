@@ -20,8 +20,8 @@ export interface HookOptions {
   /** Nomad variables for templates, and the policies of the config as it is now. */
   variables?: VariableStore;
   policies?: () => readonly VariablePolicy[];
-  /** Template timing (tests shorten Nomad's 5 s default wait). */
-  templateWait?: TemplateHookOptions['defaultWait'];
+  /** `client { template { … } }`, as it is now. */
+  template?: TemplateHookOptions['config'];
 }
 
 /** Without options (tests): only what needs no agent config (dispatch payloads, alloc dir teardown). */
@@ -32,7 +32,7 @@ export function taskHooks(o?: HookOptions): TaskHooks {
   if (o) {
     hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
     // After artifacts: a template's `source` may be a fetched file.
-    const templates = templateHooks({ node: o.node, agentEnv: o.agentEnv, variables: o.variables, policies: o.policies, defaultWait: o.templateWait });
+    const templates = templateHooks({ node: o.node, agentEnv: o.agentEnv, variables: o.variables, policies: o.policies, config: o.template });
     hooks.prestart.push(templates);
     hooks.update.push(templates);
     hooks.stop.push(templates);

@@ -33,6 +33,10 @@ const LIVE: Record<string, string> = {
   'client.env.denylist': 'client options env.denylist',
   'client.env.allowlist': 'client options env.allowlist',
   'client.variables.policies': 'client variables policy',
+  'client.template.wait': 'client template wait',
+  'client.template.functionDenylist': 'client template function_denylist',
+  'client.template.disableFileSandbox': 'client template disable_file_sandbox',
+  'client.template.fileDirs': 'client template file_dirs',
 };
 
 /** Config-file names of other paths, where they differ from the path. */
@@ -120,6 +124,8 @@ export function applyLive(running: AgentConfig, next: AgentConfig, logger: pino.
   if (next.client.env.allowlist) env.allowlist = [...next.client.env.allowlist];
   else delete env.allowlist;
   running.client.variables.policies = structuredClone(next.client.variables.policies);
+  // Templates read these at each start of a task.
+  running.client.template = structuredClone(next.client.template);
 }
 
 /** Load the config again, apply what can change live, log what changed and what needs a restart. */

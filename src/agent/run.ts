@@ -142,6 +142,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
       artifacts: config.client.artifact,
       variables,
       policies: () => config.client.variables.policies,
+      template: () => config.client.template,
     }),
   });
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');

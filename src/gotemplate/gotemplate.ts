@@ -24,6 +24,8 @@ export interface ParseOptions {
    * that file. Default 1.
    */
   baseLine?: number;
+  /** Functions refused here (the agent's `function_denylist`): a call is a parse error of kind 'unsupported'. */
+  denied?: ReadonlySet<string>;
 }
 
 /** Nomad variables, read from tend's local store. Paths have no leading or trailing slash. */

@@ -62,6 +62,10 @@ export function parseTemplate(text: string, options: ParseOptions = {}): Compile
   const base = { text, lineStarts: lineStartsOf(text), baseLine: options.baseLine ?? 1 };
   let unsupported: { name: string; reason: string } | undefined;
   const isFunction = (fname: string) => {
+    if (options.denied?.has(fname)) {
+      unsupported = { name: fname, reason: `function "${fname}" is denied by the agent config (client { template { function_denylist } })` };
+      return false;
+    }
     if (FUNCTIONS.has(fname)) return true;
     const reason = unsupportedReason(fname);
     if (reason) unsupported = { name: fname, reason };

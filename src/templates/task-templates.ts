@@ -70,6 +70,10 @@ export interface TaskTemplatesOptions {
   vars?: VariableReader;
   /** Host dirs `file` may read besides the task's dirs. */
   fileDirs: string[];
+  /** `file` reads host paths anywhere (Nomad's disable_file_sandbox). */
+  noFileSandbox?: boolean;
+  /** Functions the agent config denies (Nomad's function_denylist). */
+  denied?: ReadonlySet<string>;
   emit(type: TaskEventType, message: string, details?: Record<string, unknown>): void;
   control: TemplateControl;
   logger: pino.Logger;
@@ -179,7 +183,7 @@ export class TaskTemplates {
   #render(e: Entry): RenderResult {
     const { t } = e;
     try {
-      e.compiled ??= parseTemplate(this.#text(e), { name: t.data !== undefined ? this.#o.file : (t.source ?? 'template'), baseLine: t.data !== undefined ? (t.dataLine ?? t.pos.line) : 1, leftDelim: t.leftDelimiter, rightDelim: t.rightDelimiter });
+      e.compiled ??= parseTemplate(this.#text(e), { name: t.data !== undefined ? this.#o.file : (t.source ?? 'template'), baseLine: t.data !== undefined ? (t.dataLine ?? t.pos.line) : 1, leftDelim: t.leftDelimiter, rightDelim: t.rightDelimiter, denied: this.#o.denied });
       return render(e.compiled, {
         env: this.#o.env,
         vars: this.#o.vars ? templateVars(this.#o.vars) : undefined,
@@ -209,7 +213,8 @@ export class TaskTemplates {
       ...this.#o.fileDirs.map((d) => ({ prefix: d, host: d })),
       { prefix: dirs.taskDir, host: dirs.taskDir },
       { prefix: dirs.allocDir, host: dirs.allocDir },
-      ...(view ? [{ prefix: view.taskDir, host: dirs.taskDir }, { prefix: view.allocDir, host: dirs.allocDir }] : []),
+      // Without the sandbox an absolute path is a host path; with it, as the task sees it.
+      ...(this.#o.noFileSandbox ? [{ prefix: '/', host: '/' }] : view ? [{ prefix: view.taskDir, host: dirs.taskDir }, { prefix: view.allocDir, host: dirs.allocDir }] : []),
     ];
     return locateFile(p, roots, dirs.taskDir);
   }

@@ -19,6 +19,14 @@ import { TaskTemplates } from '../../templates/task-templates.js';
 import type { DesiredInstance } from '../reconcile.js';
 import type { ExitedHook, PrestartHook, StopHook, TeardownHook, UpdateHook } from '../hooks.js';
 
+/** The agent's `client { template { … } }` (its TemplateClientConfig fits). */
+export interface TemplateSettings {
+  wait: { minMs: number; maxMs: number };
+  functionDenylist: string[];
+  disableFileSandbox: boolean;
+  fileDirs: string[];
+}
+
 export interface TemplateHookOptions {
   node: NodeInfo;
   agentEnv: Record<string, string | undefined>;
@@ -26,10 +34,8 @@ export interface TemplateHookOptions {
   variables?: VariableStore;
   /** The variable policies of the agent config, read at each render. */
   policies?: () => readonly VariablePolicy[];
-  /** Host dirs the `file` function may read besides the task's dirs. */
-  fileDirs?: () => readonly string[];
-  /** Default `wait` (Nomad's client default: 5s to 4m). */
-  defaultWait?: { minMs: number; maxMs: number };
+  /** The agent's `client { template { … } }` as it is now (wait, function_denylist, file sandbox, file_dirs). */
+  config?: () => TemplateSettings;
   random?: () => number;
 }
 
@@ -66,6 +72,7 @@ export function templateHooks(o: TemplateHookOptions): TemplateHooks {
       close(instance.id);
       if (!instance.task.templates.length) return;
       const { task, view, env } = prepared(instance, dirs);
+      const cfg = o.config?.();
       const identity = { job: instance.job.parent ?? instance.job.id, group: instance.group.name, task: instance.task.name };
       const t = new TaskTemplates({
         file: instance.file,
@@ -75,12 +82,14 @@ export function templateHooks(o: TemplateHookOptions): TemplateHooks {
         owner: user ? { uid: user.uid, gid: user.gid } : undefined,
         env,
         vars: o.variables?.forTask(identity, o.policies?.() ?? []),
-        fileDirs: [...(o.fileDirs?.() ?? [])],
+        fileDirs: [...(cfg?.fileDirs ?? [])],
+        noFileSandbox: cfg?.disableFileSandbox,
+        denied: new Set(cfg?.functionDenylist ?? ['plugin', 'writeToFile']),
         emit,
         control,
         logger,
         random: o.random ?? Math.random,
-        defaultWait: o.defaultWait,
+        defaultWait: cfg?.wait,
       });
       // Kept while waiting too: its watches wake the task when a missing input arrives.
       running.set(instance.id, t);

@@ -65,6 +65,7 @@ test('config: defaults without a file', async () => {
     env: { denylist: DEFAULT_ENV_DENYLIST },
     artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
     variables: { policies: [] },
+    template: { wait: { minMs: 5000, maxMs: 240000 }, functionDenylist: ['plugin', 'writeToFile'], disableFileSandbox: false, fileDirs: [] },
   });
   assert.deepEqual(cfg.plugins.rawExec, { enabled: false, noCgroups: false });
   assert.deepEqual(cfg.plugins.exec, {
@@ -467,4 +468,18 @@ test('config reload: variables policies apply live, the variables dir needs a re
   assert.deepEqual(a.client.variables.policies, b.client.variables.policies);
   assert.notEqual(a.client.variables.policies, policies);
   assert.equal(a.client.variables.dir, '/v1');
+});
+
+test('config: client template block (Nomad names), errors with file:line', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tend-cfg-tpl-'));
+  try {
+    const file = path.join(dir, 'agent.hcl');
+    await fs.writeFile(file, 'client {\n  template {\n    function_denylist = ["plugin", "env"]\n    file_dirs = ["/etc/app"]\n    wait {\n      min = "1s"\n      max = "10s"\n    }\n  }\n}\n');
+    const c = await loadAgentConfig({ file, flags: {}, env: {} });
+    assert.deepEqual(c.client.template, { wait: { minMs: 1000, maxMs: 10_000 }, functionDenylist: ['plugin', 'env'], disableFileSandbox: false, fileDirs: ['/etc/app'] });
+    await fs.writeFile(file, 'client {\n  template {\n    wiat {\n    }\n  }\n}\n');
+    await assert.rejects(loadAgentConfig({ file, flags: {}, env: {} }), /agent\.hcl:3.*wiat.*did you mean "wait"/s);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });

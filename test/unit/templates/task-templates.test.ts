@@ -172,3 +172,20 @@ test('templates: a missing key with error_on_missing_key fails with the template
   await lax.renderAll();
   assert.equal(await readFile(path.join(f.taskDir, 'local/b'), 'utf8'), '<no value>');
 });
+
+test('templates: a function in the agent\'s function_denylist is refused with the config named', async (t) => {
+  const f = await fixture(t);
+  const tt = new TaskTemplates({
+    file: '/jobs/web.hcl',
+    templates: [tpl({ destination: 'local/a', data: '{{ env "HOME" }}' })],
+    dirs: { taskDir: f.taskDir, allocDir: f.allocDir },
+    env: {},
+    fileDirs: [],
+    denied: new Set(['env']),
+    emit: () => {},
+    control: { restart: () => {}, signal: async () => {}, exec: async () => ({ code: 0, output: '' }), kill: () => {}, wake: () => {} },
+    logger: log,
+    random: () => 0,
+  });
+  await assert.rejects(tt.renderAll(), (err: unknown) => isTendError(err) && err.code === 'E_SPEC_INVALID' && /function "env" is denied by the agent config \(client \{ template \{ function_denylist \} \}\)/.test(err.message));
+});
