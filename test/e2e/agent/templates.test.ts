@@ -114,6 +114,53 @@ test('templates (plain): change_mode = "signal" sends the signal to the running 
   assert.ok(rec(h, 'tpl')!.events.some((e) => e.type === 'Updated' && /templates/.test(e.message)), JSON.stringify(rec(h, 'tpl')!.events));
 });
 
+test('templates (plain): change_mode = "script" runs the script inside the running task', { timeout: 60_000 }, async (t) => {
+  const h = await createHarness();
+  t.after(() => h.cleanup());
+  await h.start();
+  assert.equal((await h.tendctl(['var', 'put', 'nomad/jobs/scr', 'v=1'])).code, 0);
+  await h.writeJob(
+    'scr.hcl',
+    `job "scr" {
+  group "g" {
+    task "web" {
+      driver = "raw_exec"
+      template {
+        data        = "{{ with nomadVar \\"nomad/jobs/scr\\" }}v={{ .v }}{{ end }}"
+        destination = "local/app.conf"
+        change_mode = "script"
+        splay       = "0s"
+        wait {
+          min = "50ms"
+          max = "500ms"
+        }
+        change_script {
+          command = "/bin/sh"
+          args    = ["-c", "cp local/app.conf local/seen-by-script"]
+          timeout = "5s"
+        }
+      }
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"]
+      }
+      kill_timeout = "2s"
+    }
+  }
+}
+`,
+  );
+  await until(h, () => rec(h, 'scr')?.state === 'running', 'running');
+  const pid = rec(h, 'scr')!.handle!.pid;
+  assert.equal((await h.tendctl(['var', 'put', 'nomad/jobs/scr', 'v=2'])).code, 0);
+  const { readFileSync, existsSync } = await import('node:fs');
+  const path = await import('node:path');
+  const seen = path.join(h.stateDir, 'alloc', rec(h, 'scr')!.allocId, 'web', 'local', 'seen-by-script');
+  await until(h, () => existsSync(seen) && readFileSync(seen, 'utf8') === 'v=2', 'the script ran in the task dir after the re-render');
+  await until(h, () => rec(h, 'scr')!.events.some((e) => e.type === 'Template' && /ran script \/bin\/sh/.test(e.message)), 'the script event');
+  assert.equal(rec(h, 'scr')!.handle!.pid, pid, 'not restarted');
+});
+
 test('templates (plain): a missing key with error_on_missing_key fails the start with the template and key named; a destination outside the task dir is refused at load', { timeout: 60_000 }, async (t) => {
   const h = await createHarness();
   t.after(() => h.cleanup());
