@@ -114,9 +114,7 @@ const EXPECTED: Record<string, Expect> = {
     // The repo's Makefile passes these four with -var.
     opts: { vars: { GITHUB_TOKEN: 'x', NOMAD_TOKEN: 'x', NOMAD_NAMESPACE: 'github', VERBOSE: '0' } },
     errors: [driver('docker'), /^failed to call function "file": no file exists at "\.\/deploy\/githubrunner\.yml"/],
-    why: DOCKER,
-    // BUG: file() paths: Nomad's CLI resolves them from the working dir, tend from the job file's dir.
-    bug: 'deploy/nomadtools-githubrunner.nomad.hcl:77 `file("./deploy/githubrunner.yml")`, run by the repo\'s Makefile as `nomad job run ./deploy/nomadtools-githubrunner.nomad.hcl` from the repo root: the Nomad CLI parses with Path = filepath.Base(file) (command/helpers.go), so BaseDir is "." and file() reads relative to the working directory (as Nomad\'s docs say); tend reads relative to the job file\'s dir and looks for deploy/deploy/githubrunner.yml',
+    why: `${DOCKER}. file("./deploy/githubrunner.yml") (line 77) is read from the job file's dir, not the working dir the repo's Makefile runs \`nomad job run\` from (the Nomad CLI's base dir is its cwd, command/helpers.go): an agent watching a dir has no meaningful cwd, and a GitOps repo keeps such files beside the job, so tend resolves file() from the job file's dir on purpose (README: Job files); the file would need \`file("./githubrunner.yml")\``,
   },
 
   // ---- mxab/nacp (MPL-2.0) ----
