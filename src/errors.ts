@@ -22,6 +22,13 @@ export type ErrorCode =
   | 'E_UNAUTHORIZED'
   | 'E_BAD_REQUEST'
   | 'E_ARTIFACT' // an artifact could not be fetched, checked or unpacked (details.recoverable)
+  | 'E_TEMPLATE' // a template could not be rendered or written (a function's error, a file it reads)
+  | 'E_NOT_READY' // a task's inputs are not all there yet (a template waits for a variable): it waits, not fails
+  | 'E_VAR_NOT_FOUND' // no Nomad variable at that path
+  | 'E_VAR_INVALID' // a variable path or its items break Nomad's rules
+  | 'E_VAR_CONFLICT' // check-and-set: the variable's modify index is not the one given (details.modifyIndex)
+  | 'E_VAR_READ_ONLY' // the path belongs to a file of the variables dir (details.file)
+  | 'E_PERMISSION_DENIED' // a task's workload identity may not read that variable
   | 'E_INTERNAL';
 
 export class TendError extends Error {

@@ -4,8 +4,11 @@
  *   - the job source (desired set, per file, last good),
  *   - the task worker (src/reconcile/task-worker.ts): the only writer of task records; every
  *     change reaches it as an input on its keyed queue,
- *   - the periodic launcher (src/reconcile/periodic.ts): a periodic job runs only as the child
- *     runs it launches on schedule; they join the desired set here,
+ *   - the periodic launcher (src/reconcile/periodic.ts) and the dispatch launcher
+ *     (src/reconcile/dispatch.ts): a periodic job runs only as the child runs it launches on
+ *     schedule, a parameterized job only as the children dispatched from it; they join the
+ *     desired set here (a dispatched child of a job that is also periodic is itself periodic: it
+ *     goes to the periodic launcher),
  *   - the API facade (api-facade.ts): views and operator requests for the HTTP server.
  *
  *   start():  store → recover every recorded handle and rebuild the records of the executor's
@@ -31,13 +34,15 @@ import type { AgentMetrics } from './metrics.js';
 import { ApiFacade, type ApiFacadeOptions, type DesiredState } from './api-facade.js';
 import { FileEvents } from './file-events.js';
 import { PeriodicLauncher } from '../reconcile/periodic.js';
+import { DispatchLauncher } from '../reconcile/dispatch.js';
+import { runsOnItsOwn } from '../reconcile/child-jobs.js';
 import { taskHooks } from './hooks.js';
 import type { PortBook } from '../ports/book.js';
 
 /** How often allocations waiting for ports are tried again (besides every pass). */
 const PORTS_RETRY_MS = 5000;
 
-export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic'> {
+export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic' | 'dispatch'> {
   source: JobSource;
   logger: pino.Logger;
   metrics: AgentMetrics;
@@ -63,6 +68,7 @@ export class Agent extends ApiFacade {
   readonly #state: DesiredState;
   readonly #fileEvents: FileEvents;
   readonly #periodic: PeriodicLauncher;
+  readonly #dispatch: DispatchLauncher;
   #passScheduled = false;
   #passRunning = false;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -72,8 +78,8 @@ export class Agent extends ApiFacade {
 
   constructor(opts: AgentOptions) {
     const clock = opts.clock ?? systemClock;
-    const state: DesiredState = { set: undefined, desired: new Map(), types: new Map() };
-    const ref: { metricsSoon?: () => void; periodicChanged?: () => void } = {};
+    const state: DesiredState = { set: undefined, desired: new Map(), types: new Map(), jobs: new Map() };
+    const ref: { metricsSoon?: () => void; childrenChanged?: () => void } = {};
     const worker = new TaskWorker({
       ...opts,
       agentEnv: opts.agentEnv ?? process.env,
@@ -81,14 +87,16 @@ export class Agent extends ApiFacade {
       hooks: opts.hooks ?? taskHooks(),
       onRun: () => ref.metricsSoon?.(),
     });
-    const periodic = new PeriodicLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.periodicChanged?.() });
-    super({ ...opts, worker, state, periodic, diffOptions: () => diffOptions(opts.drivers, clock, opts.ports) });
+    const periodic = new PeriodicLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.childrenChanged?.() });
+    const dispatch = new DispatchLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.childrenChanged?.() });
+    super({ ...opts, worker, state, periodic, dispatch, diffOptions: () => diffOptions(opts.drivers, clock, opts.ports) });
     ref.metricsSoon = () => this.#metricsSoon();
-    ref.periodicChanged = () => {
-      this.#expand();
+    ref.childrenChanged = () => {
+      this.#children();
       this.schedulePass();
     };
     this.#periodic = periodic;
+    this.#dispatch = dispatch;
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'agent' });
     this.#store = opts.store;
@@ -128,6 +136,7 @@ export class Agent extends ApiFacade {
     this.#stopped = true;
     this.#unsubscribe?.();
     this.#periodic.close();
+    this.#dispatch.close();
     clearTimeout(this.#metricsTimer);
     clearTimeout(this.#portsTimer);
     await this.#o.source.stop().catch((err) => this.#log.warn({ err: describeError(err) }, 'failed to stop the job source'));
@@ -149,17 +158,26 @@ export class Agent extends ApiFacade {
 
   #setDesired(set: DesiredSet): void {
     this.#state.set = set;
-    this.#periodic.setJobs(set.jobs.values());
-    this.#expand();
+    this.#dispatch.setJobs(set.jobs.values());
+    this.#children();
     this.#fileEvents.seen(set);
   }
 
-  /** Desired instances from the set's jobs, periodic jobs replaced by their running children (periodic.ts). */
+  /** Children were launched, dispatched or finished: the periodic launcher sees the dispatched periodic children, then expand. */
+  #children(): void {
+    this.#periodic.setJobs([...(this.#state.set?.jobs.values() ?? []), ...this.#dispatch.children()]);
+    this.#expand();
+  }
+
+  /**
+   * Desired instances from the set's jobs, periodic and parameterized jobs replaced by their
+   * unfinished children (periodic.ts, dispatch.ts).
+   */
   #expand(): void {
-    const jobs = [...(this.#state.set?.jobs.values() ?? [])];
-    const children = this.#periodic.children();
-    this.#state.desired = expandJobs([...jobs.filter((j) => !j.periodic), ...children], this.#store.nodeId);
-    this.#state.types = new Map([...jobs, ...children].map((j) => [j.id, j.type]));
+    const all = [...(this.#state.set?.jobs.values() ?? []), ...this.#dispatch.children(), ...this.#periodic.children()];
+    this.#state.desired = expandJobs(all.filter(runsOnItsOwn), this.#store.nodeId);
+    this.#state.types = new Map(all.map((j) => [j.id, j.type]));
+    this.#state.jobs = new Map(all.map((j) => [j.id, j]));
     // Before any task can act on the new set: an allocation's ports are decided when it appears.
     this.#syncPorts();
     this.#worker.setDesired(this.#state.desired);
@@ -201,6 +219,7 @@ export class Agent extends ApiFacade {
     const t0 = performance.now();
     try {
       this.#periodic.checkFinished();
+      this.#dispatch.checkFinished();
       // Allocations waiting for ports may get them now (a holder went away).
       this.#syncPorts();
       const opts = diffOptions(this.#o.drivers, this.#clock, this.#o.ports);

@@ -3,7 +3,7 @@
  * the store's records and the desired set, and operator requests, which reach the task's worker
  * as inputs (restart, signal) or go to the executor when they change no record (exec, stats).
  */
-import type { AgentApi, DiskView, EventQuery, FileView, JobView, NodeView, PeriodicView, Plan, TaskEvent, TaskView } from '../api/api.js';
+import type { AgentApi, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
 import type { ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
 import type { DesiredInstance, DiffOptions } from '../reconcile/reconcile.js';
 import type { TaskWorker } from '../reconcile/task-worker.js';
 import type { PeriodicLauncher } from '../reconcile/periodic.js';
+import type { DispatchLauncher } from '../reconcile/dispatch.js';
+import { parseChildJobId, rootJobId, runsOnItsOwn } from '../reconcile/child-jobs.js';
 import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
 import { TendError } from '../errors.js';
@@ -25,6 +27,8 @@ export interface DesiredState {
   desired: ReadonlyMap<string, DesiredInstance>;
   /** Job type by job id. */
   types: ReadonlyMap<string, string>;
+  /** Every job in force by id: the set's jobs and the unfinished children of periodic and parameterized jobs. */
+  jobs: ReadonlyMap<string, Job>;
 }
 
 export interface ApiFacadeOptions {
@@ -40,6 +44,8 @@ export interface ApiFacadeOptions {
   state: DesiredState;
   /** Periodic jobs: their schedules and forced launches (absent in unit tests of other views). */
   periodic?: Pick<PeriodicLauncher, 'force' | 'next' | 'isPeriodic'>;
+  /** Parameterized jobs: dispatches (absent in unit tests of other views). */
+  dispatch?: Pick<DispatchLauncher, 'dispatch' | 'isParameterized'>;
   diffOptions(): DiffOptions;
   /** Disk pressure for the node view (DiskWatch); absent in unit tests. */
   disk?(): DiskView | undefined;
@@ -47,6 +53,8 @@ export interface ApiFacadeOptions {
   ports?: { portsOf(allocId: string): AllocatedPort[] | undefined; blockedAll(): { allocId: string; job: string; reason: string }[] };
   /** Loads a dir for `plan(dir)` (the job loader); when absent, plan(dir) only works for the jobs dir. */
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
+  /** The Nomad-variables store (`tendctl var …`); absent in unit tests of other views. */
+  variables?: VariablesApi;
 }
 
 function notFound(id: string): TendError {
@@ -55,9 +63,11 @@ function notFound(id: string): TendError {
 
 export class ApiFacade implements AgentApi {
   readonly #f: ApiFacadeOptions;
+  readonly variables?: VariablesApi;
 
   constructor(opts: ApiFacadeOptions) {
     this.#f = opts;
+    if (opts.variables) this.variables = opts.variables;
   }
 
   async node(): Promise<NodeView> {
@@ -85,18 +95,46 @@ export class ApiFacade implements AgentApi {
     const portsBlocked = new Map((this.#f.ports?.blockedAll() ?? []).map((b) => [b.job, b.reason]));
     const views = jobViews({ tasks: this.tasks(), files: this.#f.state.set?.files ?? [], types: this.#f.state.types, portsBlocked });
     for (const v of views) {
+      const parent = parseChildJobId(v.id)?.parent;
+      if (parent) v.parent = parent;
+      const q = this.#parameterizedView(v.id);
+      // The parent runs nothing itself: it is "running" while it may be dispatched (Nomad's status of a parameterized job).
+      if (q) {
+        v.parameterized = q;
+        if (v.status === 'dead') v.status = 'running';
+      }
       const p = this.#periodicView(v.id);
       if (!p) continue;
       v.periodic = p;
-      // The parent runs nothing itself: it is "running" while it launches (Nomad's status of a periodic job).
+      // Likewise "running" while it launches (Nomad's status of a periodic job).
       if (v.status === 'dead') v.status = p.enabled ? 'running' : 'dead';
       if (!p.enabled && !v.reason) v.reason = 'periodic job disabled (enabled = false): never launches';
     }
     return views;
   }
 
+  #parameterizedView(id: string): ParameterizedView | undefined {
+    const job = this.#f.state.jobs.get(id);
+    if (!job?.parameterized || !this.#f.dispatch?.isParameterized(id)) return undefined;
+    const r = this.#f.store.getDispatch(id);
+    return {
+      payload: job.parameterized.payload,
+      metaRequired: job.parameterized.metaRequired,
+      metaOptional: job.parameterized.metaOptional,
+      ...(job.periodic ? { periodic: true } : {}),
+      children: (r?.children ?? []).map((c) => ({
+        id: c.id,
+        launchedAt: c.launchedAt,
+        status: c.finished?.status ?? 'running',
+        ...(c.finished ? { finishedAt: c.finished.at, exits: c.finished.exits } : {}),
+        meta: c.meta,
+        payloadBytes: c.payloadBytes ?? 0,
+      })),
+    };
+  }
+
   #periodicView(id: string): PeriodicView | undefined {
-    const job = this.#f.state.set?.jobs.get(id);
+    const job = this.#f.state.jobs.get(id);
     if (!job?.periodic || !this.#f.periodic?.isPeriodic(id)) return undefined;
     const r = this.#f.store.getPeriodic(id);
     const next = this.#f.periodic.next(id);
@@ -121,6 +159,12 @@ export class ApiFacade implements AgentApi {
   async forcePeriodic(job: string): Promise<{ job: string; child: string }> {
     if (!this.#f.periodic) throw new TendError('E_JOB_NOT_FOUND', `failed to force a launch of ${job}: no periodic job ${job} in force`, { details: { job } });
     return { job, child: this.#f.periodic.force(job) };
+  }
+
+  async dispatchJob(job: string, input: DispatchInput = {}): Promise<{ job: string; child: string }> {
+    if (!this.#f.dispatch) throw new TendError('E_JOB_NOT_FOUND', `failed to dispatch ${job}: no job ${job} in force`, { details: { job } });
+    const payload = input.payload === undefined ? undefined : Buffer.from(input.payload, 'base64');
+    return { job, child: this.#f.dispatch.dispatch(job, { meta: input.meta ?? {}, ...(payload ? { payload } : {}) }) };
   }
 
   files(): FileView[] {
@@ -185,7 +229,11 @@ export class ApiFacade implements AgentApi {
     }
     if (!this.#f.loadDir) throw new TendError('E_BAD_REQUEST', `failed to plan ${dir}: this agent can only plan its jobs dir`);
     const loaded = await this.#f.loadDir(dir, this.#f.node);
-    return { actions: diffAll(expandJobs(loaded.jobs, this.#f.store.nodeId), this.#f.store.all(), opts), files: loaded.files };
+    // Periodic and parameterized jobs start nothing at load; the children of those the dir still has keep running.
+    const kept = new Set(loaded.jobs.map((j) => j.id));
+    const desired = expandJobs(loaded.jobs.filter(runsOnItsOwn), this.#f.store.nodeId);
+    for (const [id, d] of this.#f.state.desired) if (d.job.parent && kept.has(rootJobId(d.job.id))) desired.set(id, d);
+    return { actions: diffAll(desired, this.#f.store.all(), opts), files: loaded.files };
   }
 
   async stats(): Promise<Record<string, TaskStats>> {

@@ -3,6 +3,7 @@
  * parser is src/agent/config.ts; everything else in the agent reads this.
  */
 import type { ArtifactLimits } from '../artifacts/artifacts.js';
+import type { VariablePolicy } from '../vars/vars.js';
 
 export interface RawExecPluginConfig {
   /** Nomad default: false. examples/agent.hcl enables it. */
@@ -63,6 +64,26 @@ export interface ArtifactClientConfig {
   allowedLocalDirs: string[];
 }
 
+/** `client { template { … } }`: Nomad's client template options, plus tend's file_dirs. */
+export interface TemplateClientConfig {
+  /** The default `wait` of templates that set none (Nomad's default: 5s to 4m). */
+  wait: { minMs: number; maxMs: number };
+  /** Functions templates may not call (Nomad's default: plugin, writeToFile). */
+  functionDenylist: string[];
+  /** `file` may read any host path (Nomad's disable_file_sandbox; default false: the task's dirs and file_dirs only). */
+  disableFileSandbox: boolean;
+  /** tend: host dirs the `file` function may read besides the task's dirs (default none). */
+  fileDirs: string[];
+}
+
+/** `client { variables { … } }`: tend's local Nomad-variables store (src/vars/). */
+export interface VariablesClientConfig {
+  /** The variables dir (absolute): one variable specification per file, read-only (default none). */
+  dir?: string;
+  /** ACL policies attached to workloads, besides Nomad's implicit workload policy (default none). Applied live on SIGHUP. */
+  policies: VariablePolicy[];
+}
+
 export interface AgentConfig {
   /** Absolute. Default ./state (development). */
   dataDir: string;
@@ -104,6 +125,8 @@ export interface AgentConfig {
      */
     env: { denylist: string[]; allowlist?: string[] };
     artifact: ArtifactClientConfig;
+    template: TemplateClientConfig;
+    variables: VariablesClientConfig;
     /** Ports: dynamic range, reserved ports, the node's address and host networks. */
     network: ClientNetworkConfig;
   };

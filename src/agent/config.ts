@@ -11,7 +11,8 @@ import path from 'node:path';
 import { hclParser } from '../jobspec/hcl-parser.js';
 import { TendError, describeError, errnoCode } from '../errors.js';
 import { platform } from '../platform.js';
-import type { AgentConfig, ClientNetworkConfig, HostVolumeConfig } from './config-model.js';
+import type { AgentConfig, ClientNetworkConfig, HostVolumeConfig, VariablesClientConfig } from './config-model.js';
+import type { VariableCapability, VariablePolicy } from '../vars/vars.js';
 import { DEFAULT_ENV_DENYLIST, parseEnvList } from '../drivers/host-env.js';
 import { DEFAULT_ARTIFACT_LIMITS } from '../artifacts/artifacts.js';
 
@@ -58,9 +59,14 @@ type Raw = Record<string, unknown>;
 const KEYS = {
   top: ['data_dir', 'jobs_dir', 'log_level', 'executor', 'concurrency', 'resync_interval', 'stop_tasks_on_exit', 'client', 'plugin', 'oci', 'api'],
   client: [
-    'node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs',
+    'node_name', 'node_class', 'datacenter', 'meta', 'chroot_env', 'reserved', 'host_volume', 'options', 'artifact', 'job_file_dirs', 'variables', 'template',
     'network_interface', 'min_dynamic_port', 'max_dynamic_port', 'host_network',
   ],
+  template: ['wait', 'function_denylist', 'disable_file_sandbox', 'file_dirs', 'max_stale', 'block_query_wait', 'wait_bounds', 'consul_retry', 'vault_retry', 'nomad_retry'],
+  templateWait: ['min', 'max'],
+  variables: ['dir', 'policy'],
+  varPolicy: ['job', 'group', 'task', 'path'],
+  varPath: ['capabilities'],
   artifact: [
     'http_read_timeout', 'http_max_size', 'gcs_timeout', 'git_timeout', 'hg_timeout', 's3_timeout', 'decompression_size_limit',
     'decompression_file_count_limit', 'disable_filesystem_isolation', 'set_environment_variables', 'allowed_local_dirs',
@@ -369,6 +375,23 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
   };
   const jobFileDirs = (get.strings(c, client, 'job_file_dirs') ?? []).map((d) => expandPath(d, fileDir, env));
 
+  const variables = variablesConfig(c.key('variables'), client.variables, fileDir, env);
+
+  // client { template { … } }: Nomad's client template options that mean something on one node.
+  const tpl = c.key('template');
+  const tplRaw = client.template === undefined ? {} : block(tpl, client.template, KEYS.template);
+  for (const k of ['max_stale', 'block_query_wait']) get.duration(tpl, tplRaw, k); // accepted for Nomad compatibility: no servers to query
+  const waitRaw = tplRaw.wait === undefined ? {} : block(tpl.key('wait'), tplRaw.wait, KEYS.templateWait);
+  const waitMin = get.duration(tpl.key('wait'), waitRaw, 'min') ?? 5000;
+  const waitMax = get.duration(tpl.key('wait'), waitRaw, 'max') ?? 240_000;
+  if (waitMax < waitMin) tpl.key('wait').fail(`expected max >= min, got min ${waitMin} ms and max ${waitMax} ms`);
+  const template = {
+    wait: { minMs: waitMin, maxMs: waitMax },
+    functionDenylist: get.strings(tpl, tplRaw, 'function_denylist') ?? ['plugin', 'writeToFile'],
+    disableFileSandbox: get.bool(tpl, tplRaw, 'disable_file_sandbox') ?? false,
+    fileDirs: (get.strings(tpl, tplRaw, 'file_dirs') ?? []).map((d) => expandPath(d, fileDir, env)),
+  };
+
   const hostVolumes: HostVolumeConfig[] = [];
   if (client.host_volume !== undefined) {
     for (const [name, body] of labeled(c.key('host_volume'), client.host_volume)) {
@@ -446,6 +469,8 @@ function buildConfig(src: Source | undefined, raw: Raw, opts: Omit<LoadAgentConf
       jobFileDirs,
       env: taskEnv,
       artifact,
+      variables,
+      template,
       network: clientNetwork(c, client, reserved),
     },
     plugins: {
@@ -541,6 +566,52 @@ function clientNetwork(c: At, client: Raw, reserved: Raw): ClientNetworkConfig {
     reservedPorts: portRanges(c.key('reserved'), reserved, 'reserved_ports'),
     hostNetworks,
   };
+}
+
+const VAR_CAPABILITIES: readonly VariableCapability[] = ['read', 'list', 'deny'];
+const VAR_PATTERN_RE = /^[a-zA-Z0-9\-_~/*]{1,128}$/;
+
+/**
+ * `client { variables { dir, policy "NAME" { job, group, task, path "GLOB" { capabilities } } } }`:
+ * the variables dir and Nomad ACL policies attached to workloads (src/vars/acl.ts).
+ */
+function variablesConfig(at: At, v: unknown, fileDir: string, env: NodeJS.ProcessEnv): VariablesClientConfig {
+  if (v === undefined) return { policies: [] };
+  const body = block(at, v, KEYS.variables);
+  const dir = get.str(at, body, 'dir');
+  if (dir === '') at.key('dir').expected('a directory path', dir);
+  const policies: VariablePolicy[] = [];
+  if (body.policy !== undefined) {
+    for (const [name, raw] of labeled(at.key('policy'), body.policy)) {
+      const pAt = at.labeled('policy', name);
+      const p = block(pAt, raw, KEYS.varPolicy);
+      const policy: VariablePolicy = { name, paths: [] };
+      for (const k of ['job', 'group', 'task'] as const) {
+        const x = get.str(pAt, p, k);
+        if (x === undefined) continue;
+        if (x === '' || x.includes('/')) pAt.key(k).expected(`a ${k} name (no "/")`, x);
+        policy[k] = x;
+      }
+      // As `nomad acl policy apply`: -group needs -job, -task needs -group.
+      if (policy.group !== undefined && policy.job === undefined) pAt.key('group').fail(`${pAt.name}: group needs job`);
+      if (policy.task !== undefined && policy.group === undefined) pAt.key('task').fail(`${pAt.name}: task needs group`);
+      if (p.path === undefined) pAt.fail(`${pAt.name}: expected at least one path "GLOB" { capabilities = [...] } block`);
+      for (const [pattern, pathBody] of labeled(pAt.key('path'), p.path)) {
+        const gAt = pAt.labeled('path', pattern);
+        if (!VAR_PATTERN_RE.test(pattern)) gAt.fail(`${gAt.name}: expected a variable path or glob (letters, digits, "-", "_", "~", "/", "*"; at most 128), got ${JSON.stringify(pattern)}`);
+        const g = block(gAt, pathBody, KEYS.varPath);
+        const caps = get.strings(gAt, g, 'capabilities') ?? gAt.fail(`${gAt.name}: capabilities is required`);
+        if (!caps.length) gAt.key('capabilities').expected('at least one of "read", "list", "deny"', caps);
+        for (const cap of caps) {
+          if (cap === 'write' || cap === 'destroy') gAt.key('capabilities').fail(`${gAt.key('capabilities').name}: tasks only read variables (tendctl writes them): expected "read", "list" or "deny", got "${cap}"`);
+          if (!(VAR_CAPABILITIES as readonly string[]).includes(cap)) gAt.key('capabilities').expected('"read", "list" or "deny"', cap);
+        }
+        policy.paths.push({ pattern, capabilities: caps as VariableCapability[] });
+      }
+      policies.push(policy);
+    }
+  }
+  return { ...(dir !== undefined ? { dir: expandPath(dir, fileDir, env) } : {}), policies };
 }
 
 function coresOf(at: At, v: unknown): number[] {

@@ -6,8 +6,11 @@ import type { NodeInfo } from '../jobspec/model.js';
 import { emptyHooks, type TaskHooks } from '../reconcile/hooks.js';
 import { allocDirHook } from '../reconcile/hooks/alloc-dir.js';
 import { artifactHook } from '../reconcile/hooks/artifacts.js';
+import { dispatchPayloadHook } from '../reconcile/hooks/dispatch-payload.js';
 import { lifecycleOrder } from '../reconcile/hooks/lifecycle-order.js';
 import { portsHook } from '../reconcile/hooks/ports.js';
+import { templateHooks, type TemplateHookOptions } from '../reconcile/hooks/templates.js';
+import type { VariablePolicy, VariableStore } from '../vars/index.js';
 import type { ArtifactClientConfig } from './config-model.js';
 
 export interface HookOptions {
@@ -17,12 +20,28 @@ export interface HookOptions {
   artifacts: ArtifactClientConfig;
   /** The port book: an allocation's ports go with its last task. */
   ports?: { release(allocId: string): void };
+  /** Nomad variables for templates, and the policies of the config as it is now. */
+  variables?: VariableStore;
+  policies?: () => readonly VariablePolicy[];
+  /** `client { template { … } }`, as it is now. */
+  template?: TemplateHookOptions['config'];
 }
 
-/** Without options (tests): only what needs no agent config (alloc dir teardown). */
+/** Without options (tests): only what needs no agent config (dispatch payloads, alloc dir teardown). */
 export function taskHooks(o?: HookOptions): TaskHooks {
   const hooks = emptyHooks();
-  if (o) hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
+  // Before artifacts, as Nomad orders its hooks.
+  hooks.prestart.push(dispatchPayloadHook);
+  if (o) {
+    hooks.prestart.push(artifactHook({ dataDir: o.dataDir, node: o.node, agentEnv: o.agentEnv, config: o.artifacts }));
+    // After artifacts: a template's `source` may be a fetched file.
+    const templates = templateHooks({ node: o.node, agentEnv: o.agentEnv, variables: o.variables, policies: o.policies, config: o.template });
+    hooks.prestart.push(templates);
+    hooks.update.push(templates);
+    hooks.stop.push(templates);
+    hooks.exited.push(templates);
+    hooks.teardown.push(templates);
+  }
   hooks.teardown.push(allocDirHook);
   if (o?.ports) hooks.teardown.push(portsHook(o.ports));
   hooks.order = lifecycleOrder;

@@ -16,7 +16,8 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions): pino.Logger {
   const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   // No base pid: task pids are logged as `pid` fields.
-  const base = { level: opts.level, base: null, redact: ['token', 'api.token', 'config.api.token'] };
+  // Variable items are secrets: no code logs them, and a field named `items` is censored should one slip in.
+  const base = { level: opts.level, base: null, redact: ['token', 'api.token', 'config.api.token', 'items', '*.items', 'variable.items'] };
   if (usePretty) {
     return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', destination: (opts.destination ?? process.stdout) as NodeJS.WritableStream & { write: (s: string) => boolean } }));
   }

@@ -8,6 +8,7 @@ import type { FileState } from '../source/source.js';
 import { scanPaths } from '../source/scan.js';
 import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
+import { runsOnItsOwn } from '../reconcile/child-jobs.js';
 
 /** A file of the desired set as the API shows it. */
 export function fileView(f: FileState): FileView {
@@ -16,5 +17,6 @@ export function fileView(f: FileState): FileView {
 
 export async function offlinePlan(dir: string): Promise<Plan> {
   const { set } = await scanPaths([dir]);
-  return { actions: diffAll(expandJobs(set.jobs.values()), [], { now: Date.now(), driverBlocked: () => undefined }), files: set.files.map(fileView) };
+  // Periodic and parameterized jobs start nothing at load (their children run on schedule, on dispatch).
+  return { actions: diffAll(expandJobs([...set.jobs.values()].filter(runsOnItsOwn)), [], { now: Date.now(), driverBlocked: () => undefined }), files: set.files.map(fileView) };
 }

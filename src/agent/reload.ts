@@ -5,7 +5,8 @@
  *
  *   live:     log_level; plugin "exec" allow_caps, denied_host_uids,
  *             denied_host_gids; client options env.denylist / env.allowlist
- *             (for tasks started from then on); stop_tasks_on_exit
+ *             (for tasks started from then on); stop_tasks_on_exit;
+ *             client variables policies (for reads from then on)
  *   restart:  everything else (data_dir, jobs_dir, executor, api.*, oci.*, …)
  *
  * A file that fails to load changes nothing; the error names file:line.
@@ -31,6 +32,11 @@ const LIVE: Record<string, string> = {
   'plugins.exec.deniedHostGids': 'plugin "exec" denied_host_gids',
   'client.env.denylist': 'client options env.denylist',
   'client.env.allowlist': 'client options env.allowlist',
+  'client.variables.policies': 'client variables policy',
+  'client.template.wait': 'client template wait',
+  'client.template.functionDenylist': 'client template function_denylist',
+  'client.template.disableFileSandbox': 'client template disable_file_sandbox',
+  'client.template.fileDirs': 'client template file_dirs',
 };
 
 /** Config-file names of other paths, where they differ from the path. */
@@ -53,6 +59,7 @@ const NAMES: Record<string, string> = {
   'client.chrootEnv': 'client.chroot_env',
   'client.chrootEnvMap': 'client.chroot_env',
   'client.hostVolumes': 'client.host_volume',
+  'client.variables.dir': 'client.variables.dir',
   'plugins.rawExec.enabled': 'plugin "raw_exec" enabled',
   'plugins.rawExec.noCgroups': 'plugin "raw_exec" no_cgroups',
   'plugins.exec.enabled': 'plugin "exec" enabled',
@@ -121,6 +128,9 @@ export function applyLive(running: AgentConfig, next: AgentConfig, logger: pino.
   env.denylist = [...next.client.env.denylist];
   if (next.client.env.allowlist) env.allowlist = [...next.client.env.allowlist];
   else delete env.allowlist;
+  running.client.variables.policies = structuredClone(next.client.variables.policies);
+  // Templates read these at each start of a task.
+  running.client.template = structuredClone(next.client.template);
 }
 
 /** Load the config again, apply what can change live, log what changed and what needs a restart. */

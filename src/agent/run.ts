@@ -5,7 +5,8 @@
  *   config → logger → data dir lock (<dataDir>/agent.lock; held by another
  *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
- *   job source → Agent.start() → API server on <dataDir>/tend.sock → wait for
+ *   job source → variables (<dataDir>/variables.json, then the variables
+ *   dir) → Agent.start() → API server on <dataDir>/tend.sock → wait for
  *   SIGTERM/SIGINT (SIGHUP reloads the config: reload.ts). The lock is held
  *   until shutdown is done.
  */
@@ -37,9 +38,15 @@ import { reloadConfig } from './reload.js';
 import { PortBook } from '../ports/book.js';
 import { detectPortConfig } from '../ports/address.js';
 import { procProbe } from '../ports/listening.js';
+import { createVariableStore, type VariableStore } from '../vars/index.js';
 
 export interface RunningAgent {
   agent: Agent;
+  /**
+   * The Nomad-variables store. Template rendering reads it per task with
+   * `variables.forTask(identity, config.client.variables.policies)` (src/vars/index.ts).
+   */
+  variables: VariableStore;
   api?: ApiServer;
   logger: pino.Logger;
   /** Stop the agent (tasks keep running unless config.stopTasksOnExit). */
@@ -116,6 +123,9 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     ...(choice.cgroups ? { cgroupParent: choice.cgroups.parent } : {}),
     startedAt: new Date().toISOString(),
   };
+  // Before any task starts: templates read variables in prestart.
+  const variables = createVariableStore({ dataDir: config.dataDir, dir: config.client.variables.dir, logger: log, resyncMs: config.resyncMs, debounceMs: config.debounceMs });
+  await variables.open();
   const disk = new DiskWatch({ dataDir: config.dataDir, store, logs: choice.logs, logger: log });
   const agent = new Agent({
     disk: () => disk.view(),
@@ -133,8 +143,18 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     reserveCores: choice.cgroups ? (id, n) => choice.cgroups!.cpusets.reserve(id, n) : undefined,
     loadDir: (dir: string, n: NodeInfo) => loadDir(dir, n, config.client.jobFileDirs),
     storeLoad: loaded,
+    variables,
     ports,
-    hooks: taskHooks({ dataDir: config.dataDir, node, agentEnv: process.env, artifacts: config.client.artifact, ports }),
+    hooks: taskHooks({
+      dataDir: config.dataDir,
+      node,
+      agentEnv: process.env,
+      artifacts: config.client.artifact,
+      variables,
+      policies: () => config.client.variables.policies,
+      template: () => config.client.template,
+      ports,
+    }),
   });
   ref.agent = agent;
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
@@ -146,11 +166,13 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   } catch (err) {
     await disk.stop();
     await agent.stop().catch(() => {});
+    await variables.close().catch(() => {});
     throw err;
   }
   let done: Promise<void> | undefined;
   return {
     agent,
+    variables,
     api,
     logger: log,
     shutdown(reason: string) {
@@ -160,6 +182,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
           await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
           await disk.stop();
           await agent.stop({ stopTasks: config.stopTasksOnExit });
+          await variables.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the variables store'));
           if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
         } finally {
           lock.release();

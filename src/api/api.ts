@@ -14,6 +14,8 @@ export { TASK_EVENT } from '../store/store.js';
 export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
 import type { PlanAction } from '../reconcile/reconcile.js';
+export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
+import type { CasOptions, Variable, VariableItems, VariableMetadata } from '../vars/vars.js';
 
 export interface TaskView {
   id: string; // "web/g[0]/t"
@@ -52,6 +54,34 @@ export interface TaskView {
 
 export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
 
+/** One child job of a periodic or parameterized job, as its parent's view lists it. */
+export interface ChildView {
+  id: string;
+  /** ISO time of the launch (the dispatch). */
+  launchedAt: string;
+  status: 'running' | 'complete' | 'failed' | 'dead';
+  finishedAt?: string;
+  exits?: { task: string; state: string; code: number | null; signal?: string }[];
+}
+
+/** A parameterized job's block and its dispatched children (JobView.parameterized). */
+export interface ParameterizedView {
+  payload: 'optional' | 'required' | 'forbidden';
+  metaRequired: string[];
+  metaOptional: string[];
+  /** Also periodic: each dispatched child launches on the schedule (and is listed as a periodic job). */
+  periodic?: boolean;
+  /** Children, oldest first: those not finished and the last few finished, with the dispatch's meta and payload size. */
+  children: (ChildView & { meta: Record<string, string>; payloadBytes: number })[];
+}
+
+/** What `tendctl job dispatch` sends (Nomad's JobDispatchRequest: Meta, Payload). */
+export interface DispatchInput {
+  meta?: Record<string, string>;
+  /** The payload, base64 (at most 16 KiB once decoded). */
+  payload?: string;
+}
+
 /** A periodic job's schedule and children (JobView.periodic). */
 export interface PeriodicView {
   crons: string[];
@@ -61,14 +91,7 @@ export interface PeriodicView {
   /** ISO time of the next scheduled launch; absent when disabled. */
   nextLaunch?: string;
   /** Children, oldest first: the running ones and the last few finished, with their tasks' exits. */
-  children: {
-    id: string;
-    launchedAt: string;
-    forced?: boolean;
-    status: 'running' | 'complete' | 'failed' | 'dead';
-    finishedAt?: string;
-    exits?: { task: string; state: string; code: number | null; signal?: string }[];
-  }[];
+  children: (ChildView & { forced?: boolean })[];
   /** Launches due while the agent was down, not caught up (as Nomad). */
   missed?: { count: number; from: string; to: string };
   /** The last launch skipped by prohibit_overlap. */
@@ -86,6 +109,10 @@ export interface JobView {
   tasks: TaskView[];
   /** A periodic job: its schedule and children (the children are jobs of their own, `<job>/periodic-<unix seconds>`). */
   periodic?: PeriodicView;
+  /** A parameterized job: its block and dispatched children (jobs of their own, `<job>/dispatch-<unix seconds>-<8 hex>`). */
+  parameterized?: ParameterizedView;
+  /** A child job: its parent's id. */
+  parent?: string;
 }
 
 export interface FileView {
@@ -154,8 +181,22 @@ export interface Plan {
   files: FileView[];
 }
 
+/**
+ * The operator's side of the Nomad-variables store (`tendctl var …`): every
+ * path, no ACL (the socket is root's). Errors: E_VAR_INVALID, E_VAR_CONFLICT,
+ * E_VAR_READ_ONLY, E_STORE. Items travel only in these replies and requests.
+ */
+export interface VariablesApi {
+  get(path: string): Variable | undefined;
+  list(prefix?: string): VariableMetadata[];
+  put(path: string, items: VariableItems, opts?: CasOptions): Promise<Variable>;
+  purge(path: string, opts?: CasOptions): Promise<void>;
+}
+
 /** What the agent offers to the API server. */
 export interface AgentApi {
+  /** The variables store; absent on an agent without one (the endpoints then answer 404). */
+  readonly variables?: VariablesApi;
   node(): Promise<NodeView>;
   jobs(): JobView[];
   files(): FileView[];
@@ -177,4 +218,6 @@ export interface AgentApi {
   stats(): Promise<Record<string, TaskStats>>;
   /** Launch a child of a periodic job now (`tendctl job periodic force`); throws E_JOB_NOT_FOUND. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
+  /** Dispatch a child of a parameterized job (`tendctl job dispatch`); E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
+  dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
 }

@@ -13,7 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from './api.js';
+import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -69,12 +69,21 @@ export interface TendClient {
   restart(id: string): Promise<{ task: string }>;
   /** Launch a child of a periodic job now; E_JOB_NOT_FOUND when no periodic job has that id. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
+  /** Dispatch a child of a parameterized job; E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
+  dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
   /** Prometheus text of /metrics. */
   metrics(): Promise<string>;
+  /** A Nomad variable with its items; E_VAR_NOT_FOUND. */
+  varGet(path: string): Promise<Variable>;
+  /** Metadata of the variables under `prefix`, sorted by path. */
+  varList(prefix?: string): Promise<VariableMetadata[]>;
+  /** Create or replace a variable (check-and-set with `cas`); the variable as written. */
+  varPut(path: string, items: VariableItems, opts?: CasOptions): Promise<Variable>;
+  varPurge(path: string, opts?: CasOptions): Promise<{ path: string }>;
   /** Lets go of kept-alive connections. */
   close(): void;
 }
@@ -129,6 +138,7 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
 const KNOWN_CODES = new Set<string>([
   'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
   'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_DATA_DIR_LOCKED', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
+  'E_ARTIFACT', 'E_TEMPLATE', 'E_NOT_READY', 'E_VAR_NOT_FOUND', 'E_VAR_INVALID', 'E_VAR_CONFLICT', 'E_VAR_READ_ONLY', 'E_PERMISSION_DENIED',
 ]);
 
 /** The TendError an error body (or a non-JSON error reply) stands for. */
@@ -262,6 +272,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     signal: (id, signal) => call('POST', `/v1/task/${enc(id)}/signal`, { signal }),
     restart: (id) => call('POST', `/v1/task/${enc(id)}/restart`, {}),
     forcePeriodic: (job) => call('POST', `/v1/job/${enc(job)}/periodic/force`, {}),
+    dispatchJob: (job, input = {}) => call('POST', `/v1/job/${enc(job)}/dispatch`, input),
     async exec(id, command, o = {}) {
       const params = new URLSearchParams();
       for (const c of command) params.append('cmd', c);
@@ -328,6 +339,10 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       if ((res.statusCode ?? 500) >= 400) throw apiError(res.statusCode ?? 500, text);
       return text;
     },
+    varGet: (p) => call('GET', `/v1/var/${enc(p)}`),
+    varList: (prefix) => call('GET', `/v1/vars${query({ prefix })}`),
+    varPut: (p, items, o = {}) => call('PUT', `/v1/var/${enc(p)}${query({ cas: o.cas })}`, { items }),
+    varPurge: (p, o = {}) => call('DELETE', `/v1/var/${enc(p)}${query({ cas: o.cas })}`),
     close: () => agent.destroy(),
   };
   return client;

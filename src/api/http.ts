@@ -22,6 +22,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_USER_DENIED: 403,
   E_DRIVER_UNAVAILABLE: 409,
   E_AGENT_UNREACHABLE: 502,
+  E_VAR_NOT_FOUND: 404,
+  E_VAR_INVALID: 400,
+  E_VAR_CONFLICT: 409,
+  E_VAR_READ_ONLY: 409,
+  E_PERMISSION_DENIED: 403,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -28,6 +28,11 @@ export interface ApiLimits {
   /** Open connections per listener; beyond it a new connection is closed as soon as it is accepted (default 256). */
   maxConnections: number;
   /**
+   * Bytes of a variable's PUT body (default 1 MiB): 64 KiB of items, JSON-escaped
+   * up to six times (`\u0000`), plus room. The items themselves are then held to 64 KiB.
+   */
+  maxVarBodyBytes: number;
+  /**
    * How often header deadlines are checked (default 1000 ms): a client that
    * sends no headers is cut between headersTimeoutMs and headersTimeoutMs + this.
    */
@@ -41,6 +46,7 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   idleTimeoutMs: 30_000,
   bodyTimeoutMs: 10_000,
   maxConnections: 256,
+  maxVarBodyBytes: 1024 * 1024,
   checkIntervalMs: 1_000,
   logIntervalMs: 10_000,
 });

@@ -17,19 +17,26 @@
  *   POST /v1/task/<id>/restart          { task }
  *   POST /v1/task/<id>/exec?cmd=…&cmd=…&stdin=1   NDJSON frames (routes-exec.ts)
  *   POST /v1/job/<job>/periodic/force   { job, child }: launch a periodic job's child now
+ *   POST /v1/job/<job>/dispatch {meta, payload}   { job, child }: dispatch a parameterized job
+ *                                       (payload base64, at most 16 KiB decoded; body at most 64 KiB)
  *   GET  /v1/plan[?dir=]                Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
+ *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
+ *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
+ *   PUT  /v1/var/<path>[?cas=N] {items} Variable as written; 409 E_VAR_CONFLICT / E_VAR_READ_ONLY
+ *   DELETE /v1/var/<path>[?cas=N]       { path }
  *   GET  /metrics                       Prometheus text
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
-import type { AgentApi, EventQuery } from './api.js';
+import type { AgentApi, DispatchInput, EventQuery } from './api.js';
 import type { ApiServerOptions } from './server.js';
 import type { ApiLimits } from './limits.js';
 import { badRequest, httpError, queryFlag, queryInt, readJsonBody, sendJson } from './http.js';
 import { followEvents } from './routes-events.js';
 import { serveLogs } from './routes-logs.js';
 import { serveExec } from './routes-exec.js';
+import { serveVar, serveVarList } from './routes-vars.js';
 import { TendError } from '../errors.js';
 
 export interface RouteContext {
@@ -98,6 +105,27 @@ function decodeSegment(s: string): string {
   }
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** `{ meta?: {K: "V"}, payload?: "<base64>" }`, checked; 400 saying what was expected. */
+export function dispatchInput(body: Record<string, unknown>): DispatchInput {
+  const out: DispatchInput = {};
+  const unknown = Object.keys(body).filter((k) => k !== 'meta' && k !== 'payload');
+  if (unknown.length) throw badRequest(`invalid dispatch request: expected only "meta" and "payload", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (body.meta !== undefined) {
+    const m = body.meta;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.values(m).some((v) => typeof v !== 'string')) {
+      throw badRequest('invalid dispatch request: expected "meta" to be an object of strings, e.g. {"meta": {"run": "42"}}');
+    }
+    out.meta = { ...(m as Record<string, string>) };
+  }
+  if (body.payload !== undefined) {
+    if (typeof body.payload !== 'string' || !BASE64.test(body.payload)) throw badRequest('invalid dispatch request: expected "payload" to be a base64 string');
+    out.payload = body.payload;
+  }
+  return out;
+}
+
 export async function dispatch(ctx: RouteContext): Promise<void> {
   const { api, req, res, url } = ctx;
   const method = req.method ?? 'GET';
@@ -134,6 +162,12 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'stats':
       if (rest.length) break;
       return get(() => api.stats());
+    case 'vars':
+      if (rest.length) break;
+      return serveVarList(ctx);
+    case 'var':
+      if (!rest.length) break;
+      return serveVar(ctx);
     case 'plan':
       if (rest.length) break;
       return get(() => api.plan(url.searchParams.get('dir') || undefined));
@@ -157,10 +191,13 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     }
     case 'job': {
       // The job id is one URL-encoded segment (a child's id holds "/").
-      if (rest.length !== 3 || rest[1] !== 'periodic' || rest[2] !== 'force') break;
+      const force = rest.length === 3 && rest[1] === 'periodic' && rest[2] === 'force';
+      const dispatchJob = rest.length === 2 && rest[1] === 'dispatch';
+      if (!force && !dispatchJob) break;
       if (method !== 'POST') throw methodNotAllowed(ctx, 'POST');
-      await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
-      return sendJson(res, 200, await api.forcePeriodic(rest[0]));
+      const body = await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
+      if (force) return sendJson(res, 200, await api.forcePeriodic(rest[0]));
+      return sendJson(res, 200, await api.dispatchJob(rest[0], dispatchInput(body)));
     }
     case 'task': {
       if (!rest.length) break;

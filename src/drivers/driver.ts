@@ -42,6 +42,8 @@ export interface PrepareContext {
 export interface TaskSetup {
   dirs: TaskDirs;
   user?: ResolvedUser;
+  /** Environment the prestart hooks add (template `env = true`): applied last, over the task's env. */
+  env?: Record<string, string>;
 }
 
 export interface Driver {

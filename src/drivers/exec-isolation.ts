@@ -11,6 +11,7 @@ import type { ExecPluginConfig } from '../agent/config-model.js';
 import type { ExecIsolation } from '../executor/executor.js';
 import type { Task } from '../jobspec/model.js';
 import { TendError } from '../errors.js';
+import type { ResolvedUser } from './user.js';
 
 /** Nomad's default allow_caps (and the default set of an exec task). */
 export const NOMAD_DEFAULT_CAPS = [
@@ -124,38 +125,6 @@ export function processCaps(statusFile = '/proc/self/status'): string[] {
   return supportedCaps();
 }
 
-export interface ResolvedUser {
-  uid: number;
-  gid: number;
-  name: string;
-  home?: string;
-  groups?: number[];
-}
-
-/** Look a user (name or numeric uid) up in /etc/passwd and /etc/group. */
-export function lookupUserSync(user: string, files = { passwd: '/etc/passwd', group: '/etc/group' }): ResolvedUser {
-  const read = (p: string) => {
-    try {
-      return readFileSync(p, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
-  const numeric = /^\d+$/.test(user);
-  const row = read(files.passwd).find((f) => (numeric ? f[2] === user : f[0] === user));
-  if (!row) {
-    if (numeric) return { uid: Number(user), gid: Number(user), name: user };
-    throw new TendError('E_USER_DENIED', `failed to look up user "${user}": no such user in ${files.passwd}`, { details: { user } });
-  }
-  const name = row[0];
-  const gid = Number(row[3]);
-  const extra = read(files.group)
-    .filter((g) => g[3]?.split(',').includes(name))
-    .map((g) => Number(g[2]))
-    .filter((g) => g !== gid);
-  return { uid: Number(row[2]), gid, name, home: row[5] || undefined, groups: [gid, ...extra] };
-}
-
 /** Refuse a user whose uid, primary gid or any group falls in the denied ranges (E_USER_DENIED). */
 export function checkUser(user: ResolvedUser, config: Pick<ExecPluginConfig, 'deniedHostUids' | 'deniedHostGids'>): void {
   if (inIdRanges(user.uid, config.deniedHostUids)) {
@@ -166,16 +135,6 @@ export function checkUser(user: ResolvedUser, config: Pick<ExecPluginConfig, 'de
       throw new TendError('E_USER_DENIED', `failed to check user "${user.name}": gid ${gid} is in denied_host_gids`, { details: { gid } });
     }
   }
-}
-
-/**
- * Resolve and check the user an exec task runs as (the exec driver passes
- * "nobody" when the task sets none, Nomad's rule).
- */
-export function resolveExecUser(user: string, config: Pick<ExecPluginConfig, 'deniedHostUids' | 'deniedHostGids'>, files?: { passwd: string; group: string }): ResolvedUser {
-  const resolved = lookupUserSync(user, files);
-  checkUser(resolved, config);
-  return resolved;
 }
 
 export interface HostVolumeMount {

@@ -14,7 +14,7 @@ import { TendError } from '../errors.js';
 import type { Driver, PrepareContext, TaskInstance, TaskSetup } from './driver.js';
 import { buildLaunchSpec, setupTask, type BuildOptions } from './launch-spec.js';
 import type { EnvFilter } from './host-env.js';
-import { resolveExecUser, resolveIsolation, type HostVolumeMount } from './exec-isolation.js';
+import { checkUser, resolveIsolation, type HostVolumeMount } from './exec-isolation.js';
 
 export type IsolationResolver = (task: Task, config: ExecPluginConfig, chrootEnv: string[], mounts: HostVolumeMount[], chrootEnvMap?: Record<string, string>) => ExecIsolation;
 
@@ -71,14 +71,12 @@ export class ExecDriver implements Driver {
 
   /** Checked before anything is made: a denied user never gets dirs. No user means nobody (Nomad's rule). */
   setup(instance: TaskInstance): Promise<TaskSetup> {
-    resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, this.#opts.config);
     const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
     return setupTask(instance, this.#build(instance, mounts));
   }
 
   async prepare(instance: TaskInstance, ctx: PrepareContext): Promise<LaunchSpec> {
-    // Checked before anything is made: a denied user never starts. No user means nobody (Nomad's rule).
-    if (!ctx.setup) resolveExecUser(instance.task.user ?? EXEC_DEFAULT_USER, this.#opts.config);
+    // Without setup, buildLaunchSpec makes the dirs (and checks the user first).
     const mounts = hostVolumeMounts(instance.group, instance.task, this.#opts.hostVolumes);
     return buildLaunchSpec(instance, ctx, this.#build(instance, mounts));
   }
@@ -96,6 +94,8 @@ export class ExecDriver implements Driver {
       logsView: 'mount',
       onReplaced: this.#opts.onReplaced,
       pidsLimit: this.#opts.pidsLimit,
+      // Before anything is made: a denied user never gets dirs. No user means nobody (Nomad's rule).
+      checkUser: (user) => checkUser(user, config),
       isolation: (task) => resolve(task, config, this.#opts.chrootEnv, mounts, this.#opts.chrootEnvMap),
       // Inside the root the dirs sit where Nomad puts them.
       taskView: { allocDir: '/alloc', taskDir: '/' },

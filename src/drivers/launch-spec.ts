@@ -31,7 +31,7 @@ export interface BuildOptions {
   /** Default pids.max (task `pids_limit` overrides). */
   pidsLimit?: number;
   noCgroups?: boolean;
-  /** Called with the resolved user, before the dirs are made (denied uids). No driver passes it today: exec checks its user with resolveExecUser in setup/prepare. */
+  /** Called with the resolved user, before the dirs are made (exec: denied uids and gids). */
   checkUser?(user: ResolvedUser): void;
   /** Builds the isolation of an exec task from the interpolated task. */
   isolation?(task: TaskInstance['task']): ExecIsolation;
@@ -42,8 +42,10 @@ export interface BuildOptions {
 /** The task's user (looked up when the agent is root) and its dirs, made and owned by that user. */
 export async function setupTask(inst: TaskInstance, opts: BuildOptions): Promise<TaskSetup> {
   const name = inst.task.user ?? opts.defaultUser;
-  const user = name && opts.isRoot ? await lookupUser(name) : undefined;
-  if (user) opts.checkUser?.(user);
+  // Looked up once: for the check (denied uids) even when not root, for the task's owner when root.
+  const looked = name && (opts.isRoot || opts.checkUser) ? await lookupUser(name) : undefined;
+  if (looked) opts.checkUser?.(looked);
+  const user = opts.isRoot ? looked : undefined;
   const dirs = await ensureTaskDirs(opts.dataDir, inst.allocId, inst.task.name, { owner: user, logsView: opts.logsView, onReplaced: opts.onReplaced });
   return { dirs, ...(user ? { user } : {}) };
 }
@@ -67,7 +69,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     env: ctx.agentEnv,
   };
   const task = interpolateTask(rctx);
-  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv, opts.envFilter) : {}), ...runtimeEnv(rctx), ...task.env };
+  const env = { ...(opts.withHostEnv ? hostEnv(ctx.agentEnv, opts.envFilter) : {}), ...runtimeEnv(rctx), ...task.env, ...ctx.setup?.env };
   let command = task.config.command;
   // A relative path (e.g. from an artifact) is relative to the task dir; a bare name is looked up on PATH.
   if (opts.driver === 'raw_exec' && command.includes('/') && !path.isAbsolute(command)) command = path.join(dirs.taskDir, command);

@@ -13,9 +13,11 @@ import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './
 import { checkLifecycle } from './lifecycle-check.js';
 import { buildPorts, checkAllocPorts, checkPortRefs } from './network.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
+import { checkTemplateText } from './template-check.js';
+import { payloadFileProblem } from './dispatch-payload.js';
 import type {
-  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Periodic, Resources,
-  RestartPolicy, SourcePos, Task, Template, VolumeMount,
+  Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Parameterized, PayloadMode,
+  Periodic, Resources, RestartPolicy, SourcePos, Task, Template, VolumeMount,
 } from './model.js';
 
 export const OPERATORS: ConstraintOperator[] = [
@@ -84,6 +86,8 @@ export class Builder {
     const priority = num(b.attrs.priority) ?? 50;
     const pb = first(b, 'periodic');
     const periodic = pb ? this.periodic(pb, t ?? 'service') : undefined;
+    const qb = first(b, 'parameterized');
+    const parameterized = qb ? this.parameterized(qb, t ?? 'service') : undefined;
     return {
       id,
       name: str(b.attrs.name) ?? id,
@@ -95,6 +99,7 @@ export class Builder {
       constraints: all(b, 'constraint').map((c) => this.constraint(c)),
       groups,
       ...(periodic ? { periodic } : {}),
+      ...(parameterized ? { parameterized } : {}),
       file: this.#file,
       pos: this.#pos(b.steps),
     };
@@ -115,6 +120,30 @@ export class Builder {
       this.#r.error('schema', b.steps, undefined, `periodic: expected a batch job (Nomad runs periodic jobs as batch or sysbatch only), got type "${jobType}"`);
     }
     return { crons, prohibitOverlap: bool(b.attrs.prohibit_overlap) ?? false, timeZone, enabled: bool(b.attrs.enabled) ?? true, pos: this.#pos(b.steps) };
+  }
+
+  /**
+   * `parameterized { payload, meta_required, meta_optional }`, as Nomad checks it: a known payload
+   * mode (the schema), disjoint key lists, a batch job. With `periodic` too it is accepted, as Nomad
+   * does: the job itself never launches, each dispatched child runs on the schedule.
+   */
+  parameterized(b: Body, jobType: string): Parameterized {
+    const metaRequired = strs(b.attrs.meta_required) ?? [];
+    const metaOptional = strs(b.attrs.meta_optional) ?? [];
+    for (const [attr, keys] of [['meta_required', metaRequired], ['meta_optional', metaOptional]] as const) {
+      for (const k of keys) {
+        const problem = execStringProblem('a meta key', k);
+        if (problem) this.#r.error('schema', b.steps, attr, problem);
+      }
+    }
+    const both = [...new Set(metaRequired.filter((k) => metaOptional.includes(k)))];
+    if (both.length) {
+      this.#r.error('schema', b.steps, 'meta_optional', `expected meta_required and meta_optional to be disjoint, got ${both.map((k) => `"${k}"`).join(', ')} in both`);
+    }
+    if (jobType !== 'batch' && jobType !== 'sysbatch') {
+      this.#r.error('schema', b.steps, undefined, `parameterized: expected a batch job (Nomad runs parameterized jobs as batch or sysbatch only), got type "${jobType}"`);
+    }
+    return { payload: (str(b.attrs.payload) as PayloadMode | undefined) ?? 'optional', metaRequired, metaOptional, pos: this.#pos(b.steps) };
   }
 
   /** A group, or the implicit group around a task written directly under the job. */
@@ -186,6 +215,12 @@ export class Builder {
       return { volume, destination: str(m.attrs.destination) ?? '', readOnly: bool(m.attrs.read_only) ?? volumes.find((v) => v.name === volume)?.readOnly ?? false };
     });
     const lc = first(b, 'lifecycle');
+    const dp = first(b, 'dispatch_payload');
+    const payloadFile = dp ? str(dp.attrs.file) ?? '' : '';
+    if (dp && payloadFile) {
+      const problem = payloadFileProblem(payloadFile);
+      if (problem) this.#r.error('schema', dp.steps, 'file', problem);
+    }
     const user = str(b.attrs.user);
     if (user !== undefined) this.#checkExecString(b.steps, 'user', 'a user', user);
     if (cfg && EXEC_DRIVERS.includes(driver)) {
@@ -212,6 +247,8 @@ export class Builder {
       leader: bool(b.attrs.leader) ?? false,
       ...(ports ? { ports } : {}),
       ...(lc ? { lifecycle: { hook: (str(lc.attrs.hook) ?? 'prestart') as 'prestart' | 'poststart' | 'poststop', sidecar: bool(lc.attrs.sidecar) ?? false } } : {}),
+      // `file = ""` (or none): Nomad writes nothing; neither does tend.
+      ...(payloadFile ? { dispatchPayload: { file: payloadFile } } : {}),
       pos: this.#pos(b.steps),
     };
   }
@@ -293,20 +330,46 @@ export class Builder {
   template(b: Body): Template {
     const a = b.attrs;
     const wait = first(b, 'wait');
+    const script = first(b, 'change_script');
+    const data = str(a.data);
+    const dataPos = data !== undefined ? this.#pos(b.steps, 'data') : undefined;
     const out: Template = {
-      ...(str(a.data) !== undefined ? { data: str(a.data) } : {}),
+      ...(data !== undefined ? { data } : {}),
+      // A heredoc's text starts on the line after `data = <<EOH`.
+      ...(dataPos ? { dataLine: dataPos.line + (data!.includes('\n') ? 1 : 0) } : {}),
       ...(str(a.source) !== undefined ? { source: str(a.source) } : {}),
       destination: str(a.destination) ?? '',
       changeMode: (str(a.change_mode) as Template['changeMode']) ?? 'restart',
       ...(str(a.change_signal) !== undefined ? { changeSignal: str(a.change_signal) } : {}),
+      ...(script
+        ? {
+            changeScript: {
+              command: str(script.attrs.command) ?? '',
+              args: Array.isArray(script.attrs.args) ? (script.attrs.args as unknown[]).map(String) : [],
+              timeoutMs: num(script.attrs.timeout) ?? 5000,
+              failOnError: bool(script.attrs.fail_on_error) ?? false,
+            },
+          }
+        : {}),
+      splayMs: num(a.splay) ?? 5000,
       perms: str(a.perms) ?? '644',
+      ...(num(a.uid) !== undefined ? { uid: num(a.uid) } : {}),
+      ...(num(a.gid) !== undefined ? { gid: num(a.gid) } : {}),
       env: bool(a.env) ?? false,
+      once: bool(a.once) ?? false,
       leftDelimiter: str(a.left_delimiter) ?? '{{',
       rightDelimiter: str(a.right_delimiter) ?? '}}',
       errorOnMissingKey: bool(a.error_on_missing_key) ?? false,
+      pos: this.#pos(b.steps),
     };
     if (wait) out.wait = { ...(num(wait.attrs.min) !== undefined ? { minMs: num(wait.attrs.min) } : {}), ...(num(wait.attrs.max) !== undefined ? { maxMs: num(wait.attrs.max) } : {}) };
     if (out.changeMode === 'signal' && !out.changeSignal) this.#r.error('schema', b.steps, 'change_signal', 'expected change_signal with change_mode = "signal"');
+    if (out.changeMode === 'script' && !out.changeScript?.command) this.#r.error('schema', b.steps, 'change_script', 'expected a change_script block with a command with change_mode = "script"');
+    // Nomad's parser accepts these; its job validation (and tend's start) refuses them.
+    if (!out.destination) this.#r.warn('schema', b.steps, 'destination', 'missing field "destination" in template: the task cannot start (Nomad refuses the job at submit)');
+    if (!out.data && !out.source) this.#r.warn('schema', b.steps, 'data', 'expected "data" or "source" in template: the task cannot start (Nomad refuses the job at submit)');
+    if (!/^0?[0-7]{3,4}$/.test(out.perms)) this.#r.error('schema', b.steps, 'perms', `expected an octal mode such as "644", got "${out.perms}"`);
+    checkTemplateText(this.#r, b.steps, out);
     return out;
   }
 

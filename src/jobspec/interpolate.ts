@@ -65,6 +65,7 @@ export function runtimeEnv(ctx: RuntimeContext): Record<string, string> {
     NOMAD_REGION: ctx.node.attributes['nomad.region'] ?? 'global',
     NOMAD_NAMESPACE: job.namespace ?? 'default',
   };
+  if (job.parent) env.NOMAD_JOB_PARENT_ID = job.parent;
   if (r.memoryMaxMB !== undefined && r.memoryMaxMB > 0) env.NOMAD_MEMORY_MAX_LIMIT = String(r.memoryMaxMB);
   if (ctx.cores?.length) env.NOMAD_CPU_CORES = ctx.cores.join(',');
   if (ctx.ports?.length) Object.assign(env, portEnv(ctx.ports, task.name));

@@ -78,17 +78,28 @@ export interface Artifact {
 
 export interface Template {
   data?: string;
+  /** Line of the template text's first line in the job file (for error positions). */
+  dataLine?: number;
   source?: string;
   destination: string;
   changeMode: 'restart' | 'signal' | 'noop' | 'script';
   changeSignal?: string;
+  /** change_mode = "script": run inside the task. */
+  changeScript?: { command: string; args: string[]; timeoutMs: number; failOnError: boolean };
+  /** Random delay before the change action, up to this (Nomad's default 5s). */
+  splayMs: number;
   perms: string; // "644"
+  uid?: number;
+  gid?: number;
   env: boolean;
+  /** Render once, at the first start; never re-render on changes (Nomad's `once`). */
+  once: boolean;
   leftDelimiter: string;
   rightDelimiter: string;
   errorOnMissingKey: boolean;
   /** template { wait { min, max } } */
   wait?: { minMs?: number; maxMs?: number };
+  pos: SourcePos;
 }
 
 /** Driver config for exec and raw_exec (other drivers keep `raw` only). */
@@ -157,6 +168,11 @@ export interface Task {
   ports?: PortSpec[];
   /** lifecycle { hook, sidecar }, kept for status; tend starts all tasks of a group together. */
   lifecycle?: { hook: 'prestart' | 'poststart' | 'poststop'; sidecar: boolean };
+  /**
+   * `dispatch_payload { file }`: a dispatched child's payload is written to `local/<file>` before the
+   * task starts. `file` is relative and stays inside local/ (checked at load).
+   */
+  dispatchPayload?: { file: string };
   pos: SourcePos;
 }
 
@@ -189,6 +205,23 @@ export interface Periodic {
   pos: SourcePos;
 }
 
+/** How a parameterized job takes a payload (Nomad's `parameterized { payload }`, default "optional"). */
+export type PayloadMode = 'optional' | 'required' | 'forbidden';
+
+/**
+ * `parameterized { payload, meta_required, meta_optional }`: the job never runs on its own; each
+ * `tendctl job dispatch` runs a child `<job>/dispatch-<unix seconds>-<8 hex>` with the dispatch's
+ * payload and meta (src/reconcile/dispatch.ts).
+ */
+export interface Parameterized {
+  payload: PayloadMode;
+  /** Meta keys every dispatch must give. */
+  metaRequired: string[];
+  /** Meta keys a dispatch may give; any other key is refused (as Nomad). */
+  metaOptional: string[];
+  pos: SourcePos;
+}
+
 export interface Job {
   id: string; // job "id" label (or `id` attribute)
   name: string;
@@ -201,8 +234,15 @@ export interface Job {
   groups: Group[];
   /** Present on a periodic job: it runs only through the children launched on its schedule. */
   periodic?: Periodic;
-  /** On a child run of a periodic job (`<parent>/periodic-<unix seconds>`): the parent's id. */
+  /** Present on a parameterized job: it runs only through the children dispatched from it. */
+  parameterized?: Parameterized;
+  /**
+   * On a child job (`<parent>/periodic-<unix seconds>`, `<parent>/dispatch-<unix seconds>-<8 hex>`):
+   * the parent's id.
+   */
   parent?: string;
+  /** On a dispatched child (and the periodic children of one): the dispatch payload, base64; absent when none was given. */
+  payload?: string;
   /** Path of the file that defined it. */
   file: string;
   pos: SourcePos;

@@ -14,13 +14,15 @@ export const NOMAD_VARS = [
   'NOMAD_JOB_NAME', 'NOMAD_JOB_ID', 'NOMAD_GROUP_NAME', 'NOMAD_TASK_NAME', 'NOMAD_ALLOC_ID', 'NOMAD_SHORT_ALLOC_ID',
   'NOMAD_ALLOC_INDEX', 'NOMAD_ALLOC_NAME', 'NOMAD_ALLOC_DIR', 'NOMAD_TASK_DIR', 'NOMAD_SECRETS_DIR', 'NOMAD_CPU_LIMIT',
   'NOMAD_CPU_CORES', 'NOMAD_MEMORY_LIMIT', 'NOMAD_MEMORY_MAX_LIMIT', 'NOMAD_DC', 'NOMAD_REGION', 'NOMAD_NAMESPACE',
+  // Set on children of periodic and parameterized jobs only (as Nomad); elsewhere it stays as written.
+  'NOMAD_JOB_PARENT_ID',
 ] as const;
 
 /** Port variables: set per port label of the allocation (src/ports/env.ts). */
 export const PORT_VARS = /^NOMAD_(PORT|HOST_PORT|ALLOC_PORT|IP|IPv4|HOST_IP|ADDR|HOST_ADDR)_[\w.-]+$/;
 
 /** Nomad sets these, tend cannot (bridge-mode addresses, Consul, Vault or workload identity). */
-const NOMAD_ONLY = /^NOMAD_(ALLOC_(IP|ADDR|INTERFACE)_\w+|IPv6_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|LOCAL_DIR|JOB_PARENT_ID|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
+const NOMAD_ONLY = /^NOMAD_(ALLOC_(IP|ADDR|INTERFACE)_\w+|IPv6_\w+|UPSTREAM_\w+|ENVOY_\w+|UNIX_ADDR|TOKEN|LOCAL_DIR|PARENT_CGROUP|ALLOC_INTERPOLATED)$/;
 
 /** node.* names tend fills. */
 export const NODE_REFS = ['node.unique.name', 'node.unique.id', 'node.class', 'node.datacenter'] as const;

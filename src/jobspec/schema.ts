@@ -65,7 +65,7 @@ const restart: BlockSchema = {
 };
 const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
 const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
-// update, service, periodic, parameterized: warned by unsupported.ts, which says what happens instead.
+// update, service: warned by unsupported.ts, which says what happens instead.
 const update: BlockSchema = {
   single: true,
   attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline', 'progress_deadline', 'auto_revert', 'auto_promote', 'canary', 'stagger'),
@@ -213,7 +213,7 @@ const task: BlockSchema = {
     identity,
     scaling: taskScaling,
     csi_plugin: { single: true, warn: 'CSI plugins are not supported', attrs: any('id', 'type', 'mount_dir', 'stage_publish_base_dir', 'health_timeout') },
-    dispatch_payload: { single: true, warn: 'dispatch needs a Nomad server', attrs: any('file') },
+    dispatch_payload: { single: true, attrs: { file: 'string' } },
     action: { labels: 1, warn: 'actions need a Nomad server', attrs: any('command', 'args') },
     schedule: open('task schedules are not supported'),
     secret: open('secrets providers are not supported', { labels: 1 }),
@@ -266,7 +266,7 @@ export const job: BlockSchema = {
     consul,
     multiregion: open('multi-region deployments need a cluster', { single: true }),
     periodic: { single: true, attrs: any('cron', 'crons', 'prohibit_overlap', 'time_zone', 'enabled') },
-    parameterized: { single: true, attrs: any('payload', 'meta_required', 'meta_optional') },
+    parameterized: { single: true, attrs: { payload: ['optional', 'required', 'forbidden'], meta_required: 'strings', meta_optional: 'strings' } },
     ui: open('the Nomad UI is not part of tend', { single: true }),
   },
 };

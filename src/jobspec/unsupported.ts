@@ -43,10 +43,16 @@ export const ACTED_ON: readonly string[] = [
   'constraint.distinct_hosts', 'constraint.distinct_property', // warned in build.ts: no meaning on one node
   'lifecycle.hook', 'lifecycle.sidecar',
   'job.periodic', 'periodic.cron', 'periodic.crons', 'periodic.prohibit_overlap', 'periodic.time_zone', 'periodic.enabled',
+  'job.parameterized', 'parameterized.payload', 'parameterized.meta_required', 'parameterized.meta_optional',
+  'task.dispatch_payload', 'dispatch_payload.file',
   'volume.type', 'volume.source', 'volume.read_only',
   'volume_mount.volume', 'volume_mount.destination', 'volume_mount.read_only',
   'group.network', 'resources.network', 'network.mode', 'network.port', 'port.static', 'port.to', 'port.host_network', 'port.ignore_collision',
   'network.cni', // refused: an unsupported error (network.ts)
+  'task.template', 'template.data', 'template.source', 'template.destination', 'template.change_mode', 'template.change_signal',
+  'template.change_script', 'change_script.command', 'change_script.args', 'change_script.timeout', 'change_script.fail_on_error',
+  'template.perms', 'template.uid', 'template.gid', 'template.env', 'template.once', 'template.splay', 'template.wait', 'wait.min', 'wait.max',
+  'template.left_delimiter', 'template.right_delimiter', 'template.error_on_missing_key', 'restart.render_templates',
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -63,9 +69,6 @@ const checkRestart: Consequence = () => 'not followed; the task is never restart
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
   // Being implemented now: drop the line when the feature lands.
-  'task.template': (f) =>
-    `not rendered; the task starts without ${str(f.body.attrs.destination) ? shown(str(f.body.attrs.destination)!) : 'the file'}${f.body.attrs.env === true ? ' and without the environment it would set' : ''}`,
-  'restart.render_templates': () => 'has no effect; templates are not rendered',
   'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
   'service.check_restart': checkRestart,
   'check.check_restart': checkRestart,
@@ -75,7 +78,6 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'task.service': service,
   'job.update': update,
   'group.update': update,
-  'job.parameterized': () => 'not followed; tend runs the job at once, with no dispatch payload or meta (Nomad would wait for a dispatch)',
   'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
   'job.region': () => 'not checked; the job runs on this node whatever its region',
   'job.priority': () => 'has no effect on one node; no job waits for or preempts another',

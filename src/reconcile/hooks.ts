@@ -10,6 +10,7 @@
  *   start:    order ─▶ ports ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
  *             ─▶ handle persisted ─▶ "Started" ─▶ poststart hooks
  *   exit:     "Terminated" + restart policy ─▶ exited hooks
+ *   update:   resources applied in place ─▶ update hooks (templates re-rendered)
  *   stop:     stop hooks ─▶ kill signal, kill timeout ─▶ "Killed"
  *             ─▶ teardown hooks (when the task is no longer desired, before its record goes)
  *
@@ -22,6 +23,10 @@
  *    Download"), the later hooks and the launch do not run, and the restart policy decides as for
  *    any failed start (a TendError coded E_SPEC_INVALID, E_USER_DENIED,
  *    E_CAPABILITY_DENIED or E_DRIVER_UNAVAILABLE is unrecoverable: the task fails at once).
+ *  - A prestart hook whose inputs are not there yet (a template waiting for a variable) throws a
+ *    TendError coded E_NOT_READY: the task waits (`pending`, the message as its error and one
+ *    event) without using the restart policy, and the hook calls `task.wake()` when the input
+ *    arrives.
  *  - `signal` aborts when the agent shuts down; long work (downloads) must stop on it.
  *  - Hooks of other points log and swallow their errors: a poststart, exited, stop or teardown
  *    hook cannot change the task's fate.
@@ -39,6 +44,23 @@ import type { DesiredInstance } from './reconcile.js';
 /** Records one task event (appears in `tendctl events` and the task's status). */
 export type EmitEvent = (type: TaskEventType, message: string, details?: Record<string, unknown>) => void;
 
+/**
+ * What a hook may ask of its task later, through the task's worker (in turn with its other
+ * work): a hook never acts on the process or the record itself.
+ */
+export interface TaskControl {
+  /** Restart the task (a restart requested by the hook: `reason` is the event's message). */
+  restart(reason: string): void;
+  /** Send a signal to the running task. */
+  signal(signal: string): Promise<void>;
+  /** Run a command inside the running task; resolves with its exit code and (bounded) output. */
+  exec(command: string[], timeoutMs: number): Promise<{ code: number; output: string }>;
+  /** Stop the task and mark it failed with `reason`. */
+  kill(reason: string): void;
+  /** Look at the task again (a waiting prestart hook's input arrived). */
+  wake(): void;
+}
+
 interface HookContextBase {
   /** Child logger with the task's job, group, index and task fields. */
   logger: pino.Logger;
@@ -53,9 +75,22 @@ export interface PrestartContext extends HookContextBase {
   /** Who the task runs as, when the agent is root (undefined: the agent's own user). Files a hook writes for the task belong to it. */
   user?: ResolvedUser;
   /** The allocation's ports (for the task's runtime variables: `RuntimeContext.ports`); empty when it has none. */
-  ports: readonly AllocatedPort[];
+  ports?: readonly AllocatedPort[];
   /** Aborted when the agent shuts down. */
   signal: AbortSignal;
+  /** Add variables to the task's environment (template `env = true`); later hooks and the task see them. */
+  setEnv(env: Record<string, string>): void;
+  /** The task, for what a hook does after the start (template change modes). */
+  task: TaskControl;
+}
+
+export interface UpdateContext extends HookContextBase {
+  /** The new desired instance. */
+  instance: DesiredInstance;
+  /** The record after the update. */
+  record: Readonly<TaskRecord>;
+  /** The fields that changed in place (`templates`, `resources.memory`, `kill_timeout`, …). */
+  fields: string[];
 }
 
 export interface PoststartContext extends HookContextBase {
@@ -101,6 +136,12 @@ export interface ExitedHook {
   readonly name: string;
   /** After a task ended on its own (or while the agent was down) and the restart policy decided. */
   exited(ctx: ExitedContext): Promise<void>;
+}
+
+export interface UpdateHook {
+  readonly name: string;
+  /** After the task was updated in place (no new process). */
+  update(ctx: UpdateContext): Promise<void>;
 }
 
 export interface StopHook {
@@ -169,10 +210,11 @@ export interface TaskHooks {
   poststart: PoststartHook[];
   exited: ExitedHook[];
   stop: StopHook[];
+  update: UpdateHook[];
   teardown: TeardownHook[];
   order: TaskOrder;
 }
 
 export function emptyHooks(): TaskHooks {
-  return { prestart: [], poststart: [], exited: [], stop: [], teardown: [], order: noOrder };
+  return { prestart: [], poststart: [], exited: [], stop: [], update: [], teardown: [], order: noOrder };
 }

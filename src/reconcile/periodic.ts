@@ -6,42 +6,34 @@
  *
  *   - `prohibit_overlap`: a due launch is skipped while a child has not finished;
  *   - `force` launches one now, whatever prohibit_overlap says (as `nomad job periodic force`);
- *   - a child is finished once each of its tasks is complete, failed or dead: its exits are
- *     written to the job's periodic record and the child leaves the desired set (its task records
- *     and alloc dirs go, as for any job no longer desired); the last KEEP_FINISHED stay listed;
+ *   - a child is finished once each of its tasks is complete, failed or dead (child-jobs.ts, shared
+ *     with dispatched children): its exits are written to the job's periodic record and the child
+ *     leaves the desired set; the last KEEP_FINISHED stay listed;
  *   - launches due while the agent was down are not caught up (as Nomad): the record says how
  *     many were missed;
- *   - the parent leaving the desired set (file removed, no longer periodic) stops its children.
+ *   - the parent leaving the desired set (file removed, no longer periodic) stops its children;
+ *   - a job that is also parameterized never launches (Nomad's IsPeriodicActive): each child
+ *     dispatched from it is a periodic job of its own, handed in with the set by the agent.
  *
  * The launcher is the only writer of periodic records; it reads task records, never writes them.
  */
 import type pino from 'pino';
 import type { Job, Periodic } from '../jobspec/model.js';
 import { compileCron } from '../jobspec/cron.js';
-import type { PeriodicChild, PeriodicRecord, Store, TaskRecord } from '../store/store.js';
+import type { PeriodicChild, PeriodicRecord, Store } from '../store/store.js';
 import { TASK_EVENT } from '../store/store.js';
 import type { Clock } from '../clock.js';
 import { TendError } from '../errors.js';
+import { childJob as makeChild, childRecords, finishOf, instancesOf, keepLastFinished, parseChildJobId, periodicChildId } from './child-jobs.js';
 
-/** Finished children kept per job (Nomad keeps child jobs until its job GC). */
-export const KEEP_FINISHED = 5;
+export { KEEP_FINISHED } from './child-jobs.js';
 /** Longest timer armed at once: a launch further away is re-armed from there (setTimeout's limit is ~24.8 days). */
 const MAX_TIMER_MS = 3_600_000;
 /** Missed launches are counted up to this many. */
 const MISSED_CAP = 10_000;
 
-const CHILD_RE = /^(.+)\/periodic-(\d+)$/;
-
 /** `<parent>/periodic-<unix seconds>` (Nomad's child job id). */
-export function childJobId(parent: string, atMs: number): string {
-  return `${parent}/periodic-${Math.floor(atMs / 1000)}`;
-}
-
-/** The parent and launch time of a child job id; undefined when the id is not one. */
-export function parseChildJobId(id: string): { parent: string; atMs: number } | undefined {
-  const m = CHILD_RE.exec(id);
-  return m ? { parent: m[1], atMs: Number(m[2]) * 1000 } : undefined;
-}
+export const childJobId = periodicChildId;
 
 /** The next launch strictly after `afterMs` (epoch ms), over all crons; undefined when disabled or never. */
 export function nextLaunch(p: Periodic, afterMs: number): number | undefined {
@@ -68,14 +60,7 @@ export function launchesBetween(p: Periodic, fromMs: number, toMs: number, cap =
 
 /** A child run: the job as it is now, with the child's id, batch semantics and no periodic block. */
 export function childJob(parent: Job, id: string): Job {
-  const { periodic: _periodic, ...rest } = parent;
-  return { ...rest, id, name: id, type: 'batch', parent: parent.id };
-}
-
-const TERMINAL = new Set(['complete', 'failed', 'dead']);
-
-function instancesOf(job: Job): number {
-  return job.groups.reduce((n, g) => n + g.count * g.tasks.length, 0);
+  return makeChild(parent, id, 'periodic');
 }
 
 export interface PeriodicLauncherOptions {
@@ -103,7 +88,7 @@ export class PeriodicLauncher {
     this.#log = opts.logger.child({ component: 'periodic' });
     // A child's task ending is recorded as an event: check whether the child has finished.
     this.#unsubscribe = opts.store.subscribe((e) => {
-      if (e.job && parseChildJobId(e.job)) this.#scheduleCheck();
+      if (e.job && parseChildJobId(e.job)?.kind === 'periodic') this.#scheduleCheck();
     });
   }
 
@@ -117,7 +102,7 @@ export class PeriodicLauncher {
     const now = this.#o.clock.now();
     const seen = new Set<string>();
     for (const job of jobs) {
-      if (!job.periodic) continue;
+      if (!job.periodic || job.parameterized) continue;
       seen.add(job.id);
       const first = !this.#jobs.has(job.id);
       this.#jobs.set(job.id, job);
@@ -246,19 +231,12 @@ export class PeriodicLauncher {
     const child: PeriodicChild = { id, launchedAt: new Date(this.#o.clock.now()).toISOString(), ...(forced ? { forced: true } : {}) };
     r.children.push(child);
     this.#launched.set(id, childJob(job, id));
-    this.#gc(r);
+    r.children = keepLastFinished(r.children);
     this.#o.store.putPeriodic(r);
     this.#o.store.addEvent({ job: job.id, file: job.file, type: TASK_EVENT.PeriodicLaunched, message: `launched ${id}${forced ? ' (forced)' : ''}`, details: { child: id, forced } });
     this.#log.info({ job: job.id, child: id, forced }, 'periodic child launched');
     this.#o.onChange();
     return id;
-  }
-
-  /** Keep every unfinished child and the last KEEP_FINISHED finished ones. */
-  #gc(r: PeriodicRecord): void {
-    const finished = r.children.filter((c) => c.finished);
-    const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)).map((c) => c.id));
-    if (drop.size) r.children = r.children.filter((c) => !drop.has(c.id));
   }
 
   #record(job: string): PeriodicRecord {
@@ -286,13 +264,7 @@ export class PeriodicLauncher {
   /** Mark children whose tasks have all ended as finished (their exits kept), and let them leave the desired set. */
   checkFinished(): void {
     if (this.#closed) return;
-    const byJob = new Map<string, TaskRecord[]>();
-    for (const rec of this.#o.store.all()) {
-      if (!parseChildJobId(rec.job)) continue;
-      const list = byJob.get(rec.job) ?? [];
-      list.push(rec);
-      byJob.set(rec.job, list);
-    }
+    const byJob = childRecords(this.#o.store.all(), 'periodic');
     let changed = false;
     for (const [id, job] of this.#jobs) {
       const r = this.#o.store.getPeriodic(id);
@@ -300,22 +272,14 @@ export class PeriodicLauncher {
       let touched = false;
       for (const c of r.children) {
         if (c.finished) continue;
-        const recs = byJob.get(c.id) ?? [];
-        const expected = instancesOf(this.#launched.get(c.id) ?? job);
-        if (recs.length < expected || !recs.every((x) => TERMINAL.has(x.state))) continue;
-        const status = recs.some((x) => x.state === 'failed') ? 'failed' : recs.every((x) => x.state === 'complete') ? 'complete' : 'dead';
-        c.finished = {
-          at: new Date(this.#o.clock.now()).toISOString(),
-          status,
-          exits: recs
-            .map((x) => ({ task: x.id, state: x.state, code: x.lastExit?.code ?? null, ...(x.lastExit?.signal ? { signal: x.lastExit.signal } : {}) }))
-            .sort((a, b) => (a.task < b.task ? -1 : 1)),
-        };
+        const finished = finishOf(byJob.get(c.id) ?? [], instancesOf(this.#launched.get(c.id) ?? job), this.#o.clock.now());
+        if (!finished) continue;
+        c.finished = finished;
         this.#launched.delete(c.id);
         touched = true;
       }
       if (touched) {
-        this.#gc(r);
+        r.children = keepLastFinished(r.children);
         this.#o.store.putPeriodic(r);
         changed = true;
       }

@@ -1,8 +1,8 @@
 /**
  * Spec hashes of one task instance, split by what a change forces:
  *  - restart fields: a new process is needed (driver, command, args, the rest
- *    of the driver config, env, user, meta, logs, artifacts, templates, volumes, the
- *    allocation's ports: labels, statics, `to`, host networks — not the dynamic values);
+ *    of the driver config, env, user, meta, logs, artifacts, templates, volumes, dispatch_payload,
+ *    the allocation's ports: labels, statics, `to`, host networks — not the dynamic values);
  *  - resource fields: applied in place (cpu, memory, memory_max, cores, pids_limit);
  *  - policy fields: stored only (kill_signal, kill_timeout, restart policy).
  * Hashes are cached per Task object, so an unchanged file costs nothing.
@@ -34,7 +34,7 @@ export type FieldClass = 'restart' | 'resources' | 'policy';
 /** Which class a field name belongs to. */
 export function fieldClass(field: string): FieldClass {
   if (field.startsWith('resources.') || field === 'config.pids_limit') return 'resources';
-  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.')) return 'policy';
+  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.') || field === 'templates') return 'policy';
   return 'restart';
 }
 
@@ -69,6 +69,8 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
   // Only when there are ports: a task without them keeps the hash it had before tend knew ports.
   const ports = portRequests(group);
   if (ports.length) f.network = ports;
+  // Only when set: a field every task gained would change every existing hash (and restart every task).
+  if (task.dispatchPayload) f.dispatch_payload = task.dispatchPayload.file;
   const known = new Set(['command', 'args', 'pid_mode', 'ipc_mode', 'cap_add', 'cap_drop', 'pids_limit']);
   for (const [k, v] of Object.entries(task.config.raw ?? {})) if (!known.has(k)) f[`config.${k}`] = v;
   for (const [k, v] of Object.entries(task.env ?? {})) f[`env.${k}`] = v;

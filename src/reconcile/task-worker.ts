@@ -21,7 +21,7 @@ import { TendError, describeError, isTendError } from '../errors.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
 import { WorkQueue } from './work-queue.js';
 import { transition, type Transition, type WorkerAction, type WorkerEvent } from './transition.js';
-import { emptyHooks, type EmitEvent, type TaskHooks } from './hooks.js';
+import { emptyHooks, type EmitEvent, type TaskControl, type TaskHooks } from './hooks.js';
 import { GroupOrders } from './group-order.js';
 import { TaskTimers, diffOptionsFor, mergeInputs, type TaskWorkerOptions, type WorkerInput } from './worker-inputs.js';
 import { taskNotes } from './rebuild.js';
@@ -200,7 +200,7 @@ export class TaskWorker {
           await this.#start(id, a.manual);
           break;
         case 'stop':
-          await this.#stop(id, a.final, a.reason, a.keep);
+          await this.#stop(id, a.final, a.reason, a.keep, a.fail);
           break;
         case 'update':
           await this.#update(id, a.fields);
@@ -256,13 +256,21 @@ export class TaskWorker {
       return this.#startFailed(id, err, log);
     }
     const emit = this.#emitter(id);
+    const env: Record<string, string> = {};
+    const setEnv = (vars: Record<string, string>) => void Object.assign(env, vars);
     for (const h of this.#hooks.prestart) {
       try {
-        await h.prestart({ instance: d, dirs: setup.dirs, user: setup.user, ports: ports.ports, emit, signal: this.#abort.signal, logger: log });
+        await h.prestart({ instance: d, dirs: setup.dirs, user: setup.user, ports: ports.ports, emit, signal: this.#abort.signal, logger: log, setEnv, task: this.#control(id) });
       } catch (err) {
+        if (isTendError(err) && err.code === 'E_NOT_READY') {
+          log.info({ hook: h.name, reason: err.message }, 'task waits for its inputs');
+          this.#apply(id, { type: 'waiting', reason: err.message, event: (err.details?.event as TaskEventType | undefined) ?? TASK_EVENT.TaskSetup });
+          return;
+        }
         return this.#startFailed(id, err, log.child({ hook: h.name }), TASK_EVENT.SetupFailure);
       }
     }
+    if (Object.keys(env).length) setup = { ...setup, env };
     let handle: TaskHandle;
     let prepareMs = 0;
     let cores: number[] | undefined;
@@ -303,7 +311,7 @@ export class TaskWorker {
     this.#apply(id, { type: 'start-failed', message: msg, unrecoverable, ...(event ? { event } : {}) });
   }
 
-  async #stop(id: string, final: boolean, reason: string, keep = false): Promise<void> {
+  async #stop(id: string, final: boolean, reason: string, keep = false, fail?: string): Promise<void> {
     const { store, executor } = this.#o;
     const r = store.get(id);
     if (!r) return;
@@ -328,7 +336,7 @@ export class TaskWorker {
       this.#apply(id, { type: 'killed', exit });
       this.#o.metrics.taskExited(r.driver, exit);
     }
-    const t = this.#apply(id, { type: 'stopped', final, ...(keep ? { keep } : {}) });
+    const t = this.#apply(id, { type: 'stopped', final, ...(keep ? { keep } : {}), ...(fail !== undefined ? { fail } : {}) });
     await this.#act(id, t.actions, log);
     if (final) log.info({ reason }, 'task stopped');
   }
@@ -373,7 +381,13 @@ export class TaskWorker {
     } else {
       this.#apply(id, { type: 'updated', fields });
     }
-    this.#taskLog(r).info({ fields }, 'task updated in place');
+    const log = this.#taskLog(r);
+    log.info({ fields }, 'task updated in place');
+    const record = this.#o.store.get(id);
+    if (!record) return;
+    for (const h of this.#hooks.update) {
+      await h.update({ instance: d, record, fields, emit: this.#emitter(id), logger: log }).catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'update hook failed'));
+    }
   }
 
   async #signal(id: string, signal: string, done: (err?: unknown) => void): Promise<void> {
@@ -393,6 +407,39 @@ export class TaskWorker {
   }
 
   // ---- exits, timers, group order ----
+
+  /** What hooks may ask of the task later: everything goes through the task's queue. */
+  #control(id: string): TaskControl {
+    return {
+      restart: (reason) => void this.submit(id, { type: 'restart-requested', reason }),
+      signal: (sig) => this.signal(id, sig),
+      exec: (command, timeoutMs) => this.#execIn(id, command, timeoutMs),
+      kill: (reason) => void this.submit(id, { type: 'kill-requested', reason }),
+      wake: () => void this.submit(id),
+    };
+  }
+
+  /** Run a command inside the running task (template change_script): exit code and the first 4 KiB of output. */
+  async #execIn(id: string, command: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+    const r = this.#o.store.get(id);
+    if (!r?.handle || r.state !== 'running') throw new TendError('E_BAD_REQUEST', `expected task ${id} to be running, got ${r?.state ?? 'pending'}`);
+    const session = await this.#o.executor.exec(r.handle, command);
+    let output = '';
+    const take = (b: Buffer) => {
+      if (output.length < 4096) output += b.toString('utf8').slice(0, 4096 - output.length);
+    };
+    session.stdout.on('data', take);
+    session.stderr.on('data', take);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<number>((resolve) => {
+      timer = setTimeout(() => {
+        session.kill('SIGKILL');
+        resolve(-1);
+      }, timeoutMs);
+    });
+    const code = await Promise.race([session.exit, timedOut]).finally(() => clearTimeout(timer));
+    return { code, output: code === -1 ? `timed out after ${timeoutMs} ms` : output };
+  }
 
   #emitter(id: string): EmitEvent {
     return (type, message, details) => {

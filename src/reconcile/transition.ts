@@ -28,6 +28,8 @@ export const WORKER_EVENT = {
   Sync: 'sync',
   Exited: 'exited',
   RestartRequested: 'restart-requested',
+  KillRequested: 'kill-requested',
+  Waiting: 'waiting',
   GroupStop: 'group-stop',
   AllocReset: 'alloc-reset',
   Signaled: 'signaled',
@@ -51,7 +53,12 @@ export type WorkerEvent =
   | { type: 'sync' }
   /** The process of `handle` ended (`handle` absent: the record's last run, found ended by recovery). `recovered`: found by recovery. */
   | { type: 'exited'; exit: ExitResult; handle?: TaskHandle; recovered?: string }
-  | { type: 'restart-requested' }
+  /** An operator (or a hook, `reason`: a template's change_mode) asks for a restart. */
+  | { type: 'restart-requested'; reason?: string }
+  /** A hook asks for the task to stop and be failed (a change_script with fail_on_error). */
+  | { type: 'kill-requested'; reason: string }
+  /** A prestart hook's inputs are not there yet (a template waits for a variable): pending, not failed. */
+  | { type: 'waiting'; reason: string; event: TaskEventType }
   /**
    * Lifecycle: the task's group stops around it (its leader ended, a sibling failed, only sidecars
    * are left: `then` pending; the group is removed or restarts: `then` dead, the record stays).
@@ -75,14 +82,14 @@ export type WorkerEvent =
   | { type: 'killing'; reason: string }
   | { type: 'kill-failed'; message: string }
   | { type: 'killed'; exit: ExitResult }
-  /** `keep`: not final, but the record stays `dead` (its group is stopping) instead of `pending`. */
-  | { type: 'stopped'; final: boolean; keep?: boolean }
+  /** `keep`: not final, but the record stays `dead` (its group is stopping) instead of `pending`; `fail`: it ends `failed`. */
+  | { type: 'stopped'; final: boolean; keep?: boolean; fail?: string }
   | { type: 'updated'; fields: string[]; cores?: number[] };
 
 /** What the worker does next, in order. */
 export type WorkerAction =
   | { kind: 'start'; manual: boolean }
-  | { kind: 'stop'; final: boolean; reason: string; keep?: boolean }
+  | { kind: 'stop'; final: boolean; reason: string; keep?: boolean; fail?: string }
   | { kind: 'update'; fields: string[] }
   /** Remove what the ended run left (bundle, exit file, log collection, reserved cores). */
   | { kind: 'cleanup' }
@@ -214,7 +221,19 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       if (rec.handle) actions.push({ kind: 'stop', final: false, reason: 'restart requested' });
       else x.state = 'pending';
       actions.push({ kind: 'start', manual: true });
-      return { record: x, changed: true, events: [{ type: TASK_EVENT.RestartSignaled, message: 'User requested restart' }], actions };
+      return { record: x, changed: true, events: [{ type: TASK_EVENT.RestartSignaled, message: ev.reason ?? 'User requested restart' }], actions };
+    }
+    case 'kill-requested': {
+      if (!rec?.handle || !(rec.state === 'running' || rec.state === 'starting')) return none(rec);
+      return { record: rec, changed: false, events: [], actions: [{ kind: 'stop', final: false, reason: ev.reason, fail: ev.reason }] };
+    }
+    case 'waiting': {
+      if (!rec) return none(rec);
+      const x = copy(rec);
+      x.state = 'pending';
+      const events: TaskEventDraft[] = rec.error === ev.reason ? [] : [{ type: ev.event, message: ev.reason }];
+      x.error = ev.reason;
+      return { record: x, changed: true, events, actions: [] };
     }
     case 'group-stop': {
       if (!rec) return none(rec);
@@ -371,7 +390,11 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
         x.state = 'dead';
         return { record: x, changed: true, events: [], actions: [{ kind: 'teardown' }] };
       }
-      x.state = ev.keep ? 'dead' : 'pending';
+      x.state = ev.fail !== undefined ? 'failed' : ev.keep ? 'dead' : 'pending';
+      if (ev.fail !== undefined) {
+        x.error = ev.fail;
+        return { record: x, changed: true, events: [{ type: TASK_EVENT.NotRestarting, message: ev.fail }], actions: [] };
+      }
       return { record: x, changed: true, events: [], actions: [] };
     }
     case 'updated': {

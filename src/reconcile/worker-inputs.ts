@@ -18,7 +18,8 @@ import type { TaskHooks } from './hooks.js';
 /** What reaches a task's worker through the queue. */
 export type WorkerInput =
   | { type: 'sync' }
-  | { type: 'restart-requested' }
+  | { type: 'restart-requested'; reason?: string }
+  | { type: 'kill-requested'; reason: string }
   /** Send `signal` to the running task; `done` is called with the outcome. */
   | { type: 'signal'; signal: string; done(err?: unknown): void }
   | Extract<WorkerEvent, { type: 'exited' | 'interrupted' | 'rebuilt' | 'adopted' }>;

@@ -1,13 +1,13 @@
 /**
- * The lowdb implementation of the Store: one JSON document, compact, written
- * through steno (tmp file + rename, so a crash never leaves half a file).
+ * The lowdb implementation of the Store: one JSON document, compact, mode 0600, written
+ * atomically (private-file.ts: tmp file + fsync + rename, so a crash never leaves half a file).
  * Changes mark the document dirty; one write per tick carries them all.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { PrivateFile } from './private-file.js';
 import type pino from 'pino';
 import type { EventQuery, TaskEvent } from './store.js';
 import { TendError, errnoCode } from '../errors.js';
@@ -16,6 +16,7 @@ import {
   NODE_EVENT_LIMIT,
   STORE_SCHEMA_VERSION,
   TASK_EVENT_LIMIT,
+  type DispatchRecord,
   type NewEvent,
   type PeriodicRecord,
   type Store,
@@ -121,7 +122,7 @@ export class LowdbStore implements Store {
     this.path = path.join(opts.dataDir, STORE_FILE);
     this.#log = opts.logger?.child({ component: 'store' });
     this.#now = opts.now ?? (() => new Date());
-    this.#db = new Low<StoreDocument>(new DataFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: encodeDocument }), emptyDocument());
+    this.#db = new Low<StoreDocument>(new PrivateFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: encodeDocument }), emptyDocument());
   }
 
   get nodeId(): string {
@@ -134,6 +135,8 @@ export class LowdbStore implements Store {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
+      // A document written by an earlier tend (0644): dispatch payloads are for the agent only.
+      await chmod(this.path, 0o600).catch(() => {});
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw new TendError('E_STORE', `failed to read store ${this.path}: ${(err as Error).message}`, { cause: err });
       this.#db.data = emptyDocument();
@@ -260,6 +263,25 @@ export class LowdbStore implements Store {
   deletePorts(allocId: string): void {
     if (!this.#db.data.ports || !(allocId in this.#db.data.ports)) return;
     delete this.#db.data.ports[allocId];
+    this.#markDirty();
+  }
+
+  dispatchAll(): DispatchRecord[] {
+    return Object.values(this.#db.data.dispatch ?? {});
+  }
+
+  getDispatch(job: string): DispatchRecord | undefined {
+    return this.#db.data.dispatch?.[job];
+  }
+
+  putDispatch(record: DispatchRecord): void {
+    (this.#db.data.dispatch ??= {})[record.job] = record;
+    this.#markDirty();
+  }
+
+  deleteDispatch(job: string): void {
+    if (!this.#db.data.dispatch || !(job in this.#db.data.dispatch)) return;
+    delete this.#db.data.dispatch[job];
     this.#markDirty();
   }
 

@@ -63,12 +63,15 @@ export const TASK_EVENT = {
   Signaled: 'Signaled',
   RestartSignaled: 'Restart Signaled',
   Recovered: 'Recovered',
+  Template: 'Template',
   // Periodic jobs (src/reconcile/periodic.ts).
   PeriodicLaunched: 'Periodic Launched',
   PeriodicSkipped: 'Periodic Skipped',
   PeriodicMissed: 'Periodic Missed',
   // Ports (src/ports/): an allocation that cannot get its ports, and why.
   PortConflict: 'Port Conflict',
+  // Parameterized jobs (src/reconcile/dispatch.ts).
+  JobDispatched: 'Job Dispatched',
   // Files and the node.
   FileError: 'File Error',
   FileLoaded: 'File Loaded',
@@ -155,16 +158,44 @@ export interface TaskRecord {
   events: TaskEvent[];
 }
 
-/** One child run of a periodic job, as its parent's record keeps it. */
-export interface PeriodicChild {
-  /** `<parent>/periodic-<unix seconds>`. */
+/** How a child job ended: every task of it complete, failed or dead, with their exits. */
+export interface ChildFinish {
+  at: string;
+  status: 'complete' | 'failed' | 'dead';
+  exits: { task: string; state: string; code: number | null; signal?: string }[];
+}
+
+/** One child job of a periodic or parameterized job, as its parent's record keeps it (src/reconcile/child-jobs.ts). */
+export interface ChildRun {
+  /** `<parent>/periodic-<unix seconds>` or `<parent>/dispatch-<unix seconds>-<8 hex>`. */
   id: string;
-  /** ISO time of the launch. */
+  /** ISO time of the launch (the dispatch). */
   launchedAt: string;
+  /** Set once every task of the child has ended (complete, failed or dead): its tasks' records are then gone. */
+  finished?: ChildFinish;
+}
+
+/** One child run of a periodic job. */
+export interface PeriodicChild extends ChildRun {
   /** `force`: launched by `tendctl job periodic force`, not by the schedule. */
   forced?: boolean;
-  /** Set once every task of the child has ended (complete, failed or dead): its tasks' records are then gone. */
-  finished?: { at: string; status: 'complete' | 'failed' | 'dead'; exits: { task: string; state: string; code: number | null; signal?: string }[] };
+}
+
+/** One dispatched child of a parameterized job: what the dispatch gave it, kept so that an agent restart runs it the same. */
+export interface DispatchChild extends ChildRun {
+  /** The dispatch's meta (merged over the job's meta in the child). */
+  meta: Record<string, string>;
+  /** The payload, base64; absent when none was given, and dropped once the child has finished. */
+  payload?: string;
+  /** The payload's size in bytes (kept after the payload itself is dropped). */
+  payloadBytes?: number;
+}
+
+/** What the agent keeps about one parameterized job (written by the dispatch launcher only). */
+export interface DispatchRecord {
+  job: string;
+  /** Children, oldest first: those not finished and the last few finished. */
+  children: DispatchChild[];
 }
 
 /** What the agent keeps about one periodic job (written by the periodic launcher only). */
@@ -193,6 +224,8 @@ export interface StoreDocument {
   periodic?: Record<string, PeriodicRecord>;
   /** Ports held by allocations, by alloc id (absent in stores written before ports). */
   ports?: Record<string, PortAssignment>;
+  /** Parameterized jobs by job id (absent in stores written before dispatch). */
+  dispatch?: Record<string, DispatchRecord>;
   /** Node-wide ring, oldest first, at most NODE_EVENT_LIMIT. */
   events: TaskEvent[];
 }
@@ -232,6 +265,11 @@ export interface Store {
   getPorts(allocId: string): PortAssignment | undefined;
   putPorts(a: PortAssignment): void;
   deletePorts(allocId: string): void;
+  /** Parameterized job records (dispatch.ts is their only writer). */
+  dispatchAll(): DispatchRecord[];
+  getDispatch(job: string): DispatchRecord | undefined;
+  putDispatch(record: DispatchRecord): void;
+  deleteDispatch(job: string): void;
   /** Append an event to the node ring and, when `task` names a record, to that record. */
   addEvent(e: NewEvent): TaskEvent;
   events(q?: EventQuery): TaskEvent[];

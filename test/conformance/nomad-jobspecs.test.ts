@@ -56,6 +56,9 @@ const EXCEPTIONS: Record<string, RegExp> = {
   // (`nomad job validate`, the server) rejects both, as tend does at load: tend runs periodic jobs.
   'jobspec__test-fixtures__periodic-cron.hcl': /cron expression|periodic: expected a batch job/,
   'jobspec__test-fixtures__periodic-crons.hcl': /cron expression|periodic: expected a batch job/,
+  // A parser fixture: parameterized on a job with no type (service). Nomad's job validation rejects it
+  // ("Parameterized job can only be used with \"batch\" scheduler"), as tend does at load: tend runs dispatches.
+  'jobspec__test-fixtures__parameterized_job.hcl': /parameterized: expected a batch job/,
 };
 
 interface Row {
@@ -216,6 +219,18 @@ test('conformance: EXPECTED.json values', { skip: !present && process.env.CI !==
         const a2 = taskOf(job, 'binsl', 'binstore').artifacts[1]; // "artifact_2" counts from 1
         assert.equal(a2.destination, x.binstore_artifact_2.destination);
         assert.equal(a2.mode, x.binstore_artifact_2.mode);
+      }
+      if (x.parameterized) {
+        const p = job.parameterized;
+        assert.ok(p, 'parameterized');
+        assert.deepEqual(
+          { payload: p.payload, meta_required: p.metaRequired, meta_optional: p.metaOptional },
+          { payload: x.parameterized.payload ?? 'optional', meta_required: x.parameterized.meta_required ?? [], meta_optional: x.parameterized.meta_optional ?? [] },
+        );
+      }
+      if (x.dispatch_payload_file !== undefined) {
+        const files = job.groups.flatMap((g) => g.tasks.map((tk) => tk.dispatchPayload?.file));
+        assert.deepEqual(files, [x.dispatch_payload_file]);
       }
       // Other extra_asserted values (periodic, vault, reschedule, migrate, identity, ports, …) belong to
       // blocks tend accepts with an "unsupported" warning and does not model.

@@ -95,7 +95,7 @@ test('tendctl validate: usage errors exit 2', async (t) => {
 test('tendctl validate: unsupported fields warn with what happens; -strict makes them errors and says so', async (t) => {
   const dir = await tempDir(t);
   const job = good('u').replace('      config {', `      template {
-        data        = "port = 8080"
+        data        = "port = {{ key \\"app/port\\" }}"
         destination = "local/app.conf"
       }
       artifact {
@@ -108,13 +108,13 @@ test('tendctl validate: unsupported fields warn with what happens; -strict makes
   await writeFile(path.join(dir, 'u.hcl'), job);
   const r = await run(['u.hcl'], dir);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^u\.hcl:9:7: warning: template: not rendered; the task starts without "local\/app\.conf"$/m);
+  assert.match(r.stdout, /^u\.hcl:10:\d+: warning: template: function "key" is not supported: it reads Consul.*; the task will not start$/m);
   assert.match(r.stdout, /^1 file: 1 valid, 0 invalid \(0 errors, 1 warning\)$/m);
 
   for (const flag of ['-strict', '--strict']) {
     const s = await run([flag, 'u.hcl'], dir);
     assert.equal(s.code, 1, s.stdout);
-    assert.match(s.stdout, /^u\.hcl:9:7: error: template: not rendered/m);
+    assert.match(s.stdout, /^u\.hcl:10:\d+: error: template: function "key" is not supported/m);
     assert.match(s.stdout, /^1 file: 0 valid, 1 invalid \(1 error, 0 warnings\); -strict: 1 unsupported field counted as an error$/m);
   }
   const j = JSON.parse((await run(['-strict', '-json', 'u.hcl'], dir)).stdout);

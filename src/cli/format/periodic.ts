@@ -5,7 +5,7 @@
 import type { JobView, PeriodicView } from '../../api/api.js';
 import { formatRelative, parseTime } from './duration.js';
 import { palette as makePalette, type Palette } from './color.js';
-import { formatTable } from './table.js';
+import { renderChildren } from './children.js';
 
 /** `2026-11-30 16:00:00` in the zone `tz` (the zone is named beside it by the caller). */
 export function formatInZone(ms: number, tz: string): string {
@@ -24,11 +24,6 @@ export function nextLaunchText(v: PeriodicView, now: number): string {
   return `next launch ${formatInZone(at, v.timeZone)} (${v.timeZone}), ${formatRelative(at, now)}`;
 }
 
-function exitText(c: PeriodicView['children'][number]): string {
-  if (!c.exits) return '-';
-  return c.exits.map((e) => (e.signal ? `killed by ${e.signal}` : e.code === null ? e.state : `exit ${e.code}`)).join(', ');
-}
-
 /** Lines under a periodic job: schedule, next launch, children, missed and skipped launches. */
 export function renderPeriodic(v: PeriodicView, now: number, p: Palette = makePalette(false), indent = ''): string[] {
   const out = [
@@ -43,15 +38,7 @@ export function renderPeriodic(v: PeriodicView, now: number, p: Palette = makePa
     const at = parseTime(v.lastSkipped.at);
     out.push(`${indent}last launch skipped ${at !== undefined ? formatRelative(at, now) : v.lastSkipped.at}: ${v.lastSkipped.running} still ran (prohibit_overlap)`);
   }
-  if (!v.children.length) out.push(`${indent}no children yet`);
-  else {
-    const rows = [...v.children].reverse().map((c) => {
-      const at = parseTime(c.launchedAt);
-      const status = c.status === 'failed' ? p.red(c.status) : c.status;
-      return [c.id, status, exitText(c), `${at !== undefined ? formatRelative(at, now) : c.launchedAt}${c.forced ? ' (forced)' : ''}`];
-    });
-    out.push(formatTable(['CHILD', 'STATUS', 'EXITS', 'LAUNCHED'], rows, { indent, headerStyle: p.bold }).trimEnd());
-  }
+  out.push(...renderChildren(v.children, now, p, indent, { when: 'LAUNCHED', note: (c) => (c.forced ? ' (forced)' : '') }));
   return out;
 }
 

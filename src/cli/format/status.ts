@@ -16,6 +16,7 @@ import { formatSpec } from './spec.js';
 import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.js';
 import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
 import { renderPeriodic, renderPeriodicJobs } from './periodic.js';
+import { renderParameterized, renderParameterizedJobs } from './parameterized.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -165,6 +166,7 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
     out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }).trimEnd());
   }
   out.push(...renderPeriodicJobs(jobs, now, p));
+  out.push(...renderParameterizedJobs(jobs, now, p));
   const troubled = troubledJobs(jobs);
   if (troubled.length) {
     out.push('', p.bold('Jobs not running as written:'));
@@ -201,6 +203,7 @@ export function renderJob(
   const p = opts.palette ?? makePalette(false);
   const pairs: [string, string][] = [
     ['ID', job.id],
+    ...(job.parent ? [['Parent', job.parent] as [string, string]] : []),
     ['Type', job.type],
     ['Status', colorState(job.status, p)],
     ['File', job.file],
@@ -210,6 +213,7 @@ export function renderJob(
   const diags = new Set((job.diagnostics ?? []).map((d) => formatDiagnostic(d, p)));
   for (const f of files) if (f.path === job.file) for (const d of f.diagnostics) diags.add(formatDiagnostic(d, p));
   if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => indentLines(d, '  ')), '');
+  if (job.parameterized) out.push(p.bold('Parameterized'), ...renderParameterized(job.parameterized, opts.now, p, '  '), '');
   if (job.periodic) out.push(p.bold('Periodic'), ...renderPeriodic(job.periodic, opts.now, p, '  '), '');
   // One line per allocation with ports (its tasks share them).
   const allocs = new Map<string, TaskView>();

@@ -4,7 +4,9 @@
  * any argv). Logs are real files read by the executor's real reader.
  */
 import { spawn } from 'node:child_process';
-import type { AgentApi, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
+import type { AgentApi, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
+import type { Job } from '../../../src/jobspec/model.js';
+import { dispatchProblem } from '../../../src/reconcile/dispatch.js';
 import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -171,6 +173,21 @@ export class FakeAgent implements AgentApi {
     if (!this.periodicJobs.has(job)) throw new TendError('E_JOB_NOT_FOUND', `failed to force a launch of ${job}: no periodic job ${job} in force`, { details: { job } });
     const child = `${job}/periodic-${1_700_000_000 + this.forced.length}`;
     this.forced.push(child);
+    return { job, child };
+  }
+
+  /** Parameterized jobs a dispatch may reach (by id), checked with the agent's own rules, and the dispatches made. */
+  parameterizedJobs = new Map<string, Job>();
+  dispatched: { child: string; meta: Record<string, string>; payload?: Buffer }[] = [];
+
+  async dispatchJob(job: string, input: DispatchInput = {}): Promise<{ job: string; child: string }> {
+    const j = this.parameterizedJobs.get(job);
+    if (!j) throw new TendError('E_JOB_NOT_FOUND', `failed to dispatch ${job}: no job ${job} in force`, { details: { job } });
+    const payload = input.payload === undefined ? undefined : Buffer.from(input.payload, 'base64');
+    const why = dispatchProblem(j, { meta: input.meta, payload });
+    if (why) throw new TendError('E_BAD_REQUEST', `failed to dispatch ${job}: ${why}`, { details: { job } });
+    const child = `${job}/dispatch-${1_700_000_000 + this.dispatched.length}-0000000${this.dispatched.length % 10}`;
+    this.dispatched.push({ child, meta: input.meta ?? {}, ...(payload ? { payload } : {}) });
     return { job, child };
   }
 }

@@ -64,6 +64,8 @@ test('config: defaults without a file', async () => {
     jobFileDirs: [],
     env: { denylist: DEFAULT_ENV_DENYLIST },
     artifact: { limits: DEFAULT_ARTIFACT_LIMITS, setEnvironmentVariables: [], allowedLocalDirs: [] },
+    variables: { policies: [] },
+    template: { wait: { minMs: 5000, maxMs: 240000 }, functionDenylist: ['plugin', 'writeToFile'], disableFileSandbox: false, fileDirs: [] },
     // Nomad's dynamic port range; no reserved port, no host network, the default route's address.
     network: { minDynamicPort: 20000, maxDynamicPort: 32000, reservedPorts: [], hostNetworks: [] },
   });
@@ -405,6 +407,47 @@ test('config: client.artifact takes Nomad\'s names, sizes and durations, and ten
   assert.match(await configError(parse('client {\n  artifact {\n    http_max_sise = "1GB"\n  }\n}\n')), /did you mean "http_max_size"/);
 });
 
+test('config: client.variables takes a dir and Nomad-style policies attached to workloads', async () => {
+  const cfg = await parse(`client {
+  variables {
+    dir = "vars"
+    policy "shared" {
+      path "shared/*" {
+        capabilities = ["read"]
+      }
+      path "shared/private/*" {
+        capabilities = ["deny"]
+      }
+    }
+    policy "web-api" {
+      job   = "web"
+      group = "api"
+      task  = "server"
+      path "nomad/jobs/db" {
+        capabilities = ["read", "list"]
+      }
+    }
+  }
+}
+`);
+  assert.deepEqual(cfg.client.variables, {
+    dir: '/etc/tend/vars',
+    policies: [
+      { name: 'shared', paths: [{ pattern: 'shared/*', capabilities: ['read'] }, { pattern: 'shared/private/*', capabilities: ['deny'] }] },
+      { name: 'web-api', job: 'web', group: 'api', task: 'server', paths: [{ pattern: 'nomad/jobs/db', capabilities: ['read', 'list'] }] },
+    ],
+  });
+  const bad = async (body: string) => configError(parse(`client {\n  variables {\n${body}\n  }\n}\n`));
+  assert.match(await bad('    policy "p" {\n      path "x/*" {\n        capabilities = ["write"]\n      }\n    }'), /agent\.hcl:5: .*capabilities: tasks only read variables .*got "write"/);
+  assert.match(await bad('    policy "p" {\n      path "x/*" {\n        capabilities = ["raed"]\n      }\n    }'), /expected "read", "list" or "deny", got "raed"/);
+  assert.match(await bad('    policy "p" {\n      path "a/../b" {\n        capabilities = ["read"]\n      }\n    }'), /agent\.hcl:4: .*expected a variable path or glob/);
+  assert.match(await bad('    policy "p" {\n      group = "g"\n      path "x" {\n        capabilities = ["read"]\n      }\n    }'), /agent\.hcl:4: .*group needs job/);
+  assert.match(await bad('    policy "p" {\n      job = "a/b"\n      path "x" {\n        capabilities = ["read"]\n      }\n    }'), /job: expected a job name \(no "\/"\)/);
+  assert.match(await bad('    policy "p" {\n      job = "a"\n    }'), /expected at least one path/);
+  assert.match(await bad('    policy "p" {\n      path "x" {\n      }\n    }'), /capabilities is required/);
+  assert.match(await bad('    dri = "/x"'), /agent\.hcl:3: unknown key "client\.variables\.dri"; did you mean "dir"\?/);
+});
+
 test('config: parseBytes reads sizes as go-humanize does', () => {
   assert.equal(parseBytes('100GB'), 100e9);
   assert.equal(parseBytes('1GiB'), 2 ** 30);
@@ -463,4 +506,32 @@ test('config: bad port settings are errors naming file:line and what was expecte
   assert.equal(await configError(parse('client {\n  host_network "lan" {\n    cidr = "10.0.0.0"\n  }\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:3: client.host_network "lan".cidr: expected a CIDR like "10.0.0.0/8", got "10.0.0.0"');
   assert.equal(await configError(parse('client {\n  host_network "default" {\n    interface = "lo"\n  }\n}\n')), 'failed to load agent config: /etc/tend/agent.hcl:2: client.host_network "default": "default" is the node\'s own network (client.network_interface); expected another name');
   assert.match(await configError(parse('client {\n  min_dynamic_prot = 1\n}\n')), /agent\.hcl:2: unknown key "client\.min_dynamic_prot"; did you mean "min_dynamic_port"\?$/);
+});
+
+test('config reload: variables policies apply live, the variables dir needs a restart', async () => {
+  const { diffConfig, applyLive } = await import('../../../src/agent/reload.js');
+  const a = await parse('client {\n  variables {\n    dir = "/v1"\n  }\n}\n');
+  const b = await parse('client {\n  variables {\n    dir = "/v2"\n    policy "p" {\n      path "x/*" {\n        capabilities = ["read"]\n      }\n    }\n  }\n}\n');
+  const r = diffConfig(a, b);
+  assert.deepEqual(Object.keys(r.applied), ['client variables policy']);
+  assert.deepEqual(r.needRestart['client.variables.dir'], { from: '/v1', to: '/v2' });
+  const policies = a.client.variables.policies;
+  applyLive(a, b, (await import('pino')).default({ level: 'silent' }));
+  assert.deepEqual(a.client.variables.policies, b.client.variables.policies);
+  assert.notEqual(a.client.variables.policies, policies);
+  assert.equal(a.client.variables.dir, '/v1');
+});
+
+test('config: client template block (Nomad names), errors with file:line', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tend-cfg-tpl-'));
+  try {
+    const file = path.join(dir, 'agent.hcl');
+    await fs.writeFile(file, 'client {\n  template {\n    function_denylist = ["plugin", "env"]\n    file_dirs = ["/etc/app"]\n    wait {\n      min = "1s"\n      max = "10s"\n    }\n  }\n}\n');
+    const c = await loadAgentConfig({ file, flags: {}, env: {} });
+    assert.deepEqual(c.client.template, { wait: { minMs: 1000, maxMs: 10_000 }, functionDenylist: ['plugin', 'env'], disableFileSandbox: false, fileDirs: ['/etc/app'] });
+    await fs.writeFile(file, 'client {\n  template {\n    wiat {\n    }\n  }\n}\n');
+    await assert.rejects(loadAgentConfig({ file, flags: {}, env: {} }), /agent\.hcl:3.*wiat.*did you mean "wait"/s);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });

@@ -10,6 +10,7 @@ test('apiLimits: defaults, with overrides applied key by key', () => {
     idleTimeoutMs: 30_000,
     bodyTimeoutMs: 10_000,
     maxConnections: 256,
+    maxVarBodyBytes: 1024 * 1024,
     checkIntervalMs: 1_000,
     logIntervalMs: 10_000,
   });

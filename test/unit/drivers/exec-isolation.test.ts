@@ -5,10 +5,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { ExecPluginConfig } from '../../../src/agent/config-model.js';
 import {
-  capsFromMask, checkUser, computeCapabilities, DEFAULT_CHROOT_ENV, existingChrootEnv, inIdRanges, lookupUserSync,
-  NOMAD_DEFAULT_CAPS, normalizeCap, ociCap, parseIdRanges, resolveExecUser, resolveIsolation, supportedCaps,
+  capsFromMask, checkUser, computeCapabilities, DEFAULT_CHROOT_ENV, existingChrootEnv, inIdRanges,
+  NOMAD_DEFAULT_CAPS, normalizeCap, ociCap, parseIdRanges, resolveIsolation, supportedCaps,
 } from '../../../src/drivers/exec-isolation.js';
 import { isTendError } from '../../../src/errors.js';
+import { lookupUser } from '../../../src/drivers/user.js';
 import type { Task } from '../../../src/jobspec/model.js';
 
 const SUPPORTED = supportedCaps(path.join(mkdtempSync(path.join(os.tmpdir(), 'caps-')), 'missing'));
@@ -103,20 +104,21 @@ function userFiles() {
   return { passwd: path.join(dir, 'passwd'), group: path.join(dir, 'group') };
 }
 
-test('users: names resolve through passwd and group, with supplementary groups', () => {
+test('users: names resolve through passwd and group, with supplementary groups', async () => {
   const files = userFiles();
-  assert.deepEqual(lookupUserSync('app', files), { uid: 1000, gid: 1000, name: 'app', home: '/home/app', groups: [1000, 999, 10] });
-  assert.equal(lookupUserSync('nobody', files).uid, 65534);
-  assert.equal(lookupUserSync('4242', files).uid, 4242);
-  assert.throws(() => lookupUserSync('ghost', files), (err: unknown) => isTendError(err, 'E_USER_DENIED') && /no such user/.test((err as Error).message));
+  assert.deepEqual(await lookupUser('app', files), { uid: 1000, gid: 1000, name: 'app', home: '/home/app', groups: [1000, 999, 10] });
+  assert.equal((await lookupUser('nobody', files)).uid, 65534);
+  assert.equal((await lookupUser('4242', files)).uid, 4242);
+  await assert.rejects(lookupUser('ghost', files), (err: unknown) => isTendError(err, 'E_USER_DENIED') && /no such user/.test((err as Error).message));
 });
 
-test('users: a denied uid or gid is refused before start', () => {
+test('users: a denied uid or gid is refused before start', async () => {
   const files = userFiles();
   const cfg = { deniedHostUids: parseIdRanges('0'), deniedHostGids: parseIdRanges('10-12') };
-  assert.throws(() => resolveExecUser('root', cfg, files), (err: unknown) => isTendError(err, 'E_USER_DENIED') && /uid 0 is in denied_host_uids/.test((err as Error).message));
-  assert.throws(() => resolveExecUser('app', cfg, files), /gid 10 is in denied_host_gids/);
-  assert.equal(resolveExecUser('nobody', cfg, files).uid, 65534);
+  const [root, app, nobody] = await Promise.all(['root', 'app', 'nobody'].map((n) => lookupUser(n, files)));
+  assert.throws(() => checkUser(root, cfg), (err: unknown) => isTendError(err, 'E_USER_DENIED') && /uid 0 is in denied_host_uids/.test((err as Error).message));
+  assert.throws(() => checkUser(app, cfg), /gid 10 is in denied_host_gids/);
+  assert.doesNotThrow(() => checkUser(nobody, cfg));
   assert.doesNotThrow(() => checkUser({ uid: 5, gid: 5, name: 'x' }, cfg));
 });
 

@@ -51,7 +51,7 @@ async function warnings(src: string): Promise<string[]> {
   return r.diagnostics.filter((d) => d.kind === 'unsupported' && d.severity === 'warning').map((d) => d.message);
 }
 
-test('unsupported: template, check and check_restart warn with the consequence; artifact and lifecycle (acted on) do not', async () => {
+test('unsupported: check and check_restart warn with the consequence; template, artifact and lifecycle (acted on) do not', async () => {
   const got = await warnings(
     job(
       `      template {
@@ -90,7 +90,6 @@ test('unsupported: template, check and check_restart warn with the consequence; 
     'check: not run; nothing watches the task\'s health',
     'check_restart: not followed; the task is never restarted for health',
     'service: not registered: "web" is in no catalog and no one can discover it through tend',
-    'template: not rendered; the task starts without "local/app.conf" and without the environment it would set',
   ]);
 });
 

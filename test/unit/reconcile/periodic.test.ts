@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { childJob, childJobId, launchesBetween, nextLaunch, parseChildJobId, PeriodicLauncher, KEEP_FINISHED } from '../../../src/reconcile/periodic.js';
+import { childJob, childJobId, launchesBetween, nextLaunch, PeriodicLauncher, KEEP_FINISHED } from '../../../src/reconcile/periodic.js';
+import { parseChildJobId } from '../../../src/reconcile/child-jobs.js';
 import { expandJobs, parseInstanceId } from '../../../src/reconcile/expand.js';
 import { createStore } from '../../../src/store/lowdb-store.js';
 import type { Job, Periodic } from '../../../src/jobspec/model.js';
@@ -52,7 +53,7 @@ test('periodic nextLaunch: the earliest of several crons; none when disabled', (
 test('periodic child ids: Nomad\'s <job>/periodic-<unix seconds>, parsed back, and instance ids keep the whole job id', () => {
   const id = childJobId('backup', at('2026-01-10T09:00:00.750Z'));
   assert.equal(id, 'backup/periodic-1768035600');
-  assert.deepEqual(parseChildJobId(id), { parent: 'backup', atMs: 1768035600_000 });
+  assert.deepEqual(parseChildJobId(id), { parent: 'backup', kind: 'periodic', atMs: 1768035600_000 });
   assert.equal(parseChildJobId('backup'), undefined);
   assert.equal(parseChildJobId('backup/periodic-x'), undefined);
   assert.deepEqual(parseInstanceId(`${id}/g[0]/t`), { job: id, group: 'g', index: 0, task: 't' });

@@ -47,3 +47,15 @@ export async function setup(t: { after(fn: () => Promise<void>): void }, jobs: J
   return { dir, store, executor, worker, desired, syncAll };
 }
 
+
+/** The parts of a PrestartContext a hook under test does not use. */
+export const prestartExtras = {
+  setEnv: (): void => {},
+  task: {
+    restart: (): void => {},
+    signal: async (): Promise<void> => {},
+    exec: async () => ({ code: 0, output: '' }),
+    kill: (): void => {},
+    wake: (): void => {},
+  },
+};

@@ -142,3 +142,22 @@ test('store: events get increasing seq numbers, bounded per task and node-wide, 
   assert.equal(after.length, 2);
   assert.equal(s.events({ task: 'x', limit: 3 }).length, 3);
 });
+
+test('store: the document is the agent\'s only (0600), and one an earlier tend left 0644 is made so at load', async () => {
+  const { chmod, stat } = await import('node:fs/promises');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-store-mode-'));
+  try {
+    const s = createStore({ dataDir: dir });
+    await s.load();
+    await s.flush();
+    assert.equal((await stat(path.join(dir, STORE_FILE))).mode & 0o777, 0o600);
+    await s.close();
+    await chmod(path.join(dir, STORE_FILE), 0o644);
+    const again = createStore({ dataDir: dir });
+    await again.load();
+    assert.equal((await stat(path.join(dir, STORE_FILE))).mode & 0o777, 0o600);
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
