@@ -214,3 +214,39 @@ test('agent e2e ports (oci, exec): the same for an exec task, which shares the h
   const h = await harness(t, 'oci');
   await scenario(h, 'exec', 'term');
 });
+
+test('agent e2e ports (plain): a template renders the port variables ({{ env "NOMAD_PORT_http" }}) as the task gets them', { timeout: 60_000 }, async (t) => {
+  if (!requireLinux(t)) return;
+  const h = await harness(t, 'plain');
+  await h.writeJob(
+    'tpl.hcl',
+    `job "tpl" {
+  group "g" {
+    network {
+      port "http" {}
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo \\"env=$NOMAD_PORT_http\\" > local/env.txt; exec sleep 1000"]
+      }
+      template {
+        data        = "addr={{ env \\"NOMAD_ADDR_http\\" }}\\n"
+        destination = "local/port.txt"
+      }
+      kill_timeout = "2s"
+    }
+  }
+}
+`,
+  );
+  const id = 'tpl/g[0]/t';
+  await until(h, () => isRunning(h, id) && portOf(h, 'tpl') !== undefined, 'tpl running');
+  const port = portOf(h, 'tpl')!;
+  const local = path.join(h.stateDir, 'alloc', h.records()[id].allocId, 't', 'local');
+  const { readFile } = await import('node:fs/promises');
+  await until(h, async () => (await readFile(path.join(local, 'env.txt'), 'utf8').catch(() => '')) !== '', 'the task wrote its env');
+  assert.equal(await readFile(path.join(local, 'env.txt'), 'utf8'), `env=${port}\n`);
+  assert.equal(await readFile(path.join(local, 'port.txt'), 'utf8'), `addr=127.0.0.1:${port}\n`);
+});
