@@ -5,7 +5,8 @@
  * are passed in.
  */
 import path from 'node:path';
-import type { DriverName, ExecIsolation, LaunchSpec } from '../executor/executor.js';
+import type { DriverName, ExecIsolation, LaunchSpec, TaskResources } from '../executor/executor.js';
+import type { Task } from '../jobspec/model.js';
 import { interpolateTask, runtimeEnv, type RuntimeContext } from '../jobspec/interpolate.js';
 import type { PrepareContext, TaskInstance, TaskSetup } from './driver.js';
 import { ensureTaskDirs, type LogsView } from './alloc-dir.js';
@@ -50,6 +51,18 @@ export async function setupTask(inst: TaskInstance, opts: BuildOptions): Promise
   return { dirs, ...(user ? { user } : {}) };
 }
 
+/** What the executor enforces for a task's `resources` (launch and in-place update). `cores: []` returns pinned CPUs to the pool. */
+export function taskResources(task: Pick<Task, 'resources' | 'config'>, cores: number[] | undefined, defaultPidsLimit?: number): TaskResources {
+  const r = task.resources;
+  return {
+    cpuShares: r.cpu,
+    memoryBytes: r.memoryMB * MiB,
+    memoryMaxBytes: (r.memoryMaxMB ?? r.memoryMB) * MiB,
+    ...(cores ? { cores } : {}),
+    pidsLimit: task.config.pidsLimit ?? defaultPidsLimit,
+  };
+}
+
 export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, opts: BuildOptions): Promise<LaunchSpec> {
   const { dirs, user } = ctx.setup ?? (await setupTask(inst, opts));
   const view = opts.taskView ?? { allocDir: dirs.allocDir, taskDir: dirs.taskDir };
@@ -88,13 +101,7 @@ export async function buildLaunchSpec(inst: TaskInstance, ctx: PrepareContext, o
     logDir: dirs.logDir,
     logKey: dirs.key,
     logs: { maxFiles: task.logs.maxFiles, maxFileSizeBytes: task.logs.maxFileSizeMB * MiB },
-    resources: {
-      cpuShares: r.cpu,
-      memoryBytes: r.memoryMB * MiB,
-      memoryMaxBytes: (r.memoryMaxMB ?? r.memoryMB) * MiB,
-      ...(cores ? { cores } : {}),
-      pidsLimit: task.config.pidsLimit ?? opts.pidsLimit,
-    },
+    resources: taskResources(task, cores, opts.pidsLimit),
     isolation: opts.isolation?.(task),
     noCgroups: opts.noCgroups || undefined,
   };

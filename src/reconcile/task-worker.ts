@@ -25,6 +25,8 @@ import { emptyHooks, type EmitEvent, type TaskControl, type TaskHooks } from './
 import { GroupOrders } from './group-order.js';
 import { TaskTimers, diffOptionsFor, mergeInputs, type TaskWorkerOptions, type WorkerInput } from './worker-inputs.js';
 import { taskNotes } from './rebuild.js';
+import { runCaptured } from '../executor/run-captured.js';
+import { taskResources } from '../drivers/launch-spec.js';
 
 export type { TaskWorkerOptions, WorkerInput, WorkerMetrics } from './worker-inputs.js';
 export { diffOptionsFor } from './worker-inputs.js';
@@ -366,17 +368,10 @@ export class TaskWorker {
     const r = this.#o.store.get(id);
     if (!d || !r) return;
     if (r.hashes.resources !== d.hashes.resources && r.handle && r.state === 'running') {
-      const spec = d.task.resources;
-      const MiB = 1024 * 1024;
-      const cores = spec.cores && this.#o.reserveCores ? this.#o.reserveCores(r.execId, spec.cores) : undefined;
-      await this.#o.executor.updateResources(r.handle, {
-        cpuShares: spec.cpu,
-        memoryBytes: spec.memoryMB * MiB,
-        memoryMaxBytes: (spec.memoryMaxMB ?? spec.memoryMB) * MiB,
-        // [] returns the task to the shared pool when `cores` was removed.
-        cores: cores ?? (r.resources.cores?.length ? [] : undefined),
-        pidsLimit: d.task.config.pidsLimit,
-      });
+      const want = d.task.resources.cores;
+      const cores = want && this.#o.reserveCores ? this.#o.reserveCores(r.execId, want) : undefined;
+      // [] returns the task to the shared pool when `cores` was removed.
+      await this.#o.executor.updateResources(r.handle, taskResources(d.task, cores ?? (r.resources.cores?.length ? [] : undefined)));
       this.#apply(id, { type: 'updated', fields, cores });
     } else {
       this.#apply(id, { type: 'updated', fields });
@@ -419,26 +414,11 @@ export class TaskWorker {
     };
   }
 
-  /** Run a command inside the running task (template change_script): exit code and the first 4 KiB of output. */
+  /** Run a command inside the running task (template change_script). */
   async #execIn(id: string, command: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
     const r = this.#o.store.get(id);
     if (!r?.handle || r.state !== 'running') throw new TendError('E_BAD_REQUEST', `expected task ${id} to be running, got ${r?.state ?? 'pending'}`);
-    const session = await this.#o.executor.exec(r.handle, command);
-    let output = '';
-    const take = (b: Buffer) => {
-      if (output.length < 4096) output += b.toString('utf8').slice(0, 4096 - output.length);
-    };
-    session.stdout.on('data', take);
-    session.stderr.on('data', take);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<number>((resolve) => {
-      timer = setTimeout(() => {
-        session.kill('SIGKILL');
-        resolve(-1);
-      }, timeoutMs);
-    });
-    const code = await Promise.race([session.exit, timedOut]).finally(() => clearTimeout(timer));
-    return { code, output: code === -1 ? `timed out after ${timeoutMs} ms` : output };
+    return runCaptured(this.#o.executor, r.handle, command, timeoutMs);
   }
 
   #emitter(id: string): EmitEvent {
