@@ -15,6 +15,7 @@ import { buildPorts, checkAllocPorts, checkPortRefs } from './network.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { checkTemplateText } from './template-check.js';
 import { payloadFileProblem } from './dispatch-payload.js';
+import { buildUpdate } from './update.js';
 import type {
   Artifact, Constraint, ConstraintOperator, DriverConfig, Group, GroupVolume, Job, JobType, LogsConfig, Parameterized, PayloadMode,
   Periodic, Resources, RestartPolicy, SourcePos, Task, Template, VolumeMount,
@@ -44,6 +45,7 @@ export class Builder {
   readonly #r: Reporter;
   readonly #file: string;
   readonly #loc: SourceLocator | undefined;
+  readonly #updateProblems = new Set<string>();
 
   constructor(file: string, reporter: Reporter, locator?: SourceLocator) {
     this.#file = file;
@@ -75,8 +77,9 @@ export class Builder {
       this.#r.error('schema', b.steps, 'type', `expected "service" or "batch", got "${t}"`, near ? `did you mean "${near}"?` : undefined);
     }
     const groups: Group[] = [];
-    for (const g of all(b, 'group')) groups.push(this.group(g, type, g.labels[0], g));
-    for (const tk of all(b, 'task')) groups.push(this.group(tk, type, tk.labels[0], undefined, tk)); // implicit group
+    const jobUpdate = first(b, 'update');
+    for (const g of all(b, 'group')) groups.push(this.#withUpdate(this.group(g, type, g.labels[0], g), type, jobUpdate, first(g, 'update')));
+    for (const tk of all(b, 'task')) groups.push(this.#withUpdate(this.group(tk, type, tk.labels[0], undefined, tk), type, jobUpdate, undefined)); // implicit group
     const seen = new Set<string>();
     for (const g of groups) {
       if (seen.has(g.name)) this.#r.error('schema', b.steps, undefined, `duplicate group "${g.name}"`);
@@ -401,6 +404,19 @@ export class Builder {
       this.#r.error('schema', b.steps, 'attribute', `missing required field "attribute" in constraint with operator "${operator}"`);
     }
     return { attribute, operator: operator as ConstraintOperator, value, pos: this.#pos(b.steps) };
+  }
+
+  /** The group with its rollout strategy (update.ts): the job's `update` block merged under the group's. */
+  #withUpdate(g: Group, type: JobType, job: Body | undefined, group: Body | undefined): Group {
+    // A problem of the job's block is found once per group: reported once.
+    const problem = (b: Body, attr: string | undefined, message: string) => {
+      const key = `${JSON.stringify(b.steps)}\0${attr}\0${message}`;
+      if (this.#updateProblems.has(key)) return;
+      this.#updateProblems.add(key);
+      this.#r.error('schema', b.steps, attr, message);
+    };
+    const update = buildUpdate(problem, type, job, group);
+    return update ? { ...g, update } : g;
   }
 
   /** The block's label as a name (names.ts), reported on the label itself. */

@@ -176,6 +176,34 @@ export interface Task {
   pos: SourcePos;
 }
 
+/** How a group's health is judged during a rollout (Nomad's `update { health_check }`). */
+export type HealthCheckMode = 'checks' | 'task_states' | 'manual';
+
+/**
+ * `update { … }` of a service job, the job's and the group's merged (the group's fields win), with
+ * Nomad's defaults: how an edit that needs new processes replaces the group's instances
+ * (src/reconcile/rollouts.ts). Absent on batch jobs (Nomad refuses `update` there).
+ */
+export interface UpdateStrategy {
+  /** Instances replaced at once (default 1); 0: no rollout, every instance is replaced at once. */
+  maxParallel: number;
+  /** How an instance is judged healthy (default "checks": task states plus the service checks). */
+  healthCheck: HealthCheckMode;
+  /** How long an instance must stay healthy before it counts (default 10s). */
+  minHealthyTimeMs: number;
+  /** An instance not healthy this long after it was placed is unhealthy (default 5m). */
+  healthyDeadlineMs: number;
+  /** The rollout fails when no instance turns healthy for this long (default 10m; 0: never). */
+  progressDeadlineMs: number;
+  /** A failed rollout puts back the last version that was healthy (default false). */
+  autoRevert: boolean;
+  /** Nomad: delay between updates of system jobs (default 30s); tend's rollouts wait for health instead. */
+  staggerMs: number;
+  /** Canaries asked for (default 0): tend has none (a warning). */
+  canary: number;
+  autoPromote: boolean;
+}
+
 export interface Group {
   name: string;
   count: number; // default 1
@@ -185,6 +213,8 @@ export interface Group {
   volumes: GroupVolume[];
   /** Ports of the group's `network` block (host mode, the only one tend has); absent when none. */
   ports?: PortSpec[];
+  /** The rollout strategy (service jobs; Nomad's default strategy when no `update` block is written). */
+  update?: UpdateStrategy;
   tasks: Task[];
   pos: SourcePos;
 }

@@ -65,11 +65,22 @@ const restart: BlockSchema = {
 };
 const reschedule: BlockSchema = { single: true, warn: 'rescheduling to another node needs a cluster', attrs: any('attempts', 'interval', 'delay', 'delay_function', 'max_delay', 'unlimited') };
 const migrate: BlockSchema = { single: true, warn: 'migration needs a cluster', attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline') };
-// update, service: warned by unsupported.ts, which says what happens instead.
+/** Rollouts (update.ts); canary, auto_promote and a batch job's block are warned by unsupported.ts. */
 const update: BlockSchema = {
   single: true,
-  attrs: any('max_parallel', 'health_check', 'min_healthy_time', 'healthy_deadline', 'progress_deadline', 'auto_revert', 'auto_promote', 'canary', 'stagger'),
+  attrs: {
+    max_parallel: 'int',
+    health_check: ['checks', 'task_states', 'manual'],
+    min_healthy_time: 'duration',
+    healthy_deadline: 'duration',
+    progress_deadline: 'duration',
+    auto_revert: 'bool',
+    auto_promote: 'bool',
+    canary: 'int',
+    stagger: 'duration',
+  },
 };
+// service: warned by unsupported.ts, which says what happens instead.
 const vault: BlockSchema = {
   single: true,
   warn: NO_VAULT,

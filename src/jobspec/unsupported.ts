@@ -53,13 +53,18 @@ export const ACTED_ON: readonly string[] = [
   'template.change_script', 'change_script.command', 'change_script.args', 'change_script.timeout', 'change_script.fail_on_error',
   'template.perms', 'template.uid', 'template.gid', 'template.env', 'template.once', 'template.splay', 'template.wait', 'wait.min', 'wait.max',
   'template.left_delimiter', 'template.right_delimiter', 'template.error_on_missing_key', 'restart.render_templates',
+  'job.update', 'group.update', 'update.max_parallel', 'update.health_check', 'update.min_healthy_time', 'update.healthy_deadline',
+  'update.progress_deadline', 'update.auto_revert', 'update.stagger', 'update.canary', 'update.auto_promote',
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const driverOf = (f: FieldContext): string | undefined => str([...f.ancestors, f.body].reverse().find((b) => b.steps.at(-1)?.type === 'task')?.attrs.driver);
 const rawExecOnly = (what: string): Consequence => (f) => (driverOf(f) === 'raw_exec' ? `not applied to raw_exec tasks; ${what}` : undefined);
 
-const update: Consequence = () => 'not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)';
+/** The job's `type` as written (`update` means something else, or nothing, for batch and system jobs). */
+const jobTypeOf = (f: FieldContext): string | undefined => str(f.ancestors.find((b) => b.steps.at(-1)?.type === 'job')?.attrs.type ?? (f.body.steps.at(-1)?.type === 'job' ? f.body.attrs.type : undefined));
+const isBatch = (f: FieldContext): boolean => ['batch', 'sysbatch'].includes(jobTypeOf(f) ?? '');
+const update: Consequence = (f) => (isBatch(f) ? 'not followed: Nomad refuses an update block in a batch job; an edit replaces every instance at once' : undefined);
 const service: Consequence = (f) => {
   const name = str(f.body.attrs.name);
   return `not registered${name ? `: ${shown(name)} is` : '; it is'} in no catalog and no one can discover it through tend`;
@@ -78,6 +83,9 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'task.service': service,
   'job.update': update,
   'group.update': update,
+  'update.canary': (f) => (typeof f.value === 'number' && f.value > 0 && !isBatch(f) ? 'not followed; tend has no canaries: it replaces max_parallel instances at a time, each once healthy' : undefined),
+  'update.auto_promote': (f) => (f.value === true && !isBatch(f) ? 'has no effect; tend has no canaries to promote' : undefined),
+  'update.stagger': (f) => (jobTypeOf(f) === 'system' ? 'not followed; tend runs a system job as a service job, whose rollouts wait for health (min_healthy_time), not for stagger' : undefined),
   'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
   'job.region': () => 'not checked; the job runs on this node whatever its region',
   'job.priority': () => 'has no effect on one node; no job waits for or preempts another',

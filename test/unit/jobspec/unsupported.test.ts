@@ -93,7 +93,7 @@ test('unsupported: check and check_restart warn with the consequence; template, 
   ]);
 });
 
-test('unsupported: update says what tend does instead; periodic and network ports are followed, no warning', async () => {
+test('unsupported: update in a batch job says what tend does instead; periodic and network ports are followed, no warning', async () => {
   const src = job('', `    update {
       max_parallel = 1
     }
@@ -103,9 +103,20 @@ test('unsupported: update says what tend does instead; periodic and network port
       }
     }`).replace('job "w" {', 'job "w" {\n  type = "batch"\n  periodic {\n    crons = ["@daily"]\n  }');
   const got = await warnings(src);
-  assert.ok(got.includes('update: not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)'), got.join('\n'));
+  assert.ok(got.includes('update: not followed: Nomad refuses an update block in a batch job; an edit replaces every instance at once'), got.join('\n'));
   assert.ok(!got.some((w) => w.startsWith('periodic')), got.join('\n'));
   assert.ok(!got.some((w) => w.startsWith('network') || w.includes('port')), got.join('\n'));
+});
+
+test("unsupported: a service job's update is followed; canary, auto_promote and a system job's stagger say what happens instead", async () => {
+  const block = (body: string) => job('', `    update {\n${body}\n    }`);
+  assert.deepEqual(await warnings(block('      max_parallel = 2\n      health_check = "task_states"\n      auto_revert = true\n      canary = 0\n      stagger = "10s"')), []);
+  assert.deepEqual(await warnings(block('      canary = 1\n      auto_promote = true')), [
+    'update.canary: not followed; tend has no canaries: it replaces max_parallel instances at a time, each once healthy',
+    'update.auto_promote: has no effect; tend has no canaries to promote',
+  ]);
+  const system = block('      stagger = "10s"').replace('job "w" {', 'job "w" {\n  type = "system"');
+  assert.ok((await warnings(system)).includes('update.stagger: not followed; tend runs a system job as a service job, whose rollouts wait for health (min_healthy_time), not for stagger'));
 });
 
 test('unsupported: a value or driver for which the field is acted on gives no warning', async () => {
