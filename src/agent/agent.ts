@@ -23,7 +23,6 @@
 import type pino from 'pino';
 import type { DesiredSet, JobSource } from '../source/source.js';
 import type { Store, StoreLoadResult } from '../store/store.js';
-import { expandJobs } from '../reconcile/expand.js';
 import { decide } from '../reconcile/diff.js';
 import { TaskWorker, diffOptionsFor as diffOptions } from '../reconcile/task-worker.js';
 import { recoverTasks } from '../reconcile/recover.js';
@@ -38,11 +37,14 @@ import { DispatchLauncher } from '../reconcile/dispatch.js';
 import { runsOnItsOwn } from '../reconcile/child-jobs.js';
 import { taskHooks } from './hooks.js';
 import type { PortBook } from '../ports/book.js';
+import { Rollouts } from '../reconcile/rollouts.js';
+import type { AllocHealthSource } from '../reconcile/rollout-health.js';
+import { parseInstanceId } from '../reconcile/expand.js';
 
 /** How often allocations waiting for ports are tried again (besides every pass). */
 const PORTS_RETRY_MS = 5000;
 
-export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic' | 'dispatch'> {
+export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' | 'diffOptions' | 'periodic' | 'dispatch' | 'rollouts'> {
   source: JobSource;
   logger: pino.Logger;
   metrics: AgentMetrics;
@@ -57,6 +59,8 @@ export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' 
   hooks?: TaskHooks;
   /** Ports of allocations (absent: tasks get none; unit tests of other parts). */
   ports?: PortBook;
+  /** Health of service checks for rollouts with `health_check = "checks"` (absent: task states decide). */
+  checks?: AllocHealthSource;
 }
 
 export class Agent extends ApiFacade {
@@ -69,6 +73,7 @@ export class Agent extends ApiFacade {
   readonly #fileEvents: FileEvents;
   readonly #periodic: PeriodicLauncher;
   readonly #dispatch: DispatchLauncher;
+  readonly #rollouts: Rollouts;
   #passScheduled = false;
   #passRunning = false;
   #metricsTimer: NodeJS.Timeout | undefined;
@@ -79,24 +84,36 @@ export class Agent extends ApiFacade {
   constructor(opts: AgentOptions) {
     const clock = opts.clock ?? systemClock;
     const state: DesiredState = { set: undefined, desired: new Map(), types: new Map(), jobs: new Map() };
-    const ref: { metricsSoon?: () => void; childrenChanged?: () => void } = {};
+    const ref: { metricsSoon?: () => void; childrenChanged?: () => void; versionsChanged?: () => void } = {};
+    const rollouts = new Rollouts({ store: opts.store, clock, logger: opts.logger, checks: opts.checks, onChange: () => ref.versionsChanged?.() });
     const worker = new TaskWorker({
       ...opts,
       agentEnv: opts.agentEnv ?? process.env,
       clock,
       hooks: opts.hooks ?? taskHooks(),
-      onRun: () => ref.metricsSoon?.(),
+      onRun: (id) => {
+        ref.metricsSoon?.();
+        const job = opts.store.get(id)?.job ?? parseInstanceId(id)?.job;
+        if (job) rollouts.touch(job);
+      },
     });
     const periodic = new PeriodicLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.childrenChanged?.() });
     const dispatch = new DispatchLauncher({ store: opts.store, clock, logger: opts.logger, onChange: () => ref.childrenChanged?.() });
-    super({ ...opts, worker, state, periodic, dispatch, diffOptions: () => diffOptions(opts.drivers, clock, opts.ports) });
+    super({ ...opts, worker, state, periodic, dispatch, rollouts, diffOptions: () => diffOptions(opts.drivers, clock, opts.ports) });
     ref.metricsSoon = () => this.#metricsSoon();
     ref.childrenChanged = () => {
       this.#children();
       this.schedulePass();
     };
+    // A rollout let an allocation move to another version (or reverted the job): its tasks act on it.
+    ref.versionsChanged = () => {
+      if (this.#stopped) return;
+      this.#expand();
+      this.schedulePass();
+    };
     this.#periodic = periodic;
     this.#dispatch = dispatch;
+    this.#rollouts = rollouts;
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'agent' });
     this.#store = opts.store;
@@ -121,6 +138,7 @@ export class Agent extends ApiFacade {
       adoptPorts: (r, p) => this.#o.ports?.adopt(r, p.spec, p.list),
     });
     this.#worker.begin();
+    this.#rollouts.begin();
     this.#unsubscribe = this.#o.source.onChange((s) => {
       this.#setDesired(s);
       this.schedulePass();
@@ -137,6 +155,7 @@ export class Agent extends ApiFacade {
     this.#unsubscribe?.();
     this.#periodic.close();
     this.#dispatch.close();
+    this.#rollouts.close();
     clearTimeout(this.#metricsTimer);
     clearTimeout(this.#portsTimer);
     await this.#o.source.stop().catch((err) => this.#log.warn({ err: describeError(err) }, 'failed to stop the job source'));
@@ -171,11 +190,14 @@ export class Agent extends ApiFacade {
 
   /**
    * Desired instances from the set's jobs, periodic and parameterized jobs replaced by their
-   * unfinished children (periodic.ts, dispatch.ts).
+   * unfinished children (periodic.ts, dispatch.ts), each allocation of a service job as the version
+   * its rollout gives it (rollouts.ts).
    */
   #expand(): void {
     const all = [...(this.#state.set?.jobs.values() ?? []), ...this.#dispatch.children(), ...this.#periodic.children()];
-    this.#state.desired = expandJobs(all.filter(runsOnItsOwn), this.#store.nodeId);
+    const runs = all.filter(runsOnItsOwn);
+    this.#rollouts.setJobs(runs, this.#state.set?.files ?? []);
+    this.#state.desired = this.#rollouts.expand(runs, this.#store.nodeId);
     this.#state.types = new Map(all.map((j) => [j.id, j.type]));
     this.#state.jobs = new Map(all.map((j) => [j.id, j]));
     // Before any task can act on the new set: an allocation's ports are decided when it appears.

@@ -3,7 +3,7 @@
  * the store's records and the desired set, and operator requests, which reach the task's worker
  * as inputs (restart, signal) or go to the executor when they change no record (exec, stats).
  */
-import type { AgentApi, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
+import type { AgentApi, DeploymentView, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
 import type { ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
@@ -17,7 +17,8 @@ import { parseChildJobId, rootJobId, runsOnItsOwn } from '../reconcile/child-job
 import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
 import { TendError } from '../errors.js';
-import { fileView, jobViews, pendingView, taskView } from './views.js';
+import { deploymentView, fileView, jobViews, pendingView, revertedText, taskView } from './views.js';
+import type { Rollouts } from '../reconcile/rollouts.js';
 import { resolveQuery } from './resolve.js';
 import type { AllocatedPort } from '../ports/ports.js';
 
@@ -46,6 +47,8 @@ export interface ApiFacadeOptions {
   periodic?: Pick<PeriodicLauncher, 'force' | 'next' | 'isPeriodic'>;
   /** Parameterized jobs: dispatches (absent in unit tests of other views). */
   dispatch?: Pick<DispatchLauncher, 'dispatch' | 'isParameterized'>;
+  /** Rollouts of service jobs: what each rolls out, and the operator's fail and promote (absent in unit tests of other views). */
+  rollouts?: Pick<Rollouts, 'target' | 'fail' | 'promote'>;
   diffOptions(): DiffOptions;
   /** Disk pressure for the node view (DiskWatch); absent in unit tests. */
   disk?(): DiskView | undefined;
@@ -97,6 +100,12 @@ export class ApiFacade implements AgentApi {
     for (const v of views) {
       const parent = parseChildJobId(v.id)?.parent;
       if (parent) v.parent = parent;
+      const dep = this.#deploymentView(v.id);
+      if (dep) {
+        v.deployment = dep;
+        const reverted = revertedText(dep);
+        if (reverted) v.reason = v.reason ? `${reverted}; ${v.reason}` : reverted;
+      }
       const q = this.#parameterizedView(v.id);
       // The parent runs nothing itself: it is "running" while it may be dispatched (Nomad's status of a parameterized job).
       if (q) {
@@ -111,6 +120,29 @@ export class ApiFacade implements AgentApi {
       if (!p.enabled && !v.reason) v.reason = 'periodic job disabled (enabled = false): never launches';
     }
     return views;
+  }
+
+  #deploymentView(id: string): DeploymentView | undefined {
+    const rec = this.#f.store.getRollout(id);
+    return rec ? deploymentView(rec, this.#f.rollouts?.target(id) ?? this.#f.state.jobs.get(id)) : undefined;
+  }
+
+  deployment(job: string): DeploymentView {
+    const v = this.#deploymentView(job);
+    if (!v) throw new TendError('E_JOB_NOT_FOUND', `failed to find a deployment of ${job}: no service job ${job} with rollouts has run`, { details: { job } });
+    return v;
+  }
+
+  async failDeployment(job: string): Promise<DeploymentView> {
+    if (!this.#f.rollouts) throw new TendError('E_JOB_NOT_FOUND', `failed to fail the deployment of ${job}: this agent has no rollouts`, { details: { job } });
+    this.#f.rollouts.fail(job);
+    return this.deployment(job);
+  }
+
+  async promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }> {
+    if (!this.#f.rollouts) throw new TendError('E_JOB_NOT_FOUND', `failed to promote the deployment of ${job}: this agent has no rollouts`, { details: { job } });
+    const promoted = this.#f.rollouts.promote(job);
+    return { ...this.deployment(job), promoted };
   }
 
   #parameterizedView(id: string): ParameterizedView | undefined {

@@ -2,14 +2,14 @@
  * Turns records, desired instances and file states into the API's views
  * (src/api/api.ts): what `tendctl status` and friends print.
  */
-import type { FileView, JobStatus, JobView, TaskView } from '../api/api.js';
+import type { DeploymentView, FileView, JobStatus, JobView, TaskView } from '../api/api.js';
 import type { FileState } from '../source/source.js';
 import type { DesiredInstance } from '../reconcile/reconcile.js';
-import type { TaskRecord } from '../store/store.js';
+import type { RolloutRecord, TaskRecord } from '../store/store.js';
 import type { AllocatedPort } from '../ports/ports.js';
 import { taskDirs } from '../drivers/alloc-dir.js';
 import { instanceFields } from '../reconcile/expand.js';
-import type { Task } from '../jobspec/model.js';
+import type { Job, Task } from '../jobspec/model.js';
 import type { ExitResult } from '../executor/executor.js';
 import { formatDuration } from '../jobspec/duration.js';
 
@@ -161,4 +161,53 @@ export function jobViews({ tasks, files, types, portsBlocked }: JobsInput): JobV
     }
   }
   return out;
+}
+
+/** A job's latest deployment, with the `update` block of each group of the version it rolls out (`target`). */
+export function deploymentView(rec: RolloutRecord, target: Job | undefined): DeploymentView | undefined {
+  const d = rec.deployment;
+  if (!d) return undefined;
+  const groups = Object.entries(d.groups).map(([name, st]) => {
+    const u = target?.groups.find((g) => g.name === name)?.update;
+    const allocs = Object.entries(st.allocs)
+      .map(([index, a]) => ({ index: Number(index), ...a }))
+      .sort((a, b) => a.index - b.index);
+    return {
+      name,
+      desiredTotal: st.desiredTotal,
+      placed: allocs.length,
+      healthy: allocs.filter((a) => a.healthyAt).length,
+      unhealthy: allocs.filter((a) => a.unhealthy).length,
+      maxParallel: u?.maxParallel ?? 0,
+      healthCheck: u?.healthCheck ?? 'checks',
+      minHealthyTime: formatDuration(u?.minHealthyTimeMs ?? 0),
+      healthyDeadline: formatDuration(u?.healthyDeadlineMs ?? 0),
+      progressDeadline: formatDuration(u?.progressDeadlineMs ?? 0),
+      autoRevert: u?.autoRevert ?? false,
+      ...(st.requireProgressBy ? { requireProgressBy: st.requireProgressBy } : {}),
+      allocs,
+    };
+  });
+  const v: DeploymentView = {
+    job: rec.job,
+    id: d.id,
+    version: d.version,
+    ...(d.fileRevision ? { fileRevision: d.fileRevision } : {}),
+    status: d.status,
+    description: d.description,
+    startedAt: d.startedAt,
+    ...(d.endedAt ? { endedAt: d.endedAt } : {}),
+    ...(d.rollback ? { rollback: true } : {}),
+    groups,
+  };
+  if (rec.stable) v.stable = rec.stable;
+  if (rec.reverted && rec.stable) v.reverted = { ...rec.reverted, stableVersion: rec.stable.version };
+  return v;
+}
+
+/** "reverted, file revision X is failing" (status, the job's reason), or undefined when no revert is in force. */
+export function revertedText(v: DeploymentView | undefined): string | undefined {
+  const r = v?.reverted;
+  if (!r) return undefined;
+  return `reverted, file revision ${r.fileRevision ?? 'unknown'} is failing (version ${r.version}: ${r.reason}); version ${r.stableVersion} runs`;
 }

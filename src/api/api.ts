@@ -98,6 +98,54 @@ export interface PeriodicView {
   lastSkipped?: { at: string; running: string };
 }
 
+/** One group's part of a deployment (DeploymentView.groups). */
+export interface DeploymentGroupView {
+  name: string;
+  /** Instances the group should have. */
+  desiredTotal: number;
+  /** Allocations the deployment placed (replaced, started or found on its version). */
+  placed: number;
+  healthy: number;
+  unhealthy: number;
+  /** The group's `update` block as it applies (durations as Go durations: "10s"). */
+  maxParallel: number;
+  healthCheck: 'checks' | 'task_states' | 'manual';
+  minHealthyTime: string;
+  healthyDeadline: string;
+  progressDeadline: string;
+  autoRevert: boolean;
+  /** ISO time by which an allocation must turn healthy (progress_deadline). */
+  requireProgressBy?: string;
+  /** The allocations placed, by index: when, and their health once decided. */
+  allocs: { index: number; placedAt: string; healthyAt?: string; unhealthy?: string }[];
+}
+
+/** The rollout of a service job (Nomad's deployment): JobView.deployment, `tendctl deployment status`. */
+export interface DeploymentView {
+  job: string;
+  /** 8 hex characters. */
+  id: string;
+  /** The version rolled out (a hash of the spec that needs new processes when it changes). */
+  version: string;
+  /** The job file's revision it came from: the first 12 hex characters of the file's sha256. */
+  fileRevision?: string;
+  status: 'running' | 'successful' | 'failed' | 'cancelled';
+  /** Nomad's status description ("Deployment is running", "Failed due to unhealthy allocations - rolling back to job version …"). */
+  description: string;
+  startedAt: string;
+  endedAt?: string;
+  /** It puts back the last stable version after a failed deployment (auto_revert). */
+  rollback?: boolean;
+  groups: DeploymentGroupView[];
+  /** The last version whose deployment succeeded: what auto_revert puts back. */
+  stable?: { version: string; at: string; fileRevision?: string };
+  /**
+   * While set, the stable version runs instead of the file's: the file (at `fileRevision`) still
+   * gives `version`, which failed, until it changes.
+   */
+  reverted?: { version: string; fileRevision?: string; at: string; reason: string; stableVersion: string };
+}
+
 export interface JobView {
   id: string;
   file: string;
@@ -113,6 +161,8 @@ export interface JobView {
   parameterized?: ParameterizedView;
   /** A child job: its parent's id. */
   parent?: string;
+  /** A service job's latest rollout (every service job with max_parallel > 0 has one once it runs). */
+  deployment?: DeploymentView;
 }
 
 export interface FileView {
@@ -220,4 +270,10 @@ export interface AgentApi {
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
   /** Dispatch a child of a parameterized job (`tendctl job dispatch`); E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
   dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
+  /** A job's latest deployment; E_JOB_NOT_FOUND when it has none. */
+  deployment(job: string): DeploymentView;
+  /** `tendctl deployment fail`: the running deployment fails (and reverts with auto_revert); E_BAD_REQUEST when none runs. */
+  failDeployment(job: string): Promise<DeploymentView>;
+  /** `tendctl deployment promote`: with health_check = "manual", the deployment's allocations on its version are marked healthy. */
+  promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }>;
 }

@@ -13,7 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
+import type { CasOptions, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -71,6 +71,12 @@ export interface TendClient {
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
   /** Dispatch a child of a parameterized job; E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
   dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
+  /** A job's latest deployment; E_JOB_NOT_FOUND when it has none. */
+  deployment(job: string): Promise<DeploymentView>;
+  /** Fail the job's running deployment (auto_revert reverts); E_BAD_REQUEST when none runs. */
+  failDeployment(job: string): Promise<DeploymentView>;
+  /** Mark the deployment's allocations healthy (health_check = "manual"). */
+  promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string): Promise<Plan>;
@@ -273,6 +279,9 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     restart: (id) => call('POST', `/v1/task/${enc(id)}/restart`, {}),
     forcePeriodic: (job) => call('POST', `/v1/job/${enc(job)}/periodic/force`, {}),
     dispatchJob: (job, input = {}) => call('POST', `/v1/job/${enc(job)}/dispatch`, input),
+    deployment: (job) => call('GET', `/v1/job/${enc(job)}/deployment`),
+    failDeployment: (job) => call('POST', `/v1/job/${enc(job)}/deployment/fail`, {}),
+    promoteDeployment: (job) => call('POST', `/v1/job/${enc(job)}/deployment/promote`, {}),
     async exec(id, command, o = {}) {
       const params = new URLSearchParams();
       for (const c of command) params.append('cmd', c);

@@ -19,6 +19,9 @@
  *   POST /v1/job/<job>/periodic/force   { job, child }: launch a periodic job's child now
  *   POST /v1/job/<job>/dispatch {meta, payload}   { job, child }: dispatch a parameterized job
  *                                       (payload base64, at most 16 KiB decoded; body at most 64 KiB)
+ *   GET  /v1/job/<job>/deployment       DeploymentView: the job's latest rollout
+ *   POST /v1/job/<job>/deployment/fail  DeploymentView: the running rollout fails (auto_revert reverts)
+ *   POST /v1/job/<job>/deployment/promote   { ...DeploymentView, promoted }: health_check = "manual"
  *   GET  /v1/plan[?dir=]                Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
  *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
@@ -191,6 +194,13 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     }
     case 'job': {
       // The job id is one URL-encoded segment (a child's id holds "/").
+      if (rest[1] === 'deployment') {
+        if (rest.length === 2) return get(() => api.deployment(rest[0]));
+        if (rest.length !== 3 || (rest[2] !== 'fail' && rest[2] !== 'promote')) break;
+        if (method !== 'POST') throw methodNotAllowed(ctx, 'POST');
+        await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
+        return sendJson(res, 200, rest[2] === 'fail' ? await api.failDeployment(rest[0]) : await api.promoteDeployment(rest[0]));
+      }
       const force = rest.length === 3 && rest[1] === 'periodic' && rest[2] === 'force';
       const dispatchJob = rest.length === 2 && rest[1] === 'dispatch';
       if (!force && !dispatchJob) break;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { segmentOf } from '../safe-fs.js';
-import type { Job } from '../jobspec/model.js';
+import type { Group, Job } from '../jobspec/model.js';
 import type { DesiredInstance } from './reconcile.js';
 import { computeHashes } from './spec-hash.js';
 
@@ -37,26 +37,29 @@ export function expandJobs(jobs: Iterable<Job>, nodeId = ''): Map<string, Desire
   const out = new Map<string, DesiredInstance>();
   for (const job of jobs) {
     for (const group of job.groups) {
-      for (let index = 0; index < group.count; index++) {
-        const allocId = allocIdOf(job.id, group.name, index, nodeId);
-        for (const task of group.tasks) {
-          const id = instanceId(job.id, group.name, index, task.name);
-          out.set(id, {
-            id,
-            job,
-            group,
-            task,
-            index,
-            allocId,
-            execId: execIdOf(allocId, task.name),
-            file: job.file,
-            hashes: computeHashes(job, group, task),
-          });
-        }
-      }
+      for (let index = 0; index < group.count; index++) expandAlloc(out, job, group, index, nodeId);
     }
   }
   return out;
+}
+
+/** The instances of one allocation (`index` of `group`, as `job` gives it) into `out`. */
+export function expandAlloc(out: Map<string, DesiredInstance>, job: Job, group: Group, index: number, nodeId = ''): void {
+  const allocId = allocIdOf(job.id, group.name, index, nodeId);
+  for (const task of group.tasks) {
+    const id = instanceId(job.id, group.name, index, task.name);
+    out.set(id, {
+      id,
+      job,
+      group,
+      task,
+      index,
+      allocId,
+      execId: execIdOf(allocId, task.name),
+      file: job.file,
+      hashes: computeHashes(job, group, task),
+    });
+  }
 }
 
 /** What a record and a view of an instance both carry: its identity, driver, file and resources as the spec gives them. */

@@ -17,6 +17,7 @@ import {
   STORE_SCHEMA_VERSION,
   TASK_EVENT_LIMIT,
   type DispatchRecord,
+  type RolloutRecord,
   type NewEvent,
   type PeriodicRecord,
   type Store,
@@ -282,6 +283,25 @@ export class LowdbStore implements Store {
   deleteDispatch(job: string): void {
     if (!this.#db.data.dispatch || !(job in this.#db.data.dispatch)) return;
     delete this.#db.data.dispatch[job];
+    this.#markDirty();
+  }
+
+  rolloutAll(): RolloutRecord[] {
+    return Object.values(this.#db.data.rollouts ?? {});
+  }
+
+  getRollout(job: string): RolloutRecord | undefined {
+    return this.#db.data.rollouts?.[job];
+  }
+
+  putRollout(record: RolloutRecord): void {
+    (this.#db.data.rollouts ??= {})[record.job] = record;
+    this.#markDirty();
+  }
+
+  deleteRollout(job: string): void {
+    if (!this.#db.data.rollouts || !(job in this.#db.data.rollouts)) return;
+    delete this.#db.data.rollouts[job];
     this.#markDirty();
   }
 

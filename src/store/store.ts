@@ -13,6 +13,7 @@
  */
 import type { ExitResult, TaskHandle } from '../executor/executor.js';
 import type { PortAssignment } from '../ports/ports.js';
+import type { Job } from '../jobspec/model.js';
 
 /** Lifecycle of one task instance. */
 export type TaskState =
@@ -72,6 +73,10 @@ export const TASK_EVENT = {
   PortConflict: 'Port Conflict',
   // Parameterized jobs (src/reconcile/dispatch.ts).
   JobDispatched: 'Job Dispatched',
+  // Rollouts (src/reconcile/rollouts.ts): a deployment's status, and the health of the allocations it placed.
+  Deployment: 'Deployment',
+  AllocHealthy: 'Alloc Healthy',
+  AllocUnhealthy: 'Alloc Unhealthy',
   // Files and the node.
   FileError: 'File Error',
   FileLoaded: 'File Loaded',
@@ -213,6 +218,62 @@ export interface PeriodicRecord {
   lastSkipped?: { at: string; running: string };
 }
 
+/** One allocation a deployment placed (replaced, started, or found on its version), and its health once decided. */
+export interface DeploymentAlloc {
+  /** ISO time it was placed: healthy_deadline runs from here. */
+  placedAt: string;
+  /** ISO time it turned healthy (min_healthy_time passed). */
+  healthyAt?: string;
+  /** Why it is unhealthy: the deployment fails. */
+  unhealthy?: string;
+}
+
+/** A group's part of a deployment (Nomad's DeploymentState). */
+export interface DeploymentGroup {
+  /** Instances the group should have (its count). */
+  desiredTotal: number;
+  /** Allocations placed by the deployment, by index. */
+  allocs: Record<string, DeploymentAlloc>;
+  /** ISO time by which an allocation must turn healthy (progress_deadline); absent with progress_deadline = 0. */
+  requireProgressBy?: string;
+}
+
+export type DeploymentStatus = 'running' | 'successful' | 'failed' | 'cancelled';
+
+/** One rollout of a version of a job (Nomad's deployment). */
+export interface Deployment {
+  /** 8 hex characters. */
+  id: string;
+  /** The version rolled out: a hash of the spec of its groups that needs new processes when it changes. */
+  version: string;
+  /** The job file's revision (first 12 hex of its content's sha256) the version came from; absent when unknown. */
+  fileRevision?: string;
+  /** It puts back the last stable version after a failed deployment (auto_revert). */
+  rollback?: boolean;
+  status: DeploymentStatus;
+  /** Nomad's status description ("Deployment is running", "Failed due to unhealthy allocations - rolling back to job version …"). */
+  description: string;
+  startedAt: string;
+  endedAt?: string;
+  /** Groups that roll out (max_parallel > 0), by name. */
+  groups: Record<string, DeploymentGroup>;
+  /** Every allocation was already on its version when it started (an agent start, an edit of another group): no events unless it fails. */
+  quiet?: boolean;
+}
+
+/** What the agent keeps about the rollouts of one service job (the rollout controller, src/reconcile/rollouts.ts, is its only writer). */
+export interface RolloutRecord {
+  job: string;
+  /** The latest deployment. */
+  deployment?: Deployment;
+  /** The last version whose deployment succeeded: what auto_revert puts back (its job is in `versions`). */
+  stable?: { version: string; at: string; fileRevision?: string };
+  /** While set, the stable version runs instead of the file's failing one, until the file's version changes. */
+  reverted?: { version: string; fileRevision?: string; at: string; reason: string };
+  /** The versions allocations still run, and the stable one, as the jobs they were: version → job. */
+  versions: Record<string, Job>;
+}
+
 export interface StoreDocument {
   version: number;
   /** Stable node id, made on first start. */
@@ -226,6 +287,8 @@ export interface StoreDocument {
   ports?: Record<string, PortAssignment>;
   /** Parameterized jobs by job id (absent in stores written before dispatch). */
   dispatch?: Record<string, DispatchRecord>;
+  /** Rollouts of service jobs by job id (absent in stores written before rollouts). */
+  rollouts?: Record<string, RolloutRecord>;
   /** Node-wide ring, oldest first, at most NODE_EVENT_LIMIT. */
   events: TaskEvent[];
 }
@@ -270,6 +333,11 @@ export interface Store {
   getDispatch(job: string): DispatchRecord | undefined;
   putDispatch(record: DispatchRecord): void;
   deleteDispatch(job: string): void;
+  /** Rollout records of service jobs (rollouts.ts is their only writer). */
+  rolloutAll(): RolloutRecord[];
+  getRollout(job: string): RolloutRecord | undefined;
+  putRollout(record: RolloutRecord): void;
+  deleteRollout(job: string): void;
   /** Append an event to the node ring and, when `task` names a record, to that record. */
   addEvent(e: NewEvent): TaskEvent;
   events(q?: EventQuery): TaskEvent[];

@@ -4,7 +4,7 @@
  * any argv). Logs are real files read by the executor's real reader.
  */
 import { spawn } from 'node:child_process';
-import type { AgentApi, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
+import type { AgentApi, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
 import type { Job } from '../../../src/jobspec/model.js';
 import { dispatchProblem } from '../../../src/reconcile/dispatch.js';
 import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
@@ -189,6 +189,31 @@ export class FakeAgent implements AgentApi {
     const child = `${job}/dispatch-${1_700_000_000 + this.dispatched.length}-0000000${this.dispatched.length % 10}`;
     this.dispatched.push({ child, meta: input.meta ?? {}, ...(payload ? { payload } : {}) });
     return { job, child };
+  }
+
+  /** Deployments by job (the jobs' views carry them too), and the operator's requests. */
+  deployments = new Map<string, DeploymentView>();
+  deploymentCalls: { kind: 'fail' | 'promote'; job: string }[] = [];
+
+  deployment(job: string): DeploymentView {
+    const d = this.deployments.get(job) ?? this.jobList.find((j) => j.id === job)?.deployment;
+    if (!d) throw new TendError('E_JOB_NOT_FOUND', `failed to find a deployment of ${job}: no service job ${job} with rollouts has run`, { details: { job } });
+    return d;
+  }
+
+  async failDeployment(job: string): Promise<DeploymentView> {
+    const d = this.deployment(job);
+    if (d.status !== 'running') throw new TendError('E_BAD_REQUEST', `failed to fail the deployment of ${job}: expected a running deployment, got ${d.status} (${d.description})`);
+    this.deploymentCalls.push({ kind: 'fail', job });
+    const next: DeploymentView = { ...d, status: 'failed', description: 'Deployment marked as failed' };
+    this.deployments.set(job, next);
+    return next;
+  }
+
+  async promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }> {
+    const d = this.deployment(job);
+    this.deploymentCalls.push({ kind: 'promote', job });
+    return { ...d, promoted: 1 };
   }
 }
 
