@@ -22,6 +22,7 @@ export const tendctlCommands: LazyCommand[] = [
   { name: 'signal', summary: 'Send a signal to a task', load: async () => (await import('./signal.js')).signalCommand },
   { name: 'restart', summary: 'Restart a task (desired state unchanged)', load: async () => (await import('./restart.js')).restartCommand },
   { name: 'job', summary: 'Job subcommands: dispatch, periodic force', load: async () => (await import('./job.js')).jobCommand },
+  { name: 'deployment', summary: 'Show, fail or promote the rollout of a service job', load: async () => (await import('./deployment.js')).deploymentCommand },
   { name: 'var', summary: 'Nomad variables for templates: put, get, list, purge', load: async () => (await import('./var.js')).varCommand },
   { name: 'node', summary: 'Show the node: drivers, cgroups, cores, memory, attributes', load: async () => (await import('./node.js')).nodeCommand },
   { name: 'plan', summary: 'Show what the agent would do for a jobs dir', load: async () => (await import('./plan.js')).planCommand },

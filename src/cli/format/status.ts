@@ -17,6 +17,7 @@ import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.j
 import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
 import { renderPeriodic, renderPeriodicJobs } from './periodic.js';
 import { renderParameterized, renderParameterizedJobs } from './parameterized.js';
+import { deploymentSummary, renderDeployment, renderDeploymentJobs } from './deployment.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -167,6 +168,7 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
   }
   out.push(...renderPeriodicJobs(jobs, now, p));
   out.push(...renderParameterizedJobs(jobs, now, p));
+  out.push(...renderDeploymentJobs(jobs, p));
   const troubled = troubledJobs(jobs);
   if (troubled.length) {
     out.push('', p.bold('Jobs not running as written:'));
@@ -206,6 +208,7 @@ export function renderJob(
     ...(job.parent ? [['Parent', job.parent] as [string, string]] : []),
     ['Type', job.type],
     ['Status', colorState(job.status, p)],
+    ...(job.deployment ? [['Deployment', deploymentSummary(job.deployment, p)] as [string, string]] : []),
     ['File', job.file],
   ];
   if (job.reason) pairs.push(['Reason', job.reason]);
@@ -215,6 +218,7 @@ export function renderJob(
   if (diags.size) out.push(p.bold('Diagnostics'), ...[...diags].map((d) => indentLines(d, '  ')), '');
   if (job.parameterized) out.push(p.bold('Parameterized'), ...renderParameterized(job.parameterized, opts.now, p, '  '), '');
   if (job.periodic) out.push(p.bold('Periodic'), ...renderPeriodic(job.periodic, opts.now, p, '  '), '');
+  if (job.deployment && (job.deployment.status !== 'successful' || job.deployment.reverted)) out.push(p.bold('Deployment'), ...renderDeployment(job.deployment, opts.now, p, '  '), '');
   // One line per allocation with ports (its tasks share them).
   const allocs = new Map<string, TaskView>();
   for (const t of [...job.tasks].sort(compareTasks)) if (t.ports?.length && !allocs.has(t.allocId)) allocs.set(t.allocId, t);
