@@ -170,7 +170,7 @@ export class Agent extends ApiFacade {
   async settled(): Promise<void> {
     for (;;) {
       await this.#worker.idle();
-      if (!this.#passScheduled && !this.#passRunning && this.#worker.depth === 0) return;
+      if (!this.#passScheduled && !this.#passRunning && this.#worker.depth === 0 && !this.#rollouts.pending) return;
       await new Promise((r) => setImmediate(r));
     }
   }

@@ -145,7 +145,7 @@ export function stepGroup(i: GroupStepInput): GroupStep {
   const iso = new Date(now).toISOString();
   const allocs: Record<string, DeploymentAlloc> = {};
   for (const [k, v] of Object.entries(i.state?.allocs ?? {})) if (Number(k) < i.count) allocs[k] = { ...v };
-  let requireProgressBy = i.state ? i.state.requireProgressBy : s.progressDeadlineMs > 0 ? new Date(now + s.progressDeadlineMs).toISOString() : undefined;
+  let requireProgressBy = i.state?.requireProgressBy ?? (s.progressDeadlineMs > 0 ? new Date(now + s.progressDeadlineMs).toISOString() : undefined);
   const out: GroupStep = { assign: new Map(), state: { desiredTotal: i.count, allocs }, healthy: [], unhealthy: [], placed: [], done: false };
   const wake = (at: number) => {
     if (at > now && (out.wakeAt === undefined || at < out.wakeAt)) out.wakeAt = at;

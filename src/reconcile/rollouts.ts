@@ -152,6 +152,11 @@ export class Rollouts {
     return this.#targets.get(job)?.job;
   }
 
+  /** An evaluation is scheduled (`touch`, `begin`) and has not run yet. */
+  get pending(): boolean {
+    return this.#scheduled;
+  }
+
   /** Recovery is over: records say what runs; health is judged and allocations placed from now on. */
   begin(): void {
     this.#live = true;
@@ -438,7 +443,7 @@ export class Rollouts {
   }
 
   #event(job: Job, type: NewEvent['type'], message: string, details: Record<string, unknown>): void {
-    this.#o.store.addEvent({ job: job.id, file: job.file, type, message, details });
+    this.#o.store.addEvent({ job: job.id, type, message, details: { ...details, file: job.file } });
   }
 
   /** One timer for the earliest due time of every running deployment. */
