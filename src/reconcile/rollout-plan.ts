@@ -195,9 +195,6 @@ export function stepGroup(i: GroupStepInput): GroupStep {
 
   // 2. Placement.
   const placing = i.running && !out.failed && !i.halt;
-  let inFlight = 0;
-  for (const e of Object.values(allocs)) if (!e.healthyAt && !e.unhealthy) inFlight++;
-  let allowed = Math.max(0, s.maxParallel - inFlight);
   const waiting: AllocNow[] = [];
   for (let index = 0; index < i.count; index++) {
     const a = i.allocs.get(index);
@@ -212,6 +209,10 @@ export function stepGroup(i: GroupStepInput): GroupStep {
       out.placed.push(index);
     }
   }
+  // In flight: placed (new ones included) and not healthy yet.
+  let inFlight = 0;
+  for (const e of Object.values(allocs)) if (!e.healthyAt && !e.unhealthy) inFlight++;
+  let allowed = Math.max(0, s.maxParallel - inFlight);
   // Those not serving first: replacing them costs no capacity.
   waiting.sort((a, b) => Number(a.live) - Number(b.live) || a.index - b.index);
   for (const a of waiting) {

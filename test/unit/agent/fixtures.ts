@@ -1,5 +1,5 @@
 /** Hand-built jobs (Nomad defaults) and a fake executor for agent and reconcile unit tests. */
-import type { Group, Job, Task } from '../../../src/jobspec/model.js';
+import type { Group, Job, Task, UpdateStrategy } from '../../../src/jobspec/model.js';
 import type { DriverAvailability, DriverName, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats } from '../../../src/executor/executor.js';
 import type { Driver, PrepareContext, TaskInstance } from '../../../src/drivers/driver.js';
 import type { DesiredSet, JobSource } from '../../../src/source/source.js';
@@ -26,7 +26,7 @@ export function makeTask(name: string, over: Partial<Task> = {}, cfg: Partial<Ta
   };
 }
 
-export function makeJob(id: string, opts: { count?: number; tasks?: Task[]; type?: 'service' | 'batch'; file?: string } = {}): Job {
+export function makeJob(id: string, opts: { count?: number; tasks?: Task[]; type?: 'service' | 'batch'; file?: string; update?: UpdateStrategy } = {}): Job {
   const group: Group = {
     name: 'g',
     count: opts.count ?? 1,
@@ -35,6 +35,7 @@ export function makeJob(id: string, opts: { count?: number; tasks?: Task[]; type
     constraints: [],
     volumes: [],
     tasks: opts.tasks ?? [makeTask('t')],
+    ...(opts.update ? { update: opts.update } : {}),
     pos: { file: opts.file ?? `/jobs/${id}.hcl`, line: 2, column: 1 },
   };
   return {
