@@ -193,7 +193,7 @@ test('rollout plan: allocations not serving are replaced at once; new indexes (c
   // An allocation whose version cannot be run again (no job for it) gets the target at once, and is in flight.
   const unknown = step({ allocs: allocs(old(0), { ...old(1), version: UNKNOWN_VERSION }, old(2)) });
   assert.deepEqual(unknown.placed, [1]);
-  assert.deepEqual([...unknown.assign], [[0, 'v1'], [1, 'v2'], [2, 'v1']]);
+  assert.deepEqual(unknown.assign, new Map([[0, 'v1'], [1, 'v2'], [2, 'v1']]));
 });
 
 test('rollout plan: manual health never turns healthy by itself and has no healthy_deadline; progress_deadline still fails it', () => {
