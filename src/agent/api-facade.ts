@@ -15,7 +15,8 @@ import type { PeriodicLauncher } from '../reconcile/periodic.js';
 import type { DispatchLauncher } from '../reconcile/dispatch.js';
 import { parseChildJobId, rootJobId, runsOnItsOwn } from '../reconcile/child-jobs.js';
 import { expandJobs } from '../reconcile/expand.js';
-import { diffAll } from '../reconcile/diff.js';
+import { decide, diffAll } from '../reconcile/diff.js';
+import type { PlanAction } from '../reconcile/reconcile.js';
 import { TendError } from '../errors.js';
 import { deploymentView, fileView, jobViews, pendingView, revertedText, taskView } from './views.js';
 import type { Rollouts } from '../reconcile/rollouts.js';
@@ -257,7 +258,7 @@ export class ApiFacade implements AgentApi {
   async plan(dir?: string): Promise<Plan> {
     const opts = this.#f.diffOptions();
     if (!dir || dir === this.#f.jobsDir) {
-      return { actions: diffAll(this.#f.state.desired, this.#f.store.all(), opts), files: this.files() };
+      return { actions: this.#withRollouts(diffAll(this.#f.state.desired, this.#f.store.all(), opts), opts), files: this.files() };
     }
     if (!this.#f.loadDir) throw new TendError('E_BAD_REQUEST', `failed to plan ${dir}: this agent can only plan its jobs dir`);
     const loaded = await this.#f.loadDir(dir, this.#f.node);
@@ -266,6 +267,29 @@ export class ApiFacade implements AgentApi {
     const desired = expandJobs(loaded.jobs.filter(runsOnItsOwn), this.#f.store.nodeId);
     for (const [id, d] of this.#f.state.desired) if (d.job.parent && kept.has(rootJobId(d.job.id))) desired.set(id, d);
     return { actions: diffAll(desired, this.#f.store.all(), opts), files: loaded.files };
+  }
+
+  /** Allocations a rollout keeps on their version for now: what the job asks of them, and that they wait. */
+  #withRollouts(actions: PlanAction[], opts: DiffOptions): PlanAction[] {
+    const r = this.#f.rollouts;
+    if (!r) return actions;
+    const targets = new Map<string, Map<string, DesiredInstance> | undefined>();
+    return actions.map((a) => {
+      if (a.kind !== 'none') return a;
+      if (!targets.has(a.job)) {
+        const job = r.target(a.job);
+        targets.set(a.job, job ? expandJobs([job], this.#f.store.nodeId) : undefined);
+      }
+      const want = targets.get(a.job)?.get(a.task);
+      const rec = this.#f.store.get(a.task);
+      if (!want || !rec || want.hashes.restart === rec.hashes.restart) return a;
+      const dec = decide(want, rec, opts);
+      if (dec.kind === 'none') return a;
+      const d = this.#f.store.getRollout(a.job)?.deployment;
+      const parallel = want.group.update?.maxParallel;
+      const reason = d?.status === 'failed' ? `not replaced: the rollout failed (${d.description})` : `waits for its turn in the rollout${parallel ? ` (max_parallel ${parallel})` : ''}`;
+      return { ...a, kind: dec.kind, ...(dec.fields?.length ? { fields: dec.fields } : {}), reason };
+    });
   }
 
   async stats(): Promise<Record<string, TaskStats>> {
