@@ -288,7 +288,7 @@ export class ApiFacade implements AgentApi {
       const d = this.#f.store.getRollout(a.job)?.deployment;
       const parallel = want.group.update?.maxParallel;
       const reason = d?.status === 'failed' ? `not replaced: the rollout failed (${d.description})` : `waits for its turn in the rollout${parallel ? ` (max_parallel ${parallel})` : ''}`;
-      return { ...a, kind: dec.kind, ...(dec.fields?.length ? { fields: dec.fields } : {}), reason };
+      return { ...a, kind: dec.kind, ...(dec.fields?.length ? { fields: dec.fields } : {}), ...(dec.reason ? { reason: dec.reason } : {}), waits: reason };
     });
   }
 

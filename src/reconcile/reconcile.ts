@@ -20,6 +20,8 @@ export interface PlanAction {
   /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
   fields?: string[];
   reason?: string;
+  /** Why it is not done now: its allocation waits for its turn in a rollout (or the rollout failed). */
+  waits?: string;
 }
 
 export interface DesiredInstance {

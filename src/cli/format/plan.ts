@@ -7,6 +7,7 @@
  *     -/+ restart web/g[1]/t (forces restart: args)
  *     - stop    old/g[0]/t
  *     !   held    api/g[0]/t (args changed; not applied, waiting for ports: …)
+ *     -/+ restart web/g[2]/t (forces restart: args; waits for its turn in the rollout (max_parallel 1))
  */
 import type { Plan, PlanAction } from '../../api/api.js';
 
@@ -18,9 +19,10 @@ const isHeld = (a: PlanAction) => a.kind === 'none' && (a.fields?.length ?? 0) >
 function line(a: PlanAction): string {
   const kind = isHeld(a) ? 'held' : a.kind;
   let text = `  ${MARK[kind].padEnd(3)} ${kind.padEnd(7)} ${a.task}`;
-  if (a.kind === 'restart') text += ` (forces restart: ${a.fields?.join(', ') || a.reason || 'spec changed'})`;
-  else if (a.kind === 'update') text += ` (in place: ${a.fields?.join(', ') || 'resources'})`;
-  else if (a.reason) text += ` (${a.reason})`;
+  const waits = a.waits ? `; ${a.waits}` : '';
+  if (a.kind === 'restart') text += ` (forces restart: ${a.fields?.join(', ') || a.reason || 'spec changed'}${waits})`;
+  else if (a.kind === 'update') text += ` (in place: ${a.fields?.join(', ') || 'resources'}${waits})`;
+  else if (a.reason || a.waits) text += ` (${[a.reason, a.waits].filter(Boolean).join('; ')})`;
   return text;
 }
 

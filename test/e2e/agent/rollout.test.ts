@@ -83,21 +83,28 @@ test('rollout e2e: count = 3, max_parallel = 1: an edit replaces one allocation 
   const first = h.doc()!.rollouts!.web.deployment!;
 
   await h.writeJob('web.hcl', webJob('2'));
+  // Sampled every 100 ms from the edit to the end: the records and the live task processes.
   let samples = 0;
   let fewest = 3;
   let fewestProcs = 3;
-  await waitFor(
-    () => {
-      samples++;
-      const doc = h.doc();
-      fewest = Math.min(fewest, runningCount(doc));
-      const v = versions(h);
-      fewestProcs = Math.min(fewestProcs, v.size);
-      const d = doc?.rollouts?.web?.deployment;
-      return d?.id !== first.id && d?.status === 'successful' && [...v.values()].filter((x) => x === '2').length === 3;
-    },
-    { ...T, timeoutMs: 60_000, intervalMs: 100, what: 'all 3 on version 2 and the deployment successful' },
-  ).catch((e) => assert.fail(`${e.message}\n${dump(h)}`));
+  const sampler = setInterval(() => {
+    samples++;
+    fewest = Math.min(fewest, runningCount(h.doc()));
+    fewestProcs = Math.min(fewestProcs, versions(h).size);
+  }, 100);
+  try {
+    // Meanwhile the plan names the allocations that wait for their turn.
+    await waitFor(async () => /waits for its turn in the rollout \(max_parallel 1\)/.test((await h.tendctl(['plan'])).stdout), { ...T, intervalMs: 50, what: 'plan shows the waiting allocations' });
+    await waitFor(
+      () => {
+        const d = h.doc()?.rollouts?.web?.deployment;
+        return d?.id !== first.id && d?.status === 'successful' && [...versions(h).values()].filter((x) => x === '2').length === 3;
+      },
+      { ...T, timeoutMs: 60_000, intervalMs: 100, what: 'all 3 on version 2 and the deployment successful' },
+    ).catch((e) => assert.fail(`${e.message}\n${dump(h)}`));
+  } finally {
+    clearInterval(sampler);
+  }
   assert.ok(samples >= 20, `expected the rollout to take a few seconds of samples, got ${samples}`);
   assert.ok(fewest >= 2, `expected at least 2 of 3 running at every sample, got ${fewest}`);
   assert.ok(fewestProcs >= 2, `expected at least 2 of 3 task processes alive at every sample, got ${fewestProcs}`);
