@@ -104,8 +104,8 @@ export class ApiFacade implements AgentApi {
       const dep = this.#deploymentView(v.id);
       if (dep) {
         v.deployment = dep;
-        const reverted = revertedText(dep);
-        if (reverted) v.reason = v.reason ? `${reverted}; ${v.reason}` : reverted;
+        const why = revertedText(dep) ?? (dep.status === 'failed' ? `rollout of version ${dep.version} failed: ${dep.description}; instances not yet replaced keep their version` : undefined);
+        if (why) v.reason = v.reason ? `${why}; ${v.reason}` : why;
       }
       const q = this.#parameterizedView(v.id);
       // The parent runs nothing itself: it is "running" while it may be dispatched (Nomad's status of a parameterized job).

@@ -287,7 +287,8 @@ export class Rollouts {
     const rec: RolloutRecord = before ? { ...before } : { job: id, versions: {} };
     const fileVersion = jobVersion(fileJob);
     const revision = this.#revisions.get(id);
-    const known = new Map<string, Job>(Object.entries(rec.versions));
+    const known = new Map<string, Job>();
+    for (const [v, j] of Object.entries(rec.versions ?? {})) if (usable(j)) known.set(v, j);
     known.set(fileVersion, fileJob);
     this.#known.set(id, known);
     const prevTarget = this.#targets.get(id);
@@ -462,6 +463,23 @@ export class Rollouts {
     }, wait + 5);
     this.#timer.unref?.();
   }
+}
+
+const checked = new WeakMap<object, boolean>();
+
+/** A job read back from the store that can still be expanded and hashed (one written by another tend may not). */
+function usable(job: Job): boolean {
+  let ok = checked.get(job);
+  if (ok === undefined) {
+    try {
+      jobVersion(job);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    checked.set(job, ok);
+  }
+  return ok;
 }
 
 function byIndex(records: readonly TaskRecord[], group: string): Map<number, TaskRecord[]> {

@@ -104,6 +104,8 @@ test('formatPlan: nomad-style marks, the field that forces a restart, and a summ
   assert.match(text, /-\s+stop\s+c\/g\[0\]\/t/);
   assert.doesNotMatch(text, /d\/g\[0\]/);
   assert.match(text, /Plan: 1 to start, 1 to restart, 1 to update in place, 1 to stop, 1 unchanged\./);
+  const waiting = formatPlan({ actions: [{ kind: 'restart', task: 'a/g[2]/t', job: 'a', fields: ['env.V'], waits: 'waits for its turn in the rollout (max_parallel 1)' }], files: [] });
+  assert.match(waiting, /-\/\+ restart a\/g\[2\]\/t \(forces restart: env\.V; waits for its turn in the rollout \(max_parallel 1\)\)/);
 });
 
 test('diff: ports the book cannot give hold a new instance pending and an edit of a running one back, saying why', () => {
