@@ -104,7 +104,9 @@ export class ApiFacade implements AgentApi {
       const dep = this.#deploymentView(v.id);
       if (dep) {
         v.deployment = dep;
-        const why = revertedText(dep) ?? (dep.status === 'failed' ? `rollout of version ${dep.version} failed: ${dep.description}; instances not yet replaced keep their version` : undefined);
+        // A failed rollout leaves instances on their old version (unless it had none to replace).
+        const left = dep.groups.some((g) => g.placed < g.desiredTotal);
+        const why = revertedText(dep) ?? (dep.status === 'failed' && left ? `rollout of version ${dep.version} failed: ${dep.description}; instances not yet replaced keep their version` : undefined);
         if (why) v.reason = v.reason ? `${why}; ${v.reason}` : why;
       }
       const q = this.#parameterizedView(v.id);
