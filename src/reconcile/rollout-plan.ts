@@ -288,7 +288,27 @@ export function stepDeployment(i: DeploymentStepInput): DeploymentStep {
     out.ended = 'successful';
     out.wakeAt = undefined;
   }
-  out.changed = JSON.stringify(next) !== JSON.stringify(d);
+  out.changed = !sameDeployment(d, next);
   out.deployment = out.changed ? next : d;
   return out;
+}
+
+/** Field by field (a deployment of 1,000 allocations is compared after every task's run). */
+function sameDeployment(a: Deployment, b: Deployment): boolean {
+  if (a.status !== b.status || a.description !== b.description || a.endedAt !== b.endedAt) return false;
+  const ga = Object.keys(a.groups);
+  if (ga.length !== Object.keys(b.groups).length) return false;
+  for (const name of ga) {
+    const x = a.groups[name];
+    const y = b.groups[name];
+    if (!y || x.desiredTotal !== y.desiredTotal || x.requireProgressBy !== y.requireProgressBy) return false;
+    const keys = Object.keys(x.allocs);
+    if (keys.length !== Object.keys(y.allocs).length) return false;
+    for (const k of keys) {
+      const p = x.allocs[k];
+      const q = y.allocs[k];
+      if (!q || p.placedAt !== q.placedAt || p.healthyAt !== q.healthyAt || p.unhealthy !== q.unhealthy) return false;
+    }
+  }
+  return true;
 }

@@ -46,6 +46,8 @@ const LIVE = new Set(['starting', 'running', 'stopping']);
 
 /** Timers never wait longer than this (a clock that jumps, a deadline of hours). */
 const MAX_WAIT_MS = 60_000;
+/** Task runs within this long share one evaluation; due times are rounded up to it (1,000 allocations turning healthy one by one). */
+const COALESCE_MS = 100;
 
 export interface RolloutsOptions {
   store: Store;
@@ -248,13 +250,15 @@ export class Rollouts {
     this.#revisions.delete(id);
   }
 
+  /** A look soon: the task runs of the next few ms share one evaluation. */
   #schedule(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const t = setTimeout(() => {
       this.#scheduled = false;
       if (!this.#closed) this.#evaluateDirty();
-    });
+    }, COALESCE_MS);
+    t.unref?.();
   }
 
   /** Evaluate the dirty jobs; tell the agent when an allocation's version changed (`notify`). */
@@ -386,6 +390,7 @@ export class Rollouts {
       for (let i = 0; i < g.count; i++) if (g.allocs.get(i)?.version !== target.version) return false;
       return true;
     });
+    const initial = !quiet && now_.every((g) => g.allocs.size === 0);
     const manual = rollingGroups(target.job).some((g) => g.update.healthCheck === 'manual');
     return {
       id: randomUUID().slice(0, 8),
@@ -397,6 +402,7 @@ export class Rollouts {
       startedAt: iso,
       groups: Object.fromEntries(groups.map((g) => [g.name, { desiredTotal: g.count, allocs: {} }])),
       ...(quiet ? { quiet: true } : {}),
+      ...(initial ? { initial: true } : {}),
     };
   }
 
@@ -437,10 +443,14 @@ export class Rollouts {
       this.#event(job, TASK_EVENT.AllocUnhealthy, `Allocation ${u.group}[${u.index}] unhealthy: ${u.reason}`, { deployment: d.id, group: u.group, index: u.index });
       this.#log.warn({ job: job.id, group: u.group, index: u.index, reason: u.reason }, 'allocation unhealthy');
     }
-    for (const h of step.healthy) {
-      if (!d.quiet) this.#event(job, TASK_EVENT.AllocHealthy, `Allocation ${h.group}[${h.index}] healthy`, { deployment: d.id, group: h.group, index: h.index });
-      this.#log.info({ job: job.id, group: h.group, index: h.index, deployment: d.id }, 'allocation healthy');
-    }
+    for (const h of step.healthy) this.#log.info({ job: job.id, group: h.group, index: h.index, deployment: d.id }, 'allocation healthy');
+    // One event per step, for the allocations a rollout replaced (a new job's or an agent start's would flood the ring).
+    if (!step.healthy.length || d.quiet || d.initial) return;
+    const names = step.healthy.map((h) => `${h.group}[${h.index}]`);
+    const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+    const healthy = Object.values(d.groups).reduce((n, g) => n + Object.values(g.allocs).filter((a) => a.healthyAt).length, 0);
+    const total = Object.values(d.groups).reduce((n, g) => n + g.desiredTotal, 0);
+    this.#event(job, TASK_EVENT.AllocHealthy, `Allocation${names.length === 1 ? '' : 's'} ${shown} healthy (${healthy}/${total})`, { deployment: d.id, allocs: names });
   }
 
   #event(job: Job, type: NewEvent['type'], message: string, details: Record<string, unknown>): void {
@@ -452,6 +462,7 @@ export class Rollouts {
     if (this.#closed) return;
     let at = Infinity;
     for (const t of this.#wakeAt.values()) at = Math.min(at, t);
+    if (at !== Infinity) at = Math.ceil(at / COALESCE_MS) * COALESCE_MS;
     if (at === this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
@@ -460,7 +471,7 @@ export class Rollouts {
     this.#timer = setTimeout(() => {
       this.#timerAt = Infinity;
       this.check();
-    }, wait + 5);
+    }, wait + 1);
     this.#timer.unref?.();
   }
 }
@@ -503,10 +514,14 @@ function sameAssign(a: Assign | undefined, b: Assign): boolean {
   return true;
 }
 
-/** Records equal, jobs compared by identity (a job that followed its file's edit is written again). */
+/**
+ * Records equal: the deployment by identity (the planner returns the one it got when nothing
+ * changed), jobs by identity (a job that followed its file's edit is written again).
+ */
 function sameRecord(a: RolloutRecord, b: RolloutRecord): boolean {
-  const ka = Object.keys(a.versions);
+  if (a.deployment !== b.deployment) return false;
+  const ka = Object.keys(a.versions ?? {});
   const kb = Object.keys(b.versions);
   if (ka.length !== kb.length || kb.some((k) => a.versions[k] !== b.versions[k])) return false;
-  return JSON.stringify({ ...a, versions: undefined }) === JSON.stringify({ ...b, versions: undefined });
+  return JSON.stringify([a.stable, a.reverted]) === JSON.stringify([b.stable, b.reverted]);
 }

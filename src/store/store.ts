@@ -259,6 +259,8 @@ export interface Deployment {
   groups: Record<string, DeploymentGroup>;
   /** Every allocation was already on its version when it started (an agent start, an edit of another group): no events unless it fails. */
   quiet?: boolean;
+  /** No allocation had run when it started (a new job): every one is placed at once, no event per allocation turning healthy. */
+  initial?: boolean;
 }
 
 /** What the agent keeps about the rollouts of one service job (the rollout controller, src/reconcile/rollouts.ts, is its only writer). */
