@@ -365,13 +365,13 @@ export class Rollouts {
       rec.reverted = { version: d.version, ...(revision ? { fileRevision: revision } : {}), at: iso, reason: d.description };
     }
 
-    // The stable version's job follows its file while the file gives that version (an edit in place).
     const assign = this.#withRest(target, step!.assign);
     this.#targets.set(id, target);
     this.#assign.set(id, assign);
     if (step!.wakeAt !== undefined && rec.deployment?.status === 'running') this.#wakeAt.set(id, step!.wakeAt);
     else this.#wakeAt.delete(id);
     // Jobs of the versions still needed: the target, the stable one, and each one an allocation runs.
+    // A version's job is the latest seen with it: the stable one follows its file's edits in place.
     const keep = new Set<string>([target.version, ...(rec.stable ? [rec.stable.version] : [])]);
     for (const g of assign.values()) for (const v of g.values()) keep.add(v);
     const versions: Record<string, Job> = {};
