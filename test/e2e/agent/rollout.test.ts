@@ -172,3 +172,36 @@ test('rollout e2e: a version that fails is rolled back to the last healthy one w
   );
   await deploymentDone(h, 'successful', 'version 3 successful');
 });
+
+test('rollout e2e: an agent killed mid-rollout goes on where it was after its restart: replaced instances are not replaced again', { timeout: 120_000 }, async (t) => {
+  if (!requireLinux(t)) return;
+  const h = await harness(t);
+  await h.start();
+  const update = '    healthy_deadline = "30s"';
+  await h.writeJob('web.hcl', webJob('1', { update }).replace('min_healthy_time = "1s"', 'min_healthy_time = "2s"'));
+  await waitFor(() => [...versions(h).values()].filter((v) => v === '1').length === 3, { ...T, what: '3 instances of version 1' });
+  await deploymentDone(h, 'successful', 'version 1 stable');
+  await h.writeJob('web.hcl', webJob('2', { update }).replace('min_healthy_time = "1s"', 'min_healthy_time = "2s"'));
+  // Killed once the replaced instance is recorded running version 2 (its handle on disk), before it is healthy.
+  const recordedV2 = () => {
+    const r = h.records()[IDS[0]];
+    return r?.state === 'running' && r.handle !== undefined && readEnviron(r.handle.pid).VERSION === '2';
+  };
+  await waitFor(recordedV2, { ...T, what: 'the first instance recorded on version 2' }).catch((e) => assert.fail(`${e.message}\n${dump(h)}`));
+  const firstPid = h.records()[IDS[0]].handle!.pid;
+  await h.kill9();
+  assert.deepEqual([...versions(h).values()].sort(), ['1', '1', '2'], 'tasks outlive the agent');
+  let fewest = 3;
+  const sampler = setInterval(() => (fewest = Math.min(fewest, versions(h).size)), 100);
+  try {
+    await h.start();
+    await waitFor(() => h.doc()?.rollouts?.web?.deployment?.status === 'successful' && [...versions(h).values()].filter((v) => v === '2').length === 3, { ...T, what: 'the rollout finished after the restart' }).catch((e) =>
+      assert.fail(`${e.message}\n${dump(h)}`),
+    );
+  } finally {
+    clearInterval(sampler);
+  }
+  assert.ok(fewest >= 2, `expected at least 2 of 3 task processes alive across the restart, got ${fewest}`);
+  assert.equal(h.records()[IDS[0]].handle!.pid, firstPid, 'the instance replaced before the kill was adopted, not replaced again');
+  assert.deepEqual([...h.taskProcs().values()].map((p) => p.length), [1, 1, 1], 'one process per instance');
+});
