@@ -9,7 +9,7 @@ import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
 import type { Driver } from '../drivers/driver.js';
 import type { Store } from '../store/store.js';
-import type { DesiredInstance, DiffOptions } from '../reconcile/reconcile.js';
+import type { DesiredInstance, DiffOptions, PlanDetail } from '../reconcile/reconcile.js';
 import type { TaskWorker } from '../reconcile/task-worker.js';
 import type { PeriodicLauncher } from '../reconcile/periodic.js';
 import type { DispatchLauncher } from '../reconcile/dispatch.js';
@@ -222,10 +222,10 @@ export class ApiFacade implements AgentApi {
     return this.#f.executor.exec(handle, command, opts);
   }
 
-  async plan(dir?: string): Promise<Plan> {
+  async plan(dir?: string, detail: PlanDetail = {}): Promise<Plan> {
     const opts = this.#f.diffOptions();
     if (!dir || dir === this.#f.jobsDir) {
-      return { actions: diffAll(this.#f.state.desired, this.#f.store.all(), opts), files: this.files() };
+      return { actions: diffAll(this.#f.state.desired, this.#f.store.all(), opts, detail), files: this.files() };
     }
     if (!this.#f.loadDir) throw new TendError('E_BAD_REQUEST', `failed to plan ${dir}: this agent can only plan its jobs dir`);
     const loaded = await this.#f.loadDir(dir, this.#f.node);
@@ -233,7 +233,7 @@ export class ApiFacade implements AgentApi {
     const kept = new Set(loaded.jobs.map((j) => j.id));
     const desired = expandJobs(loaded.jobs.filter(runsOnItsOwn), this.#f.store.nodeId);
     for (const [id, d] of this.#f.state.desired) if (d.job.parent && kept.has(rootJobId(d.job.id))) desired.set(id, d);
-    return { actions: diffAll(desired, this.#f.store.all(), opts), files: loaded.files };
+    return { actions: diffAll(desired, this.#f.store.all(), opts, detail), files: loaded.files };
   }
 
   async stats(): Promise<Record<string, TaskStats>> {

@@ -11,9 +11,9 @@ export type { AllocatedPort } from '../ports/ports.js';
 // Domain types live with their owners; re-exported here because they are part of the API's JSON.
 export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/store.js';
 export { TASK_EVENT } from '../store/store.js';
-export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
+export type { FieldChange, FieldEffect, PlanAction, PlanActionKind, PlanDetail } from '../reconcile/reconcile.js';
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
-import type { PlanAction } from '../reconcile/reconcile.js';
+import type { PlanAction, PlanDetail } from '../reconcile/reconcile.js';
 export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
 import type { CasOptions, Variable, VariableItems, VariableMetadata } from '../vars/vars.js';
 
@@ -212,8 +212,8 @@ export interface AgentApi {
   /** Restart the task without changing desired state (also revives a failed task). */
   restart(id: string): Promise<void>;
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecSession>;
-  /** Plan for the files in dir (default: the jobs dir) against what runs now. */
-  plan(dir?: string): Promise<Plan>;
+  /** Plan for the files in dir (default: the jobs dir) against what runs now; `verbose` also gives env and artifact values. */
+  plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
   stats(): Promise<Record<string, TaskStats>>;
   /** Launch a child of a periodic job now (`tendctl job periodic force`); throws E_JOB_NOT_FOUND. */

@@ -13,7 +13,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
+import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, PlanDetail, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -73,7 +73,7 @@ export interface TendClient {
   dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
-  plan(dir?: string): Promise<Plan>;
+  plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
   /** Prometheus text of /metrics. */
   metrics(): Promise<string>;
@@ -331,7 +331,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       return { stdout, stderr, exit, kill: () => request.destroy() };
     },
     // The agent resolves paths from its own working directory: send an absolute one.
-    plan: (dir) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir) })}`),
+    plan: (dir, detail) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir), verbose: detail?.verbose })}`),
     stats: () => call('GET', '/v1/stats'),
     async metrics() {
       const res = await open('GET', '/metrics');

@@ -19,7 +19,7 @@
  *   POST /v1/job/<job>/periodic/force   { job, child }: launch a periodic job's child now
  *   POST /v1/job/<job>/dispatch {meta, payload}   { job, child }: dispatch a parameterized job
  *                                       (payload base64, at most 16 KiB decoded; body at most 64 KiB)
- *   GET  /v1/plan[?dir=]                Plan
+ *   GET  /v1/plan[?dir=&verbose=1]      Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
  *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
  *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
@@ -170,7 +170,7 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
       return serveVar(ctx);
     case 'plan':
       if (rest.length) break;
-      return get(() => api.plan(url.searchParams.get('dir') || undefined));
+      return get(() => api.plan(url.searchParams.get('dir') || undefined, { verbose: url.searchParams.get('verbose') === '1' }));
     case 'resolve': {
       if (rest.length) break;
       const q = url.searchParams.get('q');
