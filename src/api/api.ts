@@ -52,7 +52,11 @@ export interface TaskView {
   dirs?: { alloc: string; task: string; logs: string; logKey: string };
 }
 
-export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
+/**
+ * A job as a whole: `degraded` when a task of it is between a crash and its restart, `stopping`
+ * when its file is gone and its tasks are being stopped.
+ */
+export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'degraded' | 'stopping' | 'invalid' | 'excluded' | 'blocked' | 'dead';
 
 /** One child job of a periodic or parameterized job, as its parent's view lists it. */
 export interface ChildView {
@@ -133,6 +137,8 @@ export interface NodeView {
   datacenter: string;
   version: string;
   executor: 'plain' | 'oci';
+  /** Why this executor (`auto: root, runc, conmon and cgroups work`, `executor = "plain" (agent config or -executor)`). */
+  executorReason?: string;
   cgroupMode: string;
   cores: number[];
   reservedCores: number[];
@@ -205,6 +211,8 @@ export interface AgentApi {
   task(id: string, opts?: { stats?: boolean }): Promise<TaskView>;
   /** Instance ids matching an unambiguous prefix (`web/server` → `web/server[0]/server`, `web` when it has one task). */
   resolve(query: string): string[];
+  /** For a query that resolves to nothing: the ids it was likely meant to be (at most 3). */
+  suggestTasks?(query: string): string[];
   events(q?: EventQuery): TaskEvent[];
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (e: TaskEvent) => void): () => void;

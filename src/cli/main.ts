@@ -66,7 +66,9 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
       return cmd.errorExitCode ?? 2;
     }
     const code = isTendError(err) ? ` [${err.code}]` : '';
-    io.stderr.write(`${prog} ${cmd.name}: ${describeError(err)}${code}\n`);
+    // The code ends the first line: a message that lists things below (the instances of an ambiguous task) keeps its list clean.
+    const [first, ...rest] = describeError(err).split('\n');
+    io.stderr.write(`${prog} ${cmd.name}: ${first}${code}\n${rest.map((l) => `${l}\n`).join('')}`);
     if (io.env.TEND_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
     return cmd.errorExitCode ?? 1;
   }
