@@ -156,17 +156,18 @@ test('tendctl status: unambiguous prefixes resolve, ambiguous ones list the matc
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stdout, /^ID\s+= api\/api\[0\]\/app$/m);
   assert.equal(many.code, 1);
-  assert.match(many.stderr, /"web\/frontend" is ambiguous; it matches 2 instances:\n\s+web\/frontend\[0\]\/server\n\s+web\/frontend\[1\]\/server/);
+  // The error code ends the first line, not the list.
+  assert.equal(many.stderr, 'tendctl restart: task "web/frontend" matches 2 instances; name one: [E_TASK_AMBIGUOUS]\n  web/frontend[0]/server\n  web/frontend[1]/server\n');
   assert.equal(agent.calls.length, 0);
 });
 
 test('tendctl logs: unknown task is a 404 naming it, exit 1, no stack', async () => {
   const [r, s] = await Promise.all([tendctl(['logs', 'nope']), tendctl(['status', 'nope'])]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /task "nope" not found \[E_TASK_NOT_FOUND\]/);
+  assert.equal(r.stderr, 'tendctl logs: task "nope" not found (tendctl status lists the tasks) [E_TASK_NOT_FOUND]\n');
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.equal(s.code, 1);
-  assert.match(s.stderr, /no job or task matches "nope"/);
+  assert.equal(s.stderr, 'tendctl status: no job or task matches "nope" (tendctl status lists them) [E_TASK_NOT_FOUND]\n');
 });
 
 test('tendctl events: lists the backlog, -f receives a published event, -job filters', async () => {
