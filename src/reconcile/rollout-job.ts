@@ -97,6 +97,8 @@ export function stepJob(i: JobStepInput): JobStep {
   }
 
   let step: ReturnType<typeof stepDeployment> | undefined;
+  // The operator's fail is for the deployment running now, not for the rollback it starts.
+  let failNow = i.fail ?? false;
   let target!: { job: Job; version: string };
   for (let pass = 0; pass < 2; pass++) {
     target = rec.reverted && rec.stable ? { job: known.get(rec.stable.version)!, version: rec.stable.version } : { job: fileJob, version: fileVersion };
@@ -118,9 +120,10 @@ export function stepJob(i: JobStepInput): JobStep {
       }
     }
     let endedByUser = false;
-    if (i.fail && deployment.status === 'running') {
+    if (failNow && deployment.status === 'running') {
       deployment = { ...deployment, status: 'failed', description: DEPLOYMENT_DESCRIPTION.FailedByUser, endedAt: iso };
       endedByUser = true;
+      failNow = false;
     }
     step = stepDeployment({ now, deployment, groups: now_, known: new Set(known.keys()), hold: !i.live });
     rec.deployment = step.deployment;
