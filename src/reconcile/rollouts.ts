@@ -1,10 +1,11 @@
 /**
  * The rollout controller: the version each allocation of a service job runs, and the job's
  * deployments (Nomad's deployment watcher, on one node). The planner (`rollout-plan.ts`, pure)
- * decides; this keeps what must outlive a step and an agent restart in the store (the job's
- * RolloutRecord: the deployment, the last stable version, a revert in force, and the jobs of the
- * versions still run), records the deployment's events, and wakes itself when a min_healthy_time or
- * a deadline is due.
+ * decides; one job's step (`rollout-job.ts`) keeps what must outlive it and an agent restart in
+ * the store (the job's RolloutRecord: the deployment, the last stable version, a revert in force,
+ * and the jobs of the versions still run) and records the deployment's events; this holds what
+ * each job rolls out now, decides when to look again (task runs, a min_healthy_time or a deadline
+ * due, the checks' health) and takes the operator's requests.
  *
  * Where it plugs in: the desired set. The agent expands every job through `expand()`, which gives
  * each allocation the job of the version the rollout lets it run: an allocation waiting for its
