@@ -17,7 +17,7 @@
  * the records. The worker only records them: it acts once the agent calls `begin()`.
  */
 import type pino from 'pino';
-import type { Executor, ExitResult, ListedTask } from '../executor/executor.js';
+import type { Executor, ExitResult, ListedTask, TaskHandle } from '../executor/executor.js';
 import type { Store, StoreLoadResult, TaskRecord } from '../store/store.js';
 import { describeError } from '../errors.js';
 import type { Clock } from '../clock.js';
@@ -61,14 +61,23 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
   // An action was cut short: no process was recorded, so none is trusted.
   for (const r of records) if (!r.handle) o.worker.submit(r.id, { type: 'interrupted' });
   const limit = o.concurrency ?? 32;
-  // Executor ids whose fate the records decide (adopted or exit recorded): list() skips them.
-  const handled = new Set(withHandle.map((r) => r.handle!.id));
+  // Runs whose exit the records decide (found ended): list() skips them, but not a newer run of
+  // the same executor id (a restart launched after the store last recorded a handle).
+  const ended = new Map<string, TaskHandle>();
+  // The executor's latest run of each id: a record's handle may be a run older than it.
+  const latest = new Map<string, ListedTask>();
+  try {
+    for (const t of await o.executor.list()) latest.set(t.id, t);
+  } catch (err) {
+    log.warn({ err: describeError(err) }, 'failed to list the executor\'s tasks');
+  }
   for (let i = 0; i < withHandle.length; i += limit) {
     await Promise.all(
       withHandle.slice(i, i + limit).map(async (r) => {
         const handle = r.handle!;
         try {
           const res = await o.executor.reattach(handle);
+          if (res.state === 'exited' && (await adoptNewerRun(r, handle))) return;
           if (res.state === 'running') {
             known.add(r.execId);
             adopted++;
@@ -76,19 +85,38 @@ export async function recoverTasks(o: RecoverOptions): Promise<RecoverSummary> {
             log.info({ job: r.job, group: r.group, index: r.index, task: r.task, pid: res.handle.pid }, 'task adopted');
           } else {
             exited++;
+            ended.set(handle.id, handle);
             o.worker.submit(r.id, { type: 'exited', exit: res.exit, handle, recovered: res.exit.monitorLost ? "Task's monitor found dead" : 'Task ended while the agent was down' });
           }
         } catch (err) {
           exited++;
+          ended.set(handle.id, handle);
           log.warn({ id: r.id, err: describeError(err) }, 'failed to reattach task');
           o.worker.submit(r.id, { type: 'exited', handle, exit: { code: null, signal: null, oomKilled: false, at: now(), known: false, message: `failed to reattach: ${describeError(err)}` } });
         }
       }),
     );
   }
+  /**
+   * The recorded run ended, but the executor has a newer run of the same id: a restart launched
+   * after the store last recorded a handle (the agent died in between). That run is the task now;
+   * the old run's exit was handled before the restart, and its cleanup would destroy the new run.
+   */
+  async function adoptNewerRun(r: TaskRecord, old: TaskHandle): Promise<boolean> {
+    const newer = latest.get(old.id);
+    if (!newer || (newer.handle.pid === old.pid && newer.handle.pidStartTime === old.pidStartTime)) return false;
+    const res = await o.executor.reattach(newer.handle).catch(() => undefined);
+    if (res?.state !== 'running') return false;
+    known.add(old.id);
+    adopted++;
+    o.worker.submit(r.id, { type: 'adopted', handle: res.handle, message: 'Task adopted: its restart was recorded by the executor, not yet by the store', rebuilt: true });
+    log.info({ job: r.job, group: r.group, index: r.index, task: r.task, pid: res.handle.pid, was: old.pid }, 'task adopted: a restart the store had not recorded');
+    return true;
+  }
+
   // The records as the worker left them decide which of the executor's tasks need rebuilding.
   await o.worker.idle();
-  const rb = await rebuild(o, log, handled, known, limit);
+  const rb = await rebuild(o, log, ended, known, limit);
   await o.worker.idle();
   adopted += rb.adopted;
   exited += rb.exited;
@@ -108,7 +136,7 @@ interface RebuildSummary {
 }
 
 /** Records for the executor's tasks the store lacks; adds the ids it takes charge of to `known`. */
-async function rebuild(o: RecoverOptions, log: pino.Logger, handled: ReadonlySet<string>, known: Set<string>, limit: number): Promise<RebuildSummary> {
+async function rebuild(o: RecoverOptions, log: pino.Logger, ended: ReadonlyMap<string, TaskHandle>, known: Set<string>, limit: number): Promise<RebuildSummary> {
   const out: RebuildSummary = { adopted: 0, exited: 0, unknownSpec: 0 };
   let listed: ListedTask[];
   try {
@@ -120,7 +148,9 @@ async function rebuild(o: RecoverOptions, log: pino.Logger, handled: ReadonlySet
   const todo: { t: ListedTask; id: string; attach: boolean; unknown: boolean }[] = [];
   const claimed = new Set<string>();
   for (const t of listed) {
-    if (handled.has(t.id)) continue;
+    if (known.has(t.id)) continue; // adopted from its record
+    const old = ended.get(t.id);
+    if (old && old.pid === t.handle.pid && old.pidStartTime === t.handle.pidStartTime) continue; // the ended run itself
     const rb = rebuildRecord(t, undefined);
     if (!rb) {
       log.warn({ id: t.id, ...t.identity }, 'task identity does not match its executor id; left to gc');

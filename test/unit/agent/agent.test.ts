@@ -260,6 +260,27 @@ test('agent: a task launched by an agent that died before recording its handle i
   await second.agent.stop();
 });
 
+test('agent: a restart cut short after its launch (the store still holds the previous run\'s handle) adopts the new run, no second process', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-agent-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const executor = new FakeExecutor();
+  const first = await setup(t, [makeJob('a')], { executor, dir });
+  const r = first.store.get('a/g[0]/t')!;
+  const pid = executor.pidOf(r.execId);
+  // What the store held when the agent died: the run before this one (same exec id, another pid).
+  first.store.update(r.id, (x) => {
+    x.handle = { ...x.handle!, pid: pid! + 5000, pidStartTime: 1 };
+    x.state = 'running';
+  });
+  await first.agent.stop();
+  const second = await setup(t, [makeJob('a')], { executor, dir });
+  assert.equal(executor.launches.length, 1, 'no second launch');
+  assert.equal(executor.pidOf(r.execId), pid, 'the new run keeps running');
+  assert.equal(second.store.get(r.id)?.handle?.pid, pid, 'and is the one recorded');
+  assert.equal(second.store.get(r.id)?.state, 'running');
+  await second.agent.stop();
+});
+
 test('agent: stop with stopTasks stops every task; without, tasks keep running', async (t) => {
   const a = await setup(t, [makeJob('a', { count: 3 })]);
   await a.agent.stop({ stopTasks: true });
