@@ -53,6 +53,15 @@ export const ACTED_ON: readonly string[] = [
   'template.change_script', 'change_script.command', 'change_script.args', 'change_script.timeout', 'change_script.fail_on_error',
   'template.perms', 'template.uid', 'template.gid', 'template.env', 'template.once', 'template.splay', 'template.wait', 'wait.min', 'wait.max',
   'template.left_delimiter', 'template.right_delimiter', 'template.error_on_missing_key', 'restart.render_templates',
+  // src/services/: the local catalog and the checks (Consul-only fields are warned in services.ts).
+  'group.service', 'task.service', 'service.name', 'service.port', 'service.tags', 'service.meta', 'service.provider', 'service.address_mode',
+  'service.address', 'service.task', 'service.on_update', 'service.check', 'service.check_restart',
+  'check.name', 'check.type', 'check.port', 'check.interval', 'check.timeout', 'check.path', 'check.method', 'check.header', 'check.body',
+  'check.protocol', 'check.tls_skip_verify', 'check.tls_server_name', 'check.command', 'check.args', 'check.task', 'check.address_mode',
+  'check.grpc_service', 'check.grpc_use_tls', 'check.initial_status', 'check.success_before_passing', 'check.failures_before_critical',
+  'check.failures_before_warning', 'check.on_update', 'check.check_restart', 'check_restart.limit', 'check_restart.grace',
+  'check_restart.ignore_warnings',
+  'check.notes', // for humans only, as in Consul
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -60,22 +69,10 @@ const driverOf = (f: FieldContext): string | undefined => str([...f.ancestors, f
 const rawExecOnly = (what: string): Consequence => (f) => (driverOf(f) === 'raw_exec' ? `not applied to raw_exec tasks; ${what}` : undefined);
 
 const update: Consequence = () => 'not followed; a change restarts all instances at once (no max_parallel, canaries or health gates)';
-const service: Consequence = (f) => {
-  const name = str(f.body.attrs.name);
-  return `not registered${name ? `: ${shown(name)} is` : '; it is'} in no catalog and no one can discover it through tend`;
-};
-const checkRestart: Consequence = () => 'not followed; the task is never restarted for health';
 
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
-  // Being implemented now: drop the line when the feature lands.
-  'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
-  'service.check_restart': checkRestart,
-  'check.check_restart': checkRestart,
-
   // Need a scheduler or a network: what tend does instead.
-  'group.service': service,
-  'task.service': service,
   'job.update': update,
   'group.update': update,
   'job.datacenters': (f) => (Array.isArray(f.value) && f.value.some((d) => d !== '*') ? 'not checked; the job runs on this node whatever its datacenter (a constraint on ${node.datacenter} selects nodes)' : undefined),
@@ -83,6 +80,18 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'job.priority': () => 'has no effect on one node; no job waits for or preempts another',
   'logs.disabled': (f) => (f.value === true ? "not followed; the task's output is collected and rotated anyway" : undefined),
   'logs.enabled': (f) => (f.value === false ? "not followed; the task's output is collected and rotated anyway" : undefined),
+
+  // Services: what needs Consul or canaries (src/jobspec/services.ts warns about the provider).
+  'service.connect': () => 'Consul Connect is not supported by tend; the service is registered without a sidecar or upstreams',
+  'service.canary_tags': () => 'tend runs no canaries; the service always has its tags',
+  'service.canary_meta': () => 'tend runs no canaries; the service always has its meta',
+  'service.enable_tag_override': () => "is Consul's anti-entropy setting; tend's catalog holds the tags as written",
+  'service.tagged_addresses': () => 'are Consul addresses; tend registers the service address only',
+  'service.cluster': () => 'names a Consul cluster; tend has none',
+  'service.kind': () => 'is a Consul service kind; the service is registered as a plain one',
+  'service.weights': () => 'are Consul DNS weights; tend has no DNS',
+  'service.identity': () => 'service identities need a Nomad server; none is made',
+  'check.expose': (f) => (f.value === true ? "needs Consul Connect; the check asks the service's port directly" : undefined),
 
   // exec-only fields, on a raw_exec task.
   'config.pid_mode': rawExecOnly('they share the host PID namespace'),
