@@ -38,6 +38,7 @@ import { DispatchLauncher } from '../reconcile/dispatch.js';
 import { runsOnItsOwn } from '../reconcile/child-jobs.js';
 import { taskHooks } from './hooks.js';
 import type { PortBook } from '../ports/book.js';
+import type { AllocHealth } from '../services/health.js';
 
 /** How often allocations waiting for ports are tried again (besides every pass). */
 const PORTS_RETRY_MS = 5000;
@@ -57,6 +58,8 @@ export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' 
   hooks?: TaskHooks;
   /** Ports of allocations (absent: tasks get none; unit tests of other parts). */
   ports?: PortBook;
+  /** Allocations' health by their checks (src/services/health.ts); absent without a catalog. */
+  health?: AllocHealth;
 }
 
 export class Agent extends ApiFacade {
@@ -104,6 +107,15 @@ export class Agent extends ApiFacade {
     this.#state = state;
     this.#worker = worker;
     this.#fileEvents = new FileEvents(opts.store, this.#log, opts.metrics);
+  }
+
+  /**
+   * Allocations' health by their service checks, for rolling updates (`health_check = "checks"`):
+   * `health(allocId)` and `onHealthChange(cb)`, see src/services/health.ts. Absent when the agent
+   * was made without a service catalog (unit tests).
+   */
+  get health(): AllocHealth | undefined {
+    return this.#o.health;
   }
 
   /** Recover, garbage-collect, watch, converge. */
