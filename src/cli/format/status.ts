@@ -17,6 +17,7 @@ import { formatDiagnostic as formatDiagnosticText } from '../../jobspec/format.j
 import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
 import { renderPeriodic, renderPeriodicJobs } from './periodic.js';
 import { renderParameterized, renderParameterizedJobs } from './parameterized.js';
+import { checkSettings, colorCheck, renderChecks } from './services.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -221,6 +222,10 @@ export function renderJob(
   if (allocs.size) {
     out.push(p.bold('Ports'), formatTable(['GROUP', 'PORTS'], [...allocs.values()].map((t) => [groupLabel(t), t.ports!.map(formatPort).join(', ')]), { indent: '  ', headerStyle: p.bold }).trimEnd(), '');
   }
+  // Each check once (a group's checks are on every task of its allocation).
+  const checks = new Map<string, NonNullable<TaskView['checks']>[number]>();
+  for (const t of [...job.tasks].sort(compareTasks)) for (const c of t.checks ?? []) if (!checks.has(c.id)) checks.set(c.id, c);
+  if (checks.size) out.push(p.bold('Checks'), renderChecks([...checks.values()], opts.now, p, { service: true, indent: '  ' }).trimEnd(), '');
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {
@@ -290,6 +295,14 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
     pairs.push(['Logs', t.dirs.logs]);
   }
   const out = [formatKeyValues(pairs)];
+  if (t.checks?.length) {
+    out.push(p.bold('Checks'), renderChecks(t.checks, now, p, { service: true, indent: '  ' }));
+    for (const c of t.checks) {
+      out.push(`  ${c.name} (${colorCheck(c.status, p)}): ${checkSettings(c)}`);
+      if (c.output) out.push(...c.output.trimEnd().split('\n').slice(0, 6).map((l) => `    ${l}`));
+    }
+    out.push('');
+  }
   if (t.spec) out.push(p.bold(`Task Spec (resolved, from ${t.file})`), formatSpec(t.spec));
   out.push(p.bold('Recent Events:'));
   out.push(t.events?.length ? renderEvents(t.events, now, p) : 'No events.\n');
