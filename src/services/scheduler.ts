@@ -1,6 +1,9 @@
 /**
  * One scheduler for every check on the node: a min-heap of due times under a single timer, so
- * 1,000 checks cost one pending timeout, not 1,000.
+ * 1,000 checks cost one pending timeout, not 1,000. The timer fires on a TICK_MS grid (a timer
+ * wheel's slots): checks due within one tick run together, so 1,000 checks at a 10 s interval
+ * wake the process at most 10 times a second, not 100 (each check runs at most one tick late;
+ * its period stays exact).
  *
  *  - A new check first runs after a random delay within its interval (at most FIRST_SPREAD_MS),
  *    so checks registered together (an agent restart, a `count = 50` group) do not all fire at
@@ -34,6 +37,9 @@ export const realTime: SchedulerTime = {
 
 /** The first run of a new check comes within this much (or its interval, when shorter). */
 export const FIRST_SPREAD_MS = 5000;
+
+/** The timer's grid: due checks are run together at the next multiple of this. */
+export const TICK_MS = 100;
 
 interface Entry {
   id: string;
@@ -123,18 +129,20 @@ export class CheckScheduler {
       this.#timerAt = Infinity;
       return;
     }
-    if (this.#timer !== undefined && this.#timerAt <= next) return;
+    const at = Math.ceil(next / TICK_MS) * TICK_MS;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) this.#time.clearTimeout(this.#timer);
-    this.#timerAt = next;
-    this.#timer = this.#time.setTimeout(() => this.#fire(), Math.max(0, next - this.#time.now()));
+    this.#timerAt = at;
+    this.#timer = this.#time.setTimeout(() => this.#fire(), Math.max(0, at - this.#time.now()));
   }
 
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     if (this.#closed) return;
+    // A timer may fire a little early: take what is due within this tick.
     const now = this.#time.now();
-    while (this.#heap.length && this.#heap[0].due <= now) {
+    while (this.#heap.length && this.#heap[0].due <= now + TICK_MS / 2) {
       const e = this.#pop()!;
       if (!e.removed) this.#ready.push(e);
     }
