@@ -85,6 +85,12 @@ export function taskNote(t: TaskView, now: number, p: Palette): string {
     parts.push(bad && t.state !== 'dead' ? p.red(text) : text);
   }
   if (t.waiting && !t.error && (t.state === 'pending' || t.state === 'stopping' || t.state === 'dead')) parts.push(p.yellow(t.waiting));
+  // A failing check of a running task, at a glance (the details are in status JOB/TASK).
+  const failing = isLive(t) ? (t.checks ?? []).filter((c) => c.status === 'critical' || c.status === 'warning') : [];
+  if (failing.length) {
+    const text = `check "${failing[0].name}" ${failing[0].status}${failing.length > 1 ? ` (+${failing.length - 1} more)` : ''}`;
+    parts.push(failing[0].status === 'critical' ? p.red(text) : p.yellow(text));
+  }
   if (t.state === 'restarting') {
     const next = parseTime(t.nextRestartAt);
     parts.push(p.yellow(next === undefined ? 'restarting' : next > now ? `restarting ${formatRelative(next, now)}` : 'restarting now'));
