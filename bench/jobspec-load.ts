@@ -1,7 +1,7 @@
 /**
  * Loading and validating 1,000 realistic job files (variables, locals,
  * several groups and tasks, env, templates, constraints), next to the bare
- * `@cdktf/hcl2json` parse of the same files in the same run (the floor) and
+ * `@cdktn/hcl2json` parse of the same files in the same run (the floor) and
  * the same parse through tend's parser worker (what the worker adds). Then
  * a small job (examples/hello.hcl) parsed 1,000 times in this thread and
  * through the worker, interleaved so that load from other processes falls on
@@ -12,7 +12,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from '@cdktf/hcl2json';
+import { parse } from '@cdktn/hcl2json';
 import { loadFile } from '../src/jobspec/load.js';
 import { hclParser } from '../src/jobspec/hcl-parser.js';
 

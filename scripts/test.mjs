@@ -24,7 +24,7 @@ function collect(dir) {
 // a test file that leaves handles open is ended when its tests are done, and
 // each phase as a whole has a deadline too.
 const TEST_TIMEOUT_MS = Number(process.env.TEND_TEST_TIMEOUT_MS ?? 180_000);
-const PHASE_TIMEOUT_MS = Number(process.env.TEND_PHASE_TIMEOUT_MS ?? 480_000);
+const PHASE_TIMEOUT_MS = Number(process.env.TEND_PHASE_TIMEOUT_MS ?? 600_000);
 
 function run(cmd, args, what = cmd) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', timeout: PHASE_TIMEOUT_MS, killSignal: 'SIGKILL' });

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'E_TASK_NOT_FOUND'
   | 'E_JOB_NOT_FOUND' // no (periodic) job of that id in force
   | 'E_TASK_AMBIGUOUS'
+  | 'E_TASK_NOT_RUNNING' // the task exists but has no process for what was asked (exec, signal, logs before its first start)
   | 'E_DRIVER_UNAVAILABLE' // driver disabled or not fingerprinted on this node
   | 'E_CAPABILITY_DENIED' // cap_add beyond allow_caps
   | 'E_USER_DENIED' // user in denied_host_uids / denied_host_gids, or unknown user

@@ -9,7 +9,7 @@ import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
 import type { Driver } from '../drivers/driver.js';
 import type { Store } from '../store/store.js';
-import type { DesiredInstance, DiffOptions } from '../reconcile/reconcile.js';
+import type { DesiredInstance, DiffOptions, PlanDetail } from '../reconcile/reconcile.js';
 import type { TaskWorker } from '../reconcile/task-worker.js';
 import type { PeriodicLauncher } from '../reconcile/periodic.js';
 import type { DispatchLauncher } from '../reconcile/dispatch.js';
@@ -18,7 +18,8 @@ import { expandJobs } from '../reconcile/expand.js';
 import { diffAll } from '../reconcile/diff.js';
 import { TendError } from '../errors.js';
 import { fileView, jobViews, pendingView, taskView } from './views.js';
-import { resolveQuery } from './resolve.js';
+import { resolveQuery, suggestTasks } from './resolve.js';
+import { notRunning } from '../reconcile/not-running.js';
 import type { AllocatedPort } from '../ports/ports.js';
 import type { ServiceCatalog } from '../services/catalog.js';
 import type { CheckView, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
@@ -206,9 +207,16 @@ export class ApiFacade implements AgentApi {
   }
 
   resolve(query: string): string[] {
+    const allocs = new Map<string, string>();
+    for (const [id, d] of this.#f.state.desired) allocs.set(id, d.allocId);
+    for (const r of this.#f.store.all()) allocs.set(r.id, r.allocId);
+    return resolveQuery(query, allocs.keys(), allocs);
+  }
+
+  suggestTasks(query: string): string[] {
     const ids = new Set<string>(this.#f.state.desired.keys());
     for (const r of this.#f.store.all()) ids.add(r.id);
-    return resolveQuery(query, ids);
+    return suggestTasks(query, ids);
   }
 
   events(q?: EventQuery): TaskEvent[] {
@@ -219,34 +227,34 @@ export class ApiFacade implements AgentApi {
     return this.#f.store.subscribe(listener);
   }
 
-  #running(id: string) {
+  #running(id: string, what: string) {
     const r = this.#f.store.get(id);
     if (!r && !this.#f.state.desired.has(id)) throw notFound(id);
-    if (!r?.handle || r.state !== 'running') throw new TendError('E_BAD_REQUEST', `expected task ${id} to be running, got ${r?.state ?? 'pending'}`);
+    if (!r?.handle || r.state !== 'running') throw notRunning(id, r?.state, what);
     return { r, handle: r.handle };
   }
 
   async signal(id: string, signal: string): Promise<void> {
-    this.#running(id);
+    this.#running(id, 'a signal');
     await this.#f.worker.signal(id, signal);
   }
 
   async restart(id: string): Promise<void> {
     const r = this.#f.store.get(id);
     if (!r && !this.#f.state.desired.has(id)) throw notFound(id);
-    if (!this.#f.state.desired.has(id)) throw new TendError('E_BAD_REQUEST', `expected task ${id} to be desired, got a task being stopped`);
+    if (!this.#f.state.desired.has(id)) throw new TendError('E_BAD_REQUEST', `task ${id} is being stopped (it is no longer in the job files); restart needs a task the files describe`, { details: { task: id } });
     this.#f.worker.submit(id, { type: 'restart-requested' });
   }
 
   async exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecSession> {
-    const { handle } = this.#running(id);
+    const { handle } = this.#running(id, 'exec');
     return this.#f.executor.exec(handle, command, opts);
   }
 
-  async plan(dir?: string): Promise<Plan> {
+  async plan(dir?: string, detail: PlanDetail = {}): Promise<Plan> {
     const opts = this.#f.diffOptions();
     if (!dir || dir === this.#f.jobsDir) {
-      return { actions: diffAll(this.#f.state.desired, this.#f.store.all(), opts), files: this.files() };
+      return { actions: diffAll(this.#f.state.desired, this.#f.store.all(), opts, detail), files: this.files() };
     }
     if (!this.#f.loadDir) throw new TendError('E_BAD_REQUEST', `failed to plan ${dir}: this agent can only plan its jobs dir`);
     const loaded = await this.#f.loadDir(dir, this.#f.node);
@@ -254,7 +262,7 @@ export class ApiFacade implements AgentApi {
     const kept = new Set(loaded.jobs.map((j) => j.id));
     const desired = expandJobs(loaded.jobs.filter(runsOnItsOwn), this.#f.store.nodeId);
     for (const [id, d] of this.#f.state.desired) if (d.job.parent && kept.has(rootJobId(d.job.id))) desired.set(id, d);
-    return { actions: diffAll(desired, this.#f.store.all(), opts), files: loaded.files };
+    return { actions: diffAll(desired, this.#f.store.all(), opts, detail), files: loaded.files };
   }
 
   async stats(): Promise<Record<string, TaskStats>> {

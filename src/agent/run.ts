@@ -84,9 +84,14 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   const choice = await createExecutor(config, log);
   const executor = choice.executor;
   log.info({ executor: executor.kind, reason: choice.reason, cgroupParent: choice.cgroups?.parent }, 'executor selected');
+  // Tasks' resources under the plain executor are recorded and shown, never enforced: say so once, at start.
+  if (executor.kind === 'plain') log.warn({ executor: 'plain' }, 'resource limits (cpu, memory, cores, pids) are not enforced by the plain executor; tendctl status marks them "not enforced"');
   const fp = await executor.fingerprint();
   // Say why this agent runs the plain executor, so the fix is in the message.
-  if (executor.kind === 'plain' && !fp.exec.ok) fp.exec = { ok: false, reason: `${fp.exec.reason}; this agent runs the plain executor: ${choice.reason}` };
+  if (executor.kind === 'plain' && !fp.exec.ok) {
+    const why = config.executor === 'plain' ? '(set executor = "auto": agent config or -executor)' : '(oci is unavailable here: tendctl node says why)';
+    fp.exec = { ok: false, reason: `${fp.exec.reason}; this agent runs "plain" ${why}` };
+  }
   const drivers = new Map<string, Driver>();
   // A task replaced one of its dirs by a link or file: it is repaired, never followed; say so.
   const onReplaced = (where: string, kind: string) => log.warn({ path: where, kind }, 'task dir entry replaced: a task put a non-directory there');
@@ -117,6 +122,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'> = {
     version: version(),
     executor: executor.kind,
+    executorReason: choice.reason,
     cgroupMode: p.cgroups.mode,
     cores: p.cpus,
     reservedCores: config.client.reserved.cores,

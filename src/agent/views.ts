@@ -98,10 +98,12 @@ export function fileView(f: FileState): FileView {
   return v;
 }
 
-function jobStatus(tasks: TaskView[]): JobStatus {
+function jobStatus(tasks: TaskView[], inForce: boolean): JobStatus {
   if (tasks.length === 0) return 'dead';
   const states = new Set(tasks.map((t) => t.state));
+  if (!inForce) return tasks.every((t) => t.state === 'dead') ? 'dead' : 'stopping';
   if (states.has('failed')) return 'failed';
+  if (states.has('restarting')) return 'degraded';
   if (tasks.every((t) => t.state === 'complete')) return 'complete';
   if (tasks.every((t) => t.state === 'dead')) return 'dead';
   if (tasks.some((t) => t.state === 'pending' && (t.error?.startsWith('driver ') || t.error?.startsWith('waiting for ports')))) return 'blocked';
@@ -139,9 +141,14 @@ export function jobViews({ tasks, files, types, portsBlocked }: JobsInput): JobV
   for (const id of [...ids].sort()) {
     const list = byJob.get(id) ?? [];
     const f = fileOf.get(id);
-    const v: JobView = { id, file: f?.path ?? list[0]?.file ?? '', type: types.get(id) ?? 'service', status: jobStatus(list), tasks: list };
-    if (!types.has(id)) v.reason = 'no longer in the jobs dir: stopping';
+    const v: JobView = { id, file: f?.path ?? list[0]?.file ?? '', type: types.get(id) ?? 'service', status: jobStatus(list, types.has(id)), tasks: list };
+    if (!types.has(id)) v.reason = v.status === 'stopping' ? 'its file left the jobs dir: stopping its tasks' : 'its file left the jobs dir';
     else if (v.status === 'blocked') v.reason = list.find((t) => t.error)?.error;
+    else if (v.status === 'degraded') {
+      const down = list.filter((t) => t.state === 'restarting');
+      const t = down[0];
+      v.reason = `${t.id} ${t.lastExit ? `ended (${describeExit(t.lastExit)}) and ` : ''}waits to restart (restart policy)${down.length > 1 ? `; ${down.length - 1} more task${down.length > 2 ? 's' : ''} too` : ''}`;
+    }
     else if (v.status === 'failed') {
       const failed = list.find((t) => t.state === 'failed');
       if (failed) v.reason = `${failed.id} failed${failed.error ? `: ${failed.error}` : ''}${failed.lastExit ? ` (last ${describeExit(failed.lastExit)})` : ''}`;

@@ -63,8 +63,16 @@ export function parseClientAddress(s: string, cwd = process.cwd()): ApiAddress {
 }
 
 /** The socket of the default data dir, `./state/tend.sock`. */
-export function defaultClientAddress(cwd = process.cwd()): ApiAddress {
+export function defaultClientAddress(cwd = process.cwd()): UnixAddress {
   return unixAddress(path.join(DEFAULT_DATA_DIR, SOCKET_NAME), cwd);
+}
+
+/** The socket of deploy/agent.hcl's data dir (the packaged agent). */
+export const DEPLOY_SOCKET = '/var/lib/tend/tend.sock';
+
+/** Where tendctl looks without -address or TEND_ADDR, in order: the quick start's socket, then the deployed agent's. */
+export function defaultClientCandidates(cwd = process.cwd()): UnixAddress[] {
+  return [defaultClientAddress(cwd), unixAddress(DEPLOY_SOCKET)];
 }
 
 /** True for 127.0.0.0/8, ::1 and ::ffff:127.x.x.x. */

@@ -11,9 +11,9 @@ export type { AllocatedPort } from '../ports/ports.js';
 // Domain types live with their owners; re-exported here because they are part of the API's JSON.
 export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/store.js';
 export { TASK_EVENT } from '../store/store.js';
-export type { PlanAction, PlanActionKind } from '../reconcile/reconcile.js';
+export type { FieldChange, FieldEffect, PlanAction, PlanActionKind, PlanDetail } from '../reconcile/reconcile.js';
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
-import type { PlanAction } from '../reconcile/reconcile.js';
+import type { PlanAction, PlanDetail } from '../reconcile/reconcile.js';
 export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
 export type { CheckView, CheckState, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
 import type { CheckView, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
@@ -56,7 +56,11 @@ export interface TaskView {
   dirs?: { alloc: string; task: string; logs: string; logKey: string };
 }
 
-export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'invalid' | 'excluded' | 'blocked' | 'dead';
+/**
+ * A job as a whole: `degraded` when a task of it is between a crash and its restart, `stopping`
+ * when its file is gone and its tasks are being stopped.
+ */
+export type JobStatus = 'running' | 'pending' | 'complete' | 'failed' | 'degraded' | 'stopping' | 'invalid' | 'excluded' | 'blocked' | 'dead';
 
 /** One child job of a periodic or parameterized job, as its parent's view lists it. */
 export interface ChildView {
@@ -137,6 +141,8 @@ export interface NodeView {
   datacenter: string;
   version: string;
   executor: 'plain' | 'oci';
+  /** Why this executor (`auto: root, runc, conmon and cgroups work`, `executor = "plain" (agent config or -executor)`). */
+  executorReason?: string;
   cgroupMode: string;
   cores: number[];
   reservedCores: number[];
@@ -209,6 +215,8 @@ export interface AgentApi {
   task(id: string, opts?: { stats?: boolean }): Promise<TaskView>;
   /** Instance ids matching an unambiguous prefix (`web/server` → `web/server[0]/server`, `web` when it has one task). */
   resolve(query: string): string[];
+  /** For a query that resolves to nothing: the ids it was likely meant to be (at most 3). */
+  suggestTasks?(query: string): string[];
   events(q?: EventQuery): TaskEvent[];
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (e: TaskEvent) => void): () => void;
@@ -216,8 +224,8 @@ export interface AgentApi {
   /** Restart the task without changing desired state (also revives a failed task). */
   restart(id: string): Promise<void>;
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecSession>;
-  /** Plan for the files in dir (default: the jobs dir) against what runs now. */
-  plan(dir?: string): Promise<Plan>;
+  /** Plan for the files in dir (default: the jobs dir) against what runs now; `verbose` also gives env and artifact values. */
+  plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
   stats(): Promise<Record<string, TaskStats>>;
   /** The local service catalog, one line per service name. */

@@ -10,15 +10,17 @@
  * whose message says what to do; API errors are TendErrors with the
  * server's code and message.
  */
+import { existsSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
+import type { CasOptions, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, PlanDetail, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
-import { defaultClientAddress, parseClientAddress, type ApiAddress } from './address.js';
+import { defaultClientCandidates, parseClientAddress, type ApiAddress, type UnixAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
 import type { ErrorBody } from './http.js';
 import { TendError, errnoCode, isTendError, type ErrorCode } from '../errors.js';
+import { ambiguousMessage, notFoundMessage } from './task-errors.js';
 
 export interface ClientOptions {
   /** `unix:///path/tend.sock`, a socket path, `http://127.0.0.1:PORT` or `127.0.0.1:PORT`. */
@@ -28,6 +30,8 @@ export interface ClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Base of relative socket paths (default process.cwd()). */
   cwd?: string;
+  /** Sockets tried without an address, in order (default: defaultClientCandidates). */
+  candidates?: UnixAddress[];
 }
 
 export interface LogsOptions {
@@ -61,19 +65,22 @@ export interface TendClient {
    * E_TASK_NOT_FOUND naming it, or E_TASK_AMBIGUOUS listing the matches.
    */
   resolveOne(query: string): Promise<string>;
+  /** For a query that matches nothing: the instance ids (or the corrected query) it was likely meant to be. */
+  suggestTasks(query: string): Promise<string[]>;
   events(q?: EventQuery): Promise<TaskEvent[]>;
   /** The backlog after `q.after`, then live events until `signal` aborts or the iteration stops. */
   followEvents(q?: EventQuery, opts?: { signal?: AbortSignal }): AsyncIterable<TaskEvent>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
-  restart(id: string): Promise<{ task: string }>;
+  /** `state`: the task's state when the restart was asked; `killSignal`, `killTimeout` ("8s"): how it is stopped. */
+  restart(id: string): Promise<{ task: string; state?: string; killSignal?: string; killTimeout?: string }>;
   /** Launch a child of a periodic job now; E_JOB_NOT_FOUND when no periodic job has that id. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
   /** Dispatch a child of a parameterized job; E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */
   dispatchJob(job: string, input?: DispatchInput): Promise<{ job: string; child: string }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
-  plan(dir?: string): Promise<Plan>;
+  plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
   /** The local service catalog, one line per service name (`nomad service list`). */
   services(): Promise<ServiceSummaryView[]>;
@@ -92,24 +99,35 @@ export interface TendClient {
   close(): void;
 }
 
-/** Address and token as tendctl resolves them: options, then environment, then the default socket. */
-export function clientTarget(opts: ClientOptions = {}): { address: ApiAddress; token?: string } {
+/**
+ * Address and token as tendctl resolves them: options, then environment, then the first default
+ * socket that exists (`./state/tend.sock`, then the deployed agent's `/var/lib/tend/tend.sock`).
+ * `tried`: the default sockets, when none was given.
+ */
+export function clientTarget(opts: ClientOptions = {}): { address: ApiAddress; token?: string; tried?: UnixAddress[] } {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const raw = opts.address || env.TEND_ADDR;
-  const address = raw ? parseClientAddress(raw, cwd) : defaultClientAddress(cwd);
   const token = opts.token || env.TEND_TOKEN || undefined;
-  return { address, token };
+  if (raw) return { address: parseClientAddress(raw, cwd), token };
+  const tried = opts.candidates ?? defaultClientCandidates(cwd);
+  const address = tried.find((a) => existsSync(a.path)) ?? tried[0];
+  return { address, token, tried };
 }
 
-/** The E_AGENT_UNREACHABLE error for a failed connection, saying what to do. */
-export function unreachable(address: ApiAddress, err: unknown, lost = false): TendError {
+/** The E_AGENT_UNREACHABLE error for a failed connection, saying what to do (and which default sockets were tried). */
+export function unreachable(address: ApiAddress, err: unknown, lost = false, tried?: UnixAddress[]): TendError {
   const code = errnoCode(err);
   const unix = address.kind === 'unix';
   const hint = '(is the agent running? set -address or TEND_ADDR)';
   let reason: string;
   switch (code) {
     case 'ENOENT':
+      if (unix && !lost && tried && tried.length > 1) {
+        return new TendError('E_AGENT_UNREACHABLE', `cannot reach the tend agent: no socket at ${tried.map((a) => a.url).join(' nor ')} ${hint}`, {
+          details: { address: address.url, tried: tried.map((a) => a.url), errno: code },
+        });
+      }
       reason = `${unix ? 'no such socket' : 'not found'} ${hint}`;
       break;
     case 'ECONNREFUSED':
@@ -140,7 +158,7 @@ export function unreachable(address: ApiAddress, err: unknown, lost = false): Te
 }
 
 const KNOWN_CODES = new Set<string>([
-  'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
+  'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_TASK_NOT_RUNNING', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
   'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_DATA_DIR_LOCKED', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
   'E_ARTIFACT', 'E_TEMPLATE', 'E_NOT_READY', 'E_VAR_NOT_FOUND', 'E_VAR_INVALID', 'E_VAR_CONFLICT', 'E_VAR_READ_ONLY', 'E_PERMISSION_DENIED',
   'E_SERVICE_NOT_FOUND',
@@ -181,7 +199,7 @@ function eventParams(q: EventQuery = {}) {
 }
 
 export function createClient(opts: ClientOptions = {}): TendClient {
-  const { address, token } = clientTarget(opts);
+  const { address, token, tried } = clientTarget(opts);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
   /** Sends a request; resolves with the response once its headers arrive, E_AGENT_UNREACHABLE when the agent cannot be reached. */
@@ -200,7 +218,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       const base = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
       // Long-lived streams get their own connection; short calls share kept-alive ones.
       const req = http.request({ ...base, method, path, headers, agent: o.stream ? false : agent, signal: o.signal });
-      req.once('error', (err) => reject(isAbort(err) ? err : unreachable(address, err)));
+      req.once('error', (err) => reject(isAbort(err) ? err : unreachable(address, err, false, tried)));
       req.once('response', resolve);
       if (o.prepare) o.prepare(req);
       else req.end(o.body);
@@ -247,12 +265,13 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     service: (name) => call('GET', `/v1/service/${enc(name)}`),
     task: (id, o = {}) => call('GET', `/v1/task/${enc(id)}${query({ stats: o.stats })}`),
     resolve: async (q) => (await call<{ matches: string[] }>('GET', `/v1/resolve${query({ q })}`)).matches,
+    suggestTasks: async (q) => (await call<{ suggestions?: string[] }>('GET', `/v1/resolve${query({ q })}`)).suggestions ?? [],
     async resolveOne(q) {
-      const matches = await client.resolve(q);
+      const { matches, suggestions = [] } = await call<{ matches: string[]; suggestions?: string[] }>('GET', `/v1/resolve${query({ q })}`);
       if (matches.includes(q)) return q;
       if (matches.length === 1) return matches[0];
-      if (matches.length === 0) throw new TendError('E_TASK_NOT_FOUND', `task "${q}" not found`, { details: { task: q } });
-      throw new TendError('E_TASK_AMBIGUOUS', `task "${q}" is ambiguous; it matches ${matches.length} instances:\n${matches.map((m) => `  ${m}`).join('\n')}`, {
+      if (matches.length === 0) throw new TendError('E_TASK_NOT_FOUND', notFoundMessage(q, suggestions), { details: { task: q, suggestions } });
+      throw new TendError('E_TASK_AMBIGUOUS', ambiguousMessage(q, matches), {
         details: { task: q, matches },
       });
     },
@@ -338,7 +357,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       return { stdout, stderr, exit, kill: () => request.destroy() };
     },
     // The agent resolves paths from its own working directory: send an absolute one.
-    plan: (dir) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir) })}`),
+    plan: (dir, detail) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir), verbose: detail?.verbose })}`),
     stats: () => call('GET', '/v1/stats'),
     async metrics() {
       const res = await open('GET', '/metrics');

@@ -7,6 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { RouteContext } from './routes.js';
+import type { TaskView } from './api.js';
 import { TendError, errnoCode } from '../errors.js';
 import { readLogs as executorReadLogs, type ReadLogsOptions } from '../executor/logs/reader.js';
 import { badRequest, queryFlag, queryInt } from './http.js';
@@ -14,11 +15,22 @@ import { badRequest, queryFlag, queryInt } from './http.js';
 /** The log reader's signature (src/executor/logs/reader.ts); tests may pass their own. */
 export type ReadLogs = (opts: ReadLogsOptions) => AsyncIterable<Buffer>;
 
-async function logLocation(ctx: RouteContext, id: string): Promise<{ logDir: string; task: string }> {
+async function logLocation(ctx: RouteContext, id: string): Promise<{ logDir: string; task: string; view?: TaskView }> {
   if (ctx.opts.logsOf) return ctx.opts.logsOf(id);
   const view = await ctx.api.task(id);
-  if (!view.dirs?.logs) throw badRequest(`task "${id}" has no log dir yet`);
-  return { logDir: view.dirs.logs, task: view.dirs.logKey };
+  if (!view.dirs?.logs) throw noOutputYet(id, view);
+  return { logDir: view.dirs.logs, task: view.dirs.logKey, view };
+}
+
+/** A task that has never run has no output: say so, and why it has not run (its state, the first clause of its error). */
+function noOutputYet(id: string, view: TaskView | undefined): TendError {
+  const why = view ? `${view.state}${view.error ? `: ${firstClause(view.error)}` : ''}` : 'pending';
+  return new TendError('E_TASK_NOT_RUNNING', `task ${id} has no output yet: it has not started (${why})`, { details: { task: id, state: view?.state } });
+}
+
+function firstClause(text: string): string {
+  const i = text.indexOf(': ');
+  return i > 0 ? text.slice(0, i) : text;
 }
 
 export async function serveLogs(ctx: RouteContext, id: string): Promise<void> {
@@ -31,7 +43,7 @@ export async function serveLogs(ctx: RouteContext, id: string): Promise<void> {
   try {
     await stat(where.logDir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new TendError('E_TASK_NOT_FOUND', `failed to read logs of task "${id}": no log dir ${where.logDir}`, { details: { task: id } });
+    if (errnoCode(err) === 'ENOENT') throw noOutputYet(id, where.view);
     throw err;
   }
   const readLogs = ctx.opts.readLogs ?? executorReadLogs;

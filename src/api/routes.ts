@@ -21,7 +21,7 @@
  *   POST /v1/job/<job>/periodic/force   { job, child }: launch a periodic job's child now
  *   POST /v1/job/<job>/dispatch {meta, payload}   { job, child }: dispatch a parameterized job
  *                                       (payload base64, at most 16 KiB decoded; body at most 64 KiB)
- *   GET  /v1/plan[?dir=]                Plan
+ *   GET  /v1/plan[?dir=&verbose=1]      Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
  *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
  *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
@@ -40,6 +40,7 @@ import { serveLogs } from './routes-logs.js';
 import { serveExec } from './routes-exec.js';
 import { serveVar, serveVarList } from './routes-vars.js';
 import { TendError } from '../errors.js';
+import { ambiguousMessage, notFoundMessage } from './task-errors.js';
 
 export interface RouteContext {
   api: AgentApi;
@@ -73,10 +74,11 @@ export function resolveTaskId(api: AgentApi, query: string): string {
   const matches = api.resolve(query);
   if (matches.includes(query)) return query;
   if (matches.length === 1) return matches[0];
-  if (matches.length === 0) throw new TendError('E_TASK_NOT_FOUND', `task "${query}" not found`, { details: { task: query } });
-  const shown = matches.slice(0, 20);
-  const more = matches.length > shown.length ? `\n  … and ${matches.length - shown.length} more` : '';
-  throw new TendError('E_TASK_AMBIGUOUS', `task "${query}" is ambiguous; it matches ${matches.length} instances:\n${shown.map((m) => `  ${m}`).join('\n')}${more}`, {
+  if (matches.length === 0) {
+    const suggestions = api.suggestTasks?.(query) ?? [];
+    throw new TendError('E_TASK_NOT_FOUND', notFoundMessage(query, suggestions), { details: { task: query, suggestions } });
+  }
+  throw new TendError('E_TASK_AMBIGUOUS', ambiguousMessage(query, matches), {
     details: { task: query, matches },
   });
 }
@@ -178,12 +180,15 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
       return serveVar(ctx);
     case 'plan':
       if (rest.length) break;
-      return get(() => api.plan(url.searchParams.get('dir') || undefined));
+      return get(() => api.plan(url.searchParams.get('dir') || undefined, { verbose: url.searchParams.get('verbose') === '1' }));
     case 'resolve': {
       if (rest.length) break;
       const q = url.searchParams.get('q');
       if (q === null) throw badRequest('missing query: /v1/resolve?q=PREFIX');
-      return get(() => ({ matches: api.resolve(q) }));
+      return get(() => {
+        const matches = api.resolve(q);
+        return matches.length ? { matches } : { matches, suggestions: api.suggestTasks?.(q) ?? [] };
+      });
     }
     case 'events': {
       if (rest.length) break;
@@ -215,8 +220,16 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
         if (action === 'exec') return serveExec(ctx, id);
         const body = await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
         if (action === 'restart') {
+          // What the restart will do, for tendctl to say: the state it finds the task in, its kill signal and timeout.
+          const before = await api.task(id).catch(() => undefined);
           await api.restart(id);
-          return sendJson(res, 200, { task: id });
+          const spec = before?.spec as { kill_signal?: unknown; kill_timeout?: unknown } | undefined;
+          return sendJson(res, 200, {
+            task: id,
+            ...(before ? { state: before.state } : {}),
+            ...(typeof spec?.kill_signal === 'string' ? { killSignal: spec.kill_signal } : {}),
+            ...(typeof spec?.kill_timeout === 'string' ? { killTimeout: spec.kill_timeout } : {}),
+          });
         }
         const signal = body.signal;
         if (typeof signal !== 'string' || !signal) throw badRequest('missing signal: expected {"signal": "SIGHUP"}');

@@ -18,6 +18,8 @@ export interface Command {
   help(): string;
   /** Returns the process exit code. Throw UsageError for bad flags. */
   run(argv: string[], io: CommandIO): Promise<number>;
+  /** The exit code of an error or a usage error (default: 1 and 2). `plan` uses 255, as `nomad job plan`. */
+  errorExitCode?: number;
 }
 
 export function defaultIO(): CommandIO {

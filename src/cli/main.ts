@@ -63,11 +63,13 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`${prog} ${cmd.name}: ${err.message}\nRun "${prog} ${cmd.name} -help" for usage.\n`);
-      return 2;
+      return cmd.errorExitCode ?? 2;
     }
     const code = isTendError(err) ? ` [${err.code}]` : '';
-    io.stderr.write(`${prog} ${cmd.name}: ${describeError(err)}${code}\n`);
+    // The code ends the first line: a message that lists things below (the instances of an ambiguous task) keeps its list clean.
+    const [first, ...rest] = describeError(err).split('\n');
+    io.stderr.write(`${prog} ${cmd.name}: ${first}${code}\n${rest.map((l) => `${l}\n`).join('')}`);
     if (io.env.TEND_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
-    return 1;
+    return cmd.errorExitCode ?? 1;
   }
 }

@@ -65,7 +65,7 @@ export class ExecDriver implements Driver {
   }
 
   availability(): DriverAvailability {
-    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (to enable: enabled = true in the config block of plugin "exec")' };
+    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (enable: plugin "exec" { config { enabled = true } })' };
     return this.#opts.fingerprint;
   }
 

@@ -39,7 +39,7 @@ export class RawExecDriver implements Driver {
   }
 
   availability(): DriverAvailability {
-    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (to enable: enabled = true in the config block of plugin "raw_exec")' };
+    if (!this.enabled) return { ok: false, reason: 'disabled in the agent config (enable: plugin "raw_exec" { config { enabled = true } })' };
     return this.#opts.fingerprint;
   }
 

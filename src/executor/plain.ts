@@ -34,6 +34,7 @@ import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPi
 import { spawnWrapper } from './plain-wrapper.js';
 import { onTerminal } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
+import { failedExec } from './exec-failure.js';
 
 export interface PlainExecutorOptions {
   dataDir: string;
@@ -108,7 +109,7 @@ class PlainExecutor implements Executor {
   async fingerprint(): Promise<Record<DriverName, DriverAvailability>> {
     return {
       raw_exec: { ok: true },
-      exec: { ok: false, reason: 'the exec driver needs the oci executor (root, runc and conmon)' },
+      exec: { ok: false, reason: 'needs the oci executor (root, runc and conmon)' },
     };
   }
 
@@ -277,10 +278,18 @@ class PlainExecutor implements Executor {
       env,
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (err) => reject(fail(`${command[0]}: ${errnoCode(err) ?? err.message}`, err)));
+    const spawned = await new Promise<unknown>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', (err) => resolve(err));
     });
+    // A command that cannot be run: said as a shell says it, with its exit code (127, 126).
+    if (spawned) {
+      const code = errnoCode(spawned);
+      const cwdGone = code === 'ENOENT' && !isDir(opts.cwd ?? saved.cwd);
+      if ((code === 'ENOENT' || code === 'EACCES') && !cwdGone) return failedExec(command[0], code, opts.stdin === true);
+      if (cwdGone) throw fail(`working directory ${opts.cwd ?? saved.cwd} does not exist`, spawned);
+      throw fail(`${command[0]}: ${code ?? (spawned as Error).message}`, spawned);
+    }
     const exit = new Promise<number>((resolve) => {
       child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
     });

@@ -1,5 +1,5 @@
 /**
- * The HCL parser, kept where a crash costs one file. `@cdktf/hcl2json` is Go
+ * The HCL parser, kept where a crash costs one file. `@cdktn/hcl2json` is Go
  * compiled to WebAssembly; on hostile input (20,000 nested blocks) the Go
  * runtime overflows the stack, prints `fatal error: malloc deadlock` and
  * leaves the instance broken: in the agent's own thread every later parse

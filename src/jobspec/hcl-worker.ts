@@ -1,15 +1,20 @@
 /**
- * The HCL parser's worker thread: runs `@cdktf/hcl2json` (Go compiled to
+ * The HCL parser's worker thread: runs `@cdktn/hcl2json` (Go compiled to
  * WebAssembly) away from the agent's loop, one request at a time, for as
  * long as the host keeps it. A syntax error is an answer; anything else the
  * parser throws (the Go runtime overflowing the stack on deep nesting, a
  * wasm trap, the Go program having exited) leaves the wasm instance unfit
  * for another file, so it is reported as `crashed` and the host replaces
  * this worker. See hcl-parser.ts.
+ *
+ * `@cdktn/hcl2json` is OpenConstructs' maintained fork (CDK Terrain) of
+ * `@cdktf/hcl2json`, whose vendor deprecated CDK for Terraform in December
+ * 2025: the same bridge and the same Go code, newer Go; both give identical
+ * values and error texts on the test corpus (bench/README.md, jobspec-load).
  */
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { parse } from '@cdktf/hcl2json';
+import { parse } from '@cdktn/hcl2json';
 import type { ParseReply, ParseRequest } from './hcl-parser.js';
 
 /**

@@ -154,7 +154,7 @@ function uniqueReads(reads: FileAccess['reads']): FileAccess['reads'] {
 
 /** The bare parser, in this thread, for benchmarks: hcl2json only (imported here only: importing it starts its wasm). */
 export async function parseOnly(file: string, text: string): Promise<unknown> {
-  const { parse } = await import('@cdktf/hcl2json');
+  const { parse } = await import('@cdktn/hcl2json');
   return parse(file, text);
 }
 

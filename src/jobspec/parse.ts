@@ -33,9 +33,23 @@ export async function parseSource(file: string, text: string, format: JobFormat)
     const message = `nesting too deep: expected at most ${deep.limit} levels of blocks, brackets and templates, got more; not parsed`;
     return { diagnostics: [syntax(deep.line, deep.column, message)] };
   }
-  if (format === 'toml') return parseToml(text);
-  if (format === 'json') return parseJson(text);
-  return parseHclText(file, text);
+  const parsed = format === 'toml' ? parseToml(text) : format === 'json' ? parseJson(text) : await parseHclText(file, text);
+  // A file that does not parse because a merge left its markers in: say that, not what the parser stumbled on.
+  if (parsed.diagnostics.some((d) => d.kind === 'syntax')) {
+    const conflict = mergeConflict(text);
+    if (conflict) return { diagnostics: [conflict] };
+  }
+  return parsed;
+}
+
+/** The first `<<<<<<<` line of an unresolved merge (git's markers), as a diagnostic with the fix. */
+export function mergeConflict(text: string): Omit<Diagnostic, 'file'> | undefined {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^<{7}(?: |$)/.test(l));
+  if (start < 0) return undefined;
+  const end = lines.findIndex((l, i) => i > start && /^>{7}(?: |$)/.test(l));
+  const span = end > start ? `lines ${start + 1}-${end + 1}` : `from line ${start + 1}`;
+  return syntax(start + 1, 1, 'unresolved merge conflict: the file still has the "<<<<<<<" markers of a merge', `keep one side and delete the <<<<<<<, ======= and >>>>>>> lines (${span}), then save`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

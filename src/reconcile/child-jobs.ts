@@ -115,3 +115,30 @@ export function keepLastFinished<C extends ChildRun>(children: C[], keep = KEEP_
   const drop = new Set(finished.slice(0, Math.max(0, finished.length - keep)).map((c) => c.id));
   return drop.size ? children.filter((c) => !drop.has(c.id)) : children;
 }
+
+/**
+ * Settle a parent's children: each unfinished child whose records show it ended gets its
+ * `finished` (and `onFinish` runs for it); then only the last `KEEP_FINISHED` finished ones stay.
+ * `specOf` gives the child's job (undefined: it runs until its parent goes, e.g. a periodic
+ * dispatched child). Returns the children to keep, or undefined when nothing changed.
+ */
+export function settleChildren<C extends ChildRun>(
+  children: C[],
+  records: ReadonlyMap<string, TaskRecord[]>,
+  nowMs: number,
+  specOf: (c: C) => Job | undefined,
+  onFinish: (c: C) => void,
+): C[] | undefined {
+  let touched = false;
+  for (const c of children) {
+    if (c.finished) continue;
+    const spec = specOf(c);
+    if (!spec) continue;
+    const finished = finishOf(records.get(c.id) ?? [], instancesOf(spec), nowMs);
+    if (!finished) continue;
+    c.finished = finished;
+    onFinish(c);
+    touched = true;
+  }
+  return touched ? keepLastFinished(children) : undefined;
+}

@@ -3,8 +3,9 @@
  * Used by every reconcile pass, by the per-task worker at the moment it runs
  * (so it always acts on the latest state), and by `tendctl plan`.
  */
-import type { ActualInstance, Decision, DesiredInstance, DiffOptions, PlanAction } from './reconcile.js';
+import type { ActualInstance, Decision, DesiredInstance, DiffOptions, PlanAction, PlanDetail } from './reconcile.js';
 import { changedFields } from './spec-hash.js';
+import { fieldChanges, hasFieldDiff } from './field-changes.js';
 import { parseInstanceId } from './expand.js';
 import { UNKNOWN_SPEC } from '../store/store.js';
 
@@ -14,7 +15,7 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
   if (!desired) {
     // A dead record still goes: the stop removes the record and the alloc dir.
     if (!actual) return NONE;
-    return { kind: 'stop', reason: 'no longer in the desired set' };
+    return { kind: 'stop', reason: 'no longer in the job files' };
   }
   const blocked = opts.driverBlocked(desired.task.driver);
   const held = opts.allocBlocked?.(desired);
@@ -64,8 +65,8 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
   }
 }
 
-/** The whole plan: every desired instance and every record, ordered by id. */
-export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions): PlanAction[] {
+/** The whole plan: every desired instance and every record, ordered by id, with the field diff of each change. */
+export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: Iterable<ActualInstance>, opts: DiffOptions, detail: PlanDetail = {}): PlanAction[] {
   const byId = new Map<string, ActualInstance>();
   for (const a of actual) byId.set(a.id, a);
   const ids = new Set<string>([...desired.keys(), ...byId.keys()]);
@@ -77,6 +78,12 @@ export function diffAll(desired: ReadonlyMap<string, DesiredInstance>, actual: I
     const action: PlanAction = { kind: dec.kind, task: id, job: d?.job.id ?? a?.job ?? parseInstanceId(id)?.job ?? id };
     if (dec.fields?.length) action.fields = dec.fields;
     if (dec.reason) action.reason = dec.reason;
+    // A record rebuilt without its spec has no fields to compare: its reason says so.
+    const known = a !== undefined && a.hashes.restart !== UNKNOWN_SPEC;
+    if (d && (a === undefined || known) && hasFieldDiff(dec.kind, dec.fields, known, detail.verbose)) {
+      const changes = fieldChanges(a?.hashes, d.hashes, detail);
+      if (changes.length) action.changes = changes;
+    }
     out.push(action);
   }
   return out;

@@ -27,7 +27,7 @@ import { TASK_EVENT } from '../store/store.js';
 import type { Clock } from '../clock.js';
 import { TendError } from '../errors.js';
 import { execStringProblem } from '../jobspec/names.js';
-import { childJob, childRecords, dispatchChildId, finishOf, instancesOf, keepLastFinished, parseChildJobId } from './child-jobs.js';
+import { childJob, childRecords, dispatchChildId, keepLastFinished, parseChildJobId, settleChildren } from './child-jobs.js';
 
 /** Largest payload a dispatch may carry (Nomad's DispatchPayloadSizeLimit, 16 KiB). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -220,20 +220,21 @@ export class DispatchLauncher {
     for (const [id, job] of this.#jobs) {
       const r = this.#o.store.getDispatch(id);
       if (!r) continue;
-      let touched = false;
-      for (const c of r.children) {
-        if (c.finished) continue;
-        const spec = this.#launched.get(c.id) ?? dispatchedJob(job, c);
-        if (spec.periodic) continue; // a periodic child runs until its parent goes (as Nomad)
-        const finished = finishOf(byJob.get(c.id) ?? [], instancesOf(spec), this.#o.clock.now());
-        if (!finished) continue;
-        c.finished = finished;
-        delete c.payload;
-        this.#launched.delete(c.id);
-        touched = true;
-      }
-      if (touched) {
-        r.children = keepLastFinished(r.children);
+      const kept = settleChildren(
+        r.children,
+        byJob,
+        this.#o.clock.now(),
+        (c) => {
+          const spec = this.#launched.get(c.id) ?? dispatchedJob(job, c);
+          return spec.periodic ? undefined : spec; // a periodic child runs until its parent goes (as Nomad)
+        },
+        (c) => {
+          delete c.payload;
+          this.#launched.delete(c.id);
+        },
+      );
+      if (kept) {
+        r.children = kept;
         this.#o.store.putDispatch(r);
         changed = true;
       }

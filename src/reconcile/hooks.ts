@@ -121,7 +121,7 @@ export interface ExitedContext extends HookContextBase {
 
 export interface StopContext extends HookContextBase {
   record: Readonly<TaskRecord>;
-  /** Why the task stops ("no longer in the desired set", "restart requested", …). */
+  /** Why the task stops ("no longer in the job files", "restart requested", …). */
   reason: string;
   /** True when the task is no longer desired (its record goes after the teardown hooks). */
   final: boolean;

@@ -24,7 +24,7 @@ import type { PeriodicChild, PeriodicRecord, Store } from '../store/store.js';
 import { TASK_EVENT } from '../store/store.js';
 import type { Clock } from '../clock.js';
 import { TendError } from '../errors.js';
-import { childJob as makeChild, childRecords, finishOf, instancesOf, keepLastFinished, parseChildJobId, periodicChildId } from './child-jobs.js';
+import { childJob as makeChild, childRecords, keepLastFinished, parseChildJobId, periodicChildId, settleChildren } from './child-jobs.js';
 
 export { KEEP_FINISHED } from './child-jobs.js';
 /** Longest timer armed at once: a launch further away is re-armed from there (setTimeout's limit is ~24.8 days). */
@@ -269,17 +269,9 @@ export class PeriodicLauncher {
     for (const [id, job] of this.#jobs) {
       const r = this.#o.store.getPeriodic(id);
       if (!r) continue;
-      let touched = false;
-      for (const c of r.children) {
-        if (c.finished) continue;
-        const finished = finishOf(byJob.get(c.id) ?? [], instancesOf(this.#launched.get(c.id) ?? job), this.#o.clock.now());
-        if (!finished) continue;
-        c.finished = finished;
-        this.#launched.delete(c.id);
-        touched = true;
-      }
-      if (touched) {
-        r.children = keepLastFinished(r.children);
+      const kept = settleChildren(r.children, byJob, this.#o.clock.now(), (c) => this.#launched.get(c.id) ?? job, (c) => this.#launched.delete(c.id));
+      if (kept) {
+        r.children = kept;
         this.#o.store.putPeriodic(r);
         changed = true;
       }

@@ -20,6 +20,39 @@ export interface PlanAction {
   /** For restart: fields that force it (["args", "env.FOO"]); for update: changed resources. */
   fields?: string[];
   reason?: string;
+  /** Every field that differs between what runs and the file, old → new (a new task: only when asked for all). */
+  changes?: FieldChange[];
+}
+
+/**
+ * What a changed field does when applied: `restart` needs a new process, `in-place` is applied
+ * to the running one (resources, templates re-rendered), `stored` is only kept for later (the
+ * kill signal and timeout, the restart policy).
+ */
+export type FieldEffect = 'restart' | 'in-place' | 'stored';
+
+/** One field of a plan's diff. */
+export interface FieldChange {
+  /** `args`, `env.FOO`, `resources.memory`, … (names as in `fields`). */
+  field: string;
+  change: 'added' | 'removed' | 'changed';
+  effect: FieldEffect;
+  /** The value in force (JSON), absent when added, hidden or not recorded. */
+  old?: unknown;
+  /** The value in the file (JSON), absent when removed or hidden. */
+  new?: unknown;
+  /**
+   * Why a value is missing: `secret` (env and artifact values: shown when asked; template data:
+   * never), `unrecorded` (the running spec's values were not kept: launched by an older agent, or
+   * its record rebuilt from the task).
+   */
+  hidden?: 'secret' | 'unrecorded';
+}
+
+/** What a plan shows beyond the actions. */
+export interface PlanDetail {
+  /** Env and artifact values (template data never), and every field of a task to start. */
+  verbose?: boolean;
 }
 
 export interface DesiredInstance {

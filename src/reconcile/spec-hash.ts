@@ -87,6 +87,8 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
 function withoutPos(s: NonNullable<Task['services']>[number]): unknown {
   return { ...s, pos: undefined, checks: s.checks.map((c) => ({ ...c, pos: undefined })) };
 }
+/** Fields whose values are not kept with the hashes: template data may hold secrets (and is large). */
+const WITHOUT_VALUE = new Set(['templates']);
 
 const cache = new WeakMap<Task, { job: Job; group: Group; hashes: SpecHashes }>();
 
@@ -95,17 +97,20 @@ export function computeHashes(job: Job, group: Group, task: Task): SpecHashes {
   if (hit && hit.job === job && hit.group === group) return hit.hashes;
   const fields: Record<string, string> = {};
   const byClass: Record<FieldClass, string[]> = { restart: [], resources: [], policy: [] };
-  const values = specFields(job, group, task);
-  for (const k of Object.keys(values).sort()) {
-    const fh = h(stableStringify(values[k]), 12);
+  const spec = specFields(job, group, task);
+  const values: Record<string, unknown> = {};
+  for (const k of Object.keys(spec).sort()) {
+    const fh = h(stableStringify(spec[k]), 12);
     fields[k] = fh;
     byClass[fieldClass(k)].push(`${k}=${fh}`);
+    if (!WITHOUT_VALUE.has(k)) values[k] = spec[k] ?? null;
   }
   const hashes: SpecHashes = {
     restart: h(byClass.restart.join('\n')),
     resources: h(byClass.resources.join('\n')),
     policy: h(byClass.policy.join('\n')),
     fields,
+    values,
   };
   cache.set(task, { job, group, hashes });
   return hashes;

@@ -27,6 +27,7 @@ import { TaskTimers, diffOptionsFor, mergeInputs, type TaskWorkerOptions, type W
 import { taskNotes } from './rebuild.js';
 import { runCaptured } from '../executor/run-captured.js';
 import { taskResources } from '../drivers/launch-spec.js';
+import { notRunning } from './not-running.js';
 
 export type { TaskWorkerOptions, WorkerInput, WorkerMetrics } from './worker-inputs.js';
 export { diffOptionsFor } from './worker-inputs.js';
@@ -319,13 +320,16 @@ export class TaskWorker {
   }
 
   async #startFailed(id: string, err: unknown, log: pino.Logger, event?: TaskEventType): Promise<void> {
-    const msg = describeError(err);
-    log.error({ err: msg, code: isTendError(err) ? err.code : undefined }, 'task launch failed');
+    const full = describeError(err);
+    log.error({ err: full, code: isTendError(err) ? err.code : undefined }, 'task launch failed');
+    // The reason in the task's terms when the executor gave one; the runtime's own chain stays in the event's details.
+    const reason = isTendError(err) && typeof err.details.reason === 'string' ? err.details.reason : undefined;
+    const msg = reason ?? full;
     // Give back what prepare may have reserved (exclusive cores) and what launch left behind.
     const r = this.#o.store.get(id);
     if (r) await this.#o.executor.cleanup(r.execId).catch(() => {});
     const unrecoverable = isTendError(err) && UNRECOVERABLE.has(err.code);
-    this.#apply(id, { type: 'start-failed', message: msg, unrecoverable, ...(event ? { event } : {}) });
+    this.#apply(id, { type: 'start-failed', message: msg, unrecoverable, ...(event ? { event } : {}), ...(reason ? { detail: full } : {}) });
   }
 
   async #stop(id: string, final: boolean, reason: string, keep = false, fail?: string, policy = false): Promise<void> {
@@ -403,7 +407,7 @@ export class TaskWorker {
   async #signal(id: string, signal: string, done: (err?: unknown) => void): Promise<void> {
     const r = this.#o.store.get(id);
     if (!r?.handle || r.state !== 'running') {
-      done(new TendError('E_BAD_REQUEST', `expected task ${id} to be running, got ${r?.state ?? 'pending'}`));
+      done(notRunning(id, r?.state, 'a signal'));
       return;
     }
     try {
@@ -432,7 +436,7 @@ export class TaskWorker {
   /** Run a command inside the running task (template change_script). */
   async #execIn(id: string, command: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
     const r = this.#o.store.get(id);
-    if (!r?.handle || r.state !== 'running') throw new TendError('E_BAD_REQUEST', `expected task ${id} to be running, got ${r?.state ?? 'pending'}`);
+    if (!r?.handle || r.state !== 'running') throw notRunning(id, r?.state, 'a change_script');
     return runCaptured(this.#o.executor, r.handle, command, timeoutMs);
   }
 

@@ -80,7 +80,7 @@ export type WorkerEvent =
   /** The task cannot start now: its driver is unavailable (`cause` "driver", the default) or its allocation's ports are not to be had ("ports"). */
   | { type: 'blocked'; reason: string; cause?: 'driver' | 'ports' }
   | { type: 'starting'; manual: boolean }
-  | { type: 'start-failed'; message: string; unrecoverable: boolean; event?: TaskEventType }
+  | { type: 'start-failed'; message: string; unrecoverable: boolean; event?: TaskEventType; /** The full error chain, when `message` is its reason in the task's terms. */ detail?: string }
   | { type: 'launched'; handle: TaskHandle; cores?: number[] }
   | { type: 'started' }
   | { type: 'killing'; reason: string }
@@ -349,7 +349,7 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       const x = copy(rec);
       const msg = `failed to start task: ${ev.message}`;
       x.error = msg;
-      const out: Transition = { record: x, changed: true, events: [{ type: ev.event ?? TASK_EVENT.DriverFailure, message: msg }], actions: [] };
+      const out: Transition = { record: x, changed: true, events: [{ type: ev.event ?? TASK_EVENT.DriverFailure, message: msg, ...(ev.detail ? { details: { error: ev.detail } } : {}) }], actions: [] };
       if (ev.unrecoverable) {
         x.state = 'failed';
         out.events.push({ type: TASK_EVENT.NotRestarting, message: 'Error was unrecoverable' });

@@ -103,6 +103,9 @@ class Watcher implements JobSource {
     return this.#cache.counters;
   }
 
+  /** Set once the dir was first identified: a later change of target is a swap, not the start. */
+  #dirFound = false;
+
   async start(): Promise<DesiredSet> {
     if (this.#started) return this.#current;
     this.#started = true;
@@ -174,7 +177,11 @@ class Watcher implements JobSource {
     const prev = this.#dirId;
     if (sameDir(prev, id)) return false;
     this.#dirId = id;
-    this.#log.info({ from: prev?.real, to: id?.real }, 'jobs dir changed target; rewatching');
+    // Gone: #identify warned. First found: the start, not a change. Found again, or elsewhere: say so.
+    if (id && !this.#dirFound) this.#log.info({ real: id.real }, 'watching jobs dir');
+    else if (id && !prev) this.#log.info({ real: id.real }, 'jobs dir is back; watching it again');
+    else if (id && prev) this.#log.info({ from: prev.real, to: id.real }, 'jobs dir changed target; rewatching');
+    if (id) this.#dirFound = true;
     await this.#unwatch(); // the listing that follows watches the new tree
     return prev !== undefined && id !== undefined && prev.real !== id.real;
   }

@@ -40,40 +40,50 @@ export interface LowdbStoreOptions {
 }
 
 /**
- * On disk, instances of one spec share their per-field hashes: records carry
- * `hashes.ref` into a top-level `specs` map (a 1,000-instance job writes the
- * map once instead of 1,000 times). In memory every record has its fields.
+ * On disk, instances of one spec share their per-field hashes and values:
+ * records carry `hashes.ref` into top-level `specs` and `specValues` maps (a
+ * 1,000-instance job writes them once instead of 1,000 times). In memory
+ * every record has its fields (and values, when it had them).
  */
 interface DiskRecord extends Omit<TaskRecord, 'hashes'> {
-  hashes: Omit<TaskRecord['hashes'], 'fields'> & { fields?: Record<string, string>; ref?: string };
+  hashes: Omit<TaskRecord['hashes'], 'fields' | 'values'> & { fields?: Record<string, string>; values?: Record<string, unknown>; ref?: string };
 }
 
 export function encodeDocument(doc: StoreDocument): string {
   const specs: Record<string, Record<string, string>> = {};
+  const specValues: Record<string, Record<string, unknown>> = {};
   const tasks: Record<string, DiskRecord> = {};
-  // By identity: instances of one spec share one fields object (hash cache, and decode below).
-  const refs = new Map<Record<string, string>, string>();
+  // By identity: instances of one spec share one hashes object, so one fields and one values object (hash cache, and decode below).
+  const refs = new Map<Record<string, string>, Map<Record<string, unknown> | undefined, string>>();
+  let n = 0;
   for (const [id, r] of Object.entries(doc.tasks)) {
-    let ref = refs.get(r.hashes.fields);
+    const byValues = refs.get(r.hashes.fields) ?? new Map<Record<string, unknown> | undefined, string>();
+    refs.set(r.hashes.fields, byValues);
+    let ref = byValues.get(r.hashes.values);
     if (ref === undefined) {
-      ref = `s${refs.size}`;
-      refs.set(r.hashes.fields, ref);
+      ref = `s${n++}`;
+      byValues.set(r.hashes.values, ref);
       specs[ref] = r.hashes.fields;
+      if (r.hashes.values) specValues[ref] = r.hashes.values;
     }
     tasks[id] = { ...r, hashes: { restart: r.hashes.restart, resources: r.hashes.resources, policy: r.hashes.policy, ref } };
   }
-  return JSON.stringify({ ...doc, tasks, specs });
+  return JSON.stringify({ ...doc, tasks, specs, specValues });
 }
 
 export function decodeDocument(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
-  const d = raw as { specs?: Record<string, Record<string, string>>; tasks?: Record<string, DiskRecord> };
+  const d = raw as { specs?: Record<string, Record<string, string>>; specValues?: Record<string, Record<string, unknown>>; tasks?: Record<string, DiskRecord> };
   const specs = d.specs ?? {};
+  const specValues = d.specValues ?? {};
   delete d.specs;
+  delete d.specValues;
   for (const r of Object.values(d.tasks ?? {})) {
     if (!r || typeof r !== 'object' || !r.hashes) continue;
     if (r.hashes.ref !== undefined) {
       r.hashes.fields = specs[r.hashes.ref] ?? {};
+      const values = specValues[r.hashes.ref];
+      if (values && typeof values === 'object') r.hashes.values = values;
       delete r.hashes.ref;
     }
     r.hashes.fields ??= {};

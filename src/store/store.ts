@@ -121,6 +121,12 @@ export interface SpecHashes {
   policy: string;
   /** Per-field hashes (`args`, `env.FOO`, `resources.memory`, …), to name what changed. */
   fields: Record<string, string>;
+  /**
+   * The same fields' values (`args: ["3600"]`), so that `tendctl plan` can show old → new. Every
+   * field but `templates` (template data is never kept here). Absent in records written before
+   * values were kept and in records rebuilt from a task's notes (which do not carry them).
+   */
+  values?: Record<string, unknown>;
 }
 
 /** Restart tracker state (Nomad's: count of restarts within the current interval). */

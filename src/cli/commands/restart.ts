@@ -12,6 +12,15 @@ Stops a task (its kill_signal, then kill_timeout) and starts it again with the
 same spec. The job file is not touched. Also revives a task that failed after
 exhausting its restart policy.`;
 
+/** What happens now, in the operator's terms: a running task is stopped first (how, and for how long at most). */
+export function restartNote(r: { task: string; state?: string; killSignal?: string; killTimeout?: string }): string {
+  if (r.state === 'running' || r.state === 'starting') {
+    const stop = r.killSignal ? `${r.killSignal} now${r.killTimeout ? `, SIGKILL after ${r.killTimeout} if it is still running` : ''}` : 'it is stopped';
+    return `Restarting ${r.task}: ${stop}, then it starts again.\nFollow it: tendctl events -f -task '${r.task}'\n`;
+  }
+  return r.state ? `Restarting ${r.task} (it was ${r.state}): it starts again now.\n` : `Restarting ${r.task}\n`;
+}
+
 export const restartCommand: Command = {
   name: 'restart',
   summary: 'Restart a task (desired state unchanged)',
@@ -23,7 +32,7 @@ export const restartCommand: Command = {
     try {
       const r = await client.restart(args[0]);
       if (f.json) await writeJson(io, r);
-      else await writeOut(io.stdout, `Restarting ${r.task}\n`);
+      else await writeOut(io.stdout, restartNote(r));
       return 0;
     } finally {
       client.close();

@@ -16,6 +16,7 @@ const flags: FlagSpec[] = [
   jsonFlag,
   noColorFlag,
   { names: ['no-stats'], kind: 'bool', help: 'Skip CPU and memory figures (faster on big nodes).' },
+  { names: ['verbose', 'v'], kind: 'bool', help: "With a task: also the full error of its last failure, as the runtime reported it." },
   ...connectionFlags,
   helpFlag,
 ];
@@ -44,10 +45,13 @@ export async function resolveStatusTarget(client: TendClient, arg: string, jobs:
   const jobMatches = arg.includes('/') ? [] : jobs.filter((j) => j.id.startsWith(arg));
   if (jobMatches.length === 1) return { kind: 'job', job: jobMatches[0] };
   if (matches.length === 0 && jobMatches.length === 0) {
-    throw new TendError('E_TASK_NOT_FOUND', `no job or task matches "${arg}"`, { details: { task: arg } });
+    const suggestions = await client.suggestTasks(arg);
+    throw new TendError('E_TASK_NOT_FOUND', `no job or task matches "${arg}"${suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?` : ' (tendctl status lists them)'}`, {
+      details: { task: arg, suggestions },
+    });
   }
   const all = [...jobMatches.map((j) => `${j.id} (job)`), ...matches];
-  throw new TendError('E_TASK_AMBIGUOUS', `"${arg}" is ambiguous; it matches:\n${all.map((m) => `  ${m}`).join('\n')}`, { details: { task: arg, matches: all } });
+  throw new TendError('E_TASK_AMBIGUOUS', `"${arg}" matches ${all.length} jobs and tasks; name one:\n${all.map((m) => `  ${m}`).join('\n')}`, { details: { task: arg, matches: all } });
 }
 
 export const statusCommand: Command = {
@@ -82,7 +86,7 @@ export const statusCommand: Command = {
       if (target.kind === 'task') {
         const task = await client.task(target.id, { stats: wantStats });
         if (f.json) await writeJson(io, task);
-        else await writeOut(io.stdout, renderTask(task, { now: Date.now(), palette: p }));
+        else await writeOut(io.stdout, renderTask(task, { now: Date.now(), palette: p, verbose: f.verbose === true }));
         return 0;
       }
       const [files, stats, events] = await Promise.all([

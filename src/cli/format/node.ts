@@ -33,7 +33,7 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
       ['Class', n.class || '-'],
       ['Datacenter', n.datacenter],
       ['Version', n.version],
-      ['Executor', n.executor],
+      ['Executor', `${n.executor}${n.executorReason ? ` (${n.executorReason})` : ''}${n.executor === 'plain' ? '; resource limits not enforced' : ''}`],
       ['Cgroup Mode', n.cgroupMode],
       ...(n.cgroupParent ? [['Cgroup Parent', n.cgroupParent] as [string, string]] : []),
       ['Cores', `${formatCpuList(n.cores)}${n.reservedCores.length ? ` (reserved ${formatCpuList(n.reservedCores)})` : ''}`],

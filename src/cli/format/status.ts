@@ -8,7 +8,7 @@
 import type { AllocatedPort, DiskView, FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
 import type { Diagnostic } from '../../jobspec/model.js';
 import type { ExitResult, TaskStats } from '../../executor/executor.js';
-import { formatUsage, formatPercent } from './bytes.js';
+import { formatBytes, formatUsage, formatPercent } from './bytes.js';
 import { formatDuration, formatRelative, formatSince, parseTime } from './duration.js';
 import { palette as makePalette, type Palette } from './color.js';
 import { formatKeyValues, formatTable } from './table.js';
@@ -31,6 +31,8 @@ export interface StatusInput {
 export interface RenderOptions {
   now: number;
   palette?: Palette;
+  /** A task's view: also the full error chain of its last failure (`Error Detail`). */
+  verbose?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -56,6 +58,7 @@ export function colorState(state: string, p: Palette): string {
     case 'restarting':
     case 'stopping':
     case 'blocked':
+    case 'degraded':
       return p.yellow(state);
     case 'failed':
     case 'invalid':
@@ -74,15 +77,27 @@ export function describeExit(exit: ExitResult): string {
   return exit.message ?? 'exited';
 }
 
-/** The last column of the task table: the current error, else the last exit; plus when the next restart is due. */
-export function taskNote(t: TaskView, now: number, p: Palette): string {
+/** An error printed in full further down (the jobs section): its first clause, pointing there (a one-clause error as is). */
+export function shortError(error: string): string {
+  const i = error.indexOf(': ');
+  return i > 0 ? `${error.slice(0, i)} (reason below)` : error;
+}
+
+/**
+ * The last column of the task table: the current error, else the last exit; plus when the next
+ * restart is due. `errorBelow`: the error is printed in full below, so only its first clause here.
+ */
+export function taskNote(t: TaskView, now: number, p: Palette, errorBelow = false): string {
   const parts: string[] = [];
-  if (t.error) parts.push(p.red(t.error));
+  if (t.error) parts.push(p.red(errorBelow ? shortError(t.error) : t.error));
   else if (t.lastExit) {
     const at = parseTime(t.lastExit.at);
-    const text = describeExit(t.lastExit) + (at === undefined ? '' : ` ${formatRelative(at, now)}`);
+    const when = describeExit(t.lastExit) + (at === undefined ? '' : ` ${formatRelative(at, now)}`);
+    // A task that runs again: the exit is its previous run's, not the process shown.
+    const rerun = t.state === 'running' || t.state === 'starting';
+    const text = rerun ? `last exit: ${when}` : when;
     const bad = t.lastExit.oomKilled || (t.lastExit.code !== null && t.lastExit.code !== 0) || t.lastExit.signal !== null;
-    parts.push(bad && t.state !== 'dead' ? p.red(text) : text);
+    parts.push(bad && t.state !== 'dead' && !rerun ? p.red(text) : text);
   }
   if (t.waiting && !t.error && (t.state === 'pending' || t.state === 'stopping' || t.state === 'dead')) parts.push(p.yellow(t.waiting));
   // A failing check of a running task, at a glance (the details are in status JOB/TASK).
@@ -98,17 +113,27 @@ export function taskNote(t: TaskView, now: number, p: Palette): string {
   return parts.length ? parts.join('; ') : '-';
 }
 
-function memoryLimit(t: TaskView, s: TaskStats | undefined): number | undefined {
-  if (s?.memoryLimitBytes) return s.memoryLimitBytes;
+/**
+ * Memory used against the limit the executor enforces (`120 MiB / 256 MiB`). An executor that
+ * reports no limit does not enforce one (the plain executor): `208 MiB (not enforced)`, never a
+ * limit from the spec that reads as enforced.
+ */
+function memoryCell(s: TaskStats): string {
+  return s.memoryLimitBytes ? formatUsage(s.memoryBytes, s.memoryLimitBytes) : `${formatBytes(s.memoryBytes)} (not enforced)`;
+}
+
+/** The task view's memory line: the cell, and for a limit not enforced the limit the spec asks for. */
+function memoryDetail(t: TaskView, s: TaskStats): string {
+  if (s.memoryLimitBytes) return memoryCell(s);
   const mb = t.resources.memoryMaxMB ?? t.resources.memoryMB;
-  return mb ? mb * MiB : undefined;
+  return `${formatBytes(s.memoryBytes)} (limit ${formatBytes(mb * MiB)} not enforced by this agent's executor)`;
 }
 
 function isLive(t: TaskView): boolean {
   return t.state === 'running' || t.state === 'starting' || t.state === 'stopping';
 }
 
-function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palette): string[] {
+function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palette, errorBelow = false): string[] {
   const live = isLive(t);
   return [
     groupLabel(t),
@@ -119,8 +144,8 @@ function taskCells(t: TaskView, s: TaskStats | undefined, now: number, p: Palett
     live ? formatSince(t.startedAt, now) : '-',
     t.restarts > 0 ? p.yellow(String(t.restarts)) : '0',
     live && s ? formatPercent(s.cpuPercent) : '-',
-    live && s ? formatUsage(s.memoryBytes, memoryLimit(t, s)) : '-',
-    taskNote(t, now, p),
+    live && s ? memoryCell(s) : '-',
+    taskNote(t, now, p, errorBelow),
   ];
 }
 
@@ -167,14 +192,17 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
   if (input.disk?.warnings.length) {
     out.push(p.bold('Node warnings:'), ...input.disk.warnings.map((w) => `  ${p.red(w)}`), '');
   }
+  const troubled = troubledJobs(jobs);
+  // An error the jobs section repeats in full is shortened in the task's row (printed once).
+  const reasons = new Map(troubled.map((j) => [j.id, j.reason ?? '']));
+  const below = (t: TaskView) => t.error !== undefined && (reasons.get(t.job) ?? '').includes(t.error);
   if (tasks.length === 0) out.push('No tasks.');
   else {
-    const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p)]);
+    const rows = tasks.map((t) => [t.job, ...taskCells(t, input.stats?.[t.id] ?? t.stats, now, p, below(t))]);
     out.push(formatTable(['JOB', ...TASK_HEADER], rows, { headerStyle: p.bold }).trimEnd());
   }
   out.push(...renderPeriodicJobs(jobs, now, p));
   out.push(...renderParameterizedJobs(jobs, now, p));
-  const troubled = troubledJobs(jobs);
   if (troubled.length) {
     out.push('', p.bold('Jobs not running as written:'));
     out.push(
@@ -235,7 +263,8 @@ export function renderJob(
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {
-    const rows = [...job.tasks].sort(compareTasks).map((t) => taskCells(t, stats?.[t.id] ?? t.stats, opts.now, p));
+    // The job's Reason above says it in full.
+    const rows = [...job.tasks].sort(compareTasks).map((t) => taskCells(t, stats?.[t.id] ?? t.stats, opts.now, p, t.error !== undefined && (job.reason ?? '').includes(t.error)));
     out.push(formatTable(TASK_HEADER, rows, { headerStyle: p.bold }).trimEnd());
   }
   if (opts.events) {
@@ -286,12 +315,16 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
     pairs.push(['Last Exit', `${describeExit(t.lastExit)}${at === undefined ? '' : ` (${formatRelative(at, now)})`}`]);
   }
   if (t.error) pairs.push(['Error', p.red(t.error)]);
+  if (opts.verbose) {
+    const detail = [...(t.events ?? [])].reverse().find((e) => typeof e.details?.error === 'string')?.details?.error;
+    if (typeof detail === 'string') pairs.push(['Error Detail', detail]);
+  }
   if (t.ports?.length) pairs.push(['Ports', t.ports.map(formatPort).join(', ')]);
   const r = t.resources;
   pairs.push(['Resources', `cpu ${r.cpu} MHz, memory ${r.memoryMB} MiB${r.memoryMaxMB ? ` (max ${r.memoryMaxMB} MiB)` : ''}${r.cores?.length ? `, cores ${r.cores.join(',')}` : ''}`]);
   if (s && live) {
     pairs.push(['CPU', formatPercent(s.cpuPercent)]);
-    pairs.push(['Memory', formatUsage(s.memoryBytes, memoryLimit(t, s))]);
+    pairs.push(['Memory', memoryDetail(t, s)]);
     pairs.push(['Processes', String(s.pids)]);
   }
   pairs.push(['File', t.file]);

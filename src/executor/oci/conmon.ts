@@ -35,9 +35,28 @@ export function parseSyncMessage(line: string, id: string): number {
   }
   const pid = msg.data ?? msg.pid;
   if (typeof pid !== 'number' || pid <= 0) {
-    throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${cleanRuntimeMessage(msg.message ?? 'conmon reported no pid')}`, { details: { id } });
+    const runtime = cleanRuntimeMessage(msg.message ?? 'conmon reported no pid');
+    const reason = launchReason(runtime);
+    throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${runtime}`, { details: { id, ...(reason ? { reason } : {}) } });
   }
   return pid;
+}
+
+/**
+ * What runc's create error means in the task's terms, for the messages an operator reads
+ * (`details.reason` of the launch error): the command or working dir the task's root lacks.
+ * Undefined for anything else (the runtime's own message is shown then).
+ */
+export function launchReason(runtime: string): string | undefined {
+  let m = /exec: "([^"]+)": stat [^:]*: no such file or directory/.exec(runtime);
+  if (m) return `command "${m[1]}" not found in the task's root`;
+  m = /exec: "([^"]+)": executable file not found in \$PATH/.exec(runtime);
+  if (m) return `command "${m[1]}" not found in the task's PATH`;
+  m = /exec: "([^"]+)": permission denied/.exec(runtime);
+  if (m) return `command "${m[1]}" cannot be run by the task's user (permission denied)`;
+  m = /chdir to `([^`]+)`: no such file or directory/.exec(runtime);
+  if (m) return `working directory "${m[1]}" not found in the task's root`;
+  return undefined;
 }
 
 /** runc's create error as conmon relays it, with the log prefix stripped. */

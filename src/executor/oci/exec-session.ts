@@ -25,6 +25,7 @@ import { descendants, isAlive, normalizeSignal, signalNumber } from '../proc.js'
 import type { ExecOptions, ExecSession } from '../executor.js';
 import type { OciSpec } from './bundle.js';
 import { onTerminal } from '../tty.js';
+import { rewriteSetprivFailure } from '../exec-failure.js';
 import { platform } from '../../platform.js';
 
 /** Where setpriv is looked for inside the task's root (chroot_env's /usr or /bin). */
@@ -144,7 +145,8 @@ export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = 
   return {
     stdin: child.stdin,
     stdout: child.stdout!,
-    stderr: child.stderr!,
+    // With a terminal, setpriv's failure comes through stdout with the rest; without, it is stderr's first line.
+    stderr: opts.tty ? child.stderr! : rewriteSetprivFailure(child.stderr!, exit),
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       const sig = normalizeSignal(signal) ?? 'SIGKILL';

@@ -161,7 +161,13 @@ export class OciExecutor implements Executor {
     } catch (err) {
       log.warn({ err: describeError(err) }, 'task launch failed');
       await this.cleanup(id).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cleanup after failed launch failed'));
-      if (err instanceof TendError && err.code === 'E_LAUNCH_FAILED') throw err;
+      if (err instanceof TendError && err.code === 'E_LAUNCH_FAILED') {
+        // An exec task's root is built from the agent's chroot_env: the usual reason a command is missing.
+        if (spec.driver === 'exec' && typeof err.details.reason === 'string' && err.details.reason.endsWith("not found in the task's root")) {
+          err.details.reason += ' (an exec task sees the chroot_env dirs of the agent config and its own dirs only)';
+        }
+        throw err;
+      }
       throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err, details: { id } });
     }
   }

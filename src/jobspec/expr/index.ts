@@ -1,6 +1,6 @@
 /**
  * HCL2 expression evaluation for job files (contract; implementation in the
- * sibling files). `@cdktf/hcl2json` hands back every non-literal expression
+ * sibling files). `@cdktn/hcl2json` hands back every non-literal expression
  * as source text in template form: `"${var.x + 1}"`, `"${upper(local.y)}"`,
  * `"prefix-${var.n}-${NOMAD_TASK_NAME}"`, and keeps `$${` escapes and
  * `%{ if }` directives as written. This module evaluates such strings.

@@ -437,8 +437,8 @@ test('tendctl exec: prints the command output and exits with its code; -i passes
     assert.equal(n.code, 0, n.stderr);
     assert.equal(n.stdout, '');
     // A command that cannot start: a clear error, not a hang.
-    assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /\/nonexistent\/cmd/);
+    assert.equal(bad.code, 127, 'the shell\'s code for a command not found');
+    assert.equal(bad.stderr, 'tendctl exec: command "/nonexistent/cmd" not found in the task (No such file or directory)\n');
     // exec left the task alone.
     // -t: a terminal (24×80 when tendctl has none); with -i a shell reads its input through it.
     const [tt, sh] = await Promise.all([
@@ -478,7 +478,8 @@ test('tendctl signal and restart: act on a real task; restart gives a new pid, t
     assert.equal(afterSignal.pid, before.pid, 'a handled signal does not restart the task');
     assert.ok(afterSignal.events!.some((e) => e.type === 'Signaled'), 'a Signaled event');
 
-    assert.equal(await ctlOk(['restart', 'sig']), `Restarting ${id}\n`);
+    // Kill signal and timeout as the job says (Nomad's default SIGINT; kill_timeout 2s), and how to follow it.
+    assert.equal(await ctlOk(['restart', 'sig']), `Restarting ${id}: SIGINT now, SIGKILL after 2s if it is still running, then it starts again.\nFollow it: tendctl events -f -task '${id}'\n`);
     let after: TaskView | undefined;
     await waitFor(
       async () => {
@@ -603,8 +604,11 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
     );
     const [out, job, v] = await Promise.all([ctlOk(['status', '--no-stats']), ctlOk(['status', 'isolated', '--no-stats']), spawnCtl(['validate', brokenPath]).done]);
     assert.match(out, new RegExp(`^File errors:\\n(.*\\n)*  ${esc(brokenPath)}:9:9: error: [^\\n]*"memroy"[^\\n]*\\n(.*\\n)*\\s+hint: did you mean "memory"\\?`, 'm'));
-    assert.match(out, new RegExp(`^Jobs not running as written:\\n(.*\\n)*\\s+isolated\\s+blocked\\s+${esc(isolatedPath)}\\s+driver exec unavailable: \\S.*$`, 'm'));
-    assert.match(out, /^isolated\s+g\[0\]\s+t\s+exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver exec unavailable: \S/m);
+    const execReason = 'driver exec unavailable: needs the oci executor (root, runc and conmon); this agent runs "plain" (set executor = "auto": agent config or -executor)';
+    assert.match(out, new RegExp(`^Jobs not running as written:\\n(.*\\n)*\\s+isolated\\s+blocked\\s+${esc(isolatedPath)}\\s+${esc(execReason)}$`, 'm'));
+    // Printed once: the task's row points to the reason below.
+    assert.match(out, /^isolated\s+g\[0\]\s+t\s+exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver exec unavailable \(reason below\)$/m);
+    assert.equal(out.split(execReason).length - 1, 1);
     // A task whose restart policy gave up: the job says which task and why.
     assert.match(out, /^giveup\s+g\[0\]\s+t\s+raw_exec\s+failed\s+-\s+-\s+0\s+-\s+-\s+Policy allows no restarts$/m);
     const giveupPath = path.join(H().jobsDir, 'giveup.hcl');
@@ -612,7 +616,7 @@ test('tendctl status: an invalid job file shows file:line and why; a job whose d
 
     assert.match(job, /^Status\s+= blocked$/m);
     assert.match(job, /^Reason\s+= driver exec unavailable: \S/m);
-    assert.match(job, /needs the oci executor \(root, runc and conmon\); this agent runs the plain executor: executor = "plain" \(agent config or -executor\)/);
+    assert.match(job, /^Reason\s+= driver exec unavailable: needs the oci executor \(root, runc and conmon\); this agent runs "plain" \(set executor = "auto": agent config or -executor\)$/m);
     assert.match(job, /Driver Failure\s+driver exec unavailable: \S/);
 
     // The same place through `tendctl validate` on the file.
@@ -647,8 +651,8 @@ test('tendctl status: with raw_exec disabled in the agent config, its jobs are b
       },
       { what: `status of ${addr} to show the job blocked`, timeoutMs: 15_000, intervalMs: 100 },
     );
-    assert.match(out, /^plain\s+g\[0\]\s+t\s+raw_exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver raw_exec unavailable: disabled in the agent config\b/m);
-    assert.match(out, new RegExp(`^\\s+plain\\s+blocked\\s+${esc(path.join(h2.jobsDir, 'plain.hcl'))}\\s+driver raw_exec unavailable: disabled in the agent config\\b`, 'm'));
+    assert.match(out, /^plain\s+g\[0\]\s+t\s+raw_exec\s+pending\s+-\s+-\s+0\s+-\s+-\s+driver raw_exec unavailable \(reason below\)$/m);
+    assert.match(out, new RegExp(`^\\s+plain\\s+blocked\\s+${esc(path.join(h2.jobsDir, 'plain.hcl'))}\\s+${esc('driver raw_exec unavailable: disabled in the agent config (enable: plugin "raw_exec" { config { enabled = true } })')}$`, 'm'));
     assert.equal(h2.taskProcs().size, 0, 'nothing runs');
   } finally {
     await h2.cleanup();

@@ -119,7 +119,7 @@ test('api server: errors are JSON with a code; a missing task is a 404 naming it
   const missing = await request(target, '/v1/task/nope%2Fx');
   assert.equal(missing.status, 404);
   assert.match(missing.headers['content-type']!, /application\/json/);
-  assert.deepEqual(JSON.parse(missing.body), { error: { code: 'E_TASK_NOT_FOUND', message: 'task "nope/x" not found', details: { task: 'nope/x' } } });
+  assert.deepEqual(JSON.parse(missing.body), { error: { code: 'E_TASK_NOT_FOUND', message: 'task "nope/x" not found (tendctl status lists the tasks)', details: { task: 'nope/x', suggestions: [] } } });
   const endpoint = await request(target, '/v2/whatever');
   assert.equal(endpoint.status, 404);
   assert.equal(JSON.parse(endpoint.body).error.message, 'no such endpoint: /v2/whatever');

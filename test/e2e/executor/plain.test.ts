@@ -10,6 +10,7 @@ import { isAlive, readStat } from '../../../src/executor/proc.js';
 import { requireLinux, requireRoot } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 import { harness } from './plain-harness.js';
+import { text } from 'node:stream/consumers';
 
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 
@@ -17,7 +18,7 @@ test('plain executor: fingerprint offers raw_exec only', async (t) => {
   const h = harness(t);
   const fp = await h.executor.fingerprint();
   assert.equal(fp.raw_exec.ok, true);
-  assert.deepEqual(fp.exec, { ok: false, reason: 'the exec driver needs the oci executor (root, runc and conmon)' });
+  assert.deepEqual(fp.exec, { ok: false, reason: 'needs the oci executor (root, runc and conmon)' });
 });
 
 test('plain executor: stdout and stderr land in the rotated log files', async (t) => {
@@ -175,7 +176,10 @@ test('plain executor: exec runs in the task dir with its env', async (t) => {
   s.stdout.on('data', (d) => (out += d));
   assert.equal(await s.exit, 4);
   assert.equal(out, `ex ${spec.cwd}\n`);
-  await assert.rejects(h.executor.exec(handle, ['/nonexistent/cmd']), /failed to exec in task/);
+  // A command that cannot be run: a session that says so on stderr and exits as a shell would.
+  const missing = await h.executor.exec(handle, ['/nonexistent/cmd']);
+  assert.equal(await missing.exit, 127);
+  assert.equal(await text(missing.stderr), 'tendctl exec: command "/nonexistent/cmd" not found in the task (No such file or directory)\n');
 });
 
 test('plain executor: launch fails on a missing command', async (t) => {

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLoopbackHost, parseClientAddress, parseListenAddress } from '../../../src/api/address.js';
-import { clientTarget, unreachable } from '../../../src/api/client.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isLoopbackHost, parseClientAddress, parseListenAddress, unixAddress } from '../../../src/api/address.js';
+import { clientTarget, createClient, unreachable } from '../../../src/api/client.js';
 import { isTendError } from '../../../src/errors.js';
 
 test('parseClientAddress: unix URLs and paths, http and host:port', () => {
@@ -20,6 +23,27 @@ test('clientTarget: flag over TEND_ADDR over the default socket; token from flag
   assert.equal(clientTarget({ env: { TEND_TOKEN: 't' } }).token, 't');
   assert.equal(clientTarget({ token: 'f', env: { TEND_TOKEN: 't' } }).token, 'f');
   assert.equal(clientTarget({ env: { TEND_TOKEN: '' } }).token, undefined);
+});
+
+test('clientTarget: without an address, the first default socket that exists (the quick start\'s, then the deployed agent\'s); the error names both', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-addr-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const quick = unixAddress(path.join(dir, 'state/tend.sock'));
+  const deployed = unixAddress(path.join(dir, 'var/tend.sock'));
+  assert.equal(clientTarget({ env: {}, candidates: [quick, deployed] }).address.url, quick.url, 'none exists: the first');
+  await mkdir(path.dirname(deployed.path), { recursive: true });
+  await writeFile(deployed.path, '');
+  const target = clientTarget({ env: {}, candidates: [quick, deployed] });
+  assert.equal(target.address.url, deployed.url, 'the one that exists');
+  assert.equal(clientTarget({ env: { TEND_ADDR: quick.path }, candidates: [quick, deployed] }).tried, undefined);
+  const enoent = Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' });
+  assert.equal(
+    unreachable(quick, enoent, false, [quick, deployed]).message,
+    `cannot reach the tend agent: no socket at ${quick.url} nor ${deployed.url} (is the agent running? set -address or TEND_ADDR)`,
+  );
+  const c = createClient({ env: {}, candidates: [quick, unixAddress(path.join(dir, 'nope.sock'))] });
+  t.after(() => c.close());
+  await assert.rejects(c.jobs(), (err) => isTendError(err, 'E_AGENT_UNREACHABLE') && /no socket at unix:\/\/.*state\/tend\.sock nor unix:\/\/.*nope\.sock/.test(err.message));
 });
 
 test('parseListenAddress: loopback only', () => {

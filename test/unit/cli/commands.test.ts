@@ -77,3 +77,13 @@ test('parseFlags: given tells a bool set to false from one left out', () => {
   assert.deepEqual([...unset.given], []);
   assert.deepEqual([...parseFlags(['--json', '-stop-tasks-on-exit'], specs).given].sort(), ['json', 'stop-tasks-on-exit']);
 });
+
+test('tendctl restart: says what happens now — a running task gets its kill signal, SIGKILL after kill_timeout, then starts; a failed one starts', async () => {
+  const { restartNote } = await import('../../../src/cli/commands/restart.js');
+  assert.equal(
+    restartNote({ task: 'stubborn/g[0]/t', state: 'running', killSignal: 'SIGINT', killTimeout: '8s' }),
+    "Restarting stubborn/g[0]/t: SIGINT now, SIGKILL after 8s if it is still running, then it starts again.\nFollow it: tendctl events -f -task 'stubborn/g[0]/t'\n",
+  );
+  assert.equal(restartNote({ task: 'a/g[0]/t', state: 'failed' }), 'Restarting a/g[0]/t (it was failed): it starts again now.\n');
+  assert.equal(restartNote({ task: 'a/g[0]/t' }), 'Restarting a/g[0]/t\n');
+});

@@ -132,3 +132,45 @@ test('status: a task shows its allocation\'s ports (host address and port; `-> t
   const j = renderJob(job([task({ ports: ports.slice(0, 1) }), task({ id: 'web/fe[1]/server', index: 1, allocId: 'a2', ports: [{ ...ports[0], value: 23999 }] })]), [], undefined, { now: NOW });
   assert.match(j, /^Ports\n  GROUP  PORTS\n  fe\[0\]  http: 127\.0\.0\.1:23456\n  fe\[1\]  http: 127\.0\.0\.1:23999\n/m);
 });
+
+test('status table: a limit the executor does not enforce (no limit in its stats: the plain executor) says so, never "used / limit"', () => {
+  const stats = { 'web/fe[0]/server': { at: NOW, pids: 1, cpuPercent: 1, memoryBytes: 208 * 1024 ** 2 } };
+  const out = renderStatus({ jobs: [job([task({ resources: { cpu: 100, memoryMB: 32 } })])], files: [], stats }, { now: NOW });
+  assert.match(out.split('\n')[1], /\s208 MiB \(not enforced\)\s+-$/);
+  assert.doesNotMatch(out, /\/ 32 MiB/);
+  const detail = renderTask(task({ resources: { cpu: 100, memoryMB: 32 }, stats: stats['web/fe[0]/server'] }), { now: NOW });
+  assert.match(detail, /^Memory\s+= 208 MiB \(limit 32 MiB not enforced by this agent's executor\)$/m);
+});
+
+test('status table: the last exit of a task that runs again is labelled "last exit:", not shown as the running process dying', () => {
+  const t = task({ restarts: 1, lastExit: { code: null, signal: 'SIGTERM', oomKilled: false, at: iso(-3_000), known: true } });
+  const out = renderStatus({ jobs: [job([t])], files: [] }, { now: NOW });
+  assert.match(out.split('\n')[1], /running\s+4242\s+3m12s\s+1\s+-\s+-\s+last exit: killed by SIGTERM 3s ago$/);
+  const dead = task({ state: 'failed', pid: undefined, lastExit: { code: 3, signal: null, oomKilled: false, at: iso(-3_000), known: true } });
+  assert.match(renderStatus({ jobs: [job([dead])], files: [] }, { now: NOW }).split('\n')[1], /failed\s+-\s+-\s+0\s+-\s+-\s+exit 3 3s ago$/);
+});
+
+test('status table: a reason the jobs section prints in full is printed once; the task row keeps its first clause', () => {
+  const error = 'driver exec unavailable: needs the oci executor (root, runc and conmon); this agent runs "plain" (set executor = "auto": agent config or -executor)';
+  const t = task({ state: 'pending', pid: undefined, startedAt: undefined, error });
+  const out = renderStatus({ jobs: [job([t], { status: 'blocked', reason: error })], files: [] }, { now: NOW });
+  assert.match(out.split('\n')[1], /pending\s+-\s+-\s+0\s+-\s+-\s+driver exec unavailable \(reason below\)$/);
+  assert.equal(out.split(error).length - 1, 1, 'the reason appears once');
+  // A job view: its Reason line says it; the row too points there.
+  const jv = renderJob(job([t], { status: 'blocked', reason: error }), [], undefined, { now: NOW });
+  assert.equal(jv.split(error).length - 1, 1);
+  // An error the jobs section does not carry stays in full.
+  const alone = renderStatus({ jobs: [job([task({ state: 'pending', pid: undefined, error: 'waiting' })])], files: [] }, { now: NOW });
+  assert.match(alone.split('\n')[1], /waiting$/);
+});
+
+test('status task view: -verbose adds the full error chain of the last failure (Error Detail); without it, only the reason', () => {
+  const t = task({
+    state: 'failed',
+    pid: undefined,
+    error: 'failed to start task: command "/bin/nope" not found in the task\'s root',
+    events: [{ seq: 1, time: iso(-1000), task: 'web/fe[0]/server', type: 'Driver Failure', message: 'failed to start task: command "/bin/nope" not found in the task\'s root', details: { error: 'failed to launch task 1234-server: runc create failed: exec: "/bin/nope": stat /bin/nope: no such file or directory' } }],
+  });
+  assert.doesNotMatch(renderTask(t, { now: NOW }), /runc|1234/);
+  assert.match(renderTask(t, { now: NOW, verbose: true }), /^Error Detail = failed to launch task 1234-server: runc create failed: exec: "\/bin\/nope": stat \/bin\/nope: no such file or directory$/m);
+});

@@ -87,25 +87,6 @@ test('diff: a task whose driver is unavailable stays pending once the reason is 
   assert.equal(decide(d, { ...actualOf(j)[0], state: 'pending', error: 'driver raw_exec unavailable: disabled' }, blocked).kind, 'none');
 });
 
-test('formatPlan: nomad-style marks, the field that forces a restart, and a summary', () => {
-  const text = formatPlan({
-    actions: [
-      { kind: 'start', task: 'a/g[1]/t', job: 'a' },
-      { kind: 'restart', task: 'a/g[0]/t', job: 'a', fields: ['args'] },
-      { kind: 'update', task: 'b/g[0]/t', job: 'b', fields: ['resources.memory'] },
-      { kind: 'stop', task: 'c/g[0]/t', job: 'c' },
-      { kind: 'none', task: 'd/g[0]/t', job: 'd' },
-    ],
-    files: [],
-  });
-  assert.match(text, /\+\s+start\s+a\/g\[1\]\/t/);
-  assert.match(text, /-\/\+ restart a\/g\[0\]\/t \(forces restart: args\)/);
-  assert.match(text, /~\s+update\s+b\/g\[0\]\/t \(in place: resources.memory\)/);
-  assert.match(text, /-\s+stop\s+c\/g\[0\]\/t/);
-  assert.doesNotMatch(text, /d\/g\[0\]/);
-  assert.match(text, /Plan: 1 to start, 1 to restart, 1 to update in place, 1 to stop, 1 unchanged\./);
-});
-
 test('diff: ports the book cannot give hold a new instance pending and an edit of a running one back, saying why', () => {
   const old = makeJob('a');
   const edited = makeJob('a', { tasks: [makeTask('t', {}, { args: ['2000'] })] });

@@ -50,7 +50,7 @@ test('task worker: an operator signal and restart go through the queue; a signal
   assert.equal(store.get(id)!.restarts, 1);
   assert.deepEqual(types(store.get(id)!.events).slice(-4), ['Restart Signaled', 'Killing', 'Killed', 'Started']);
   assert.equal(executor.shutdowns.length, 1);
-  await assert.rejects(worker.signal('a/g[0]/nope', 'SIGHUP'), /expected task a\/g\[0\]\/nope to be running, got pending/);
+  await assert.rejects(worker.signal('a/g[0]/nope', 'SIGHUP'), /task a\/g\[0\]\/nope is not running \(pending\); a signal needs a running task \(tendctl status a\/g\[0\]\/nope says why\)$/);
 });
 
 test('task worker: an exit that arrives while a stop is in flight is the stop\'s, not a crash: no restart, record gone', async (t) => {

@@ -170,11 +170,11 @@ test('transition: agent restart during a start — no process recorded: back to 
 
 test('transition: agent restart during a stop — a task no longer desired is adopted, then stopped for good by the next sync', () => {
   const h = handle(17);
-  const stopping = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: h }, { type: 'started' }, { type: 'killing', reason: 'no longer in the desired set' }]).rec!;
+  const stopping = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: h }, { type: 'started' }, { type: 'killing', reason: 'no longer in the job files' }]).rec!;
   const a = transition(stopping, { type: 'adopted', handle: h }, ctx(undefined));
   assert.equal(a.record!.state, 'running');
   const s = transition(a.record, { type: 'sync' }, ctx(undefined));
-  assert.deepEqual(s.actions, [{ kind: 'stop', final: true, reason: 'no longer in the desired set' }]);
+  assert.deepEqual(s.actions, [{ kind: 'stop', final: true, reason: 'no longer in the job files' }]);
   const done = run(a.record, [{ type: 'killing', reason: 'x' }, { type: 'killed', exit: exit(null, 'SIGINT') }, { type: 'stopped', final: true }], undefined);
   assert.equal(done.rec!.state, 'dead');
   assert.deepEqual(kinds(done.steps[2]), ['teardown']);

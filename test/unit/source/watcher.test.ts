@@ -338,6 +338,29 @@ test('watcher: a missing dir is a warning; a dir that vanishes keeps the set; a 
   await h.until((s) => s.jobs.has('db'), 'the re-created dir to be watched');
 });
 
+test('watcher: the start logs "watching jobs dir" once, not a change of target; a symlink swap is one', async (t) => {
+  const root = await tempDir(t);
+  const a = path.join(root, 'a');
+  const b = path.join(root, 'b');
+  await fs.mkdir(a);
+  await fs.mkdir(b);
+  const link = path.join(root, 'jobs');
+  await fs.symlink(a, link);
+  const lines: { msg: string; real?: string; from?: string; to?: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const h = await startSource(t, link, { dirPollMs: 30, logger });
+  await h.source.resync();
+  assert.deepEqual(
+    lines.filter((l) => /jobs dir/.test(l.msg)).map((l) => [l.msg, l.real]),
+    [['watching jobs dir', a]],
+  );
+  await fs.symlink(b, `${link}.new`);
+  await fs.rename(`${link}.new`, link);
+  await waitFor(() => lines.some((l) => l.msg === 'jobs dir changed target; rewatching'), { what: 'the swap to be seen' });
+  const swap = lines.find((l) => l.msg === 'jobs dir changed target; rewatching')!;
+  assert.deepEqual([swap.from, swap.to], [a, b]);
+});
+
 test('watcher: a loader that throws is shown as a failed load; the last good version stays', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'web.hcl');

@@ -58,6 +58,24 @@ test('store: a missing store starts empty and is written; records survive a relo
   assert.equal(again.nodeId, s.nodeId);
 });
 
+test('store: the field values of a spec are written once for its instances and come back with the hashes (plan shows old → new from them)', async (t) => {
+  const dir = await tmp(t);
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  const hashes = { restart: 'r', resources: 's', policy: 'p', fields: { args: 'a1', 'env.FOO': 'f1' }, values: { args: ['3600'], 'env.FOO': 'x' } };
+  for (const id of ['a', 'b', 'c']) s.put({ ...rec(id), hashes });
+  s.put(rec('old')); // written before values were kept: none
+  await s.flush();
+  const onDisk = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  assert.equal(Object.keys(onDisk.specValues).length, 1, 'one values map for the three instances');
+  assert.equal(onDisk.tasks.a.hashes.values, undefined);
+  const again = createStore({ dataDir: dir });
+  await again.load();
+  assert.deepEqual(again.get('b')?.hashes, hashes);
+  assert.equal(again.get('a')?.hashes.values, again.get('c')?.hashes.values, 'shared in memory again');
+  assert.equal(again.get('old')?.hashes.values, undefined);
+});
+
 test('store: many updates in one tick become one consistent write, with no temp file left', async (t) => {
   const dir = await tmp(t);
   const s = createStore({ dataDir: dir });

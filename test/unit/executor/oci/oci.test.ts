@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { isTendError } from '../../../../src/errors.js';
 import type { LaunchSpec } from '../../../../src/executor/executor.js';
 import { buildSpec, MASKED_PATHS, nofileLimit, ociResources } from '../../../../src/executor/oci/bundle.js';
-import { cleanRuntimeMessage, parseSyncMessage } from '../../../../src/executor/oci/conmon.js';
+import { cleanRuntimeMessage, launchReason, parseSyncMessage } from '../../../../src/executor/oci/conmon.js';
 import { execArgv, execEnv, splitEnv, type ExecTarget } from '../../../../src/executor/oci/exec-session.js';
 import { cgroupLimits, exitFromStatus } from '../../../../src/executor/oci/executor.js';
 import { ExitWatcher, readExitFile } from '../../../../src/executor/oci/exit-watch.js';
@@ -99,6 +99,10 @@ test('conmon: the sync message gives the pid or the runtime\'s error', () => {
     () => parseSyncMessage('{"data": -1, "message": "time=\\"2026\\" level=error msg=\\"runc create failed: exec: \\\\\\"/nope\\\\\\": stat /nope: no such file or directory\\""}', 'x'),
     (err: unknown) => isTendError(err, 'E_LAUNCH_FAILED') && /failed to launch task x: runc create failed: exec: "\/nope": stat \/nope/.test((err as Error).message),
   );
+  assert.throws(
+    () => parseSyncMessage('{"data": -1, "message": "runc create failed: unable to start container process: exec: \\"/bin/nope\\": stat /bin/nope: no such file or directory"}', 'x'),
+    (err: unknown) => isTendError(err, 'E_LAUNCH_FAILED') && err.details.reason === 'command "/bin/nope" not found in the task\'s root',
+  );
   assert.throws(() => parseSyncMessage('garbage', 'x'), /expected a JSON sync message from conmon/);
   assert.equal(cleanRuntimeMessage('cannot toggle freezer\nrunc create failed: boom'), 'runc create failed: boom');
 });
@@ -186,4 +190,13 @@ test('exec: enters the task\'s cgroups, namespaces and root, then drops to its u
   const env = splitEnv(execEnv(base.process, { env: { A: '2', LD_PRELOAD: '/alloc/evil.so' } }));
   assert.equal(env.host.A, '2');
   assert.equal(env.host.LD_PRELOAD, undefined);
+});
+
+test('conmon: runc\'s create errors in the task\'s terms (the command or working dir its root lacks); others have none', () => {
+  const runc = (tail: string) => `runc create failed: unable to start container process: ${tail}`;
+  assert.equal(launchReason(runc('exec: "/bin/no-such-binary": stat /bin/no-such-binary: no such file or directory')), 'command "/bin/no-such-binary" not found in the task\'s root');
+  assert.equal(launchReason(runc('exec: "server": executable file not found in $PATH')), 'command "server" not found in the task\'s PATH');
+  assert.equal(launchReason(runc('exec: "/local/run.sh": permission denied')), 'command "/local/run.sh" cannot be run by the task\'s user (permission denied)');
+  assert.equal(launchReason(runc('chdir to `/srv/app`: no such file or directory')), 'working directory "/srv/app" not found in the task\'s root');
+  assert.equal(launchReason(runc('error during container init: cgroup oops')), undefined);
 });

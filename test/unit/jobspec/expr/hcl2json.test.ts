@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parse } from '@cdktf/hcl2json';
+import { parse } from '@cdktn/hcl2json';
 import { evalDeep, needsEval, referencesOf, type EvalScope } from '../../../../src/jobspec/expr/index.js';
 
 const HCL = `
@@ -49,7 +49,7 @@ const scope: EvalScope = {
   locals: {},
 };
 
-test('hcl2json output: expressions as @cdktf/hcl2json hands them over evaluate as HCL would', async () => {
+test('hcl2json output: expressions as @cdktn/hcl2json hands them over evaluate as HCL would', async () => {
   const json = (await parse('example.hcl', HCL)) as { locals: Record<string, unknown>[]; job: Record<string, unknown> };
   const locals = evalDeep(json.locals[0], scope);
   assert.deepEqual(locals, {
