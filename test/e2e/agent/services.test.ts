@@ -10,7 +10,7 @@
  *    Check" event, then check_restart restarting the task through its restart policy;
  *  - the server no longer listening: the tcp check critical (connection refused);
  *  - the script failing: its check critical;
- *  - metrics.
+ *  - metrics; after the agent is killed and started again, the adopted task registers again.
  * And a template with `nomadService` re-rendering when an instance registers (plain only).
  * Run alone: CI=true TEND_SKIP_TYPECHECK=1 node scripts/test.mjs test/e2e/agent/services.test.ts
  */
@@ -215,6 +215,14 @@ async function scenario(h: Harness, driver: 'raw_exec' | 'exec'): Promise<void> 
   assert.match(metrics, /^tend_service_checks\{status="passing"\} 3$/m);
   assert.match(metrics, /^tend_service_check_restarts_total [1-9]/m);
   assert.match(metrics, /^tend_service_check_runs_total\{type="http",status="critical"\} [1-9]/m);
+
+  // The agent dies and comes back: the task is adopted (not restarted) and registers again.
+  const restarts = h.records()[id].restarts;
+  await h.kill9();
+  await h.start();
+  await until(h, async () => (await checkIs(h, 'web-api', 'http', 'passing')) && (await checkIs(h, 'web-script', 'script', 'passing')), 'registered again after an agent restart');
+  assert.equal(h.records()[id].restarts, restarts, 'adopted, not restarted');
+  assert.equal((await instances(h, 'web-api'))![0].port, port);
 
   // Removed: deregistered.
   await rm(path.join(h.jobsDir, 'web.hcl'));
