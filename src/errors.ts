@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'E_VAR_CONFLICT' // check-and-set: the variable's modify index is not the one given (details.modifyIndex)
   | 'E_VAR_READ_ONLY' // the path belongs to a file of the variables dir (details.file)
   | 'E_PERMISSION_DENIED' // a task's workload identity may not read that variable
+  | 'E_SERVICE_NOT_FOUND' // no instance of that service in the local catalog
   | 'E_INTERNAL';
 
 export class TendError extends Error {

@@ -40,6 +40,7 @@ import type { PortBook } from '../ports/book.js';
 import { Rollouts } from '../reconcile/rollouts.js';
 import type { AllocHealthSource } from '../reconcile/rollout-health.js';
 import { parseInstanceId } from '../reconcile/expand.js';
+import type { AllocHealth } from '../services/health.js';
 
 /** How often allocations waiting for ports are tried again (besides every pass). */
 const PORTS_RETRY_MS = 5000;
@@ -61,6 +62,8 @@ export interface AgentOptions extends Omit<ApiFacadeOptions, 'worker' | 'state' 
   ports?: PortBook;
   /** Health of service checks for rollouts with `health_check = "checks"` (absent: task states decide). */
   checks?: AllocHealthSource;
+  /** Allocations' health by their checks (src/services/health.ts); absent without a catalog. */
+  health?: AllocHealth;
 }
 
 export class Agent extends ApiFacade {
@@ -121,6 +124,15 @@ export class Agent extends ApiFacade {
     this.#state = state;
     this.#worker = worker;
     this.#fileEvents = new FileEvents(opts.store, this.#log, opts.metrics);
+  }
+
+  /**
+   * Allocations' health by their service checks, for rolling updates (`health_check = "checks"`):
+   * `health(allocId)` and `onHealthChange(cb)`, see src/services/health.ts. Absent when the agent
+   * was made without a service catalog (unit tests).
+   */
+  get health(): AllocHealth | undefined {
+    return this.#o.health;
   }
 
   /** Recover, garbage-collect, watch, converge. */

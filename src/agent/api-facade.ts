@@ -23,6 +23,8 @@ import type { Rollouts } from '../reconcile/rollouts.js';
 import { resolveQuery, suggestTasks } from './resolve.js';
 import { notRunning } from '../reconcile/not-running.js';
 import type { AllocatedPort } from '../ports/ports.js';
+import type { ServiceCatalog } from '../services/catalog.js';
+import type { CheckView, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
 
 /** What the agent knows of the desired state right now (the agent replaces the fields). */
 export interface DesiredState {
@@ -60,6 +62,8 @@ export interface ApiFacadeOptions {
   loadDir?(dir: string, node: NodeInfo): Promise<{ jobs: Job[]; files: FileView[] }>;
   /** The Nomad-variables store (`tendctl var …`); absent in unit tests of other views. */
   variables?: VariablesApi;
+  /** The local service catalog (`tendctl services`, task checks); absent: no services. */
+  services?: Pick<ServiceCatalog, 'summaries' | 'instances' | 'checksOfAlloc'>;
 }
 
 function notFound(id: string): TendError {
@@ -90,9 +94,9 @@ export class ApiFacade implements AgentApi {
     const ports = (allocId: string) => this.#f.ports?.portsOf(allocId);
     for (const r of this.#f.store.all()) {
       seen.add(r.id);
-      out.push(taskView(r, desired.get(r.id), this.#f.dataDir, false, ports(r.allocId)));
+      out.push(this.#withChecks(taskView(r, desired.get(r.id), this.#f.dataDir, false, ports(r.allocId))));
     }
-    for (const [id, d] of desired) if (!seen.has(id)) out.push(pendingView(d, ports(d.allocId)));
+    for (const [id, d] of desired) if (!seen.has(id)) out.push(this.#withChecks(pendingView(d, ports(d.allocId))));
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -213,11 +217,28 @@ export class ApiFacade implements AgentApi {
     if (!r && !d) throw notFound(id);
     const allocId = r?.allocId ?? d!.allocId;
     const ports = this.#f.ports?.portsOf(allocId);
-    const v = r ? taskView(r, d, this.#f.dataDir, true, ports) : { ...pendingView(d!, ports), events: [] };
+    const v = this.#withChecks(r ? taskView(r, d, this.#f.dataDir, true, ports) : { ...pendingView(d!, ports), events: [] });
     if (opts.stats && r?.handle && r.state === 'running') {
       v.stats = await this.#f.executor.stats(r.handle).catch(() => undefined);
     }
     return v;
+  }
+
+  /** The checks a task view shows: its own services' and its group's. */
+  #withChecks(v: TaskView): TaskView {
+    const checks = this.#f.services?.checksOfAlloc(v.allocId).filter((c: CheckView) => c.group || c.task === v.task);
+    if (checks?.length) v.checks = checks;
+    return v;
+  }
+
+  services(): ServiceSummaryView[] {
+    return this.#f.services?.summaries() ?? [];
+  }
+
+  service(name: string): ServiceInstanceView[] {
+    const list = this.#f.services?.instances(name) ?? [];
+    if (!list.length) throw new TendError('E_SERVICE_NOT_FOUND', `service "${name}" not found: no instance is registered in the local catalog`, { details: { service: name } });
+    return list;
   }
 
   resolve(query: string): string[] {

@@ -30,6 +30,7 @@ import { platform } from '../platform.js';
 import { version } from '../cli/main.js';
 import { describeError } from '../errors.js';
 import { taskHooks } from './hooks.js';
+import { checkHealthSource } from './check-health.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -39,6 +40,7 @@ import { PortBook } from '../ports/book.js';
 import { detectPortConfig } from '../ports/address.js';
 import { procProbe } from '../ports/listening.js';
 import { createVariableStore, type VariableStore } from '../vars/index.js';
+import { createLocalServices, type LocalServices } from '../services/index.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -47,6 +49,8 @@ export interface RunningAgent {
    * `variables.forTask(identity, config.client.variables.policies)` (src/vars/index.ts).
    */
   variables: VariableStore;
+  /** The local service catalog, its checks and allocations' health (`agent.health` is `services.health`). */
+  services: LocalServices;
   api?: ApiServer;
   logger: pino.Logger;
   /** Stop the agent (tasks keep running unless config.stopTasksOnExit). */
@@ -133,6 +137,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   const variables = createVariableStore({ dataDir: config.dataDir, dir: config.client.variables.dir, logger: log, resyncMs: config.resyncMs, debounceMs: config.debounceMs });
   await variables.open();
   const disk = new DiskWatch({ dataDir: config.dataDir, store, logs: choice.logs, logger: log });
+  const services = createLocalServices({ logger: log, metrics });
   const agent = new Agent({
     disk: () => disk.view(),
     dataDir: config.dataDir,
@@ -151,6 +156,9 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     storeLoad: loaded,
     variables,
     ports,
+    services: services.catalog,
+    health: services.health,
+    checks: checkHealthSource(services.health, Date.now),
     hooks: taskHooks({
       dataDir: config.dataDir,
       node,
@@ -160,6 +168,8 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
       policies: () => config.client.variables.policies,
       template: () => config.client.template,
       ports,
+      services,
+      nodeAddress: networkAddress,
     }),
   });
   ref.agent = agent;
@@ -172,6 +182,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   } catch (err) {
     await disk.stop();
     await agent.stop().catch(() => {});
+    services.close();
     await variables.close().catch(() => {});
     throw err;
   }
@@ -179,6 +190,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   return {
     agent,
     variables,
+    services,
     api,
     logger: log,
     shutdown(reason: string) {
@@ -188,6 +200,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
           await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
           await disk.stop();
           await agent.stop({ stopTasks: config.stopTasksOnExit });
+          services.close();
           await variables.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the variables store'));
           if (config.stopTasksOnExit) await choice.logs?.stop().catch(() => {});
         } finally {

@@ -15,6 +15,8 @@ export type { FieldChange, FieldEffect, PlanAction, PlanActionKind, PlanDetail }
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
 import type { PlanAction, PlanDetail } from '../reconcile/reconcile.js';
 export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
+export type { CheckView, CheckState, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
+import type { CheckView, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
 import type { CasOptions, Variable, VariableItems, VariableMetadata } from '../vars/vars.js';
 
 export interface TaskView {
@@ -42,6 +44,8 @@ export interface TaskView {
   resources: { cpu: number; memoryMB: number; memoryMaxMB?: number; cores?: number[] };
   /** The allocation's ports (host address and port per label; `to` when mapped), when it has any. */
   ports?: AllocatedPort[];
+  /** The checks of the task's services and of its group's (registered while it runs), when it has any. */
+  checks?: CheckView[];
   file: string;
   stats?: TaskStats;
   /** Present on the single-task endpoint: recent events, newest last. */
@@ -274,6 +278,10 @@ export interface AgentApi {
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
   stats(): Promise<Record<string, TaskStats>>;
+  /** The local service catalog, one line per service name. */
+  services(): ServiceSummaryView[];
+  /** The instances of a service with their checks; throws E_SERVICE_NOT_FOUND when none is registered. */
+  service(name: string): ServiceInstanceView[];
   /** Launch a child of a periodic job now (`tendctl job periodic force`); throws E_JOB_NOT_FOUND. */
   forcePeriodic(job: string): Promise<{ job: string; child: string }>;
   /** Dispatch a child of a parameterized job (`tendctl job dispatch`); E_JOB_NOT_FOUND, or E_BAD_REQUEST saying what the job refuses. */

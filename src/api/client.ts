@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { CasOptions, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, PlanDetail, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
+import type { CasOptions, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, PlanDetail, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientCandidates, parseClientAddress, type ApiAddress, type UnixAddress } from './address.js';
 import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
@@ -88,6 +88,10 @@ export interface TendClient {
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
+  /** The local service catalog, one line per service name (`nomad service list`). */
+  services(): Promise<ServiceSummaryView[]>;
+  /** The instances of one service with their checks (`nomad service info`); E_SERVICE_NOT_FOUND. */
+  service(name: string): Promise<ServiceInstanceView[]>;
   /** Prometheus text of /metrics. */
   metrics(): Promise<string>;
   /** A Nomad variable with its items; E_VAR_NOT_FOUND. */
@@ -163,6 +167,7 @@ const KNOWN_CODES = new Set<string>([
   'E_SPEC_INVALID', 'E_CONFIG_INVALID', 'E_TASK_NOT_FOUND', 'E_JOB_NOT_FOUND', 'E_TASK_AMBIGUOUS', 'E_TASK_NOT_RUNNING', 'E_DRIVER_UNAVAILABLE', 'E_CAPABILITY_DENIED',
   'E_USER_DENIED', 'E_LAUNCH_FAILED', 'E_EXECUTOR', 'E_CGROUP', 'E_STORE', 'E_DATA_DIR_LOCKED', 'E_AGENT_UNREACHABLE', 'E_UNAUTHORIZED', 'E_BAD_REQUEST', 'E_INTERNAL',
   'E_ARTIFACT', 'E_TEMPLATE', 'E_NOT_READY', 'E_VAR_NOT_FOUND', 'E_VAR_INVALID', 'E_VAR_CONFLICT', 'E_VAR_READ_ONLY', 'E_PERMISSION_DENIED',
+  'E_SERVICE_NOT_FOUND',
 ]);
 
 /** The TendError an error body (or a non-JSON error reply) stands for. */
@@ -262,6 +267,8 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     jobs: () => call('GET', '/v1/jobs'),
     files: () => call('GET', '/v1/files'),
     tasks: () => call('GET', '/v1/tasks'),
+    services: () => call('GET', '/v1/services'),
+    service: (name) => call('GET', `/v1/service/${enc(name)}`),
     task: (id, o = {}) => call('GET', `/v1/task/${enc(id)}${query({ stats: o.stats })}`),
     resolve: async (q) => (await call<{ matches: string[] }>('GET', `/v1/resolve${query({ q })}`)).matches,
     suggestTasks: async (q) => (await call<{ suggestions?: string[] }>('GET', `/v1/resolve${query({ q })}`)).suggestions ?? [],

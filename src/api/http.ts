@@ -28,6 +28,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   E_VAR_CONFLICT: 409,
   E_VAR_READ_ONLY: 409,
   E_PERMISSION_DENIED: 403,
+  E_SERVICE_NOT_FOUND: 404,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

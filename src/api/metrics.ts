@@ -16,9 +16,15 @@
  *   tend_api_connections{listener}               gauge      open API connections; listener: unix | tcp
  *   tend_api_connections_refused_total{listener} counter    connections closed on accept: the listener was at its cap
  *   tend_api_timeouts_total{listener,phase}      counter    requests cut for slowness; phase: headers | body
+ *   tend_service_registrations                   gauge      services in the local catalog (checkStates)
+ *   tend_service_checks{status}                  gauge      checks by status: passing | warning | critical | pending (checkStates)
+ *   tend_service_check_runs_total{type,status}   counter    checks run, by kind and result (checkRun)
+ *   tend_service_check_duration_seconds{type}    histogram  how long a check took (checkRun)
+ *   tend_service_check_restarts_total            counter    tasks restarted by check_restart (checkRestart)
  *   plus prom-client's default process metrics (tend_process_*, tend_nodejs_*)
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CheckKind, CheckState, CheckStatus, ServiceMetrics } from '../services/services.js';
 
 export interface PromMetricsOptions {
   /** Collect prom-client's default process and Node.js metrics (default true). */
@@ -27,7 +33,7 @@ export interface PromMetricsOptions {
   prefix?: string;
 }
 
-export class PromMetrics {
+export class PromMetrics implements ServiceMetrics {
   readonly registry: Registry;
   readonly #tasks: Gauge<'state' | 'driver'>;
   readonly #starts: Counter<'driver'>;
@@ -41,6 +47,11 @@ export class PromMetrics {
   readonly #apiConnections: Gauge<'listener'>;
   readonly #apiRefused: Counter<'listener'>;
   readonly #apiTimeouts: Counter<'listener' | 'phase'>;
+  readonly #registrations: Gauge;
+  readonly #checks: Gauge<'status'>;
+  readonly #checkRuns: Counter<'type' | 'status'>;
+  readonly #checkDuration: Histogram<'type'>;
+  readonly #checkRestarts: Counter;
   /** Label pairs last set, so a state that drops to zero reads 0 instead of lingering. */
   #lastStates = new Set<string>();
 
@@ -75,12 +86,41 @@ export class PromMetrics {
       labelNames: ['listener'],
       registers,
     });
+    this.#registrations = new Gauge({ name: `${prefix}service_registrations`, help: 'Services in the local catalog.', registers });
+    this.#checks = new Gauge({ name: `${prefix}service_checks`, help: 'Service checks by status.', labelNames: ['status'], registers });
+    for (const status of ['passing', 'warning', 'critical', 'pending']) this.#checks.set({ status }, 0);
+    this.#checkRuns = new Counter({ name: `${prefix}service_check_runs_total`, help: 'Service checks run, by kind and result.', labelNames: ['type', 'status'], registers });
+    this.#checkDuration = new Histogram({
+      name: `${prefix}service_check_duration_seconds`,
+      help: 'How long one service check took.',
+      labelNames: ['type'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#checkRestarts = new Counter({ name: `${prefix}service_check_restarts_total`, help: 'Tasks restarted by check_restart.', registers });
     this.#apiTimeouts = new Counter({
       name: `${prefix}api_timeouts_total`,
       help: 'API requests cut because the client was too slow to send headers or body.',
       labelNames: ['listener', 'phase'],
       registers,
     });
+  }
+
+  /** Checks by state and registrations in the catalog, now. */
+  checkStates(counts: Record<CheckState, number>, registrations: number): void {
+    for (const [status, n] of Object.entries(counts)) this.#checks.set({ status }, n);
+    this.#registrations.set(registrations);
+  }
+
+  /** One check ran. */
+  checkRun(type: CheckKind, status: CheckStatus, ms: number): void {
+    this.#checkRuns.inc({ type, status });
+    this.#checkDuration.observe({ type }, ms / 1000);
+  }
+
+  /** check_restart restarted a task. */
+  checkRestart(): void {
+    this.#checkRestarts.inc();
   }
 
   /** A task process runs; `latencyMs` from the start decision to running (launch latency histogram). */

@@ -8,6 +8,8 @@
  *   GET  /v1/jobs                       JobView[]
  *   GET  /v1/files                      FileView[]
  *   GET  /v1/tasks                      TaskView[]
+ *   GET  /v1/services                   ServiceSummaryView[] (the local catalog, by name)
+ *   GET  /v1/service/<name>             ServiceInstanceView[] with checks; 404 E_SERVICE_NOT_FOUND
  *   GET  /v1/task/<id>[?stats=1]        TaskView with events, spec, dirs (and stats)
  *   GET  /v1/resolve?q=PREFIX           { matches: string[] }
  *   GET  /v1/events?after=&task=&job=&limit=     TaskEvent[]
@@ -167,6 +169,12 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'stats':
       if (rest.length) break;
       return get(() => api.stats());
+    case 'services':
+      if (rest.length) break;
+      return get(() => api.services());
+    case 'service':
+      if (rest.length !== 1) break;
+      return get(() => api.service(rest[0]));
     case 'vars':
       if (rest.length) break;
       return serveVarList(ctx);

@@ -12,6 +12,7 @@ import type { PathStep, SourceLocator } from './locate.js';
 import { envKeyProblem, execStringProblem, nameProblem, type NameKind } from './names.js';
 import { checkLifecycle } from './lifecycle-check.js';
 import { buildPorts, checkAllocPorts, checkPortRefs } from './network.js';
+import { buildAllocServices } from './services.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { checkTemplateText } from './template-check.js';
 import { payloadFileProblem } from './dispatch-payload.js';
@@ -174,6 +175,11 @@ export class Builder {
     checkLifecycle(this.#r, b, taskBodies, tasks);
     checkAllocPorts(this.#r, g, ports, tasks.map((t, i) => ({ name: t.name, body: taskBodies[i], ports: t.ports })), count);
     checkPortRefs(this.#r, ports, tasks.map((task, i) => ({ task, body: taskBodies[i] })));
+    const services = buildAllocServices(this.#r, { body: g, ports }, tasks.map((t, i) => ({ name: t.name, body: taskBodies[i], ports: t.ports })), (steps, attr) => this.#pos(steps, attr));
+    tasks.forEach((t, i) => {
+      const own = services.tasks[i];
+      if (own) t.services = own;
+    });
     const seen = new Set<string>();
     for (const t of tasks) {
       if (seen.has(t.name)) this.#r.error('schema', b.steps, undefined, `duplicate task "${t.name}"`);
@@ -187,6 +193,7 @@ export class Builder {
       constraints: g ? all(g, 'constraint').map((c) => this.constraint(c)) : [],
       volumes,
       ...(ports ? { ports } : {}),
+      ...(services.group ? { services: services.group } : {}),
       tasks,
       pos: this.#pos(b.steps),
     };

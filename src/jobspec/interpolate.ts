@@ -100,14 +100,13 @@ function mustResolve(ref: string): boolean {
 }
 
 /**
- * Fill every runtime reference in the task's command, args, env, user, driver
- * config, template/artifact fields; returns a new Task. Throws TendError
- * E_SPEC_INVALID naming the field for a reference that cannot be resolved.
+ * A function that fills the runtime references of one string of the instance (`field` names it in
+ * errors, under `where`, default the task's path): what interpolateTask does to each field, for
+ * the fields of other blocks (services). Throws TendError E_SPEC_INVALID like interpolateTask.
  */
-export function interpolateTask(ctx: RuntimeContext): Task {
+export function runtimeFiller(ctx: RuntimeContext, where = `job "${ctx.job.id}" › group "${ctx.group.name}" › task "${ctx.task.name}"`): (s: string, field: string) => string {
   const nomad = runtimeEnv(ctx);
-  const where = `job "${ctx.job.id}" › group "${ctx.group.name}" › task "${ctx.task.name}"`;
-  const fill = (s: string, field: string): string =>
+  return (s: string, field: string): string =>
     s.includes('${')
       ? s.replace(REF, (whole, ref: string) => {
           const v = resolve(ref, ctx, nomad);
@@ -120,6 +119,15 @@ export function interpolateTask(ctx: RuntimeContext): Task {
           return whole;
         })
       : s;
+}
+
+/**
+ * Fill every runtime reference in the task's command, args, env, user, driver
+ * config, template/artifact fields; returns a new Task. Throws TendError
+ * E_SPEC_INVALID naming the field for a reference that cannot be resolved.
+ */
+export function interpolateTask(ctx: RuntimeContext): Task {
+  const fill = runtimeFiller(ctx);
   const deep = (v: unknown, field: string): unknown => {
     if (typeof v === 'string') return fill(v, field);
     if (Array.isArray(v)) return v.map((x, i) => deep(x, `${field}[${i}]`));

@@ -147,6 +147,87 @@ export interface PortSpec {
   pos: SourcePos;
 }
 
+/** A check's status, as Consul and tend's catalog name them. */
+export type CheckStatus = 'passing' | 'warning' | 'critical';
+
+/** How a check or service counts during an update (Nomad's `on_update`). */
+export type OnUpdate = 'require_healthy' | 'ignore_warnings' | 'ignore';
+
+/** `check_restart { limit, grace, ignore_warnings }`: restart a task whose check stays unhealthy. */
+export interface CheckRestart {
+  /** Consecutive unhealthy results before a restart; 0 never restarts (Nomad's default). */
+  limit: number;
+  /** After the task (re)starts, results are not counted for this long (default 1s). */
+  graceMs: number;
+  /** `warning` counts as healthy (default false: warning and critical are unhealthy). */
+  ignoreWarnings: boolean;
+}
+
+/**
+ * One `check` of a service (src/services/ runs them). Strings may hold runtime references
+ * (`${NOMAD_PORT_http}`): they are filled when the service registers.
+ */
+export interface ServiceCheck {
+  /** Default `service: "<service name>" check` (Nomad's), filled at registration. */
+  name?: string;
+  type: 'http' | 'tcp' | 'script' | 'grpc';
+  intervalMs: number;
+  timeoutMs: number;
+  /** The check's own port (a label or number); absent: the service's. */
+  port?: string;
+  /** Not inherited from the service (Nomad): absent is "host". */
+  addressMode?: 'host' | 'alloc' | 'driver';
+  /** http: path (relative), method (default GET), protocol, headers (each value sent once), body. */
+  path?: string;
+  method: string;
+  protocol: 'http' | 'https';
+  headers: Record<string, string[]>;
+  body?: string;
+  tlsSkipVerify: boolean;
+  tlsServerName?: string;
+  /** script: run inside `task` (a task service's own task; a group service's check or service `task`). */
+  command?: string;
+  args: string[];
+  task?: string;
+  /** grpc: the service asked about (empty: the server as a whole), TLS. */
+  grpcService?: string;
+  grpcUseTls: boolean;
+  /** The status before the first result; absent: `pending` until then (Nomad's provider). */
+  initialStatus?: CheckStatus;
+  successBeforePassing: number;
+  failuresBeforeCritical: number;
+  /** Default: failuresBeforeCritical (Consul). */
+  failuresBeforeWarning?: number;
+  onUpdate: OnUpdate;
+  /** The check's `check_restart` merged over its service's (the check's fields win). */
+  checkRestart?: CheckRestart;
+  pos: SourcePos;
+}
+
+/**
+ * A `service` block (group or task level): registered in tend's local catalog while its task
+ * (a group service: any main task of its allocation) runs. `name`, `tags`, `meta` and check
+ * strings may hold `${JOB}`, `${TASKGROUP}`, `${TASK}`, `${BASE}` and runtime references.
+ */
+export interface Service {
+  /** As written; default `${JOB}-${TASKGROUP}-${TASK}` (a group service: `${JOB}-${TASKGROUP}`). */
+  name: string;
+  /** A port label of the allocation or a number; absent: registered with port 0. */
+  port?: string;
+  tags: string[];
+  meta: Record<string, string>;
+  /** `consul` (Nomad's default) is registered locally all the same, with a warning at load. */
+  provider: 'nomad' | 'consul';
+  addressMode: 'auto' | 'host' | 'alloc' | 'driver';
+  /** A fixed address to advertise (address_mode "auto" only). */
+  address?: string;
+  /** Group services: the task script checks run in and check_restart restarts. */
+  task?: string;
+  onUpdate: OnUpdate;
+  checks: ServiceCheck[];
+  pos: SourcePos;
+}
+
 export interface Task {
   name: string;
   driver: string;
@@ -173,6 +254,8 @@ export interface Task {
    * task starts. `file` is relative and stays inside local/ (checked at load).
    */
   dispatchPayload?: { file: string };
+  /** Task-level `service` blocks; absent when none. */
+  services?: Service[];
   pos: SourcePos;
 }
 
@@ -215,6 +298,8 @@ export interface Group {
   ports?: PortSpec[];
   /** The rollout strategy (service jobs; Nomad's default strategy when no `update` block is written). */
   update?: UpdateStrategy;
+  /** Group-level `service` blocks (one registration per allocation); absent when none. */
+  services?: Service[];
   tasks: Task[];
   pos: SourcePos;
 }

@@ -91,21 +91,65 @@ const identity: BlockSchema = {
   warn: 'workload identities need a Nomad server',
   attrs: any('name', 'aud', 'env', 'file', 'change_mode', 'change_signal', 'ttl', 'filepath'),
 };
-const checkRestart: BlockSchema = { single: true, attrs: any('limit', 'grace', 'ignore_warnings') };
+const checkRestart: BlockSchema = { single: true, attrs: { limit: 'int', grace: 'duration', ignore_warnings: 'bool' } };
+const onUpdate = ['require_healthy', 'ignore_warnings', 'ignore'] as const;
+// Types and enums that need a custom message ("type", "address_mode", "initial_status") are checked in services.ts.
 const check: BlockSchema = {
-  attrs: any(
-    'name', 'type', 'command', 'args', 'path', 'protocol', 'port', 'interval', 'timeout', 'method', 'body', 'header',
-    'tls_skip_verify', 'tls_server_name', 'expose', 'address_mode', 'task', 'on_update', 'grpc_service', 'grpc_use_tls',
-    'initial_status', 'success_before_passing', 'failures_before_critical', 'failures_before_warning', 'notes',
-  ),
-  blocks: { check_restart: checkRestart, header: open() },
+  attrs: {
+    name: 'string',
+    type: 'string',
+    command: 'string',
+    args: 'strings',
+    path: 'string',
+    protocol: ['http', 'https'],
+    port: 'string',
+    interval: 'duration',
+    timeout: 'duration',
+    method: 'string',
+    body: 'string',
+    tls_skip_verify: 'bool',
+    tls_server_name: 'string',
+    expose: 'bool',
+    address_mode: 'string',
+    task: 'string',
+    on_update: onUpdate,
+    grpc_service: 'string',
+    grpc_use_tls: 'bool',
+    initial_status: 'string',
+    success_before_passing: 'int',
+    failures_before_critical: 'int',
+    failures_before_warning: 'int',
+    notes: 'string',
+  },
+  blocks: { check_restart: checkRestart, header: { ...open(), single: true, asAttr: true } },
 };
 const service: BlockSchema = {
-  attrs: any(
-    'name', 'port', 'tags', 'canary_tags', 'enable_tag_override', 'address_mode', 'address', 'task', 'meta', 'canary_meta',
-    'tagged_addresses', 'provider', 'on_update', 'cluster', 'kind',
-  ),
-  blocks: { check, check_restart: checkRestart, connect: open(), meta: open(undefined, { asAttr: true }), canary_meta: open(), tagged_addresses: open(), weights: open(), identity: open() },
+  attrs: {
+    name: 'string',
+    port: 'string',
+    tags: 'strings',
+    canary_tags: 'strings',
+    enable_tag_override: 'bool',
+    address_mode: 'string',
+    address: 'string',
+    task: 'string',
+    provider: 'string',
+    on_update: onUpdate,
+    cluster: 'string',
+    kind: 'string',
+    tagged_addresses: 'map',
+    canary_meta: 'map',
+  },
+  blocks: {
+    check,
+    check_restart: checkRestart,
+    connect: open(),
+    meta: open(undefined, { asAttr: true }),
+    canary_meta: open(),
+    tagged_addresses: open(),
+    weights: open(),
+    identity: open(),
+  },
 };
 const port: BlockSchema = { labels: 1, attrs: { static: 'int', to: 'int', host_network: 'string', ignore_collision: 'bool' } };
 /** Host mode only: `mode` other than "host" and `cni` are `unsupported` errors (build.ts, network.ts). */

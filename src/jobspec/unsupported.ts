@@ -55,6 +55,15 @@ export const ACTED_ON: readonly string[] = [
   'template.left_delimiter', 'template.right_delimiter', 'template.error_on_missing_key', 'restart.render_templates',
   'job.update', 'group.update', 'update.max_parallel', 'update.health_check', 'update.min_healthy_time', 'update.healthy_deadline',
   'update.progress_deadline', 'update.auto_revert', 'update.stagger', 'update.canary', 'update.auto_promote',
+  // src/services/: the local catalog and the checks (Consul-only fields are warned in services.ts).
+  'group.service', 'task.service', 'service.name', 'service.port', 'service.tags', 'service.meta', 'service.provider', 'service.address_mode',
+  'service.address', 'service.task', 'service.on_update', 'service.check', 'service.check_restart',
+  'check.name', 'check.type', 'check.port', 'check.interval', 'check.timeout', 'check.path', 'check.method', 'check.header', 'check.body',
+  'check.protocol', 'check.tls_skip_verify', 'check.tls_server_name', 'check.command', 'check.args', 'check.task', 'check.address_mode',
+  'check.grpc_service', 'check.grpc_use_tls', 'check.initial_status', 'check.success_before_passing', 'check.failures_before_critical',
+  'check.failures_before_warning', 'check.on_update', 'check.check_restart', 'check_restart.limit', 'check_restart.grace',
+  'check_restart.ignore_warnings',
+  'check.notes', // for humans only, as in Consul
 ];
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -65,22 +74,10 @@ const rawExecOnly = (what: string): Consequence => (f) => (driverOf(f) === 'raw_
 const jobTypeOf = (f: FieldContext): string | undefined => str(f.ancestors.find((b) => b.steps.at(-1)?.type === 'job')?.attrs.type ?? (f.body.steps.at(-1)?.type === 'job' ? f.body.attrs.type : undefined));
 const isBatch = (f: FieldContext): boolean => ['batch', 'sysbatch'].includes(jobTypeOf(f) ?? '');
 const update: Consequence = (f) => (isBatch(f) ? 'not followed: Nomad refuses an update block in a batch job; an edit replaces every instance at once' : undefined);
-const service: Consequence = (f) => {
-  const name = str(f.body.attrs.name);
-  return `not registered${name ? `: ${shown(name)} is` : '; it is'} in no catalog and no one can discover it through tend`;
-};
-const checkRestart: Consequence = () => 'not followed; the task is never restarted for health';
 
 /** Fields tend accepts and does not act on, with what happens instead. One line each. */
 export const NOT_ACTED_ON: Record<string, Consequence> = {
-  // Being implemented now: drop the line when the feature lands.
-  'service.check': (f) => `not run${str(f.body.attrs.name) ? ` (${shown(str(f.body.attrs.name)!)})` : ''}; nothing watches the task's health`,
-  'service.check_restart': checkRestart,
-  'check.check_restart': checkRestart,
-
   // Need a scheduler or a network: what tend does instead.
-  'group.service': service,
-  'task.service': service,
   'job.update': update,
   'group.update': update,
   'update.canary': (f) => (typeof f.value === 'number' && f.value > 0 && !isBatch(f) ? 'not followed; tend has no canaries: it replaces max_parallel instances at a time, each once healthy' : undefined),
@@ -91,6 +88,18 @@ export const NOT_ACTED_ON: Record<string, Consequence> = {
   'job.priority': () => 'has no effect on one node; no job waits for or preempts another',
   'logs.disabled': (f) => (f.value === true ? "not followed; the task's output is collected and rotated anyway" : undefined),
   'logs.enabled': (f) => (f.value === false ? "not followed; the task's output is collected and rotated anyway" : undefined),
+
+  // Services: what needs Consul or canaries (src/jobspec/services.ts warns about the provider).
+  'service.connect': () => 'Consul Connect is not supported by tend; the service is registered without a sidecar or upstreams',
+  'service.canary_tags': () => 'tend runs no canaries; the service always has its tags',
+  'service.canary_meta': () => 'tend runs no canaries; the service always has its meta',
+  'service.enable_tag_override': () => "is Consul's anti-entropy setting; tend's catalog holds the tags as written",
+  'service.tagged_addresses': () => 'are Consul addresses; tend registers the service address only',
+  'service.cluster': () => 'names a Consul cluster; tend has none',
+  'service.kind': () => 'is a Consul service kind; the service is registered as a plain one',
+  'service.weights': () => 'are Consul DNS weights; tend has no DNS',
+  'service.identity': () => 'service identities need a Nomad server; none is made',
+  'check.expose': (f) => (f.value === true ? "needs Consul Connect; the check asks the service's port directly" : undefined),
 
   // exec-only fields, on a raw_exec task.
   'config.pid_mode': rawExecOnly('they share the host PID namespace'),

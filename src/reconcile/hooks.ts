@@ -9,6 +9,7 @@
  *
  *   start:    order ─▶ ports ─▶ driver task dirs + user ─▶ prestart hooks ─▶ driver prepare ─▶ launch
  *             ─▶ handle persisted ─▶ "Started" ─▶ poststart hooks
+ *   recover:  a running task adopted after an agent restart ─▶ poststart hooks (`recovered`)
  *   exit:     "Terminated" + restart policy ─▶ exited hooks
  *   update:   resources applied in place ─▶ update hooks (templates re-rendered)
  *   stop:     stop hooks ─▶ kill signal, kill timeout ─▶ "Killed"
@@ -49,8 +50,12 @@ export type EmitEvent = (type: TaskEventType, message: string, details?: Record<
  * work): a hook never acts on the process or the record itself.
  */
 export interface TaskControl {
-  /** Restart the task (a restart requested by the hook: `reason` is the event's message). */
-  restart(reason: string): void;
+  /**
+   * Restart the task (a restart requested by the hook: `reason` is the event's message). With
+   * `failure` (check_restart) the restart counts against the task's restart policy, as Nomad's:
+   * the policy's delay applies, and a task out of attempts fails (mode "fail").
+   */
+  restart(reason: string, opts?: { failure?: boolean }): void;
   /** Send a signal to the running task. */
   signal(signal: string): Promise<void>;
   /** Run a command inside the running task; resolves with its exit code and (bounded) output. */
@@ -97,6 +102,15 @@ export interface PoststartContext extends HookContextBase {
   instance: DesiredInstance;
   dirs: TaskDirs;
   handle: TaskHandle;
+  /** The allocation's ports (empty when it has none). */
+  ports: readonly AllocatedPort[];
+  /** The task, for what a hook does while it runs (script checks, check_restart). */
+  task: TaskControl;
+  /**
+   * The task was found running by recovery (an agent restart), not started now: poststart hooks
+   * run again for it, so that what they set up while it runs (service registrations) comes back.
+   */
+  recovered?: boolean;
 }
 
 export interface ExitedContext extends HookContextBase {

@@ -24,11 +24,12 @@ export type AllocHealth =
   | { status: 'unhealthy'; reason: string };
 
 /**
- * Where the health of an allocation's service checks comes from (src/services/health.ts once
- * services land). `health` answers undefined for an allocation it knows nothing of (no checks).
+ * Where the health of an allocation's service checks comes from (the agent adapts
+ * src/services/health.ts: src/agent/check-health.ts). `health` answers undefined for an
+ * allocation of a group without checks (task states decide).
  */
 export interface AllocHealthSource {
-  health(allocId: string): AllocHealth | undefined;
+  health(allocId: string, group: Group): AllocHealth | undefined;
   /** `cb` is called when an allocation's health may have changed; returns an unsubscribe function. */
   onHealthChange(cb: (allocId: string) => void): () => void;
 }

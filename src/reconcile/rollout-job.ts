@@ -208,7 +208,7 @@ function allocsNow(g: RollingGroup, target: string, recs: ReadonlyMap<number, Ta
 function healthOf(g: RollingGroup, rs: TaskRecord[], source: AllocHealthSource | undefined): AllocHealth {
   if (g.update.healthCheck === 'manual') return { status: 'pending', reason: 'health_check = "manual": waiting for tendctl deployment promote' };
   const states = taskStatesHealth(g, rs);
-  const checks = g.update.healthCheck === 'checks' ? source?.health(rs[0].allocId) : undefined;
+  const checks = g.update.healthCheck === 'checks' ? source?.health(rs[0].allocId, g) : undefined;
   return checks ? combineHealth(states, checks) : states;
 }
 

@@ -4,7 +4,8 @@
  *    of the driver config, env, user, meta, logs, artifacts, templates, volumes, dispatch_payload,
  *    the allocation's ports: labels, statics, `to`, host networks — not the dynamic values);
  *  - resource fields: applied in place (cpu, memory, memory_max, cores, pids_limit);
- *  - policy fields: stored only (kill_signal, kill_timeout, restart policy).
+ *  - policy fields: stored only, or applied by update hooks (kill_signal, kill_timeout, restart
+ *    policy, templates, services: a service or check edit re-registers in place, as in Nomad).
  * Hashes are cached per Task object, so an unchanged file costs nothing.
  */
 import { createHash } from 'node:crypto';
@@ -34,7 +35,7 @@ export type FieldClass = 'restart' | 'resources' | 'policy';
 /** Which class a field name belongs to. */
 export function fieldClass(field: string): FieldClass {
   if (field.startsWith('resources.') || field === 'config.pids_limit') return 'resources';
-  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.') || field === 'templates') return 'policy';
+  if (field === 'kill_signal' || field === 'kill_timeout' || field.startsWith('restart.') || field === 'templates' || field === 'services' || field === 'group_services') return 'policy';
   return 'restart';
 }
 
@@ -71,6 +72,8 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
   if (ports.length) f.network = ports;
   // Only when set: a field every task gained would change every existing hash (and restart every task).
   if (task.dispatchPayload) f.dispatch_payload = task.dispatchPayload.file;
+  if (task.services?.length) f.services = task.services.map(withoutPos);
+  if (group.services?.length) f.group_services = group.services.map(withoutPos);
   const known = new Set(['command', 'args', 'pid_mode', 'ipc_mode', 'cap_add', 'cap_drop', 'pids_limit']);
   for (const [k, v] of Object.entries(task.config.raw ?? {})) if (!known.has(k)) f[`config.${k}`] = v;
   for (const [k, v] of Object.entries(task.env ?? {})) f[`env.${k}`] = v;
@@ -80,6 +83,10 @@ export function specFields(job: Job, group: Group, task: Task): Record<string, u
   return f;
 }
 
+/** A service as hashed: without source positions (moving a block is no edit). */
+function withoutPos(s: NonNullable<Task['services']>[number]): unknown {
+  return { ...s, pos: undefined, checks: s.checks.map((c) => ({ ...c, pos: undefined })) };
+}
 /** Fields whose values are not kept with the hashes: template data may hold secrets (and is large). */
 const WITHOUT_VALUE = new Set(['templates']);
 

@@ -158,7 +158,22 @@ export class TaskWorker {
       default: {
         const t = this.#apply(id, input);
         await this.#act(id, t.actions, this.#log);
+        if (input.type === 'adopted' && t.changed) await this.#recovered(id);
       }
+    }
+  }
+
+  /** A task recovery proved running: the poststart hooks again (what they set up lived in the agent that went away). */
+  async #recovered(id: string): Promise<void> {
+    const r = this.#o.store.get(id);
+    const d = this.#desired.get(id);
+    if (!r?.handle || r.state !== 'running' || !d || !this.#hooks.poststart.length) return;
+    const log = this.#taskLog(r);
+    const ports = this.#o.ports?.portsOf?.(r.allocId) ?? [];
+    for (const h of this.#hooks.poststart) {
+      await h
+        .poststart({ instance: d, dirs: taskDirs(this.#o.dataDir, r.allocId, r.task), handle: r.handle, ports, emit: this.#emitter(id), logger: log, task: this.#control(id), recovered: true })
+        .catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'poststart hook failed'));
     }
   }
 
@@ -203,7 +218,7 @@ export class TaskWorker {
           await this.#start(id, a.manual);
           break;
         case 'stop':
-          await this.#stop(id, a.final, a.reason, a.keep, a.fail);
+          await this.#stop(id, a.final, a.reason, a.keep, a.fail, a.policy);
           break;
         case 'update':
           await this.#update(id, a.fields);
@@ -300,7 +315,7 @@ export class TaskWorker {
     log.info({ pid: handle.pid, ms: Math.round(ms), prepareMs: Math.round(prepareMs), launchMs: Math.round(launchedAt - t0 - prepareMs), persistMs: Math.round(persistMs) }, 'task started');
     await this.#act(id, started.actions, log);
     for (const h of this.#hooks.poststart) {
-      await h.poststart({ instance: d, dirs: setup.dirs, handle, emit, logger: log }).catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'poststart hook failed'));
+      await h.poststart({ instance: d, dirs: setup.dirs, handle, ports: ports.ports, emit, logger: log, task: this.#control(id) }).catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'poststart hook failed'));
     }
   }
 
@@ -317,7 +332,7 @@ export class TaskWorker {
     this.#apply(id, { type: 'start-failed', message: msg, unrecoverable, ...(event ? { event } : {}), ...(reason ? { detail: full } : {}) });
   }
 
-  async #stop(id: string, final: boolean, reason: string, keep = false, fail?: string): Promise<void> {
+  async #stop(id: string, final: boolean, reason: string, keep = false, fail?: string, policy = false): Promise<void> {
     const { store, executor } = this.#o;
     const r = store.get(id);
     if (!r) return;
@@ -342,7 +357,7 @@ export class TaskWorker {
       this.#apply(id, { type: 'killed', exit });
       this.#o.metrics.taskExited(r.driver, exit);
     }
-    const t = this.#apply(id, { type: 'stopped', final, ...(keep ? { keep } : {}), ...(fail !== undefined ? { fail } : {}) });
+    const t = this.#apply(id, { type: 'stopped', final, ...(keep ? { keep } : {}), ...(fail !== undefined ? { fail } : {}), ...(policy ? { policy } : {}) });
     await this.#act(id, t.actions, log);
     if (final) log.info({ reason }, 'task stopped');
   }
@@ -410,7 +425,7 @@ export class TaskWorker {
   /** What hooks may ask of the task later: everything goes through the task's queue. */
   #control(id: string): TaskControl {
     return {
-      restart: (reason) => void this.submit(id, { type: 'restart-requested', reason }),
+      restart: (reason, opts) => void this.submit(id, { type: 'restart-requested', reason, ...(opts?.failure ? { failure: true } : {}) }),
       signal: (sig) => this.signal(id, sig),
       exec: (command, timeoutMs) => this.#execIn(id, command, timeoutMs),
       kill: (reason) => void this.submit(id, { type: 'kill-requested', reason }),

@@ -53,8 +53,12 @@ export type WorkerEvent =
   | { type: 'sync' }
   /** The process of `handle` ended (`handle` absent: the record's last run, found ended by recovery). `recovered`: found by recovery. */
   | { type: 'exited'; exit: ExitResult; handle?: TaskHandle; recovered?: string }
-  /** An operator (or a hook, `reason`: a template's change_mode) asks for a restart. */
-  | { type: 'restart-requested'; reason?: string }
+  /**
+   * An operator (or a hook, `reason`: a template's change_mode) asks for a restart. `failure`: the
+   * restart is a failure of the task (check_restart, as Nomad's): it counts against the restart
+   * policy, which decides after the stop (delay, or fail once attempts are used up).
+   */
+  | { type: 'restart-requested'; reason?: string; failure?: boolean }
   /** A hook asks for the task to stop and be failed (a change_script with fail_on_error). */
   | { type: 'kill-requested'; reason: string }
   /** A prestart hook's inputs are not there yet (a template waits for a variable): pending, not failed. */
@@ -82,14 +86,17 @@ export type WorkerEvent =
   | { type: 'killing'; reason: string }
   | { type: 'kill-failed'; message: string }
   | { type: 'killed'; exit: ExitResult }
-  /** `keep`: not final, but the record stays `dead` (its group is stopping) instead of `pending`; `fail`: it ends `failed`. */
-  | { type: 'stopped'; final: boolean; keep?: boolean; fail?: string }
+  /**
+   * `keep`: not final, but the record stays `dead` (its group is stopping) instead of `pending`; `fail`: it ends `failed`;
+   * `policy`: the restart policy decides, as for an exit (a check_restart restart).
+   */
+  | { type: 'stopped'; final: boolean; keep?: boolean; fail?: string; policy?: boolean }
   | { type: 'updated'; fields: string[]; cores?: number[] };
 
 /** What the worker does next, in order. */
 export type WorkerAction =
   | { kind: 'start'; manual: boolean }
-  | { kind: 'stop'; final: boolean; reason: string; keep?: boolean; fail?: string }
+  | { kind: 'stop'; final: boolean; reason: string; keep?: boolean; fail?: string; policy?: boolean }
   | { kind: 'update'; fields: string[] }
   /** Remove what the ended run left (bundle, exit file, log collection, reserved cores). */
   | { kind: 'cleanup' }
@@ -215,6 +222,12 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
     }
     case 'restart-requested': {
       if (!rec || !d) return none(rec);
+      if (ev.failure) {
+        // Only a running task fails a health check; the policy decides once it has stopped.
+        if (!rec.handle || rec.state !== 'running') return none(rec);
+        const reason = ev.reason ?? 'health check failed';
+        return { record: rec, changed: false, events: [{ type: TASK_EVENT.RestartSignaled, message: reason }], actions: [{ kind: 'stop', final: false, reason, policy: true }] };
+      }
       const x = copy(rec);
       x.window = undefined;
       const actions: WorkerAction[] = [];
@@ -391,6 +404,11 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
         return { record: x, changed: true, events: [], actions: [{ kind: 'teardown' }] };
       }
       x.state = ev.fail !== undefined ? 'failed' : ev.keep ? 'dead' : 'pending';
+      if (ev.policy && ev.fail === undefined && !ev.keep) {
+        const out: Transition = { record: x, changed: true, events: [], actions: [] };
+        applyPolicy(x, out, { code: rec.lastExit?.code ?? null }, false, ctx);
+        return out;
+      }
       if (ev.fail !== undefined) {
         x.error = ev.fail;
         return { record: x, changed: true, events: [{ type: TASK_EVENT.NotRestarting, message: ev.fail }], actions: [] };

@@ -11,14 +11,14 @@ import type { Store } from '../store/store.js';
 import { describeError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DesiredInstance, DiffOptions } from './reconcile.js';
-import type { PortsForStart } from '../ports/ports.js';
+import type { AllocatedPort, PortsForStart } from '../ports/ports.js';
 import type { WorkerEvent } from './transition.js';
 import type { TaskHooks } from './hooks.js';
 
 /** What reaches a task's worker through the queue. */
 export type WorkerInput =
   | { type: 'sync' }
-  | { type: 'restart-requested'; reason?: string }
+  | { type: 'restart-requested'; reason?: string; failure?: boolean }
   | { type: 'kill-requested'; reason: string }
   /** Send `signal` to the running task; `done` is called with the outcome. */
   | { type: 'signal'; signal: string; done(err?: unknown): void }
@@ -61,6 +61,8 @@ export interface PortGate {
   forStart(d: DesiredInstance): PortsForStart;
   /** Why the instance's allocation has no ports for its current spec (undefined: it has them or asks for none). */
   blocked(d: DesiredInstance): string | undefined;
+  /** The ports an allocation holds now (a recovered task's, for its poststart hooks). */
+  portsOf?(allocId: string): readonly AllocatedPort[] | undefined;
 }
 
 /** How inputs queued for one task combine before its next run. */

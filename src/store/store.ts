@@ -65,6 +65,9 @@ export const TASK_EVENT = {
   RestartSignaled: 'Restart Signaled',
   Recovered: 'Recovered',
   Template: 'Template',
+  // Services and checks (src/services/): a check's status changed, a service could not register.
+  HealthCheck: 'Health Check',
+  ServiceRegistration: 'Service Registration',
   // Periodic jobs (src/reconcile/periodic.ts).
   PeriodicLaunched: 'Periodic Launched',
   PeriodicSkipped: 'Periodic Skipped',

@@ -8,7 +8,8 @@
  *    its inputs present; a missing variable throws `TemplateNotReady` (the task waits, not
  *    fails, and is woken when the input appears); an error throws a TendError (the restart
  *    policy decides). `env = true` templates give the task environment variables.
- *  - Then every input a render read is watched (variable paths and prefixes, files). A change
+ *  - Then every input a render read is watched (variable paths and prefixes, files, the service
+ *    names `nomadService` asked for, every name for `nomadServices`). A change
  *    marks the templates that read it; each re-renders after its `wait` (quiescence `min`,
  *    at most `max` after the first change), and a template whose output changed is rewritten and
  *    its `change_mode` applied after a random `splay`: one restart for all templates that ask for
@@ -22,7 +23,7 @@ import path from 'node:path';
 import { parse as parseEnvFile } from 'dotenv';
 import type pino from 'pino';
 import { parseTemplate, render, type CompiledTemplate } from '../gotemplate/template.js';
-import { TemplateError, type RenderDeps, type RenderResult, type VariableStore as TemplateVars } from '../gotemplate/gotemplate.js';
+import { TemplateError, type RenderDeps, type RenderResult, type ServiceCatalog as TemplateServices, type VariableStore as TemplateVars } from '../gotemplate/gotemplate.js';
 import type { Template } from '../jobspec/model.js';
 import type { ArtifactDirs } from '../artifacts/artifacts.js';
 import type { VariableReader } from '../vars/index.js';
@@ -68,6 +69,8 @@ export interface TaskTemplatesOptions {
   env: Record<string, string>;
   /** The task's view of the variables (undefined: nomadVar* are errors). */
   vars?: VariableReader;
+  /** The local service catalog as the task's namespace sees it (undefined: nomadService* are errors), and its change feed. */
+  services?: ServiceSource;
   /** Host dirs `file` may read besides the task's dirs. */
   fileDirs: string[];
   /** `file` reads host paths anywhere (Nomad's disable_file_sandbox). */
@@ -79,6 +82,12 @@ export interface TaskTemplatesOptions {
   logger: pino.Logger;
   random(): number;
   defaultWait?: { minMs: number; maxMs: number };
+}
+
+/** What templates read of the service catalog: its answers, and a call when one may have changed ("*": any name). */
+export interface ServiceSource {
+  catalog: TemplateServices;
+  watch(name: string, cb: () => void): () => void;
 }
 
 interface Entry {
@@ -187,6 +196,7 @@ export class TaskTemplates {
       return render(e.compiled, {
         env: this.#o.env,
         vars: this.#o.vars ? templateVars(this.#o.vars) : undefined,
+        services: this.#o.services?.catalog,
         fileReader: (p) => readLocated(this.#locate(p), p),
         errorOnMissingKey: t.errorOnMissingKey,
       });
@@ -235,11 +245,16 @@ export class TaskTemplates {
     const paths = new Set<string>();
     const prefixes = new Set<string>();
     const files = new Set<string>();
+    const services = new Set<string>();
     for (const e of this.#entries) {
       if (e.t.once && this.#ready) continue;
       for (const p of e.deps?.vars ?? []) paths.add(p);
       for (const p of e.deps?.varLists ?? []) prefixes.add(p);
       for (const f of e.deps?.files ?? []) files.add(f);
+      for (const n of e.deps?.services ?? []) services.add(n);
+    }
+    if (this.#o.services) {
+      for (const n of services) this.#unwatch.push(this.#o.services.watch(n, onChange((d) => d.services.includes(n))));
     }
     if (vars) {
       for (const p of paths) this.#unwatch.push(vars.watch({ path: p }, onChange((d) => d.vars.includes(p))));

@@ -24,6 +24,7 @@ export const tendctlCommands: LazyCommand[] = [
   { name: 'job', summary: 'Job subcommands: dispatch, periodic force', load: async () => (await import('./job.js')).jobCommand },
   { name: 'deployment', summary: 'Show, fail or promote the rollout of a service job', load: async () => (await import('./deployment.js')).deploymentCommand },
   { name: 'var', summary: 'Nomad variables for templates: put, get, list, purge', load: async () => (await import('./var.js')).varCommand },
+  { name: 'services', summary: 'Show the local service catalog and its health checks', load: async () => (await import('./services.js')).servicesCommand },
   { name: 'node', summary: 'Show the node: drivers, cgroups, cores, memory, attributes', load: async () => (await import('./node.js')).nodeCommand },
   { name: 'plan', summary: 'Show what the agent would do for a jobs dir', load: async () => (await import('./plan.js')).planCommand },
   { name: 'validate', summary: 'Check job files without an agent', load: async () => (await import('./validate.js')).validateCommand },

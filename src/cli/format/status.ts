@@ -18,6 +18,7 @@ import { displayRank, hookLabel } from '../../reconcile/lifecycle.js';
 import { renderPeriodic, renderPeriodicJobs } from './periodic.js';
 import { renderParameterized, renderParameterizedJobs } from './parameterized.js';
 import { deploymentSummary, renderDeployment, renderDeploymentJobs } from './deployment.js';
+import { checkSettings, colorCheck, renderChecks } from './services.js';
 
 export interface StatusInput {
   jobs: JobView[];
@@ -100,6 +101,12 @@ export function taskNote(t: TaskView, now: number, p: Palette, errorBelow = fals
     parts.push(bad && t.state !== 'dead' && !rerun ? p.red(text) : text);
   }
   if (t.waiting && !t.error && (t.state === 'pending' || t.state === 'stopping' || t.state === 'dead')) parts.push(p.yellow(t.waiting));
+  // A failing check of a running task, at a glance (the details are in status JOB/TASK).
+  const failing = isLive(t) ? (t.checks ?? []).filter((c) => c.status === 'critical' || c.status === 'warning') : [];
+  if (failing.length) {
+    const text = `check "${failing[0].name}" ${failing[0].status}${failing.length > 1 ? ` (+${failing.length - 1} more)` : ''}`;
+    parts.push(failing[0].status === 'critical' ? p.red(text) : p.yellow(text));
+  }
   if (t.state === 'restarting') {
     const next = parseTime(t.nextRestartAt);
     parts.push(p.yellow(next === undefined ? 'restarting' : next > now ? `restarting ${formatRelative(next, now)}` : 'restarting now'));
@@ -253,6 +260,10 @@ export function renderJob(
   if (allocs.size) {
     out.push(p.bold('Ports'), formatTable(['GROUP', 'PORTS'], [...allocs.values()].map((t) => [groupLabel(t), t.ports!.map(formatPort).join(', ')]), { indent: '  ', headerStyle: p.bold }).trimEnd(), '');
   }
+  // Each check once (a group's checks are on every task of its allocation).
+  const checks = new Map<string, NonNullable<TaskView['checks']>[number]>();
+  for (const t of [...job.tasks].sort(compareTasks)) for (const c of t.checks ?? []) if (!checks.has(c.id)) checks.set(c.id, c);
+  if (checks.size) out.push(p.bold('Checks'), renderChecks([...checks.values()], opts.now, p, { service: true, indent: '  ' }).trimEnd(), '');
   out.push(p.bold('Tasks'));
   if (job.tasks.length === 0) out.push('No tasks.');
   else {
@@ -327,6 +338,14 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
     pairs.push(['Logs', t.dirs.logs]);
   }
   const out = [formatKeyValues(pairs)];
+  if (t.checks?.length) {
+    out.push(p.bold('Checks'), renderChecks(t.checks, now, p, { service: true, indent: '  ' }));
+    for (const c of t.checks) {
+      out.push(`  ${c.name} (${colorCheck(c.status, p)}): ${checkSettings(c)}`);
+      if (c.output) out.push(...c.output.trimEnd().split('\n').slice(0, 6).map((l) => `    ${l}`));
+    }
+    out.push('');
+  }
   if (t.spec) out.push(p.bold(`Task Spec (resolved, from ${t.file})`), formatSpec(t.spec));
   out.push(p.bold('Recent Events:'));
   out.push(t.events?.length ? renderEvents(t.events, now, p) : 'No events.\n');

@@ -16,7 +16,7 @@ import { interpolateTask, runtimeEnv, type RuntimeContext } from '../../jobspec/
 import type { AllocatedPort } from '../../ports/ports.js';
 import type { TaskDirs } from '../../drivers/alloc-dir.js';
 import type { VariablePolicy, VariableStore } from '../../vars/index.js';
-import { TaskTemplates } from '../../templates/task-templates.js';
+import { TaskTemplates, type ServiceSource } from '../../templates/task-templates.js';
 import type { DesiredInstance } from '../reconcile.js';
 import type { ExitedHook, PrestartHook, StopHook, TeardownHook, UpdateHook } from '../hooks.js';
 
@@ -37,6 +37,11 @@ export interface TemplateHookOptions {
   policies?: () => readonly VariablePolicy[];
   /** The agent's `client { template { … } }` as it is now (wait, function_denylist, file sandbox, file_dirs). */
   config?: () => TemplateSettings;
+  /** The local service catalog (absent: nomadService* are errors). */
+  services?: {
+    forTemplates(namespace: string): ServiceSource['catalog'];
+    watch(name: string, cb: () => void): () => void;
+  };
   random?: () => number;
 }
 
@@ -87,6 +92,7 @@ export function templateHooks(o: TemplateHookOptions): TemplateHooks {
         owner: user ? { uid: user.uid, gid: user.gid } : undefined,
         env,
         vars: o.variables?.forTask(identity, o.policies?.() ?? []),
+        ...(o.services ? { services: { catalog: o.services.forTemplates(instance.job.namespace ?? 'default'), watch: (name, cb) => o.services!.watch(name, cb) } } : {}),
         fileDirs: [...(cfg?.fileDirs ?? [])],
         noFileSandbox: cfg?.disableFileSandbox,
         denied: new Set(cfg?.functionDenylist ?? ['plugin', 'writeToFile']),

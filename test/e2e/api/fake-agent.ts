@@ -4,7 +4,7 @@
  * any argv). Logs are real files read by the executor's real reader.
  */
 import { spawn } from 'node:child_process';
-import type { AgentApi, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, TaskEvent, TaskView } from '../../../src/api/api.js';
+import type { AgentApi, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView } from '../../../src/api/api.js';
 import type { Job } from '../../../src/jobspec/model.js';
 import { dispatchProblem } from '../../../src/reconcile/dispatch.js';
 import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
@@ -163,6 +163,20 @@ export class FakeAgent implements AgentApi {
 
   async stats(): Promise<Record<string, TaskStats>> {
     return this.statsById;
+  }
+
+  /** The catalog's answers (set by tests). */
+  serviceList: ServiceSummaryView[] = [];
+  serviceInstances = new Map<string, ServiceInstanceView[]>();
+
+  services(): ServiceSummaryView[] {
+    return this.serviceList;
+  }
+
+  service(name: string): ServiceInstanceView[] {
+    const list = this.serviceInstances.get(name);
+    if (!list?.length) throw new TendError('E_SERVICE_NOT_FOUND', `service "${name}" not found: no instance is registered`, { details: { service: name } });
+    return list;
   }
 
   /** Periodic jobs a force may launch (by id), and the launches forced. */

@@ -51,7 +51,7 @@ async function warnings(src: string): Promise<string[]> {
   return r.diagnostics.filter((d) => d.kind === 'unsupported' && d.severity === 'warning').map((d) => d.message);
 }
 
-test('unsupported: check and check_restart warn with the consequence; template, artifact and lifecycle (acted on) do not', async () => {
+test('unsupported: service, check and check_restart are acted on (only the Consul provider is warned); template, artifact and lifecycle do not warn', async () => {
   const got = await warnings(
     job(
       `      template {
@@ -73,8 +73,13 @@ test('unsupported: check and check_restart warn with the consequence; template, 
       config {
         command = "/bin/true"
       }`,
-      `    service {
+      `    network {
+      port "http" {}
+    }
+    service {
       name = "web"
+      port = "http"
+      task = "main"
       check {
         type     = "tcp"
         interval = "10s"
@@ -83,13 +88,28 @@ test('unsupported: check and check_restart warn with the consequence; template, 
           limit = 3
         }
       }
+    }
+    service {
+      name     = "api"
+      provider = "nomad"
+      port     = "http"
+      connect {
+        native = true
+      }
+      check {
+        type     = "http"
+        path     = "/health"
+        interval = "10s"
+        timeout  = "2s"
+        expose   = true
+      }
     }`,
     ),
   );
   assert.deepEqual(got.sort(), [
-    'check: not run; nothing watches the task\'s health',
-    'check_restart: not followed; the task is never restarted for health',
-    'service: not registered: "web" is in no catalog and no one can discover it through tend',
+    'check.expose: needs Consul Connect; the check asks the service\'s port directly',
+    'connect: Consul Connect is not supported by tend; the service is registered without a sidecar or upstreams',
+    'service "web": provider "consul" (Nomad\'s default): tend has no Consul; it is registered in tend\'s local catalog as with provider = "nomad" (templates read it with nomadService, not service)',
   ]);
 });
 

@@ -95,6 +95,30 @@ test('transition: a restart requested during a stop stops (again), resets the wi
   assert.deepEqual(kinds(after.steps[2]), ['count-restart']);
 });
 
+test('transition: a failure restart (check_restart) stops the task and the restart policy decides: a delay within attempts, failed past them', () => {
+  const h = handle(14);
+  const started = run(undefined, [{ type: 'starting', manual: false }, { type: 'launched', handle: h }, { type: 'started' }]).rec!;
+  const reason = 'healthcheck: check "web" unhealthy';
+  const req = transition(started, { type: 'restart-requested', reason, failure: true }, ctx(desiredOf()));
+  assert.deepEqual(req.actions, [{ kind: 'stop', final: false, reason, policy: true }]);
+  assert.deepEqual(req.events.map((e) => [e.type, e.message]), [['Restart Signaled', reason]]);
+  const stopped = run(started, [{ type: 'killing', reason }, { type: 'killed', exit: exit(null, 'SIGINT') }, { type: 'stopped', final: false, policy: true }]);
+  const r = stopped.rec!;
+  assert.equal(r.state, 'restarting');
+  assert.deepEqual(types(stopped.steps[2]), ['Restarting']);
+  assert.equal(r.window!.count, 1, 'counts against the policy (attempts = 2)');
+  assert.ok(Date.parse(r.nextRestartAt!) > NOW, 'the policy delay applies');
+  const again = run(r, [{ type: 'starting', manual: false }], desiredOf(), Date.parse(r.nextRestartAt!));
+  assert.equal(again.rec!.restarts, 1);
+  // Attempts used up (mode "fail"): the task fails instead of restarting.
+  const spent = { ...started, window: { startedAt: NOW, count: 2 } };
+  const failed = run(spent, [{ type: 'killing', reason }, { type: 'killed', exit: exit(null, 'SIGINT') }, { type: 'stopped', final: false, policy: true }]).rec!;
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error ?? '', /Exceeded allowed attempts 2/);
+  // A task that is not running is not failed by a late check result.
+  assert.equal(transition(failed, { type: 'restart-requested', reason, failure: true }, ctx(desiredOf())).actions.length, 0);
+});
+
 test('transition: a restart requested for a task with no process starts it at once; for one no longer desired, nothing', () => {
   const { rec } = run(undefined, [{ type: 'starting', manual: false }, { type: 'start-failed', message: 'boom', unrecoverable: true }]);
   assert.equal(rec!.state, 'failed');

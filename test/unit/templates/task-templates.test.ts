@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createVariableStore } from '../../../src/vars/index.js';
-import { TaskTemplates, TemplateNotReady, type TemplateControl } from '../../../src/templates/task-templates.js';
+import { TaskTemplates, TemplateNotReady, type ServiceSource, type TemplateControl } from '../../../src/templates/task-templates.js';
+import { ServiceCatalog } from '../../../src/services/catalog.js';
+import { applyResult } from '../../../src/services/status.js';
 import type { Template } from '../../../src/jobspec/model.js';
 import { isTendError } from '../../../src/errors.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -52,13 +54,14 @@ async function fixture(t: TestContext) {
     wake: () => void calls.push('wake'),
   };
   const events: string[] = [];
-  const make = (templates: Template[], env: Record<string, string> = {}) => {
+  const make = (templates: Template[], env: Record<string, string> = {}, services?: ServiceSource) => {
     const tt = new TaskTemplates({
       file: '/jobs/web.hcl',
       templates,
       dirs: { taskDir, allocDir },
       env: { NOMAD_TASK_NAME: 'web', ...env },
       vars: store.forTask({ job: 'web', group: 'g', task: 'web' }),
+      ...(services ? { services } : {}),
       fileDirs: [],
       emit: (_type, message) => void events.push(message),
       control,
@@ -133,6 +136,43 @@ test('templates: signal, script and noop change modes; an unchanged render does 
   await waitFor(() => f.calls.includes('signal SIGUSR1') && f.calls.includes('exec /bin/reload -q'), { what: 'the signal and the script' });
   assert.deepEqual(f.calls.sort(), ['exec /bin/reload -q', 'signal SIGUSR1']);
   assert.equal(await readFile(path.join(f.taskDir, 'local/n'), 'utf8'), '2', 'noop re-renders the file, nothing else');
+});
+
+test('templates: nomadService reads the local catalog (passing instances) and re-renders when an instance registers, passes or goes', async (t) => {
+  const f = await fixture(t);
+  const catalog = new ServiceCatalog();
+  const reg = (id: string, port: number) => ({
+    id,
+    name: 'db',
+    namespace: 'default',
+    job: 'db',
+    group: 'g',
+    index: 0,
+    allocId: `alloc-${id}`,
+    tags: ['primary'],
+    meta: {},
+    address: '127.0.0.1',
+    port,
+    checks: [{ id: `${id}#0`, name: 'tcp', type: 'tcp' as const, intervalMs: 1000, timeoutMs: 1000, successBeforePassing: 0, failuresBeforeCritical: 0, onUpdate: 'require_healthy' as const }],
+    file: '/jobs/db.hcl',
+  });
+  const pass = (checkId: string) => catalog.setCheck(checkId, applyResult(catalog.check(checkId)!, { status: 'passing', output: '' }, Date.now()));
+  const tt = f.make(
+    [tpl({ destination: 'local/db.env', data: '{{ range nomadService "db" }}DB={{ .Address }}:{{ .Port }}\n{{ end }}{{ range nomadServices }}{{ .Name }} {{ end }}', changeMode: 'signal', changeSignal: 'SIGHUP' })],
+    {},
+    { catalog: catalog.forTemplates('default'), watch: (n, cb) => catalog.watch(n, cb) },
+  );
+  await tt.renderAll();
+  assert.equal(await readFile(path.join(f.taskDir, 'local/db.env'), 'utf8'), '', 'no instance yet: an empty list, not a wait');
+  catalog.register(reg('a', 5432));
+  pass('a#0');
+  await waitFor(async () => (await readFile(path.join(f.taskDir, 'local/db.env'), 'utf8')) === 'DB=127.0.0.1:5432\ndb ', { what: 'the instance rendered once it passes' });
+  await waitFor(() => f.calls.includes('signal SIGHUP'), { what: 'the change mode' });
+  catalog.register(reg('b', 5433));
+  pass('b#0');
+  await waitFor(async () => (await readFile(path.join(f.taskDir, 'local/db.env'), 'utf8')).split('\n').length === 3, { what: 'a second instance' });
+  catalog.deregister('a');
+  await waitFor(async () => (await readFile(path.join(f.taskDir, 'local/db.env'), 'utf8')) === 'DB=127.0.0.1:5433\ndb ', { what: 'the first instance gone' });
 });
 
 test('templates (attacker): links planted at the destination, its dir, a source or a file() path are never followed', async (t) => {
