@@ -18,10 +18,10 @@ import path from 'node:path';
 import { fetchArtifacts } from '../../artifacts/fetch-artifact.js';
 import { isArtifactError, type ArtifactLimits } from '../../artifacts/artifacts.js';
 import { TendError } from '../../errors.js';
-import { interpolateTask } from '../../jobspec/interpolate.js';
 import type { NodeInfo } from '../../jobspec/model.js';
 import { pathUnder } from '../../safe-fs.js';
 import type { PrestartHook } from '../hooks.js';
+import { taskView } from './task-view.js';
 
 export interface ArtifactHookOptions {
   dataDir: string;
@@ -31,27 +31,12 @@ export interface ArtifactHookOptions {
   config: { limits: ArtifactLimits; allowedLocalDirs: string[]; setEnvironmentVariables: string[] };
 }
 
-/** How an exec task sees its dirs inside its root (raw_exec: the host paths). */
-const EXEC_VIEW = { taskDir: '/', allocDir: '/alloc' };
-
 export function artifactHook(o: ArtifactHookOptions): PrestartHook {
   return {
     name: 'artifacts',
     async prestart({ instance, dirs, user, ports, signal, emit }) {
       if (!instance.task.artifacts.length) return;
-      const view = instance.task.driver === 'exec' ? EXEC_VIEW : undefined;
-      const task = interpolateTask({
-        job: instance.job,
-        group: instance.group,
-        task: instance.task,
-        index: instance.index,
-        allocId: instance.allocId,
-        allocDir: view?.allocDir ?? dirs.allocDir,
-        taskDir: view?.taskDir ?? dirs.taskDir,
-        ports,
-        node: o.node,
-        env: o.agentEnv,
-      });
+      const { task, view } = taskView(instance, dirs, ports, o.node, o.agentEnv);
       const hash = createHash('sha256').update(JSON.stringify(task.artifacts)).digest('hex').slice(0, 16);
       const marker = pathUnder(dirs.root, `.artifacts-${dirs.key}-${hash}`);
       if (await access(marker).then(() => true, () => false)) return;

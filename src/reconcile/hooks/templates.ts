@@ -12,7 +12,7 @@
  * variable policies as they are at render time (SIGHUP reloads them).
  */
 import type { NodeInfo } from '../../jobspec/model.js';
-import { interpolateTask, runtimeEnv, type RuntimeContext } from '../../jobspec/interpolate.js';
+import { taskView } from './task-view.js';
 import type { AllocatedPort } from '../../ports/ports.js';
 import type { TaskDirs } from '../../drivers/alloc-dir.js';
 import type { VariablePolicy, VariableStore } from '../../vars/index.js';
@@ -45,9 +45,6 @@ export interface TemplateHookOptions {
   random?: () => number;
 }
 
-/** How an exec task sees its dirs inside its root (raw_exec: the host paths). */
-const EXEC_VIEW = { taskDir: '/', allocDir: '/alloc' };
-
 export type TemplateHooks = PrestartHook & UpdateHook & StopHook & ExitedHook & TeardownHook;
 
 export function templateHooks(o: TemplateHookOptions): TemplateHooks {
@@ -59,23 +56,7 @@ export function templateHooks(o: TemplateHookOptions): TemplateHooks {
     running.delete(id);
     portsOf.delete(id);
   };
-  const prepared = (instance: DesiredInstance, dirs: Pick<TaskDirs, 'taskDir' | 'allocDir'>, ports: readonly AllocatedPort[] | undefined) => {
-    const view = instance.task.driver === 'exec' ? EXEC_VIEW : undefined;
-    const rctx: RuntimeContext = {
-      job: instance.job,
-      group: instance.group,
-      task: instance.task,
-      index: instance.index,
-      allocId: instance.allocId,
-      allocDir: view?.allocDir ?? dirs.allocDir,
-      taskDir: view?.taskDir ?? dirs.taskDir,
-      ...(ports?.length ? { ports } : {}),
-      node: o.node,
-      env: o.agentEnv,
-    };
-    const task = interpolateTask(rctx);
-    return { task, view, env: { ...runtimeEnv(rctx), ...task.env } };
-  };
+  const prepared = (instance: DesiredInstance, dirs: Pick<TaskDirs, 'taskDir' | 'allocDir'>, ports: readonly AllocatedPort[] | undefined) => taskView(instance, dirs, ports, o.node, o.agentEnv);
   return {
     name: 'templates',
     async prestart({ instance, dirs, user, ports, emit, setEnv, task: control, logger }) {
