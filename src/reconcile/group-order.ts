@@ -55,7 +55,8 @@ export class GroupOrders {
   /** What the task's group order asks of it now; logs a new hold once. */
   step(id: string): OrderStep {
     const d = this.#desired.get(id) ?? this.#leaving.get(id);
-    if (!d) return ACT;
+    // Most groups are not ordered: no scan of the store on every sync of their tasks.
+    if (!d || !this.#o.order.orders(d)) return this.#unheld(id);
     const { store } = this.#o;
     const self = store.get(id);
     const allocId = self?.allocId ?? d.allocId;
@@ -123,6 +124,12 @@ export class GroupOrders {
       this.#lingering.delete(id);
       this.#held.delete(id);
     }
+  }
+
+  #unheld(id: string): OrderStep {
+    this.#lingering.delete(id);
+    this.#held.delete(id);
+    return ACT;
   }
 
   #hold(id: string, d: DesiredInstance, reason: string, msg: string): void {
