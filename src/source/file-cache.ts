@@ -37,7 +37,8 @@ export interface CachedFile {
   lastGood?: { jobs: Job[]; excluded: LoadResult['excluded']; at: string };
 }
 
-export type RefreshOutcome = 'unchanged' | 'changed' | 'gone';
+/** `held`: new bytes that drop jobs, read while the file was still being written; the old jobs stay until it settles. */
+export type RefreshOutcome = 'unchanged' | 'changed' | 'gone' | 'held';
 
 /** Counters, for tests and the "relist is cheap" claim. */
 export interface CacheStats {
@@ -60,8 +61,17 @@ export class FileCache {
   readonly #entries = new Map<string, CachedFile>();
   readonly counters: CacheStats = { stats: 0, reads: 0, loads: 0 };
 
-  constructor(load: FileLoader) {
+  readonly #holdMs: number;
+
+  /**
+   * `holdMs`: new content that drops jobs the file had, read less than this after the file's
+   * last write, is held (the old jobs stay in force) until a read finds the file settled. The
+   * watcher reacts to the first fs event at once, so it may read a file that a slow writer
+   * truncated and has only begun to write again: a prefix that still parses must not stop jobs.
+   */
+  constructor(load: FileLoader, opts: { holdMs?: number } = {}) {
     this.#load = load;
+    this.#holdMs = opts.holdMs ?? 0;
   }
 
   get(path: string): CachedFile | undefined {
@@ -128,6 +138,11 @@ export class FileCache {
       return 'unchanged';
     }
     const result = await this.#loadSafely(path, bytes.toString('utf8'));
+    if (prev && readAtMs - mtimeMs < this.#holdMs && dropsJobs(prev, result)) {
+      // Unknown hash and stat: the next refresh reads and loads again, and decides then.
+      this.#entries.set(path, { ...prev, statKey: '', contentHash: '', mtimeMs, readAtMs });
+      return 'held';
+    }
     const entry: CachedFile = { path, statKey, mtimeMs, readAtMs, contentHash, result, lastGood: prev?.lastGood };
     if (result.ok) entry.lastGood = { jobs: result.jobs, excluded: result.excluded, at: new Date().toISOString() };
     this.#entries.set(path, entry);
@@ -171,6 +186,14 @@ export class FileCache {
     });
     return 'changed';
   }
+}
+
+/** Would `next` take away a job that the version in force (`prev`) has? */
+function dropsJobs(prev: CachedFile, next: LoadResult): boolean {
+  if (!next.ok) return false; // a failed load keeps the last good version anyway
+  const inForce = prev.result.ok ? prev.result.jobs : (prev.lastGood?.jobs ?? []);
+  const kept = new Set(next.jobs.map((j) => j.id));
+  return inForce.some((j) => !kept.has(j.id));
 }
 
 function failedResult(file: string, kind: Diagnostic['kind'], message: string): LoadResult {

@@ -3,7 +3,7 @@
  * relist; every relist lists the whole dir, refreshes the per-file cache and,
  * when anything changed, emits the complete desired set (kubelet style).
  *
- * Three triggers: fs events (debounced, trailing, with a max wait), the
+ * Three triggers: fs events (the first at once, bursts coalesced: src/source/debounce.ts), the
  * periodic resync (verifies every file's bytes), and a cheap poll of the dir
  * path (stat through the symlink) that notices a swapped symlink, a dir that
  * appeared, or a dir replaced under the same name, and re-watches.
@@ -88,12 +88,12 @@ class Watcher implements JobSource {
     this.#dir = path.resolve(opts.dir);
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'source', dir: this.#dir });
     const load: FileLoader = opts.load ?? ((file, text) => loadText(file, text, { node: opts.node, vars: opts.vars, readDirs: [opts.dir, ...(opts.readDirs ?? [])] }));
-    this.#cache = new FileCache(load);
+    const debounceMs = opts.debounceMs ?? 100;
+    this.#cache = new FileCache(load, { holdMs: debounceMs });
     this.#isJobFile = opts.isJobFile ?? loaderIsJobFile;
     this.#exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
     this.#resyncMs = opts.resyncMs ?? 30_000;
     this.#dirPollMs = opts.dirPollMs ?? 1000;
-    const debounceMs = opts.debounceMs ?? 100;
     this.#debouncer = new Debouncer(() => void this.#relist('watch', false), debounceMs, opts.maxWaitMs ?? debounceMs * 10);
     this.#current = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
   }
@@ -199,11 +199,24 @@ class Watcher implements JobSource {
         depth: 0,
         ignored: (p: string) => isHiddenName(path.basename(p)) && !want.has(p),
       });
-      fresh.on('all', () => this.#debouncer.trigger());
+      // A new or changed file is acted on at once; a removal waits for its burst to settle, so that
+      // `rm -r` of the dir (a sync hiccup, a remount) is seen as a vanished dir, which stops nothing,
+      // rather than as its files leaving one by one.
+      fresh.on('all', (event) => this.#debouncer.trigger(event === 'add' || event === 'change'));
       fresh.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
       this.#watcher = fresh;
       this.#watched = want;
-      await new Promise<void>((resolve) => fresh.once('ready', () => resolve()));
+      // stop() may close this watcher before it is ready ('ready' then never comes): the abort ends the wait.
+      const signal = this.#abort.signal;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        fresh.once('ready', done);
+        signal.addEventListener('abort', done, { once: true });
+        if (signal.aborted) done();
+      });
       if (this.#stopped) await this.#unwatch(); // stop() ran while this watch was starting
       return;
     }
@@ -272,7 +285,12 @@ class Watcher implements JobSource {
     const signal = this.#abort.signal;
     let files: string[];
     try {
-      const listed = await listJobFiles(this.#dir, this.#isJobFile, { signal });
+      let listed = await listJobFiles(this.#dir, this.#isJobFile, { signal });
+      // The dir link swapped while it was listed: the listing may be of either tree; list the new one.
+      for (let again = 0; again < 3 && (await this.#followDir()); again++) {
+        reason = 'symlink-swap';
+        listed = await listJobFiles(this.#dir, this.#isJobFile, { signal });
+      }
       files = listed.files.filter((f) => !this.#exclude.has(f));
       this.#logLinks(listed.loops, listed.skipped);
       await this.#syncWatch(listed.watch);
@@ -288,7 +306,7 @@ class Watcher implements JobSource {
     let changed = this.#cache.retain(new Set(files)) > 0;
     // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
     const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
-    changed ||= outcomes.some((o) => o !== 'unchanged');
+    changed ||= outcomes.some((o) => o === 'changed' || o === 'gone');
     for (const [i, f] of files.entries()) {
       const skipped = outcomes[i] === 'changed' ? this.#cache.get(f)?.result.skipped : undefined;
       if (skipped) this.#log.info({ file: f, reason: skipped }, 'not a job file; skipped'); // once per content
@@ -296,7 +314,7 @@ class Watcher implements JobSource {
     if (changed || initial) this.#emit(reason, !initial);
     // Content read while it was still being written (mtime just before the read) may be a partial
     // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
-    const settling = files.some((f, i) => outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS));
+    const settling = files.some((f, i) => outcomes[i] === 'held' || (outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS)));
     if (settling && !this.#stopped) this.#debouncer.trigger();
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
@@ -334,6 +352,7 @@ function sameDir(a: DirIdentity | undefined, b: DirIdentity | undefined): boolea
 
 /** `p`, or a rejection with the signal's reason as soon as it is aborted. */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  p.catch(() => {}); // abandoned on abort: its own rejection (the abort reason) is nobody's business
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

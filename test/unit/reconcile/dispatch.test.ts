@@ -180,19 +180,21 @@ test('DispatchLauncher: an agent restart runs an unfinished child with the same 
   const store2 = createStore({ dataDir: path.dirname(store.path) });
   await store2.load();
   const l2 = make(store2);
-  t.after(async () => {
+  try {
+    l2.setJobs([parent]);
+    const [child] = l2.children();
+    assert.equal(child.id, id);
+    assert.equal(child.meta.run, '9');
+    assert.equal(Buffer.from(child.payload!, 'base64').toString(), 'payload!');
+    // The file is removed (or the block): its record goes, so do its children.
+    l2.setJobs([]);
+    assert.equal(store2.getDispatch('render'), undefined);
+    assert.deepEqual(l2.children(), []);
+  } finally {
+    // Closed here, not in an after hook: those run in order, and launcher()'s removes the dir first.
     l2.close();
     await store2.close();
-  });
-  l2.setJobs([parent]);
-  const [child] = l2.children();
-  assert.equal(child.id, id);
-  assert.equal(child.meta.run, '9');
-  assert.equal(Buffer.from(child.payload!, 'base64').toString(), 'payload!');
-  // The file is removed (or the block): its record goes, so do its children.
-  l2.setJobs([]);
-  assert.equal(store2.getDispatch('render'), undefined);
-  assert.deepEqual(l2.children(), []);
+  }
 });
 
 test('periodic + parameterized: the parent never launches; a dispatched child is a periodic job of its own', async (t) => {

@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { createJobSource, type WatcherOptions } from '../../../src/source/watcher.js';
+import { FileCache } from '../../../src/source/file-cache.js';
 import type { DesiredSet, JobSource } from '../../../src/source/source.js';
 import type { NodeInfo } from '../../../src/jobspec/model.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -113,7 +114,15 @@ test('watcher: rename is unlink plus add, and converges to the new path', async 
   await h.until((s) => s.files.length === 0, 'file to leave the set');
 });
 
-test('watcher: a file written in chunks converges once to the final content', async (t) => {
+test('watcher: a file dropped into an idle dir is acted on at once, not after the debounce', async (t) => {
+  const dir = await tempDir(t);
+  const h = await startSource(t, dir, { debounceMs: 60_000, maxWaitMs: 60_000 });
+  await fs.writeFile(path.join(dir, 'web.hcl'), 'job web\n');
+  const set = await h.until((s) => s.jobs.has('web'), 'web, well before the 60 s debounce');
+  assert.equal(set.reason, 'watch');
+});
+
+test('watcher: a file written in chunks converges to the final content; no emission drops a job on the way', async (t) => {
   const dir = await tempDir(t);
   const h = await startSource(t, dir, { debounceMs: 400 });
   const file = path.join(dir, 'web.hcl');
@@ -127,10 +136,38 @@ test('watcher: a file written in chunks converges once to the final content', as
   await fh.close();
   const set = await h.until((s) => s.jobs.size === 4, 'all four jobs');
   assert.deepEqual(ids(set), ['api', 'cache', 'db', 'web']);
-  await h.source.resync(); // nothing changed since: no new emission, no load
-  assert.equal(h.sets.length, 1, 'one emission for the whole burst');
-  assert.equal(h.loader.loadsOf(file), 1, 'loaded once');
-  assert.equal(h.loader.texts[0].text, chunks.join(''));
+  const emitted = h.sets.length;
+  await h.source.resync(); // nothing changed since: no new emission
+  assert.equal(h.sets.length, emitted);
+  assert.ok(emitted <= 2, `the leading run and the burst's trailing run at most (${emitted})`);
+  for (let i = 1; i < h.sets.length; i++) for (const id of h.sets[i - 1].jobs.keys()) assert.ok(h.sets[i].jobs.has(id), `emission ${i} dropped ${id}`);
+});
+
+test('watcher: a file rewritten in place by a slow writer keeps its jobs while the new bytes drop some', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'web.hcl');
+  await fs.writeFile(file, 'job web\njob api\n');
+  await fs.utimes(file, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
+  const h = await startSource(t, dir, { debounceMs: 300 });
+  const fh = await fs.open(file, 'w'); // truncates: the first fs event of the burst
+  await fh.write('job web\n');
+  await fh.sync();
+  await sleep(100); // pacing a slow writer (not synchronisation)
+  await fh.write('job api\njob db\n');
+  await fh.close();
+  const set = await h.until((s) => s.jobs.has('db'), 'the final content');
+  assert.deepEqual(ids(set), ['api', 'db', 'web']);
+  for (const s of h.sets) assert.ok(s.jobs.has('api'), `an emission without api (${[...s.jobs.keys()]}): a partial write stopped a job`);
+});
+
+test('watcher: a file that settles with fewer jobs drops them once settled', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'web.hcl');
+  await fs.writeFile(file, 'job web\njob api\n');
+  const h = await startSource(t, dir, { debounceMs: 50 });
+  await fs.writeFile(file, 'job web\n');
+  const set = await h.until((s) => !s.jobs.has('api'), 'api to leave once the file settled');
+  assert.deepEqual(ids(set), ['web']);
 });
 
 test('watcher: write-to-temp-then-rename converges once and never loads the temp file', async (t) => {
@@ -247,18 +284,19 @@ test('watcher: a jobs dir that does not exist yet gives an empty set, then is pi
   await h.until((s) => s.jobs.has('api'), 'the late dir to be watched');
 });
 
-test('watcher: resync finds a change the watch never reported', async (t) => {
+test('file cache: a verified refresh (the resync) re-reads and finds a same-size, same-mtime change', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'web.hcl');
   await fs.writeFile(file, 'job aaa\n');
-  const h = await startSource(t, dir, { debounceMs: 60_000 }); // the watch is effectively blind
-  const before = await fs.stat(file);
+  const old = new Date(Date.now() - 10_000); // old enough for its stat to be trusted
+  await fs.utimes(file, old, old);
+  const loader = new FakeLoader();
+  const cache = new FileCache(loader.load);
+  assert.equal(await cache.refresh(file, false), 'changed');
   await fs.writeFile(file, 'job bbb\n'); // same size…
-  await fs.utimes(file, before.atime, before.mtime); // …and the same mtime
-  const set = await h.source.resync();
-  assert.deepEqual(ids(set), ['bbb']);
-  assert.equal(set.reason, 'resync');
-  assert.equal(h.sets.length, 1);
+  await fs.utimes(file, old, old); // …and the same mtime
+  assert.equal(await cache.refresh(file, true), 'changed');
+  assert.deepEqual(cache.get(file)?.result.jobs.map((j) => j.id), ['bbb']);
 });
 
 test('watcher: relisting unchanged files emits nothing and loads nothing', async (t) => {
