@@ -18,8 +18,7 @@
  * also ends it), cwd and user; `tty` runs it on a new pseudo-terminal (util-linux script).
  * Process discovery reads /proc, so this backend runs on Linux only.
  */
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +27,7 @@ import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats } from './executor.js';
 import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
+import { FifoMaker } from './fifo-maker.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
@@ -99,6 +99,7 @@ class PlainExecutor implements Executor {
   readonly #log: pino.Logger;
   readonly #waits = new Map<string, Promise<ExitResult>>();
   readonly #cpu = new Map<string, { at: number; ticks: number }>();
+  readonly #fifos = new FifoMaker();
 
   constructor(opts: PlainExecutorOptions) {
     this.#root = path.join(opts.dataDir, 'plain');
@@ -130,7 +131,7 @@ class PlainExecutor implements Executor {
       rmSync(exitFile, { force: true });
       rmSync(`${exitFile}.tmp`, { force: true });
       mkdirSync(spec.logDir, { recursive: true });
-      await ensureFifos([fifos.stdoutFifo, fifos.stderrFifo]);
+      await ensureFifos(this.#fifos, [fifos.stdoutFifo, fifos.stderrFifo]);
     } catch (err) {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
@@ -389,7 +390,8 @@ class PlainExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    // Nothing agent-side to release: tasks and the log monitor keep running.
+    // Only the fifo maker is the agent's: tasks and the log monitor keep running.
+    this.#fifos.close();
   }
 
   #dir(id: string): string {
@@ -440,8 +442,8 @@ function userPrefix(user: LaunchSpec['user'], fail: (what: string) => Error): st
   return [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--'];
 }
 
-/** Create the FIFOs that do not exist yet (one mkfifo process for all, without blocking the event loop: Node has no mkfifo). */
-async function ensureFifos(files: string[]): Promise<void> {
+/** Create the FIFOs that do not exist yet (through the fifo maker: Node has no mkfifo, and a fork of the agent is dear). */
+async function ensureFifos(maker: FifoMaker, files: string[]): Promise<void> {
   const missing = files.filter((file) => {
     try {
       if (lstatSync(file).isFIFO()) return false;
@@ -451,13 +453,7 @@ async function ensureFifos(files: string[]): Promise<void> {
     }
     return true;
   });
-  if (!missing.length) return;
-  try {
-    await promisify(execFile)('mkfifo', ['-m', '0600', ...missing]);
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new Error(`mkfifo ${missing.join(' ')}: ${stderr || describeError(err)}`, { cause: err });
-  }
+  if (missing.length) await maker.make(missing);
 }
 
 function isDir(p: string): boolean {

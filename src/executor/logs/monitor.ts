@@ -34,7 +34,7 @@ interface StateFile {
 }
 
 const CHECKPOINT_MS = 1000;
-/** add/remove coalesce their state writes (a burst of 1,000 adds writes the file a few times, not 1,000). */
+/** add/remove coalesce their state writes at most this far apart (a burst of 1,000 adds writes the file a few times, not 1,000). */
 const SAVE_DELAY_MS = 50;
 
 export interface LogMonitorOptions {
@@ -234,9 +234,14 @@ export class LogMonitor {
     if (changed) this.#save();
   }
 
+  /** When the state file was last written: saves are at least SAVE_DELAY_MS apart, the first of a burst at once. */
+  #lastSaveAt = -Infinity;
+
   #scheduleSave(): void {
     if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => this.#save(), SAVE_DELAY_MS);
+    // An add on an idle monitor is written (and answered) at once; the adds of a burst share the next write.
+    const wait = Math.max(0, this.#lastSaveAt + SAVE_DELAY_MS - Date.now());
+    this.#saveTimer = setTimeout(() => this.#save(), wait);
   }
 
   /**
@@ -253,6 +258,7 @@ export class LogMonitor {
   #save(): void {
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
+    this.#lastSaveAt = Date.now();
     const waiters = this.#saveWaiters.splice(0);
     queueMicrotask(() => waiters.forEach((w) => w()));
     const state: StateFile = { version: 1, tasks: {} };
