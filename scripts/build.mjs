@@ -3,7 +3,8 @@
 // dist/ with esbuild: one ESM file each plus shared chunks, packages left in
 // node_modules. The HCL parser's worker (src/jobspec/hcl-worker.ts) is a
 // third entry: hcl-parser.ts starts it as dist/hcl-worker.js, beside the
-// chunk it is bundled into. bin/*.js run the bundle when it is newer than every file in
+// chunk it is bundled into; the launcher process (src/executor/launcher-child.ts)
+// is a fourth, started by launcher.ts as dist/launcher-child.js. bin/*.js run the bundle when it is newer than every file in
 // src/ and fall back to the TypeScript sources through tsx otherwise, so a
 // stale bundle never runs. Starting a command from the bundle costs about a
 // third of starting it through tsx (bench/README.md). `npm ci` runs this
@@ -22,6 +23,7 @@ await build({
     tend: path.join(root, 'src/cli/tend.ts'),
     tendctl: path.join(root, 'src/cli/tendctl.ts'),
     'hcl-worker': path.join(root, 'src/jobspec/hcl-worker.ts'),
+    'launcher-child': path.join(root, 'src/executor/launcher-child.ts'),
   },
   outdir: out,
   bundle: true,

@@ -24,9 +24,9 @@
  * is indistinguishable from one killed by that signal, and is reported as
  * the signal.
  */
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { TendError } from '../errors.js';
+import { LaunchFailed, launchSynced, type Launcher } from './launcher.js';
+import { SyncedSpawnError } from './spawn-synced.js';
 
 /** Positional parameters: $1 task state dir, $2 stdout FIFO, $3 stderr FIFO, then the command line. */
 export const WRAPPER_SCRIPT = [
@@ -53,54 +53,38 @@ export interface WrapperSpawn {
   onExit?: () => void;
 }
 
-/** Spawn the wrapper; resolves with the wrapper's pid and the task's pid. */
-export async function spawnWrapper(opts: WrapperSpawn): Promise<{ wrapperPid: number; pid: number }> {
-  const child = spawn('/bin/sh', ['-c', WRAPPER_SCRIPT, 'tend-wrapper', opts.dir, opts.stdoutFifo, opts.stderrFifo, ...opts.argv], {
-    cwd: opts.cwd,
-    env: opts.env,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-  });
-  const pipe = child.stdio[3] as Readable;
+/**
+ * Spawn the wrapper (through the launcher when there is one: launcher.ts); resolves with the
+ * wrapper's pid and the task's pid.
+ */
+export async function spawnWrapper(opts: WrapperSpawn, launcher?: Launcher): Promise<{ wrapperPid: number; pid: number }> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  let r;
   try {
-    const pid = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      const timer = setTimeout(() => reject(new Error(`no pid reported within ${opts.timeoutMs ?? 10_000}ms`)), opts.timeoutMs ?? 10_000);
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      child.once('error', fail);
-      child.once('exit', (code, signal) => fail(new Error(`wrapper exited (${signal ?? code}) before reporting the task pid`)));
-      pipe.setEncoding('utf8');
-      pipe.on('error', () => undefined);
-      pipe.on('data', (d: string) => {
-        buf += d;
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        clearTimeout(timer);
-        const pid = Number(buf.slice(0, nl));
-        if (Number.isInteger(pid) && pid > 0) resolve(pid);
-        else reject(new Error(`expected a pid from the wrapper, got ${JSON.stringify(buf.slice(0, nl))}`));
-      });
-    });
-    if (child.pid === undefined) throw new Error('wrapper has no pid');
-    return { wrapperPid: child.pid, pid };
+    r = await launchSynced(
+      launcher,
+      { file: '/bin/sh', args: ['-c', WRAPPER_SCRIPT, 'tend-wrapper', opts.dir, opts.stdoutFifo, opts.stderrFifo, ...opts.argv], cwd: opts.cwd, env: opts.env, timeoutMs },
+      opts.onExit,
+    );
   } catch (err) {
-    if (child.pid !== undefined && child.exitCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    throw new TendError('E_LAUNCH_FAILED', `failed to start task wrapper: ${(err as Error).message}`, { cause: err });
-  } finally {
-    child.removeAllListeners('exit');
-    child.removeAllListeners('error');
-    child.on('error', () => undefined);
-    if (opts.onExit) child.once('exit', opts.onExit);
-    pipe.destroy();
-    child.unref();
+    const what = err instanceof SyncedSpawnError || err instanceof LaunchFailed ? err.message.replace(/^no report on fd 3/, 'no pid reported') : `launcher: ${(err as Error).message}`;
+    throw new TendError('E_LAUNCH_FAILED', `failed to start task wrapper: ${what}`, { cause: err });
+  }
+  if (r.line === undefined) {
+    throw new TendError('E_LAUNCH_FAILED', `failed to start task wrapper: wrapper exited (${r.exitCode ?? 'unknown'}) before reporting the task pid`);
+  }
+  const pid = Number(r.line);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    killGroup(r.pid);
+    throw new TendError('E_LAUNCH_FAILED', `failed to start task wrapper: expected a pid from the wrapper, got ${JSON.stringify(r.line)}`);
+  }
+  return { wrapperPid: r.pid, pid };
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* already gone */
   }
 }

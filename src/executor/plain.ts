@@ -23,11 +23,12 @@ import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, 
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { describeError, errnoCode, TendError } from '../errors.js';
+import { describeError, errnoCode, isTendError, TendError } from '../errors.js';
 import { platform } from '../platform.js';
 import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats } from './executor.js';
 import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { FifoMaker } from './fifo-maker.js';
+import { Launcher, LauncherLost } from './launcher.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
@@ -40,6 +41,8 @@ export interface PlainExecutorOptions {
   dataDir: string;
   logs: LogMonitorClient;
   logger?: pino.Logger;
+  /** Starts the wrappers (launcher.ts). Default: a launcher of this executor's own; `false`: spawn from this process. */
+  launcher?: Launcher | false;
 }
 
 /** What the plain executor keeps in TaskHandle.data. */
@@ -100,9 +103,14 @@ class PlainExecutor implements Executor {
   readonly #waits = new Map<string, Promise<ExitResult>>();
   readonly #cpu = new Map<string, { at: number; ticks: number }>();
   readonly #fifos = new FifoMaker();
+  readonly #launcher: Launcher | undefined;
+  /** Whether this executor made its launcher (then closing the executor stops it). */
+  readonly #ownLauncher: boolean;
 
   constructor(opts: PlainExecutorOptions) {
     this.#root = path.join(opts.dataDir, 'plain');
+    this.#ownLauncher = opts.launcher === undefined;
+    this.#launcher = opts.launcher === false ? undefined : (opts.launcher ?? new Launcher());
     this.#logs = opts.logs;
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor', executor: 'plain' });
   }
@@ -146,8 +154,10 @@ class PlainExecutor implements Executor {
     const argv = [...userPrefix(spec.user, fail), spec.command, ...spec.args];
     let spawned: { wrapperPid: number; pid: number };
     try {
-      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) });
+      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) }, this.#launcher);
     } catch (err) {
+      // A launcher lost mid-request may have started the wrapper: whatever carries the marker goes.
+      if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(() => [...findMarked(new Set([spec.id])).values()].flat());
       await this.cleanup(spec.id).catch(() => undefined);
       throw err;
     }
@@ -390,8 +400,9 @@ class PlainExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    // Only the fifo maker is the agent's: tasks and the log monitor keep running.
+    // Only the fifo maker and the launcher are the agent's: tasks and the log monitor keep running.
     this.#fifos.close();
+    if (this.#ownLauncher) this.#launcher?.close();
   }
 
   #dir(id: string): string {

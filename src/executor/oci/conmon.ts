@@ -4,11 +4,10 @@
  * error) as one JSON line on the sync pipe, an inherited fd named by
  * `_OCI_SYNCPIPE`: `{"data": PID}` or `{"data": -1, "message": "…"}` (API v1).
  */
-import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { TendError } from '../../errors.js';
+import { launchSynced, type Launcher } from '../launcher.js';
+import { SyncedSpawnError } from '../spawn-synced.js';
 import type { OciLayout } from './oci.js';
 
 export interface ConmonLaunch {
@@ -23,6 +22,8 @@ export interface ConmonLaunch {
   noPivot: boolean;
   logLevel?: 'debug' | 'info' | 'warning' | 'error';
   timeoutMs: number;
+  /** Starts conmon off the agent's process (launcher.ts); absent: spawned here. */
+  launcher?: Launcher;
 }
 
 /** Parse conmon's sync message; returns the pid or throws E_LAUNCH_FAILED with the runtime's message. */
@@ -86,49 +87,23 @@ export async function startConmon(l: ConmonLaunch): Promise<number> {
     '--runtime-arg', `--root=${l.layout.runcRoot}`,
   ];
   if (l.noPivot) args.push('--no-pivot');
-  const errFd = openSync(path.join(bundle, 'conmon.stderr'), 'a', 0o600);
-  let child;
+  let r;
   try {
-    child = spawn(l.conmon, args, {
+    r = await launchSynced(l.launcher, {
+      file: l.conmon,
+      args,
       cwd: bundle,
-      stdio: ['ignore', errFd, errFd, 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
-      detached: true,
+      stdout: { path: path.join(bundle, 'conmon.stderr'), mode: 0o600 },
+      stderr: { path: path.join(bundle, 'conmon.stderr'), mode: 0o600 },
+      timeoutMs: l.timeoutMs,
     });
-  } finally {
-    closeSync(errFd);
+  } catch (err) {
+    const what = err instanceof SyncedSpawnError && /^no report on fd 3/.test(err.message) ? `conmon reported no container pid within ${l.timeoutMs}ms` : (err as Error).message;
+    throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${l.id}: ${what}`, { cause: err });
   }
-  const sync = child.stdio[3] as Readable;
-  child.unref();
-  try {
-    const line = await firstLine(sync, l.timeoutMs, l.id, () => child.exitCode);
-    return parseSyncMessage(line, l.id);
-  } finally {
-    sync.destroy();
-  }
+  const line = r.line ?? (r.partial?.trim() || undefined);
+  if (line === undefined) throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${l.id}: conmon exited (code ${r.exitCode ?? 'unknown'}) without reporting a container pid`);
+  return parseSyncMessage(line, l.id);
 }
 
-function firstLine(stream: Readable, timeoutMs: number, id: string, exitCode: () => number | null): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const done = (fn: () => void) => {
-      clearTimeout(timer);
-      stream.removeAllListeners('data');
-      stream.removeAllListeners('end');
-      stream.on('error', () => undefined);
-      fn();
-    };
-    const timer = setTimeout(() => done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: conmon reported no container pid within ${timeoutMs}ms`))), timeoutMs);
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(() => resolve(buf.slice(0, nl)));
-    });
-    stream.on('end', () => {
-      if (buf.trim()) done(() => resolve(buf.trim()));
-      else done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: conmon exited (code ${exitCode() ?? 'unknown'}) without reporting a container pid`)));
-    });
-    stream.on('error', (err) => done(() => reject(new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${err.message}`, { cause: err }))));
-  });
-}

@@ -4,6 +4,7 @@
  * writes its exit code. Limits, stats, OOM detection and teardown go through
  * the cgroup manager.
  */
+import { Launcher } from '../launcher.js';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../../errors.js';
@@ -58,6 +59,9 @@ export class OciExecutor implements Executor {
   readonly #opts: OciExecutorOptions;
   readonly #layout: OciLayout;
   readonly #runtime: OciRuntime;
+  readonly #launcher: Launcher | undefined;
+  /** Whether this executor made its launcher (then closing the executor stops it). */
+  readonly #ownLauncher: boolean;
   readonly #exits: ExitWatcher;
   readonly #log: pino.Logger;
   /** Exit results already computed (the cgroup may be gone by the next wait). */
@@ -68,7 +72,9 @@ export class OciExecutor implements Executor {
   constructor(opts: OciExecutorOptions) {
     this.#opts = opts;
     this.#layout = new OciLayout(opts.dataDir);
-    this.#runtime = new OciRuntime(platform().which(opts.runtime) ?? opts.runtime, this.#layout.runcRoot);
+    this.#launcher = opts.launcher === false ? undefined : (opts.launcher ?? new Launcher());
+    this.#ownLauncher = opts.launcher === undefined;
+    this.#runtime = new OciRuntime(platform().which(opts.runtime) ?? opts.runtime, this.#layout.runcRoot, this.#launcher);
     this.#exits = new ExitWatcher(this.#layout.exitDir);
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor.oci' });
   }
@@ -129,6 +135,7 @@ export class OciExecutor implements Executor {
         logPath: conmonLog,
         noPivot: spec.isolation?.noPivotRoot ?? false,
         timeoutMs: this.#opts.createTimeoutMs ?? 30_000,
+        launcher: this.#launcher,
       });
       const created = Date.now();
       await this.#runtime.start(id).catch((err: unknown) => {
@@ -428,6 +435,7 @@ export class OciExecutor implements Executor {
 
   async close(): Promise<void> {
     this.#exits.close();
+    if (this.#ownLauncher) this.#launcher?.close();
   }
 }
 

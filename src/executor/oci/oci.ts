@@ -13,6 +13,7 @@
  *   <dataDir>/oci/sockets/           conmon attach sockets
  *   <dataDir>/oci/runc-root/         runc --root
  */
+import type { Launcher } from '../launcher.js';
 import path from 'node:path';
 import type pino from 'pino';
 import type { CgroupManager } from '../../cgroups/cgroups.js';
@@ -33,6 +34,8 @@ export interface OciExecutorOptions {
   logger?: pino.Logger;
   /** How long to wait for conmon to report the container pid (default 30 s). */
   createTimeoutMs?: number;
+  /** Starts conmon and runc's verbs (launcher.ts). Default: a launcher of this executor's own; `false`: from this process. */
+  launcher?: Launcher | false;
 }
 
 /** What a TaskHandle of the oci executor carries in `data` (version 1). */

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TendError } from '../../errors.js';
+import { LauncherUnavailable, type Launcher } from '../launcher.js';
 
 export interface ContainerState {
   id: string;
@@ -47,15 +48,27 @@ export class OciRuntime {
   readonly binary: string;
   readonly root: string;
 
-  constructor(binary: string, root: string) {
+  readonly #launcher: Launcher | undefined;
+
+  constructor(binary: string, root: string, launcher?: Launcher) {
     this.binary = binary;
     this.root = root;
+    this.#launcher = launcher;
   }
 
-  /** Run a runtime verb; never throws for a non-zero exit (the caller decides). */
-  run(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  /** Run a runtime verb (through the launcher when there is one); never throws for a non-zero exit (the caller decides). */
+  async run(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+    const argv = [`--root=${this.root}`, ...args];
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    if (this.#launcher) {
+      try {
+        return await this.#launcher.run(this.binary, argv, { input: opts.input, timeoutMs, maxBuffer: 16 << 20 });
+      } catch (err) {
+        if (!(err instanceof LauncherUnavailable)) throw new TendError('E_EXECUTOR', `failed to run ${this.binary} ${args[0]}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     return new Promise((resolve, reject) => {
-      const child = execFile(this.binary, [`--root=${this.root}`, ...args], { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const child = execFile(this.binary, argv, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code !== 'number') {
           reject(new TendError('E_EXECUTOR', `failed to run ${this.binary} ${args[0]}: ${err.message}`, { cause: err }));
           return;
