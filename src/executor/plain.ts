@@ -26,13 +26,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { describeError, errnoCode, TendError } from '../errors.js';
 import { platform } from '../platform.js';
-import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats } from './executor.js';
+import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats, TtySize } from './executor.js';
 import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
-import { onTerminal } from './tty.js';
+import { onTerminal, resizeTerminalOf } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
 import { failedExec } from './exec-failure.js';
 
@@ -308,6 +308,8 @@ class PlainExecutor implements Executor {
           }
         }
       },
+      // The command under script holds the terminal's slave side as its stdin.
+      ...(opts.tty ? { resize: (size: TtySize) => void resizeTerminalOf(child.pid ? descendants(child.pid).reverse() : [], size) } : {}),
     };
   }
 
