@@ -106,7 +106,7 @@ export async function serveExec(ctx: RouteContext, id: string): Promise<void> {
   if (framed) {
     if (!wantStdin) session.stdin?.end();
     readInputFrames(req, session, wantStdin).catch((err: unknown) => {
-      if (finished || req.destroyed) return;
+      if (finished || res.destroyed || res.writableEnded) return;
       ctx.log.info({ task: id, err: describeError(err) }, 'exec input unreadable, killing command');
       write({ error: { code: 'E_BAD_REQUEST', message: `failed to read exec input: ${describeError(err)}` } });
       finished = true;
