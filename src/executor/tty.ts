@@ -48,7 +48,7 @@ export function terminalArgv(tools: TerminalTools, argv: string[], size: TtySize
 }
 
 /**
- * Both executors' `exec -t`: `argv` wrapped to run on a terminal, and `env`
+ * The plain executor's `exec -t`: `argv` wrapped to run on a terminal, and `env`
  * with SHELL=/bin/sh for script itself (the command gets the env's own SHELL
  * back). Throws `fail(…)` when the host has no script.
  */
