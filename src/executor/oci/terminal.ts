@@ -24,7 +24,7 @@
  * chrooted (then it is the host's; see exec-session.ts). `landsOnOwnRoot`
  * finds out once, and a terminal is refused on such a host.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -166,25 +166,34 @@ export async function startTerminalExec(t: TerminalTarget, command: string[], op
     const r = await withTimeout(it.next(), what);
     return r.done ? undefined : r.value;
   };
-  const conmonGone = (what: string) => fail(`${what}: conmon exited (code ${conmon.exitCode ?? 'unknown'})${conmonErr.trim() ? `: ${conmonErr.trim()}` : ''}`);
+  const conmonGone = async (what: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([closed, new Promise<null>((r) => (timer = setTimeout(() => r(null), 2000)))]);
+    clearTimeout(timer);
+    return fail(`${what}: conmon exited (code ${code ?? 'unknown'})${conmonErr.trim() ? `: ${conmonErr.trim()}` : ''}`);
+  };
+  // Signal a child of ours only while it is unreaped: its pid cannot be another process's yet.
+  const stop = (child: ChildProcess | undefined) => {
+    if (child && child.exitCode === null && child.signalCode === null) signalTree(child.pid, 'SIGKILL');
+  };
   if (conmon.pid) await writeFile(path.join(dir, 'conmon.pid'), `${conmon.pid} ${readStat(conmon.pid)?.startTime ?? 0}`, { mode: 0o600 }).catch(() => undefined);
 
   let relay: ReturnType<typeof startAttachRelay> | undefined;
   try {
     startPipe.write('{"data": 0}\n');
-    if (!parseSync(await nextLine(attach, 'conmon did not open the attach socket'))) throw conmonGone('failed to open the terminal');
+    if (!parseSync(await nextLine(attach, 'conmon did not open the attach socket'))) throw await conmonGone('failed to open the terminal');
     relay = startAttachRelay(t.perl, path.join(t.socketDir, xid, 'attach'), withStdin);
     await withTimeout(relay.ready, 'the attach relay did not connect').catch((err: unknown) => {
       throw fail(`failed to attach to the terminal: ${describeError(err)}`, err);
     });
     startPipe.end('{"data": 0}\n');
     const started = parseSync(await nextLine(sync, 'conmon did not report the command started'));
-    if (!started) throw conmonGone('failed to start the command');
+    if (!started) throw await conmonGone('failed to start the command');
     if (started.data <= 0) {
       const message = cleanRuntimeMessage(started.message ?? 'no message');
       const cannot = startFailure(message);
       if (cannot) {
-        signalTree(relay.child.pid, 'SIGKILL');
+        stop(relay.child);
         await closed;
         await removeDir();
         return failedExec(command[0], cannot.reason, withStdin);
@@ -192,8 +201,8 @@ export async function startTerminalExec(t: TerminalTarget, command: string[], op
       throw fail(message);
     }
   } catch (err) {
-    signalTree(relay?.child.pid, 'SIGKILL');
-    signalTree(conmon.pid, 'SIGKILL');
+    stop(relay?.child);
+    stop(conmon);
     await closed;
     await removeDir();
     throw err instanceof TendError ? err : fail(describeError(err), err);
@@ -217,7 +226,7 @@ export async function startTerminalExec(t: TerminalTarget, command: string[], op
     if (ctl !== undefined) closeSync(ctl);
     ctl = undefined;
     // The relay ends once conmon closes the socket; one still there after a while is not waited for.
-    const late = setTimeout(() => signalTree(relayChild.pid, 'SIGKILL'), 2000);
+    const late = setTimeout(() => stop(relayChild), 2000);
     await relayClosed;
     clearTimeout(late);
     await removeDir().catch(() => undefined);
@@ -233,7 +242,8 @@ export async function startTerminalExec(t: TerminalTarget, command: string[], op
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       // The command and what it started (conmon reaps them as their subreaper); conmon then reports the exit.
-      signalTree(conmon.pid, normalizeSignal(signal) ?? 'SIGKILL', false);
+      // Only while conmon is unreaped: its pid cannot belong to another process yet.
+      if (conmon.exitCode === null && conmon.signalCode === null) signalTree(conmon.pid, normalizeSignal(signal) ?? 'SIGKILL', false);
     },
     resize(size: TtySize) {
       if (ctl === undefined) return;
