@@ -298,7 +298,11 @@ export class OciExecutor implements Executor {
     if (!perl) throw fail("a terminal (-t) needs perl (Debian's perl-base) on this host: it relays conmon's attach socket");
     const nsenter = p.which('nsenter');
     if (!nsenter) throw fail('nsenter (util-linux) is not installed on this host');
-    this.#ownRoot ??= landsOnOwnRoot(nsenter, this.#layout.execsDir).catch(() => false);
+    // Asked once; a check that could not run is asked again next time.
+    this.#ownRoot ??= landsOnOwnRoot(nsenter, this.#layout.execsDir).catch((err: unknown) => {
+      this.#ownRoot = undefined;
+      throw fail(`could not check where runc exec lands on this host: ${describeError(err)}`);
+    });
     if (!(await this.#ownRoot)) {
       throw fail("a terminal (-t) enters the task through runc exec, which on this host would land outside the task's root (the agent runs chrooted); run the command without -t");
     }

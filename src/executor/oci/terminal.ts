@@ -259,15 +259,21 @@ export async function startTerminalExec(t: TerminalTarget, command: string[], op
 /**
  * Whether setns(2) into this agent's own mount namespace lands on the agent's root, as runc exec's
  * does into a task's: true unless the agent runs chrooted. Asked of nsenter (util-linux) with a
- * marker file only the agent's root has.
+ * marker file only the agent's root has: a shell there that does not see it, or no shell there at
+ * all, is a no. Rejects when nsenter could not be asked (not run, timed out).
  */
 export async function landsOnOwnRoot(nsenter: string, scratchDir: string): Promise<boolean> {
   await mkdir(scratchDir, { recursive: true, mode: 0o700 });
   const marker = path.join(scratchDir, `.root-probe-${randomBytes(6).toString('hex')}`);
   await writeFile(marker, '');
   try {
-    return await new Promise<boolean>((resolve) => {
-      execFile(nsenter, ['--mount=/proc/self/ns/mnt', '--', '/bin/sh', '-c', 'test -e "$1"', 'sh', marker], { timeout: 10_000, env: { PATH: '/usr/bin:/bin' } }, (err) => resolve(!err));
+    return await new Promise<boolean>((resolve, reject) => {
+      execFile(nsenter, ['--mount=/proc/self/ns/mnt', '--', '/bin/sh', '-c', 'test -e "$1"', 'sh', marker], { timeout: 10_000, env: { PATH: '/usr/bin:/bin' } }, (err) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (!err) resolve(true);
+        else if (typeof code === 'number' && !(err as { killed?: boolean }).killed) resolve(false);
+        else reject(err);
+      });
     });
   } finally {
     await rm(marker, { force: true });

@@ -155,9 +155,50 @@ describe('tendctl exec -t with the oci executor', { concurrency: false }, () => 
     );
   });
 
+  test('exec -i -t: closing tendctl kills the session; a session of an agent that died is killed when the next one starts', { timeout: 30_000 }, async (t) => {
+    if (!gates(t)) return;
+    const task = running(h, 'shell/g[0]/t')!;
+    const before = taskPids(h, task.execId).sort();
+    const shell = (marker: string) => {
+      const pty = runUnderPty([process.execPath, TENDCTL, 'exec', '-address', `unix://${h.socket}`, '-i', '-t', 'shell', '--', '/bin/sh'], { rows: 24, cols: 80 });
+      t.after(() => pty.kill());
+      return {
+        pty,
+        async busy() {
+          await pty.expect(/\$ $/, { what: 'the shell prompt' });
+          pty.send(`sleep ${marker}\r`);
+          await waitFor(() => procsMentioning(`sleep\x00${marker}`).length === 1, { what: `sleep ${marker} to run` });
+        },
+      };
+    };
+    const gone = async (marker: string) => {
+      await waitFor(() => procsMentioning(`sleep\x00${marker}`).length === 0 && sessionLeftovers(h.stateDir).length === 0, { what: 'the session and its command to be gone' }).catch(() =>
+        assert.deepEqual([...procsMentioning(`sleep\x00${marker}`).map(readCmd), ...sessionLeftovers(h.stateDir)], []),
+      );
+      assert.deepEqual(taskPids(h, task.execId).sort(), before);
+    };
+
+    // The terminal closes under tendctl (SIGHUP): the agent sees the client go and kills the command.
+    const a = shell('41');
+    await a.busy();
+    a.pty.kill();
+    await gone('41');
+
+    // The agent dies mid-session: the session lives on unattended until the next agent's start removes it.
+    const b = shell('42');
+    await b.busy();
+    await h.kill9();
+    b.pty.kill();
+    assert.equal(procsMentioning('sleep\x0042').length, 1, 'expected the command to outlive the agent');
+    await h.start();
+    await gone('42');
+    await waitFor(() => Boolean(running(h, 'shell/g[0]/t')), { what: 'the task adopted again' });
+  });
+
   test('exec -t over TCP with a token, into a raw_exec task run by runc: a terminal of the outer size and the exit code', { timeout: 20_000 }, async (t) => {
     if (!gates(t)) return;
-    const tcp = /"tcp":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(h.agentLog())?.[1];
+    // The address of the agent now running (an earlier test restarted it on a new port).
+    const tcp = [...h.agentLog().matchAll(/"tcp":"(http:\/\/127\.0\.0\.1:\d+)"/g)].at(-1)?.[1];
     assert.ok(tcp, 'expected the agent to log its TCP address');
     const pty = runUnderPty(
       [process.execPath, TENDCTL, 'exec', '-address', tcp, '-token', TOKEN, '-t', 'host', '--', '/bin/sh', '-c', 'echo "T:$(tty) S:$(stty size)"; exit 3'],
