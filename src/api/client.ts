@@ -17,7 +17,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { CasOptions, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, PlanDetail, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView, Variable, VariableItems, VariableMetadata } from './api.js';
 import type { TaskStats, TtySize } from '../executor/executor.js';
 import { defaultClientCandidates, parseClientAddress, type ApiAddress, type UnixAddress } from './address.js';
-import { isHeartbeat, ndjsonLines, type ExecFrame } from './ndjson.js';
+import { EXEC_INPUT_HEADER, isHeartbeat, ndjsonLines, type ExecFrame, type ExecInputFrame } from './ndjson.js';
 import type { ErrorBody } from './http.js';
 import { TendError, errnoCode, isTendError, type ErrorCode } from '../errors.js';
 import { ambiguousMessage, notFoundMessage } from './task-errors.js';
@@ -49,6 +49,17 @@ export interface ExecStreams {
   exit: Promise<number>;
   /** Ends the request: the agent kills the command. */
   kill(): void;
+  /** Tell the terminal its new size (with `tty`; a no-op against an agent that reads no input frames). */
+  resize(size: TtySize): void;
+}
+
+export interface ExecOpts {
+  /** The command's stdin (`exec -i`); its end closes the command's stdin. */
+  stdin?: NodeJS.ReadableStream;
+  /** Run on a terminal of this size (`exec -t`). */
+  tty?: TtySize;
+  /** TERM inside the terminal (the caller's own). */
+  term?: string;
 }
 
 export interface TendClient {
@@ -84,7 +95,7 @@ export interface TendClient {
   failDeployment(job: string): Promise<DeploymentView>;
   /** Mark the deployment's allocations healthy (health_check = "manual"). */
   promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }>;
-  exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
+  exec(id: string, command: string[], opts?: ExecOpts): Promise<ExecStreams>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
@@ -316,15 +327,18 @@ export function createClient(opts: ClientOptions = {}): TendClient {
         params.set('tty', '1');
         params.set('rows', String(o.tty.rows));
         params.set('cols', String(o.tty.cols));
+        if (o.term) params.set('term', o.term);
+        // Input as frames, so that resizes can travel with the keys.
+        params.set('input', 'frames');
       }
       let request!: http.ClientRequest;
       const res = await open('POST', `/v1/task/${enc(id)}/exec?${params}`, {
         stream: true,
         prepare(req) {
           request = req;
-          req.setHeader('content-type', 'application/octet-stream');
+          req.setHeader('content-type', o.tty ? 'application/x-ndjson' : 'application/octet-stream');
           req.setHeader('transfer-encoding', 'chunked');
-          if (o.stdin) req.flushHeaders();
+          if (o.stdin || o.tty) req.flushHeaders();
           else req.end();
         },
       });
@@ -335,13 +349,30 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       const stdin = o.stdin;
-      if (stdin) {
-        stdin.pipe(request);
-        request.on('error', () => {}); // the agent ended the exchange first: stdin is not needed any more
-      }
+      request.on('error', () => {}); // the agent ended the exchange first: input is not needed any more
+      const framed = o.tty !== undefined && res.headers[EXEC_INPUT_HEADER] === 'frames';
+      const send = (f: ExecInputFrame) => (request.writableEnded || request.destroyed ? true : request.write(JSON.stringify(f) + '\n'));
+      const onData = (chunk: Buffer | string) => {
+        if (!send({ stdin: Buffer.from(chunk).toString('base64') })) {
+          stdin!.pause();
+          request.once('drain', () => stdin!.resume());
+        }
+      };
+      const onEnd = () => send({ eof: true });
+      if (framed) {
+        if (stdin) {
+          stdin.on('data', onData);
+          stdin.once('end', onEnd);
+        }
+      } else if (stdin) stdin.pipe(request);
+      else if (!request.writableEnded) request.end(); // an agent without input frames: nothing more to send
       const stopStdin = () => {
-        if (!stdin) return;
-        stdin.unpipe(request);
+        if (stdin) {
+          if (framed) {
+            stdin.off('data', onData);
+            stdin.off('end', onEnd);
+          } else stdin.unpipe(request);
+        }
         if (!request.writableEnded) request.end();
       };
       const exit = (async () => {
@@ -363,7 +394,15 @@ export function createClient(opts: ClientOptions = {}): TendClient {
         }
       })();
       exit.catch(() => {});
-      return { stdout, stderr, exit, kill: () => request.destroy() };
+      return {
+        stdout,
+        stderr,
+        exit,
+        kill: () => request.destroy(),
+        resize: (size) => {
+          if (framed) send({ resize: { rows: size.rows, cols: size.cols } });
+        },
+      };
     },
     // The agent resolves paths from its own working directory: send an absolute one.
     plan: (dir, detail) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir), verbose: detail?.verbose })}`),

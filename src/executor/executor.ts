@@ -186,6 +186,8 @@ export interface ExecSession {
   /** Resolves with the command's exit code (128+N when killed by signal N). */
   exit: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
+  /** Set the window size of the session's terminal (sessions with `tty` only; the command gets SIGWINCH). */
+  resize?(size: TtySize): void;
 }
 
 export interface DriverAvailability {

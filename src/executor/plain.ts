@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { describeError, errnoCode, isTendError, TendError } from '../errors.js';
 import { platform } from '../platform.js';
-import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats } from './executor.js';
+import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec, ListedTask, ReattachResult, TaskHandle, TaskIdentity, TaskResources, TaskStats, TtySize } from './executor.js';
 import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { FifoMaker } from './fifo-maker.js';
 import { Launcher, LauncherLost } from './launcher.js';
@@ -33,7 +33,7 @@ import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarg
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
-import { onTerminal } from './tty.js';
+import { onTerminal, resizeTerminalOf } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
 import { failedExec } from './exec-failure.js';
 
@@ -319,6 +319,8 @@ class PlainExecutor implements Executor {
           }
         }
       },
+      // The command under script holds the terminal's slave side as its stdin.
+      ...(opts.tty ? { resize: (size: TtySize) => void resizeTerminalOf(child.pid ? descendants(child.pid).reverse() : [], size) } : {}),
     };
   }
 

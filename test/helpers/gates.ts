@@ -51,3 +51,13 @@ export function requireGit(t: TestContext): boolean {
 export function requireFlock(t: TestContext): boolean {
   return gate(t, platform().which('flock') !== undefined, 'requires flock (util-linux) on PATH', 'CI must install util-linux');
 }
+
+/** python3 (a test drives a program under a pseudo-terminal with its pty module). */
+export function requirePython3(t: TestContext): boolean {
+  return gate(t, platform().which('python3') !== undefined, 'requires python3 on PATH', 'CI must install python3');
+}
+
+/** perl (the oci executor's `exec -t` relays conmon's attach socket with it; Essential on Debian). */
+export function requirePerl(t: TestContext): boolean {
+  return gate(t, platform().which('perl') !== undefined, 'requires perl on PATH', 'CI must install perl-base');
+}

@@ -10,7 +10,8 @@
  * namespace (build sandboxes, some CI hosts, tend inside a chroot), that root
  * is the host's, and `runc exec` hands the operator a shell on the host's
  * filesystem. nsenter `--root` chroots to /proc/PID/root of the task after
- * entering, which is right everywhere. The chain is:
+ * entering, which is right everywhere. (A terminal, `exec -t`, is the
+ * runtime's own: terminal.ts.) The chain is:
  *
  *   sh (host: joins the task's cgroups) → nsenter (host binary: enters the
  *   task's namespaces and root, cwd) → setpriv (inside the root: user,
@@ -24,7 +25,6 @@ import { TendError } from '../../errors.js';
 import { descendants, isAlive, normalizeSignal, signalNumber } from '../proc.js';
 import type { ExecOptions, ExecSession } from '../executor.js';
 import type { OciSpec } from './bundle.js';
-import { onTerminal } from '../tty.js';
 import { rewriteSetprivFailure } from '../exec-failure.js';
 import { platform } from '../../platform.js';
 
@@ -110,8 +110,8 @@ export function execArgv(t: ExecTarget, command: string[], opts: ExecOptions): s
   return ['/bin/sh', '-c', JOIN_CGROUPS, 'tend-exec', ...t.cgroupDirs, '--', t.nsenter, ...flags, '--', ...priv];
 }
 
-/** Read a task's spec and find what an exec needs; refuses a task that is not running. */
-export async function execTarget(id: string, bundle: string, pid: number, pidStartTime: number | undefined, cgroupDirs: string[]): Promise<ExecTarget> {
+/** A running task's spec (config.json of its bundle); refuses a task that is not running. */
+export async function runningSpec(id: string, bundle: string, pid: number, pidStartTime: number | undefined): Promise<OciSpec> {
   let spec: OciSpec;
   try {
     spec = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as OciSpec;
@@ -121,6 +121,12 @@ export async function execTarget(id: string, bundle: string, pid: number, pidSta
   if (!pid || !isAlive(pid, pidStartTime)) {
     throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: the task is not running`, { details: { id } });
   }
+  return spec;
+}
+
+/** Read a task's spec and find what an exec needs; refuses a task that is not running. */
+export async function execTarget(id: string, bundle: string, pid: number, pidStartTime: number | undefined, cgroupDirs: string[]): Promise<ExecTarget> {
+  const spec = await runningSpec(id, bundle, pid, pidStartTime);
   const setpriv = SETPRIV_IN_ROOT.find((p) => existsSync(`/proc/${pid}/root${p}`));
   if (!setpriv) {
     throw new TendError('E_EXECUTOR', `failed to exec in task ${id}: setpriv (util-linux) is not in the task's root; exec needs /usr/bin/setpriv, so chroot_env must include /usr`, { details: { id } });
@@ -133,10 +139,8 @@ export async function execTarget(id: string, bundle: string, pid: number, pidSta
 
 export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = {}): ExecSession {
   if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${t.id}: expected a command, got none`);
-  let env = splitEnv(execEnv(t.spec.process, opts)).host;
-  let argv = execArgv(t, command, opts);
-  if (opts.tty) ({ argv, env } = onTerminal(argv, env, opts.tty, (what) => new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: ${what}`)));
-  const [file, ...args] = argv;
+  const env = splitEnv(execEnv(t.spec.process, opts)).host;
+  const [file, ...args] = execArgv(t, command, opts);
   const child = spawn(file, args, { env, cwd: '/', stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = new Promise<number>((resolve, reject) => {
     child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${t.id}: ${err.message}`, { cause: err })));
@@ -145,13 +149,12 @@ export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = 
   return {
     stdin: child.stdin,
     stdout: child.stdout!,
-    // With a terminal, setpriv's failure comes through stdout with the rest; without, it is stderr's first line.
-    stderr: opts.tty ? child.stderr! : rewriteSetprivFailure(child.stderr!, exit),
+    stderr: rewriteSetprivFailure(child.stderr!, exit),
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       const sig = normalizeSignal(signal) ?? 'SIGKILL';
-      // nsenter forks into a new pid namespace (and script, with a terminal,
-      // forks too): signal the command and what it started, not only the relay.
+      // nsenter forks into a new pid namespace: signal the command and what
+      // it started, not only the chain's first process.
       const inner = child.pid ? descendants(child.pid) : [];
       if (inner.length === 0) child.kill(sig);
       for (const p of inner) {

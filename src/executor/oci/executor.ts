@@ -12,14 +12,15 @@ import { platform } from '../../platform.js';
 import type { CgroupLimits } from '../../cgroups/cgroups.js';
 import type {
   DriverAvailability, DriverName, ExecOptions, ExecSession, Executor, ExitResult, LaunchSpec,
-  ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats,
+  ListedTask, ReattachResult, TaskHandle, TaskResources, TaskStats, TtySize,
 } from '../executor.js';
 import { asDriver, asIdentity, asNotes, identityFromEnv } from '../identity.js';
 import { logKeyOf, logPaths } from '../logs/logs.js';
 import { isAlive, normalizeSignal, readStat } from '../proc.js';
 import { buildSpec, hostRootEntries, writeBundle, type OciSpec } from './bundle.js';
 import { startConmon } from './conmon.js';
-import { execTarget, startExec } from './exec-session.js';
+import { execTarget, runningSpec, startExec } from './exec-session.js';
+import { landsOnOwnRoot, removeTerminalLeftovers, startTerminalExec } from './terminal.js';
 import { ExitWatcher, readExitFile, type ExitRecord } from './exit-watch.js';
 import { unmountUnder } from './mounts.js';
 import { OciLayout, type OciExecutorOptions, type OciHandleData, type TaskRecordFile } from './oci.js';
@@ -68,6 +69,8 @@ export class OciExecutor implements Executor {
   readonly #results = new Map<string, Promise<ExitResult>>();
   /** The log monitor made sure of once by reattach (see #monitorLogs). */
   #logsEnsured: Promise<void> | undefined;
+  /** Whether runc exec lands on the task's root on this host (asked once, for `exec -t`). */
+  #ownRoot: Promise<boolean> | undefined;
 
   constructor(opts: OciExecutorOptions) {
     this.#opts = opts;
@@ -286,9 +289,44 @@ export class OciExecutor implements Executor {
     };
   }
 
-  async exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession> {
+  async exec(handle: TaskHandle, command: string[], opts: ExecOptions = {}): Promise<ExecSession> {
+    if (opts.tty) return this.#terminalExec(handle, command, { ...opts, tty: opts.tty });
     const target = await execTarget(handle.id, this.#layout.bundle(handle.id), handle.pid, handle.pidStartTime, this.#opts.cgroups.allPaths(handle.id));
     return startExec(target, command, opts);
+  }
+
+  /** `exec -t`: on the runtime's own terminal, through conmon (terminal.ts). */
+  async #terminalExec(handle: TaskHandle, command: string[], opts: ExecOptions & { tty: TtySize }): Promise<ExecSession> {
+    const fail = (what: string) => new TendError('E_EXECUTOR', `failed to exec in task ${handle.id}: ${what}`, { details: { id: handle.id } });
+    if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${handle.id}: expected a command, got none`);
+    const spec = await runningSpec(handle.id, this.#layout.bundle(handle.id), handle.pid, handle.pidStartTime);
+    const p = platform();
+    const perl = p.which('perl');
+    if (!perl) throw fail("a terminal (-t) needs perl (Debian's perl-base) on this host: it relays conmon's attach socket");
+    const nsenter = p.which('nsenter');
+    if (!nsenter) throw fail('nsenter (util-linux) is not installed on this host');
+    // Asked once; a check that could not run is asked again next time.
+    this.#ownRoot ??= landsOnOwnRoot(nsenter, this.#layout.execsDir).catch((err: unknown) => {
+      this.#ownRoot = undefined;
+      throw fail(`could not check where runc exec lands on this host: ${describeError(err)}`);
+    });
+    if (!(await this.#ownRoot)) {
+      throw fail("a terminal (-t) enters the task through runc exec, which on this host would land outside the task's root (the agent runs chrooted); run the command without -t");
+    }
+    return startTerminalExec(
+      {
+        id: handle.id,
+        spec,
+        conmon: p.which(this.#opts.conmon) ?? this.#opts.conmon,
+        runtime: this.#runtime.binary,
+        runcRoot: this.#layout.runcRoot,
+        execsDir: this.#layout.execsDir,
+        socketDir: this.#layout.socketDir,
+        perl,
+      },
+      command,
+      opts,
+    );
   }
 
   async reattach(handle: TaskHandle): Promise<ReattachResult> {
@@ -427,6 +465,9 @@ export class OciExecutor implements Executor {
     for (const name of await dirEntries(this.#layout.root)) if (!OciLayout.reserved.has(name)) ids.add(name);
     for (const name of await dirEntries(this.#layout.exitDir)) ids.add(name);
     for (const c of await this.#runtime.list().catch(() => [])) ids.add(c.id);
+    // Terminal sessions belong to clients of a previous agent: none is known.
+    const sessions = await removeTerminalLeftovers(this.#layout.execsDir, this.#layout.socketDir);
+    if (sessions.length) this.#log.info({ sessions }, 'leftover exec terminals removed');
     const stale = [...ids].filter((id) => !known.has(id) && ID_RE.test(id)).sort();
     for (const id of stale) await this.cleanup(id).catch((err: unknown) => this.#log.warn({ id, err: describeError(err) }, 'gc of task failed'));
     if (stale.length) this.#log.info({ ids: stale }, 'leftover tasks removed');

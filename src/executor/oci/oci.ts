@@ -10,7 +10,9 @@
  *   <dataDir>/oci/<id>/conmon.pid    conmon's pid
  *   <dataDir>/oci/<id>/ctl, winsz    conmon's fifos (ctl asks for a log reopen)
  *   <dataDir>/oci/exits/<id>         exit code, written by conmon
- *   <dataDir>/oci/sockets/           conmon attach sockets
+ *   <dataDir>/oci/sockets/           conmon attach sockets (links to bundles and exec dirs)
+ *   <dataDir>/oci/execs/<xid>/       one `exec -t` session: conmon's process.json,
+ *                                    pidfile and fifos (terminal.ts)
  *   <dataDir>/oci/runc-root/         runc --root
  */
 import type { Launcher } from '../launcher.js';
@@ -71,12 +73,14 @@ export class OciLayout {
   readonly exitDir: string;
   readonly socketDir: string;
   readonly runcRoot: string;
+  readonly execsDir: string;
 
   constructor(dataDir: string) {
     this.root = path.join(dataDir, 'oci');
     this.exitDir = path.join(this.root, 'exits');
     this.socketDir = path.join(this.root, 'sockets');
     this.runcRoot = path.join(this.root, 'runc-root');
+    this.execsDir = path.join(this.root, 'execs');
   }
 
   bundle(id: string): string {
@@ -108,5 +112,5 @@ export class OciLayout {
   }
 
   /** Names under `root` that are not task bundles. */
-  static readonly reserved = new Set(['exits', 'sockets', 'runc-root']);
+  static readonly reserved = new Set(['exits', 'sockets', 'runc-root', 'execs']);
 }

@@ -90,6 +90,8 @@ export interface HarnessOptions {
   shareStateWith?: Harness;
   /** The agent's API socket (default `<stateDir>/tend.sock`, or `<root>/tend.sock` with shareStateWith). */
   socket?: string;
+  /** More lines of the `api` block (e.g. `address = "127.0.0.1:0"` and a `token`). */
+  api?: string;
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -113,7 +115,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     configFile,
     `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n` +
       (explicitParent && cgroupParent ? `oci {\n  cgroup_parent = "${cgroupParent}"\n}\n` : '') +
-      `api {\n  socket = "${socket}"\n}\n` +
+      `api {\n  socket = "${socket}"\n${opts.api ? `${opts.api}\n` : ''}}\n` +
       (opts.config ?? ''),
   );
   const logFile = path.join(root, 'agent.log');

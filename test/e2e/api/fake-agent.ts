@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { AgentApi, DeploymentView, DispatchInput, EventQuery, FileView, JobView, NodeView, Plan, ServiceInstanceView, ServiceSummaryView, TaskEvent, TaskView } from '../../../src/api/api.js';
 import type { Job } from '../../../src/jobspec/model.js';
 import { dispatchProblem } from '../../../src/reconcile/dispatch.js';
-import type { ExecOptions, ExecSession, TaskStats } from '../../../src/executor/executor.js';
+import type { ExecOptions, ExecSession, TaskStats, TtySize } from '../../../src/executor/executor.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { TendError } from '../../../src/errors.js';
@@ -141,8 +141,13 @@ export class FakeAgent implements AgentApi {
     this.calls.push({ kind: 'restart', id });
   }
 
+  /** The options of the last exec, and the window sizes its sessions were given (in order). */
+  lastExecOpts?: ExecOptions;
+  resizes: TtySize[] = [];
+
   async exec(id: string, command: string[], opts: ExecOptions = {}): Promise<ExecSession> {
     await this.task(id);
+    this.lastExecOpts = opts;
     const child = spawn(command[0], command.slice(1), { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const pid = child.pid;
     if (pid !== undefined) this.execPids.add(pid);
@@ -150,7 +155,14 @@ export class FakeAgent implements AgentApi {
       child.once('error', (err) => reject(new TendError('E_EXECUTOR', `failed to exec in task ${id}: ${err.message}`, { cause: err })));
       child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0)));
     }).finally(() => pid !== undefined && this.execPids.delete(pid));
-    return { stdin: child.stdin, stdout: child.stdout!, stderr: child.stderr!, exit, kill: (s) => child.kill(s ?? 'SIGKILL') };
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exit,
+      kill: (s) => child.kill(s ?? 'SIGKILL'),
+      ...(opts.tty ? { resize: (size: TtySize) => this.resizes.push(size) } : {}),
+    };
   }
 
   /** The dir of the last plan request. */
