@@ -120,7 +120,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     exclude: config.configFile ? [config.configFile] : undefined,
   });
   const metrics = new PromMetrics();
-  const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'> = {
+  const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter' | 'jobsRevision'> = {
     version: version(),
     executor: executor.kind,
     executorReason: choice.reason,

@@ -75,9 +75,9 @@ export const statusCommand: Command = {
         const disk = node?.disk;
         if (f.json) {
           const withStats = stats ? jobs.map((j) => ({ ...j, tasks: j.tasks.map((t) => ({ ...t, stats: stats[t.id] ?? t.stats })) })) : jobs;
-          await writeJson(io, { jobs: withStats, files, ...(disk ? { disk } : {}) });
+          await writeJson(io, { jobs: withStats, files, ...(disk ? { disk } : {}), ...(node ? { jobsRevision: node.jobsRevision ?? null } : {}) });
         } else {
-          await writeOut(io.stdout, renderStatus({ jobs, files, stats, disk }, { now: Date.now(), palette: p }));
+          await writeOut(io.stdout, renderStatus({ jobs, files, stats, disk, revision: node?.jobsRevision }, { now: Date.now(), palette: p }));
         }
         return 0;
       }
