@@ -1,6 +1,6 @@
 /** `tendctl exec [-i] [-t] TASK -- CMD [ARG…]`: run a command inside a task; its exit code is tendctl's. */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { writeOut } from '../format/output.js';
 
@@ -23,10 +23,20 @@ stderr are printed as they come; tendctl exits with the command's exit code
 With -t the terminal's size is the one tendctl has when it starts (24×80 when
 it has none); a later resize is not passed on.`;
 
+const examples: Example[] = [
+  { command: "tendctl exec web -- ps aux", what: "the processes the task sees" },
+  { command: "tendctl exec -i web -- sh -c 'cat >local/seed.sql' <seed.sql", what: "copy a file into the task" },
+];
+
 export const execCommand: Command = {
   name: 'exec',
   summary: 'Run a command inside a task',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['task'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args, rest } = parseFlags(argv, flags);
     if (args.length === 0) throw new UsageError('expected TASK -- CMD [ARG…]');
