@@ -150,6 +150,9 @@ test('gitops: tend-git-sync swaps the jobs dir atomically (signature checked whe
   const events = await ctl(['events']);
   assert.match(events, new RegExp(`Jobs Revision.*now at ${one.slice(0, 7)}\\b`));
   assert.match(events, new RegExp(`Jobs Revision.*now at ${two.slice(0, 7)} \\(was ${one.slice(0, 7)}\\)`));
+  // The task events of that change name the commit that brought it.
+  assert.match(events, new RegExp(`web/g\\[0\\]/t +Restart Signaled +Spec changed: args \\(jobs revision ${two.slice(0, 7)}\\)`));
+  assert.match(events, new RegExp(`api/g\\[0\\]/t +Received +Task received by the agent \\(jobs revision ${two.slice(0, 7)}\\)`));
 
   // Commit 3, unsigned: refused with the check on; the jobs dir stays at commit 2.
   await writeFile(path.join(work, 'web.hcl'), job('web', 1004));
