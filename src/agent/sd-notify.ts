@@ -36,7 +36,8 @@ export function systemdNotifier(socket: string, log: pino.Logger, bin = 'systemd
   const send = (args: string[], what: string) =>
     new Promise<void>((resolve) => {
       execFile(bin, ['--no-block', ...args], { env: { NOTIFY_SOCKET: socket, PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 5000 }, (err, _stdout, stderr) => {
-        if (err) log.warn({ socket, err: stderr.trim() || describeError(err) }, `failed to notify systemd (${what}); with Type=notify the unit waits for it`);
+        // With Type=notify, a READY=1 that never arrives fails the start after TimeoutStartSec.
+        if (err) log.warn({ socket, state: what, err: stderr.trim() || describeError(err) }, 'failed to notify systemd');
         else log.info({ socket, state: what }, 'notified systemd');
         resolve();
       });
