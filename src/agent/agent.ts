@@ -210,6 +210,9 @@ export class Agent extends ApiFacade {
     const runs = all.filter(runsOnItsOwn);
     this.#rollouts.setJobs(runs, this.#state.set?.files ?? []);
     this.#state.desired = this.#rollouts.expand(runs, this.#store.nodeId);
+    // The events of what this set changes name the jobs dir's commit.
+    const revision = this.#state.set?.revision?.commit;
+    if (revision) for (const d of this.#state.desired.values()) d.revision = revision;
     this.#state.types = new Map(all.map((j) => [j.id, j.type]));
     this.#state.jobs = new Map(all.map((j) => [j.id, j]));
     // Before any task can act on the new set: an allocation's ports are decided when it appears.

@@ -44,7 +44,7 @@ export interface ApiFacadeOptions {
   drivers: Map<string, Driver>;
   node: NodeInfo;
   /** Static parts of the node view (executor, cgroup mode, cores, …). */
-  nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'>;
+  nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter' | 'jobsRevision'>;
   worker: Pick<TaskWorker, 'submit' | 'signal'>;
   state: DesiredState;
   /** Periodic jobs: their schedules and forced launches (absent in unit tests of other views). */
@@ -84,7 +84,8 @@ export class ApiFacade implements AgentApi {
     const drivers: NodeView['drivers'] = {};
     for (const [name, d] of this.#f.drivers) drivers[name] = { ...d.availability(), enabled: d.enabled };
     const disk = this.#f.disk?.();
-    return { ...this.#f.nodeView, name: n.name, id: n.id, class: n.class, datacenter: n.datacenter, attributes: n.attributes, meta: n.meta, drivers, ...(disk ? { disk } : {}) };
+    const jobsRevision = this.#f.state.set?.revision ?? null;
+    return { ...this.#f.nodeView, name: n.name, id: n.id, class: n.class, datacenter: n.datacenter, attributes: n.attributes, meta: n.meta, drivers, jobsRevision, ...(disk ? { disk } : {}) };
   }
 
   tasks(): TaskView[] {

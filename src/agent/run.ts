@@ -6,9 +6,10 @@
  *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
  *   job source → variables (<dataDir>/variables.json, then the variables
- *   dir) → Agent.start() → API server on <dataDir>/tend.sock → wait for
- *   SIGTERM/SIGINT (SIGHUP reloads the config: reload.ts). The lock is held
- *   until shutdown is done.
+ *   dir) → Agent.start() → API server on <dataDir>/tend.sock → READY=1 to
+ *   systemd when NOTIFY_SOCKET is set (sd-notify.ts) → wait for SIGTERM/SIGINT
+ *   (SIGHUP reloads the config: reload.ts). The lock is held until shutdown
+ *   is done.
  */
 import type pino from 'pino';
 import type { AgentConfig } from './config-model.js';
@@ -41,6 +42,7 @@ import { detectPortConfig } from '../ports/address.js';
 import { procProbe } from '../ports/listening.js';
 import { createVariableStore, type VariableStore } from '../vars/index.js';
 import { createLocalServices, type LocalServices } from '../services/index.js';
+import { systemdNotifier, takeNotifySocket } from './sd-notify.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -120,7 +122,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     exclude: config.configFile ? [config.configFile] : undefined,
   });
   const metrics = new PromMetrics();
-  const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter'> = {
+  const nodeView: Omit<NodeView, 'drivers' | 'attributes' | 'meta' | 'name' | 'id' | 'class' | 'datacenter' | 'jobsRevision'> = {
     version: version(),
     executor: executor.kind,
     executorReason: choice.reason,
@@ -219,6 +221,8 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
  * one received while starting is applied once the agent runs.
  */
 export async function runAgent(config: AgentConfig, opts: { reload?: () => Promise<AgentConfig> } = {}): Promise<number> {
+  // Before anything is spawned: no task or log monitor inherits systemd's socket.
+  const notifySocket = takeNotifySocket();
   let hup: (() => void) | undefined;
   let hupEarly = false;
   process.on('SIGHUP', () => (hup ? hup() : (hupEarly = true)));
@@ -230,6 +234,9 @@ export async function runAgent(config: AgentConfig, opts: { reload?: () => Promi
   process.on('SIGTERM', early);
   process.on('SIGINT', early);
   const running = await startAgent(config);
+  // Tasks recovered, the jobs dir watched, the API listening: ready (systemd Type=notify).
+  const notifier = notifySocket ? systemdNotifier(notifySocket, running.logger) : undefined;
+  void notifier?.ready(`running; API on ${config.api.socket}`);
   let reloading = Promise.resolve();
   hup = () => {
     running.logger.info({ signal: 'SIGHUP' }, 'reloading agent config');
@@ -246,6 +253,7 @@ export async function runAgent(config: AgentConfig, opts: { reload?: () => Promi
         resolve(130);
         return;
       }
+      void notifier?.stopping();
       running.shutdown(sig).then(
         () => resolve(0),
         (err) => {

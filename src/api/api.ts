@@ -13,6 +13,7 @@ export type { TaskState, TaskEvent, TaskEventType, EventQuery } from '../store/s
 export { TASK_EVENT } from '../store/store.js';
 export type { FieldChange, FieldEffect, PlanAction, PlanActionKind, PlanDetail } from '../reconcile/reconcile.js';
 import type { EventQuery, TaskEvent, TaskState } from '../store/store.js';
+import type { JobsRevision } from '../source/source.js';
 import type { PlanAction, PlanDetail } from '../reconcile/reconcile.js';
 export type { Variable, VariableMetadata, VariableItems, CasOptions } from '../vars/vars.js';
 export type { CheckView, CheckState, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
@@ -202,6 +203,11 @@ export interface NodeView {
   drivers: Record<string, DriverAvailability & { enabled: boolean }>;
   dataDir: string;
   jobsDir: string;
+  /**
+   * The Git revision the jobs dir holds: its REVISION file (deploy/tend-git-sync writes one), else
+   * its Git checkout's HEAD; null when neither says (src/source/revision.ts). Read at every relist.
+   */
+  jobsRevision: JobsRevision | null;
   /** The cgroup parent of the oci executor's tasks (`<hierarchy>/<parent>/<task>`); absent with the plain executor. */
   cgroupParent?: string;
   startedAt: string;

@@ -80,8 +80,16 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
   return { flags, args, rest, given };
 }
 
-/** Help text for a command: usage line, description, flags table. */
-export function formatHelp(usage: string, description: string, specs: FlagSpec[]): string {
+/** One example of a command's use, for its help, the man page and the README. */
+export interface Example {
+  /** The command line as typed (`tendctl logs -f web`). */
+  command: string;
+  /** What it does, in a few words. */
+  what: string;
+}
+
+/** Help text for a command: usage line, description, flags table, examples. */
+export function formatHelp(usage: string, description: string, specs: FlagSpec[], examples: Example[] = []): string {
   const lines = [`Usage: ${usage}`, '', description.trim(), ''];
   if (specs.length) {
     lines.push('Options:', '');
@@ -91,8 +99,16 @@ export function formatHelp(usage: string, description: string, specs: FlagSpec[]
       lines.push(`  ${names}`, `      ${s.help}${def}`, '');
     }
   }
+  if (examples.length) {
+    lines.push('Examples:', '');
+    // A short command and its note on one line; a long one with its note below.
+    for (const e of examples) lines.push(...(e.command.length <= EXAMPLE_WIDTH ? [`  ${e.command.padEnd(EXAMPLE_WIDTH)}  ${e.what}`] : [`  ${e.command}`, `  ${''.padEnd(EXAMPLE_WIDTH)}  ${e.what}`]));
+    lines.push('');
+  }
   return lines.join('\n');
 }
+
+const EXAMPLE_WIDTH = 34;
 
 /** Flags every command accepts. */
 export const helpFlag: FlagSpec = { names: ['help', 'h'], kind: 'bool', help: 'Show this help.' };

@@ -14,6 +14,8 @@ export interface LazyCommand {
   name: string;
   summary: string;
   load(): Promise<Command>;
+  /** Internal (`__complete`): runs, but is not listed, suggested, completed or in the man page. */
+  hidden?: boolean;
 }
 
 export function version(): string {
@@ -32,7 +34,7 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
       intro,
       '',
       'Commands:',
-      ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+      ...commands.filter((c) => !c.hidden).map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
       '',
       `Run "${prog} <command> -help" for a command's options.`,
       '',
@@ -49,7 +51,7 @@ export async function runCli(prog: string, intro: string, commands: LazyCommand[
   }
   const entry = commands.find((c) => c.name === first);
   if (!entry) {
-    const near = commands.find((c) => c.name.startsWith(first.slice(0, 3)));
+    const near = commands.find((c) => !c.hidden && c.name.startsWith(first.slice(0, 3)));
     io.stderr.write(`${prog}: unknown command "${first}"${near ? ` (did you mean "${near.name}"?)` : ''}\n\n${overview()}`);
     return 2;
   }

@@ -9,8 +9,11 @@
  *     to the process group reaches the task but not the wrapper (a trapped
  *     signal is reset to its default in children, unlike an ignored one);
  *  3. runs the command in the foreground through an inner `sh` that reports
- *     its own pid on fd 3 and then `exec`s the command, so the reported pid
- *     *is* the task's main process (same pid and start time after exec);
+ *     its own pid on fd 3, resets its oom_score_adj to 0 (a builtin write to
+ *     /proc/self: the agent's own, e.g. -900 from the unit's OOMScoreAdjust,
+ *     is not inherited, as Nomad's executor does) and then `exec`s the
+ *     command, so the reported pid *is* the task's main process (same pid
+ *     and start time after exec);
  *  4. when the command ends, writes its exit status to `<dir>/exit` with the
  *     builtin printf (one write(2) of a few bytes; readers take the file only
  *     once it ends in a newline), so an exit that happens while the agent is
@@ -34,7 +37,7 @@ export const WRAPPER_SCRIPT = [
   'exec 1<>"$2" 2<>"$3"',
   'shift 3',
   'trap : HUP INT QUIT ABRT USR1 USR2 PIPE ALRM TERM',
-  `/bin/sh -c 'echo $$ >&3; exec "$@" 3>&-' tend-task "$@"`,
+  `/bin/sh -c 'echo $$ >&3; echo 0 2>/dev/null >/proc/self/oom_score_adj; exec "$@" 3>&-' tend-task "$@"`,
   'code=$?',
   `printf '%s\\n' "$code" >"$d/exit"`,
 ].join('\n');

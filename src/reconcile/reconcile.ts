@@ -70,6 +70,8 @@ export interface DesiredInstance {
   execId: string;
   file: string;
   hashes: SpecHashes;
+  /** The jobs dir's commit (its REVISION file or Git checkout) when this instance was last desired: named by its events. */
+  revision?: string;
 }
 
 /** What to do for one instance, decided from (desired, record, now). */

@@ -214,7 +214,7 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
           return {
             record: rec,
             changed: false,
-            events: [{ type: TASK_EVENT.RestartSignaled, message: `Spec changed: ${dec.fields?.join(', ') ?? ''}`, details: { fields: dec.fields } }],
+            events: [{ type: TASK_EVENT.RestartSignaled, message: `Spec changed: ${dec.fields?.join(', ') ?? ''}${atRevision(d)}`, details: { fields: dec.fields, ...revisionDetail(d) } }],
             actions: [{ kind: 'stop', final: false, reason: `spec changed (${dec.fields?.join(', ')})` }],
           };
       }
@@ -319,7 +319,7 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       if (!d) return none(rec);
       const events: TaskEventDraft[] = [];
       const x = rec ? copy(rec) : newRecord(d);
-      if (!rec) events.push({ type: TASK_EVENT.Received, message: 'Task received by the agent', details: { file: d.file } });
+      if (!rec) events.push({ type: TASK_EVENT.Received, message: `Task received by the agent${atRevision(d)}`, details: { file: d.file, ...revisionDetail(d) } });
       const ports = ev.cause === 'ports';
       const error = ports ? `waiting for ports: ${ev.reason}` : `driver ${d.task.driver} unavailable: ${ev.reason}`;
       if (!rec || rec.error !== error || rec.hashes.restart !== d.hashes.restart) events.push({ type: ports ? TASK_EVENT.PortConflict : TASK_EVENT.DriverFailure, message: error });
@@ -332,7 +332,7 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       if (!d) return none(rec);
       const events: TaskEventDraft[] = [];
       const x = rec ? copy(rec) : newRecord(d);
-      if (!rec) events.push({ type: TASK_EVENT.Received, message: 'Task received by the agent', details: { file: d.file } });
+      if (!rec) events.push({ type: TASK_EVENT.Received, message: `Task received by the agent${atRevision(d)}`, details: { file: d.file, ...revisionDetail(d) } });
       const counted = (x.lastExit !== undefined && x.state === 'restarting') || ev.manual;
       adopt(x, d);
       // A record rebuilt under another node id names another allocation: the new run is the desired one's.
@@ -421,7 +421,16 @@ export function transition(rec: TaskRecord | undefined, ev: WorkerEvent, ctx: Tr
       adopt(x, d);
       // Cores are set only when resources were applied ([] or undefined: back to the shared pool).
       if ('cores' in ev) x.resources.cores = ev.cores?.length ? ev.cores : undefined;
-      return { record: x, changed: true, events: [{ type: TASK_EVENT.Updated, message: `Task updated in place: ${ev.fields.join(', ')}`, details: { fields: ev.fields } }], actions: [] };
+      return { record: x, changed: true, events: [{ type: TASK_EVENT.Updated, message: `Task updated in place: ${ev.fields.join(', ')}${atRevision(d)}`, details: { fields: ev.fields, ...revisionDetail(d) } }], actions: [] };
     }
   }
+}
+
+/** " (jobs revision 3f2a9c1)" when the jobs dir names a revision: the events of a change say which commit brought it. */
+function atRevision(d: DesiredInstance | undefined): string {
+  return d?.revision ? ` (jobs revision ${d.revision.slice(0, 7)})` : '';
+}
+
+function revisionDetail(d: DesiredInstance | undefined): { revision?: string } {
+  return d?.revision ? { revision: d.revision } : {};
 }

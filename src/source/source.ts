@@ -9,6 +9,16 @@
  */
 import type { Diagnostic, Job, NodeInfo } from '../jobspec/model.js';
 
+/** The Git revision the jobs dir holds (revision.ts reads it; NodeView.jobsRevision shows it). */
+export interface JobsRevision {
+  /** The commit id, lower-case hex. */
+  commit: string;
+  /** Where it was read: the jobs dir's REVISION file, or its Git checkout. */
+  source: 'REVISION' | 'git';
+  /** ISO time the revision was applied (REVISION's applied_at; the ref file's mtime for a checkout). */
+  appliedAt?: string;
+}
+
 export interface FileState {
   /** Absolute path as seen through the jobs dir (symlinks in the dir path are not resolved). */
   path: string;
@@ -38,6 +48,12 @@ export interface DesiredSet {
   conflicts: { job: string; winner: string; losers: string[] }[];
   /** Why the set changed: "initial", "watch", "resync", "symlink-swap". */
   reason: string;
+  /**
+   * The Git revision the jobs dir holds (its REVISION file, else its checkout; revision.ts), read
+   * at every relist: a new revision is a new set even when no job file changed. Absent: not read
+   * (scans of other dirs).
+   */
+  revision?: JobsRevision | null;
 }
 
 export interface JobSourceOptions {

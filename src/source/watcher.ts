@@ -21,11 +21,12 @@ import pino from 'pino';
 import { describeError, errnoCode } from '../errors.js';
 import { isJobFile as loaderIsJobFile } from '../jobspec/files.js';
 import { loadText } from '../jobspec/load.js';
-import type { DesiredSet, JobSource, JobSourceOptions } from './source.js';
+import type { DesiredSet, JobSource, JobSourceOptions, JobsRevision } from './source.js';
 import { assembleSet } from './assemble.js';
 import { Debouncer } from './debounce.js';
 import { FileCache, type FileLoader } from './file-cache.js';
 import { isHiddenName, listJobFiles } from './list.js';
+import { readJobsRevision, sameRevision } from './revision.js';
 
 export interface WatcherOptions extends JobSourceOptions {
   logger?: pino.Logger;
@@ -74,6 +75,9 @@ class Watcher implements JobSource {
   readonly #abort = new AbortController();
   #dirId: DirIdentity | undefined;
   #dirMissingWarned = false;
+  /** The jobs dir's revision (REVISION file or Git checkout) as of the last relist, and the problem last logged. */
+  #revision: JobsRevision | null = null;
+  #revisionProblem: string | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #current: DesiredSet;
@@ -304,6 +308,7 @@ class Watcher implements JobSource {
       return;
     }
     let changed = this.#cache.retain(new Set(files)) > 0;
+    changed = (await this.#readRevision()) || changed;
     // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
     const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
     changed ||= outcomes.some((o) => o === 'changed' || o === 'gone');
@@ -319,6 +324,18 @@ class Watcher implements JobSource {
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
 
+  /** Read the dir's revision (a few small reads); true when it changed. A problem is logged once until it changes. */
+  async #readRevision(): Promise<boolean> {
+    const look = await readJobsRevision(this.#dir);
+    if (look.problem !== this.#revisionProblem) {
+      this.#revisionProblem = look.problem;
+      if (look.problem) this.#log.warn({ err: look.problem }, 'failed to read the jobs dir revision');
+    }
+    if (sameRevision(look.revision, this.#revision)) return false;
+    this.#revision = look.revision;
+    return true;
+  }
+
   /** Say once (until it changes) which dir links were not followed and which subdirs could not be read. */
   #logLinks(loops: string[], skipped: { path: string; code: string }[]): void {
     const key = JSON.stringify([loops, skipped]);
@@ -331,6 +348,7 @@ class Watcher implements JobSource {
   #emit(reason: string, notify: boolean): void {
     const entries = this.#cache.paths().map((p) => this.#cache.get(p)!);
     const set = assembleSet(entries, this.#current.generation + 1, reason);
+    set.revision = this.#revision;
     this.#current = set;
     const invalid = set.files.filter((f) => !f.ok).length;
     this.#log.info({ generation: set.generation, reason, files: set.files.length, jobs: set.jobs.size, invalid, conflicts: set.conflicts.length }, 'desired set changed');

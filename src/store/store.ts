@@ -84,6 +84,8 @@ export const TASK_EVENT = {
   FileError: 'File Error',
   FileLoaded: 'File Loaded',
   Conflict: 'Conflict',
+  /** The jobs dir's Git revision changed (a GitOps sync swapped it, a pull moved HEAD). */
+  JobsRevision: 'Jobs Revision',
   StoreRebuilt: 'Store Rebuilt',
   DiskFull: 'Disk Full',
   DiskSpaceRecovered: 'Disk Space Recovered',

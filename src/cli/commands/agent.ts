@@ -1,6 +1,6 @@
 /** `tend agent`: run the agent (watch the jobs dir, keep tasks equal to it). */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import type { AgentFlags } from '../../agent/config.js';
 
 const flags: FlagSpec[] = [
@@ -25,10 +25,19 @@ the exec plugin's allow_caps and denied_host_uids/gids, client env options and
 stop_tasks_on_exit apply live; other changes are logged as requiring a
 restart). Flags override the config file.`;
 
+const examples: Example[] = [
+  { command: "tend agent -config /etc/tend/agent.hcl", what: "as deploy/tend.service runs it" },
+  { command: "tend agent -jobs-dir ./jobs -data-dir ./state", what: "the quick start: no config file" },
+];
+
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run the agent',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args, given } = parseFlags(argv, flags);
     if (args.length) throw new UsageError(`expected no arguments, got ${args.join(' ')}`);

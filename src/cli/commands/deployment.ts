@@ -4,7 +4,7 @@
  * version), and marking its allocations healthy when the group's health_check is "manual".
  */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, noColorFlag, paletteFor, writeJson, writeOut } from '../format/output.js';
 import { renderDeployment } from '../format/deployment.js';
@@ -25,10 +25,20 @@ min_healthy_time (the group's update block; Nomad's defaults without one).
   promote JOB   With health_check = "manual": mark the deployment's allocations
                 that run its version healthy, so the next ones are replaced.`;
 
+const examples: Example[] = [
+  { command: "tendctl deployment status web", what: "the progress of web's rollout" },
+  { command: "tendctl deployment fail web", what: "stop it (auto_revert: back to the last healthy version)" },
+];
+
 export const deploymentCommand: Command = {
   name: 'deployment',
   summary: 'Show, fail or promote the rollout of a service job',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { subcommands: { status: { positional: ['job'] }, fail: { positional: ['job'] }, promote: { positional: ['job'] } } },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     const [verb, ...rest] = args;

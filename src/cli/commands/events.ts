@@ -1,7 +1,7 @@
 /** `tendctl events [-f] [-job JOB] [-task TASK]`: the node-wide event stream. */
 import type { Command, CommandIO } from '../command.js';
 import type { EventQuery } from '../../api/api.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, noColorFlag, paletteFor, writeOut } from '../format/output.js';
 import { formatEventLine } from '../format/events.js';
@@ -22,10 +22,19 @@ const description = `
 Prints the node's recent events (task started, exited, restarting, file errors,
 …), oldest first; with -f keeps printing new ones as they happen.`;
 
+const examples: Example[] = [
+  { command: "tendctl events -f", what: "every event, as it happens" },
+  { command: "tendctl events -job web -n 20", what: "job web's last 20 events" },
+];
+
 export const eventsCommand: Command = {
   name: 'events',
   summary: 'Print or follow the node-wide event stream',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length) throw new UsageError(`expected no arguments, got "${args[0]}" (filter with -job or -task)`);

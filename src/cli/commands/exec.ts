@@ -1,7 +1,7 @@
 /** `tendctl exec [-i] [-t] TASK -- CMD [ARG…]`: run a command inside a task; its exit code is tendctl's. */
 import { spawnSync } from 'node:child_process';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { writeOut } from '../format/output.js';
 
@@ -29,10 +29,20 @@ follows its resizes; TERM is this terminal's. With -i -t keys go through raw:
 ^C, ^Z and ^D reach the command. Under the oci executor a terminal needs perl
 (Debian's perl-base) on the host, to talk to conmon's attach socket.`;
 
+const examples: Example[] = [
+  { command: "tendctl exec web -- ps aux", what: "the processes the task sees" },
+  { command: "tendctl exec -i web -- sh -c 'cat >local/seed.sql' <seed.sql", what: "copy a file into the task" },
+];
+
 export const execCommand: Command = {
   name: 'exec',
   summary: 'Run a command inside a task',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['task'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args, rest } = parseFlags(argv, flags);
     if (args.length === 0) throw new UsageError('expected TASK -- CMD [ARG…]');

@@ -7,6 +7,11 @@
  */
 import type { LazyCommand } from '../main.js';
 
+/** What `tend -help` and tend(1) say first. */
+export const tendIntro = 'tend keeps the tasks running on this machine equal to a directory of Nomad-style job files.';
+/** What `tendctl -help` and tendctl(1) say first. */
+export const tendctlIntro = 'tendctl talks to a running tend agent (status, logs, events, exec, signal, restart, services, node, plan)\nand checks job files without one (validate).';
+
 // tend: the agent and its internal commands.
 export const tendCommands: LazyCommand[] = [
   { name: 'agent', summary: 'Run the agent', load: async () => (await import('./agent.js')).agentCommand },
@@ -28,4 +33,6 @@ export const tendctlCommands: LazyCommand[] = [
   { name: 'node', summary: 'Show the node: drivers, cgroups, cores, memory, attributes', load: async () => (await import('./node.js')).nodeCommand },
   { name: 'plan', summary: 'Show what the agent would do for a jobs dir', load: async () => (await import('./plan.js')).planCommand },
   { name: 'validate', summary: 'Check job files without an agent', load: async () => (await import('./validate.js')).validateCommand },
+  { name: 'completion', summary: 'Print a shell completion script (bash, zsh)', load: async () => (await import('./completion.js')).completionCommand },
+  { name: '__complete', summary: 'Internal: names for shell completion', load: async () => (await import('./completion.js')).completeCommand, hidden: true },
 ];

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 import { MAX_PAYLOAD_BYTES } from '../../reconcile/dispatch.js';
@@ -73,10 +73,20 @@ async function readPayload(source: string, io: CommandIO): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const examples: Example[] = [
+  { command: "tendctl job dispatch -meta customer=acme backup payload.json", what: "run a child of the parameterized job backup" },
+  { command: "tendctl job periodic force nightly", what: "run the periodic job nightly now" },
+];
+
 export const jobCommand: Command = {
   name: 'job',
   summary: 'Job subcommands: dispatch, periodic force',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { subcommands: { dispatch: { positional: ['job', 'path'] }, periodic: { subcommands: { force: { positional: ['job'] } } } } },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args, given } = parseFlags(argv, flags);
     const [group, ...after] = args;

@@ -1,6 +1,6 @@
 /** `tendctl logs TASK [-f] [-stderr] [-n N]`: a task's output across its rotated files. */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { writeOut } from '../format/output.js';
 
@@ -18,10 +18,20 @@ Prints a task's stdout (or stderr with -stderr), oldest first, across the
 rotated files in its alloc/logs dir. TASK is an instance id (web/server[0]/server)
 or an unambiguous prefix of one (web/server).`;
 
+const examples: Example[] = [
+  { command: "tendctl logs -f web", what: "follow the output of job web's only task" },
+  { command: "tendctl logs -stderr -n 50 'web/server[1]/app'", what: "the last 50 lines of one instance's stderr" },
+];
+
 export const logsCommand: Command = {
   name: 'logs',
   summary: "Print or follow a task's output",
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['task'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length !== 1) throw new UsageError(`expected one TASK, got ${args.length} arguments`);

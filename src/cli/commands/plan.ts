@@ -1,7 +1,7 @@
 /** `tendctl plan [DIR]`: what the agent would do for the files in DIR, as `nomad job plan` prints it. */
 import path from 'node:path';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 import { formatPlan } from '../format/plan.js';
@@ -42,17 +42,23 @@ never shown. Without a running agent, DIR is planned against nothing
 running: every task is a start.
 
 Exit code (as nomad job plan): 0 no changes, 1 changes, 255 an error (the
-agent unreachable without DIR, a file that does not load, a bad flag).
+agent unreachable without DIR, a file that does not load, a bad flag).`;
 
-Examples:
-  tendctl plan                     the jobs dir against what runs
-  tendctl plan ./jobs              a checkout before it is applied
-  tendctl plan -json ./jobs | jq '.actions[] | select(.kind != "none")'`;
+const examples: Example[] = [
+  { command: "tendctl plan", what: "the jobs dir against what runs" },
+  { command: "tendctl plan ./jobs", what: "a checkout before it is applied" },
+  { command: "tendctl plan -json ./jobs | jq '.actions[] | select(.kind != \"none\")'", what: "the actions, for a script" },
+];
 
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Show what the agent would do for a jobs dir',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['dir'] },
   errorExitCode: PLAN_ERROR,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);

@@ -1,6 +1,6 @@
 /** `tendctl restart TASK`: restart a task without changing its desired state. */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 
@@ -21,10 +21,20 @@ export function restartNote(r: { task: string; state?: string; killSignal?: stri
   return r.state ? `Restarting ${r.task} (it was ${r.state}): it starts again now.\n` : `Restarting ${r.task}\n`;
 }
 
+const examples: Example[] = [
+  { command: "tendctl restart web", what: "stop and start job web's only task" },
+  { command: "tendctl restart 'web/server[1]/app'", what: "one instance of a group with count > 1" },
+];
+
 export const restartCommand: Command = {
   name: 'restart',
   summary: 'Restart a task (desired state unchanged)',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['task'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length !== 1) throw new UsageError(`expected one TASK, got ${args.length} arguments`);

@@ -3,7 +3,7 @@
  * `nomad service info` show Nomad's.
  */
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, noColorFlag, paletteFor, writeJson, writeOut } from '../format/output.js';
 import { renderServiceInfo, renderServiceList } from '../format/services.js';
@@ -21,10 +21,20 @@ With a name: every instance (job, allocation, address, tags) and its checks,
 with each check's status and last output. Templates see an instance with
 nomadService only while all its checks pass.`;
 
+const examples: Example[] = [
+  { command: "tendctl services", what: "every service and the health of its checks" },
+  { command: "tendctl services web-http", what: "one service's instances and check output" },
+];
+
 export const servicesCommand: Command = {
   name: 'services',
   summary: 'Show the local service catalog and its health checks',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['service'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length > 1) throw new UsageError(`expected at most one service NAME, got ${args.length} arguments`);

@@ -1,7 +1,7 @@
 /** `tendctl signal TASK SIGNAL`: send a signal to a task's process. */
 import { constants } from 'node:os';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 
@@ -26,10 +26,20 @@ export function normalizeSignal(s: string): string {
   throw new UsageError(`invalid signal: expected a name like SIGHUP or a number, got "${s}"`);
 }
 
+const examples: Example[] = [
+  { command: "tendctl signal web SIGHUP", what: "ask the task to reload its config" },
+  { command: "tendctl signal 'web/server[0]/app' USR1", what: "one instance, a signal without its SIG prefix" },
+];
+
 export const signalCommand: Command = {
   name: 'signal',
   summary: 'Send a signal to a task',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['task', { words: ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGKILL', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT', 'SIGWINCH'] }] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length !== 2) throw new UsageError(`expected TASK and SIGNAL, got ${args.length} arguments`);

@@ -6,7 +6,7 @@
 import type { Command, CommandIO } from '../command.js';
 import type { JobView } from '../../api/api.js';
 import type { TendClient } from '../../api/client.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, noColorFlag, paletteFor, writeJson, writeOut } from '../format/output.js';
 import { renderJob, renderStatus, renderTask } from '../format/status.js';
@@ -54,10 +54,22 @@ export async function resolveStatusTarget(client: TendClient, arg: string, jobs:
   throw new TendError('E_TASK_AMBIGUOUS', `"${arg}" matches ${all.length} jobs and tasks; name one:\n${all.map((m) => `  ${m}`).join('\n')}`, { details: { task: arg, matches: all } });
 }
 
+const examples: Example[] = [
+  { command: "tendctl status", what: "every task, grouped by job, and what does not run as written" },
+  { command: "tendctl status web", what: "one job's tasks and recent events" },
+  { command: "tendctl status 'web/server[0]/app'", what: "one task: details, resolved spec, events" },
+  { command: "tendctl status -json | jq -r '.jobs[].id'", what: "job ids, for a script" },
+];
+
 export const statusCommand: Command = {
   name: 'status',
   summary: 'Show tasks and jobs, or one job or task in detail',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['job-or-task'] },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { flags: f, args } = parseFlags(argv, flags);
     if (args.length > 1) throw new UsageError(`expected at most one JOB or TASK, got ${args.length} arguments`);
@@ -75,9 +87,9 @@ export const statusCommand: Command = {
         const disk = node?.disk;
         if (f.json) {
           const withStats = stats ? jobs.map((j) => ({ ...j, tasks: j.tasks.map((t) => ({ ...t, stats: stats[t.id] ?? t.stats })) })) : jobs;
-          await writeJson(io, { jobs: withStats, files, ...(disk ? { disk } : {}) });
+          await writeJson(io, { jobs: withStats, files, ...(disk ? { disk } : {}), ...(node ? { jobsRevision: node.jobsRevision ?? null } : {}) });
         } else {
-          await writeOut(io.stdout, renderStatus({ jobs, files, stats, disk }, { now: Date.now(), palette: p }));
+          await writeOut(io.stdout, renderStatus({ jobs, files, stats, disk, revision: node?.jobsRevision }, { now: Date.now(), palette: p }));
         }
         return 0;
       }

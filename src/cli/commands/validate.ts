@@ -1,7 +1,7 @@
 /** `tendctl validate PATH…`: check job files without an agent, as a CI pipeline would before merging. */
 import path from 'node:path';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec } from '../flags.js';
 import { shouldColor } from '../format/color.js';
 import { writeOut } from '../format/output.js';
 import { formatDiagnostic, formatNote, formatSummary } from '../../jobspec/format.js';
@@ -33,10 +33,20 @@ Exit code: 0 when every file is valid (warnings allowed), 1 when any is
 invalid (or, with -strict, has an unsupported field) or no job file is found,
 2 on a usage error.`;
 
+const examples: Example[] = [
+  { command: "tendctl validate jobs/", what: "every job file under jobs/, as the agent reads them" },
+  { command: "tendctl validate -strict -var region=eu web.hcl", what: "fail on fields tend does not act on too" },
+];
+
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'Check job files without an agent',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { positional: ['path'], repeat: true },
   async run(argv: string[], io: CommandIO): Promise<number> {
     let f: ReturnType<typeof parseFlags>['flags'];
     let args: string[];

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command, CommandIO } from '../command.js';
-import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec, type ParsedFlags } from '../flags.js';
+import { formatHelp, helpFlag, parseFlags, UsageError, type Example, type FlagSpec, type ParsedFlags } from '../flags.js';
 import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import type { TendClient } from '../../api/client.js';
 import type { Variable, VariableItems, VariableMetadata } from '../../api/api.js';
@@ -227,10 +227,21 @@ async function run(sub: Sub, args: string[], parsed: ParsedFlags, client: TendCl
   }
 }
 
+const examples: Example[] = [
+  { command: "tendctl var put nomad/jobs/web db_password=s3cret", what: "a variable web's templates can read" },
+  { command: "tendctl var get -item db_password nomad/jobs/web", what: "one item, without a newline" },
+  { command: "tendctl var list nomad/jobs", what: "the variables under a prefix" },
+];
+
 export const varCommand: Command = {
   name: 'var',
   summary: 'Nomad variables for templates: put, get, list, purge',
-  help: () => formatHelp(usage, description, flags),
+  help: () => formatHelp(usage, description, flags, examples),
+  usage,
+  description,
+  flags,
+  examples,
+  args: { subcommands: { put: {}, get: {}, list: {}, purge: {} } },
   async run(argv: string[], io: CommandIO): Promise<number> {
     const parsed = parseFlags(argv, flags);
     const [sub, ...args] = [...parsed.args, ...parsed.rest];

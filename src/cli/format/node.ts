@@ -1,5 +1,6 @@
 /** What `tendctl node` prints: identity, executor and cgroup mode, cores, memory, drivers (and why not), attributes, meta. */
 import type { DiskView, NodeView } from '../../api/api.js';
+import type { JobsRevision } from '../../source/source.js';
 import { formatBytes } from './bytes.js';
 import { formatRelative, parseTime } from './duration.js';
 import { palette as makePalette, type Palette } from './color.js';
@@ -41,6 +42,7 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
       ['Data Dir', n.dataDir],
       ...(n.disk ? [['Data Dir Free', formatDiskFree(n.disk, p)] as [string, string], ['Logs Dropped', formatLogsDropped(n.disk, p)] as [string, string]] : []),
       ['Jobs Dir', n.jobsDir],
+      ['Jobs Revision', n.jobsRevision ? formatRevision(n.jobsRevision, opts.now, { full: true }) : p.dim('none (no REVISION file or Git checkout in the jobs dir)')],
       ['Agent Started', started === undefined ? n.startedAt : `${n.startedAt} (${formatRelative(started, opts.now)})`],
     ]),
     ...(n.disk?.warnings.length ? [p.bold('Warnings'), n.disk.warnings.map((w) => `  ${p.red(w)}`).join('\n') + '\n'] : []),
@@ -67,6 +69,18 @@ export function renderNode(n: NodeView, opts: { now: number; palette?: Palette }
   kv('Attributes', n.attributes);
   kv('Meta', n.meta);
   return out.join('\n');
+}
+
+/**
+ * "3f2a9c1 (applied 2m ago)"; with `full`, the whole commit id and where it was read:
+ * "3f2a9c1e…a2 (REVISION file, applied 2m ago)". A revision without a time says none.
+ */
+export function formatRevision(r: JobsRevision, now: number, opts: { full?: boolean } = {}): string {
+  const at = parseTime(r.appliedAt);
+  const when = at === undefined ? undefined : `applied ${formatRelative(at, now)}`;
+  const from = opts.full ? (r.source === 'REVISION' ? 'REVISION file' : 'Git checkout') : undefined;
+  const note = [from, when].filter(Boolean).join(', ');
+  return `${opts.full ? r.commit : r.commit.slice(0, 7)}${note ? ` (${note})` : ''}`;
 }
 
 /** "812 MiB of 8 GiB", with "low" in red below the threshold. */

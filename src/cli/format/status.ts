@@ -7,6 +7,8 @@
  */
 import type { AllocatedPort, DiskView, FileView, JobView, TaskEvent, TaskView } from '../../api/api.js';
 import type { Diagnostic } from '../../jobspec/model.js';
+import type { JobsRevision } from '../../source/source.js';
+import { formatRevision } from './node.js';
 import type { ExitResult, TaskStats } from '../../executor/executor.js';
 import { formatBytes, formatUsage, formatPercent } from './bytes.js';
 import { formatDuration, formatRelative, formatSince, parseTime } from './duration.js';
@@ -27,6 +29,8 @@ export interface StatusInput {
   stats?: Record<string, TaskStats>;
   /** The node's disk pressure (NodeView.disk): its warnings head the output. */
   disk?: DiskView;
+  /** The jobs dir's revision (NodeView.jobsRevision): a line above the tasks when there is one. */
+  revision?: JobsRevision | null;
 }
 
 export interface RenderOptions {
@@ -193,6 +197,7 @@ export function renderStatus(input: StatusInput, opts: RenderOptions): string {
   if (input.disk?.warnings.length) {
     out.push(p.bold('Node warnings:'), ...input.disk.warnings.map((w) => `  ${p.red(w)}`), '');
   }
+  if (input.revision) out.push(formatKeyValues([['Jobs Revision', formatRevision(input.revision, now)]]));
   const troubled = troubledJobs(jobs);
   // An error the jobs section repeats in full is shortened in the task's row (printed once).
   const reasons = new Map(troubled.map((j) => [j.id, j.reason ?? '']));

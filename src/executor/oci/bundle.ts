@@ -43,6 +43,8 @@ export interface OciSpec {
     capabilities?: { bounding: string[]; effective: string[]; permitted: string[] };
     rlimits?: { type: string; hard: number; soft: number }[];
     noNewPrivileges: boolean;
+    /** Always 0: a task never inherits the agent's (conmon's, runc's) protection from the OOM killer. */
+    oomScoreAdj: number;
   };
   root: { path: string; readonly: boolean };
   mounts: OciMount[];
@@ -192,6 +194,7 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
         capabilities: { bounding: all, effective: all, permitted: all },
         rlimits,
         noNewPrivileges: false,
+        oomScoreAdj: 0,
       },
       root: { path: rootfs, readonly: false },
       mounts: [...hostMounts(opts.hostEntries ?? hostRootEntries()), logsMount(spec, path.join(spec.allocDir, 'logs'))],
@@ -221,6 +224,7 @@ export function buildSpec(spec: LaunchSpec, rootfs: string, opts: BundleOptions)
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits,
       noNewPrivileges: true,
+      oomScoreAdj: 0,
     },
     root: { path: rootfs, readonly: true },
     mounts: execMounts(spec),

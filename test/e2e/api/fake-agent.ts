@@ -68,6 +68,7 @@ export class FakeAgent implements AgentApi {
       },
       dataDir: '/tmp/state',
       jobsDir: '/tmp/jobs',
+      jobsRevision: null,
       startedAt: new Date(Date.now() - 3_600_000).toISOString(),
     };
   }
