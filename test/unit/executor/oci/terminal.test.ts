@@ -18,6 +18,7 @@ const taskProcess: OciSpec['process'] = {
   capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] },
   rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
   noNewPrivileges: true,
+  oomScoreAdj: 0,
 };
 
 test('terminal: the exec process is the task\'s own (user, caps, no_new_privs, rlimits) on a terminal of the asked size, with the request\'s command, env and cwd', () => {
@@ -28,6 +29,7 @@ test('terminal: the exec process is the task\'s own (user, caps, no_new_privs, r
   assert.equal(p.cwd, '/tmp');
   assert.deepEqual(p.env, ['PATH=/usr/bin:/bin', 'NOMAD_TASK_NAME=t', 'TERM=xterm-256color', 'A=1']);
   assert.deepEqual([p.user, p.capabilities, p.noNewPrivileges, p.rlimits], [taskProcess.user, taskProcess.capabilities, true, taskProcess.rlimits]);
+  assert.equal(p.oomScoreAdj, 0, "the task's, not the agent's");
   // The task's cwd and TERM when the request has none; xterm when the task has none either.
   const q = terminalProcess(taskProcess, ['ls'], {}, { rows: 1, cols: 2 });
   assert.equal(q.cwd, '/local');
