@@ -40,6 +40,12 @@ export interface LogsOptions {
   n?: number;
   follow?: boolean;
   signal?: AbortSignal;
+  /** Prefix each line with the RFC 3339 time it was read. */
+  timestamps?: boolean;
+  /** Only lines since: a duration back from now (`10m`) or an RFC 3339 time. */
+  since?: string;
+  /** A query naming several instances (a job, `job/group`) gives their lines merged, each prefixed `[group[i]/task]`. */
+  merge?: boolean;
 }
 
 export interface ExecStreams {
@@ -291,7 +297,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       }
     },
     async *logs(id, o = {}) {
-      const res = await openStream(`/v1/logs/${enc(id)}${query({ stream: o.stream ?? 'stdout', n: o.n, follow: o.follow })}`, o.signal);
+      const res = await openStream(`/v1/logs/${enc(id)}${query({ stream: o.stream ?? 'stdout', n: o.n, follow: o.follow, timestamps: o.timestamps, since: o.since, merge: o.merge })}`, o.signal);
       try {
         for await (const chunk of res) yield chunk as Buffer;
       } catch (err) {
