@@ -74,8 +74,11 @@ export interface TendClient {
   /** For a query that matches nothing: the instance ids (or the corrected query) it was likely meant to be. */
   suggestTasks(query: string): Promise<string[]>;
   events(q?: EventQuery): Promise<TaskEvent[]>;
-  /** The backlog after `q.after`, then live events until `signal` aborts or the iteration stops. */
-  followEvents(q?: EventQuery, opts?: { signal?: AbortSignal }): AsyncIterable<TaskEvent>;
+  /**
+   * The backlog after `q.after`, then live events until `signal` aborts or the iteration stops.
+   * `onOpen`: called once the agent has answered (it is subscribed: no later event is missed).
+   */
+  followEvents(q?: EventQuery, opts?: { signal?: AbortSignal; onOpen?: () => void }): AsyncIterable<TaskEvent>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
   /** `state`: the task's state when the restart was asked; `killSignal`, `killTimeout` ("8s"): how it is stopped. */
@@ -290,6 +293,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     events: (q) => call('GET', `/v1/events${query(eventParams(q))}`),
     async *followEvents(q, o = {}) {
       const res = await openStream(`/v1/events${query({ ...eventParams(q), follow: true })}`, o.signal);
+      o.onOpen?.();
       try {
         for await (const v of lines(res)) if (!isHeartbeat(v)) yield v as TaskEvent;
       } catch (err) {
