@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { convergence, mayChangeSilently, taskReadiness, targetState } from '../../../src/api/converge.js';
+import { convergence, mayChangeSilently, taskReadiness, targetState, withPlan } from '../../../src/api/converge.js';
+import type { PlanAction } from '../../../src/api/api.js';
 import type { CheckView, DeploymentView, FileView, JobView, TaskView } from '../../../src/api/api.js';
 
 function task(job: string, index: number, over: Partial<TaskView> = {}): TaskView {
@@ -100,7 +101,7 @@ test('convergence: invalid files and failed or reverted rollouts are fatal; a ru
 
 test('convergence: unknown named jobs wait; excluded jobs and children are left out; a removed job converges once its tasks are gone', () => {
   const c = convergence([], [], ['nope']);
-  assert.deepEqual(c.problems, [{ job: 'nope', why: 'job nope is not known to the agent (yet)', fatal: false }]);
+  assert.deepEqual(c.problems, [{ job: 'nope', why: 'job nope is not known to the agent (yet)', fatal: false, recheck: true }]);
   const excluded = job('gpu', [], { status: 'excluded' });
   const child = job('cron/periodic-1', [task('cron/periodic-1', 0)], { parent: 'cron', type: 'batch' });
   assert.equal(convergence([excluded, child], [file(['cron'])]).converged, true);
@@ -111,4 +112,27 @@ test('convergence: unknown named jobs wait; excluded jobs and children are left 
   assert.equal(mayChangeSilently([removed], []), true);
   assert.equal(convergence([job('old', [task('old', 1, { state: 'dead' })])], []).converged, true);
   assert.equal(mayChangeSilently([job('b', [task('b', 0, { state: 'dead' })], { type: 'batch' })], [file(['b'])]), false);
+});
+
+test('convergence with the plan: unapplied changes keep it from converging and make a failure they replace not final', () => {
+  const web = job('web', [task('web', 0)]);
+  const act = (kind: PlanAction['kind'], jobId = 'web', over: Partial<PlanAction> = {}): PlanAction => ({ kind, task: `${jobId}/g[0]/t`, job: jobId, ...over });
+  const c = convergence([web], [file(['web'])]);
+  assert.equal(withPlan(c, { actions: [act('none')], files: [file(['web'])] }).converged, true);
+  const pending = withPlan(c, { actions: [act('restart'), act('start', 'api'), act('start', 'api')], files: [file(['web'])] });
+  assert.equal(pending.converged, false);
+  assert.deepEqual(pending.problems, [{ job: 'web, api', why: 'the jobs dir has changes the agent has not applied yet: 1 to restart, 2 to start (tendctl plan shows them)', fatal: false, recheck: true }]);
+  // Only the named jobs' changes count; an action waiting for a rollout is the rollout's.
+  assert.equal(withPlan(convergence([web], [file(['web'])], ['web']), { actions: [act('start', 'api'), act('restart', 'web', { waits: 'rollout' })], files: [] }, ['web']).converged, true);
+  // A failed task whose job the sync changes is not final.
+  const failed = convergence([job('web', [task('web', 0, { state: 'failed' })])], [file(['web'])]);
+  assert.equal(failed.failed, true);
+  const replaced = withPlan(failed, { actions: [act('restart')], files: [file(['web'])] });
+  assert.deepEqual([replaced.failed, replaced.converged], [false, false]);
+  // A file fixed on disk is no longer a failure; one broken on disk is.
+  const bad = file(['web'], { ok: false, diagnostics: [{ severity: 'error', kind: 'syntax', file: '/jobs/web.hcl', line: 3, column: 1, path: '', message: 'Unclosed brace' }] });
+  const broken = convergence([web], [bad]);
+  assert.equal(withPlan(broken, { actions: [], files: [file(['web'])] }).converged, true);
+  const now = withPlan(c, { actions: [], files: [{ ...bad, path: '/jobs/new.hcl', jobs: [] }] });
+  assert.deepEqual(now.problems, [{ job: '/jobs/new.hcl', file: '/jobs/new.hcl', why: '/jobs/new.hcl:3: Unclosed brace', fatal: true }]);
 });
