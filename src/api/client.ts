@@ -94,6 +94,8 @@ export interface TendClient {
   /** Mark the deployment's allocations healthy (health_check = "manual"). */
   promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }>;
   exec(id: string, command: string[], opts?: { stdin?: NodeJS.ReadableStream; tty?: TtySize }): Promise<ExecStreams>;
+  /** Relist the jobs dir now; resolves once the agent has the set (E_TASK_NOT_FOUND from an agent without the endpoint). */
+  resync(): Promise<{ generation: number; files: number }>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
@@ -375,6 +377,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       exit.catch(() => {});
       return { stdout, stderr, exit, kill: () => request.destroy() };
     },
+    resync: () => call('POST', '/v1/resync', {}),
     // The agent resolves paths from its own working directory: send an absolute one.
     plan: (dir, detail) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir), verbose: detail?.verbose })}`),
     stats: () => call('GET', '/v1/stats'),

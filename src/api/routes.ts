@@ -12,6 +12,7 @@
  *   GET  /v1/service/<name>             ServiceInstanceView[] with checks; 404 E_SERVICE_NOT_FOUND
  *   GET  /v1/task/<id>[?stats=1]        TaskView with events, spec, dirs (and stats)
  *   GET  /v1/resolve?q=PREFIX           { matches: string[] }
+ *   POST /v1/resync                     relist the jobs dir now: {generation, files} once the agent has the set
  *   GET  /v1/events?after=&task=&job=&limit=     TaskEvent[]
  *   GET  /v1/events?follow=1&…          NDJSON stream of TaskEvent, heartbeats while idle
  *   GET  /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1&timestamps=1&since=&merge=1   text/plain stream (routes-logs.ts)
@@ -189,6 +190,12 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'var':
       if (!rest.length) break;
       return serveVar(ctx);
+    case 'resync': {
+      if (rest.length || !api.resync) break;
+      if (method !== 'POST') throw methodNotAllowed(ctx, 'POST');
+      await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
+      return sendJson(res, 200, await api.resync());
+    }
     case 'plan':
       if (rest.length) break;
       return get(() => api.plan(url.searchParams.get('dir') || undefined, { verbose: url.searchParams.get('verbose') === '1' }));

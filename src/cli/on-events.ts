@@ -23,8 +23,10 @@ export interface RefreshResult {
 
 export interface OnEventsOptions {
   client: Pick<TendClient, 'followEvents'>;
-  /** Which events matter (job, task); only live ones are followed. */
+  /** Which events the agent sends (job, task); only live ones are followed. */
   query?: Omit<EventQuery, 'after' | 'limit'>;
+  /** Of those, which call for a refresh (default: all). */
+  relevant?(e: TaskEvent): boolean;
   refresh(events: TaskEvent[]): Promise<RefreshResult | void>;
   /** Ends the loop: `aborted`. */
   signal?: AbortSignal;
@@ -108,6 +110,7 @@ export function runOnEvents(o: OnEventsOptions): Promise<OnEventsEnd> {
             schedule(0);
           },
         })) {
+          if (o.relevant && !o.relevant(e)) continue;
           pending.push(e);
           schedule();
         }

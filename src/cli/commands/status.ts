@@ -173,7 +173,9 @@ async function watchStatus(client: TendClient, target: Target | undefined, arg: 
   try {
     const end = await runOnEvents({
       client,
-      query: !target ? {} : target.kind === 'job' ? { job: target.job.id } : { task: target.id },
+      query: target?.kind === 'task' ? { task: target.id } : {},
+      // A job's view also shows its file's errors: file events carry no job.
+      relevant: target?.kind === 'job' ? (e) => (e.job ?? e.task?.split('/')[0]) === target.job.id || (e.file !== undefined && !e.job && !e.task) : undefined,
       signal: stop.signal,
       refresh: async () => {
         let snap: Snapshot;

@@ -11,7 +11,7 @@ import { StatusLine, type Terminal } from '../format/screen.js';
 import { formatElapsed, problemLines, progressBar, progressText } from '../format/progress.js';
 import { formatDuration } from '../format/duration.js';
 import { parseDuration } from '../../jobspec/duration.js';
-import { describeError } from '../../errors.js';
+import { describeError, isTendError } from '../../errors.js';
 
 /** Exit codes of `wait` and `restart -wait` (1 and 2 are every command's: an error, a usage error). */
 export const WAIT_EXIT = { converged: 0, error: 1, usage: 2, timeout: 3, failed: 4, interrupted: 130 } as const;
@@ -27,10 +27,12 @@ Blocks until the named jobs (default: every job of the jobs dir) have
 converged: every task in the state its job asks for. A service job's tasks
 (and sidecars) running, with their services' health checks passing and its
 rollout finished; a batch job's tasks complete; nothing pending, starting,
-restarting or stopping; nothing left of a job whose file was removed. The
-agent must also have applied the jobs dir as it is on disk now (what
-"tendctl plan" shows), so "tendctl wait" right after a sync waits for the
-agent to read the new files.
+restarting or stopping; nothing left of a job whose file was removed.
+
+It first has the agent read the jobs dir (POST /v1/resync), then waits until
+the agent has applied all of it ("tendctl plan" shows no change), so
+"tendctl wait" right after a sync waits for the new files, never for what ran
+before them.
 
 It follows the agent's events and looks again after each burst; progress goes
 to stdout: a bar redrawn in place on a terminal, else a line such as
@@ -136,13 +138,22 @@ async function waitFor(client: TendClient, names: string[], o: WaitOptions, io: 
   process.once('SIGTERM', onSignal);
   const progress = progressWriter(io, o.quiet);
   let c: Convergence | undefined;
+  let resynced = false;
   try {
     const end = await runOnEvents({
       client,
-      // One job: only its events wake us; else every event.
-      query: names.length === 1 ? { job: names[0] } : {},
+      // Every event: a file's carry no job, and a named job may come from any file.
+      query: {},
       signal: stop.signal,
       async refresh() {
+        // First the agent reads the jobs dir as it is now (a sync may have just written it); an
+        // agent without the endpoint reads it on its own, within its watch delay.
+        if (!resynced) {
+          resynced = true;
+          await client.resync().catch((err) => {
+            if (isTendError(err) && err.code === 'E_AGENT_UNREACHABLE') throw err;
+          });
+        }
         const [jobs, files] = await Promise.all([client.jobs(), client.files()]);
         let now = convergence(jobs, files, names);
         // Converged or failed by the agent's views: check them against the files on disk.

@@ -99,6 +99,8 @@ test('tendctl wait: converges with a progress line each time it changes; a bar o
   const progress = lines.slice(1, -1);
   for (const l of progress) assert.match(l, /^\d\/4 ready( \(.*\))?(; .*)?$/, l);
   assert.match(progress[progress.length - 1], /^4\/4 ready$/);
+  // wait had the agent read the jobs dir first, not waiting for its watch.
+  assert.match(h.agentLog(), /"reason":"api"[^\n]*"msg":"relisted jobs dir"/);
   for (let i = 1; i < lines.length - 1; i++) assert.notEqual(lines[i], lines[i - 1], 'a line only when it changes');
   assert.doesNotMatch(r.stdout, /\x1b\[/);
   assert.ok(running(h, 'web/g[2]/t'));
