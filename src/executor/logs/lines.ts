@@ -16,7 +16,7 @@
  *   `partialAfterMs` is given out as it is, and what follows it becomes a
  *   line of its own (a prompt, a progress bar).
  */
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { listLogIndexes, type LogStream } from './rotator.js';
 import { openLog, readLogChunks, tailStart, type LogPosition, type ReadLogsOptions } from './reader.js';
 import { timesFilePath, TimesIndex } from './times.js';
@@ -75,13 +75,7 @@ function fileSize(logDir: string, task: string, stream: LogStream, index: number
   const fd = openLog(logDir, task, stream, index);
   if (fd < 0) return 0;
   try {
-    let size = 0;
-    const buf = Buffer.allocUnsafe(65536);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, size);
-      if (n <= 0) return size;
-      size += n;
-    }
+    return fstatSync(fd).size;
   } finally {
     closeSync(fd);
   }
