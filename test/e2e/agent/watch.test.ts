@@ -97,7 +97,8 @@ test('tendctl wait: converges with a progress line each time it changes; a bar o
   assert.equal(lines[0], '0/0 running; job web is not known to the agent (yet); job report is not known to the agent (yet)');
   assert.match(lines[lines.length - 1], /^converged: 4\/4 ready \(2 jobs\) in \d+\.\ds$/);
   const progress = lines.slice(1, -1);
-  for (const l of progress) assert.match(l, /^\d\/4 ready( \(.*\))?(; .*)?$/, l);
+  // (One file may be read before the other: 3 tasks of one job, the other not known yet.)
+  for (const l of progress) assert.match(l, /^\d\/[34] (ready|running|complete)( \(.*\))?(; .*)?$/, l);
   assert.match(progress[progress.length - 1], /^4\/4 ready$/);
   // wait had the agent read the jobs dir first, not waiting for its watch.
   assert.match(h.agentLog(), /"reason":"api"[^\n]*"msg":"relisted jobs dir"/);
@@ -145,7 +146,10 @@ test('tendctl wait: a failed task exits 4 at once, a crash loop times out (3), e
   const ok = await ctl(['wait', '-timeout', '20s']).done;
   assert.equal(ok.code, 0, ok.stderr + ok.stdout);
   assert.match(ok.stdout, /converged: 5\/5 ready \(3 jobs\)/);
-  assert.deepEqual(Object.keys(h.records()).filter((id) => /^(bad|loop)\//.test(id)), []);
+  const views = JSON.parse((await ctl(['status', '-json', '-no-stats']).done).stdout) as { jobs: { id: string }[] };
+  assert.deepEqual(views.jobs.map((j) => j.id).filter((id) => /^(bad|loop|broken)$/.test(id)), []);
+  // The store file follows within a write.
+  await waitFor(() => !Object.keys(h.records()).some((id) => /^(bad|loop)\//.test(id)), { what: 'the records gone from the store file', timeoutMs: 5000 });
 });
 
 test('tendctl restart -wait: returns once the new instance runs, with its new pid', { timeout: 30_000 }, async () => {
@@ -219,7 +223,7 @@ test('tendctl logs: a job merged with [group[i]/task] prefixes, -timestamps, -si
   const sl = linesOf(since.stdout);
   assert.ok(sl.every((l) => Date.parse(l.split(' ')[1]) >= mid.time), since.stdout);
   assert.ok(sl.some((l) => l.endsWith(`line ${mid.n} of ${mid.index}`)), since.stdout);
-  assert.ok(sl.length < parsed.length + 30 && sl.length >= parsed.length - parsed.indexOf(mid) - 2);
+  assert.ok(sl.length >= parsed.length - parsed.indexOf(mid), `${sl.length} lines since the middle one of ${parsed.length}`);
   const hour = await ctl(['logs', '-since', '1h', 'chat/g[1]']).done;
   assert.match(hour.stdout, /^line 1 of 1\nline 2 of 1\n/, 'one instance: no prefix');
   const bad = await ctl(['logs', '-since', 'yesterday', 'chat']).done;
