@@ -104,8 +104,8 @@ test('tendctl wait: converges with a progress line each time it changes; a bar o
   assert.match(h.agentLog(), /"reason":"api"[^\n]*"msg":"relisted jobs dir"/);
   for (let i = 1; i < lines.length - 1; i++) assert.notEqual(lines[i], lines[i - 1], 'a line only when it changes');
   assert.doesNotMatch(r.stdout, /\x1b\[/);
-  assert.ok(running(h, 'web/g[2]/t'));
-  assert.equal(h.records()['report/g[0]/t'].state, 'complete');
+  // The store file follows within a write.
+  await waitFor(() => running(h, 'web/g[2]/t') !== undefined && h.records()['report/g[0]/t']?.state === 'complete', { what: 'web running, report complete in the store', timeoutMs: 5000 });
 
   // On a terminal: one line redrawn (carriage returns), a bar, the cursor hidden and shown again.
   await h.writeJob('slow.hcl', batch('slow', 'sleep 1'));
@@ -160,7 +160,8 @@ test('tendctl restart -wait: returns once the new instance runs, with its new pi
   assert.ok(m, r.stdout);
   const pid = Number(m[1]);
   assert.notEqual(pid, old);
-  assert.equal(running(h, 'web/g[0]/t')?.handle?.pid, pid);
+  // The store file follows within a write.
+  await waitFor(() => running(h, 'web/g[0]/t')?.handle?.pid === pid, { what: `web/g[0]/t running with pid ${pid} in the store`, timeoutMs: 5000 });
   assert.match(r.stdout, /^Restarting web\/g\[0\]\/t: SIGINT now, SIGKILL after 1s/m);
   assert.doesNotMatch(r.stdout, /Follow it/);
 });
