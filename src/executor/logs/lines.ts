@@ -9,7 +9,8 @@
  * - `since` starts at the first file and offset whose times reach it (the
  *   times file says where, without reading older output) and drops lines
  *   that are older or have no time.
- * - `tail` and `since` together: the last `tail` lines of those since.
+ * - `tail` and `since` together: the last `tail` lines of those since; lines
+ *   written while the read runs do not make more than `tail`.
  * - A last line without its newline is given out at the end of a read
  *   (`partial`), unless `holdPartial` (the next read, `from` `position`,
  *   gives it whole). While following, a line still without its newline after
@@ -135,8 +136,9 @@ export class LogLineReader {
     const partialAfter = o.partialAfterMs ?? 500;
     const start = o.from ?? startOf(o);
     let skip = start !== undefined && midLine(o.logDir, o.task, o.stream, start);
-    // tail with since: the last `tail` of the lines kept, given out at the first pause (or the end).
-    let ring: LogLine[] | undefined = o.tail !== undefined && o.since !== undefined && !o.from ? [] : undefined;
+    // The last `tail` of the lines kept (since drops some; lines written after the start was found
+    // add some), given out at the first pause of a follow, or the end.
+    let ring: LogLine[] | undefined = o.tail !== undefined && !o.from ? [] : undefined;
     const tail = o.tail ?? 0;
     let parts: Buffer[] = [];
     let lineStart: LogPosition | undefined;
