@@ -135,6 +135,15 @@ export class Agent extends ApiFacade {
     return this.#o.health;
   }
 
+  /**
+   * Relist the jobs dir now (`POST /v1/resync`, what `tendctl wait` asks first): resolves once the
+   * agent has the set it gives, so what it then reports is about the files as they are on disk.
+   */
+  async resync(): Promise<{ generation: number; files: number }> {
+    const set = await this.#o.source.resync('api');
+    return { generation: set.generation, files: set.files.length };
+  }
+
   /** Recover, garbage-collect, watch, converge. */
   async start(): Promise<void> {
     const set = await this.#o.source.start();

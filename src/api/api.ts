@@ -280,6 +280,11 @@ export interface AgentApi {
   /** Restart the task without changing desired state (also revives a failed task). */
   restart(id: string): Promise<void>;
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecSession>;
+  /**
+   * Relist the jobs dir now; resolves once the agent has the set it gives (so a plan or a view
+   * asked next is about the files on disk). Absent on an agent without a jobs dir source (404).
+   */
+  resync?(): Promise<{ generation: number; files: number }>;
   /** Plan for the files in dir (default: the jobs dir) against what runs now; `verbose` also gives env and artifact values. */
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */

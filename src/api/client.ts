@@ -40,6 +40,12 @@ export interface LogsOptions {
   n?: number;
   follow?: boolean;
   signal?: AbortSignal;
+  /** Prefix each line with the RFC 3339 time it was read. */
+  timestamps?: boolean;
+  /** Only lines since: a duration back from now (`10m`) or an RFC 3339 time. */
+  since?: string;
+  /** A query naming several instances (a job, `job/group`) gives their lines merged, each prefixed `[group[i]/task]`. */
+  merge?: boolean;
 }
 
 export interface ExecStreams {
@@ -79,8 +85,11 @@ export interface TendClient {
   /** For a query that matches nothing: the instance ids (or the corrected query) it was likely meant to be. */
   suggestTasks(query: string): Promise<string[]>;
   events(q?: EventQuery): Promise<TaskEvent[]>;
-  /** The backlog after `q.after`, then live events until `signal` aborts or the iteration stops. */
-  followEvents(q?: EventQuery, opts?: { signal?: AbortSignal }): AsyncIterable<TaskEvent>;
+  /**
+   * The backlog after `q.after`, then live events until `signal` aborts or the iteration stops.
+   * `onOpen`: called once the agent has answered (it is subscribed: no later event is missed).
+   */
+  followEvents(q?: EventQuery, opts?: { signal?: AbortSignal; onOpen?: () => void }): AsyncIterable<TaskEvent>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<Buffer>;
   signal(id: string, signal: string): Promise<{ task: string; signal: string }>;
   /** `state`: the task's state when the restart was asked; `killSignal`, `killTimeout` ("8s"): how it is stopped. */
@@ -96,6 +105,8 @@ export interface TendClient {
   /** Mark the deployment's allocations healthy (health_check = "manual"). */
   promoteDeployment(job: string): Promise<DeploymentView & { promoted: number }>;
   exec(id: string, command: string[], opts?: ExecOpts): Promise<ExecStreams>;
+  /** Relist the jobs dir now; resolves once the agent has the set (E_TASK_NOT_FOUND from an agent without the endpoint). */
+  resync(): Promise<{ generation: number; files: number }>;
   /** Plan for the files in `dir` (relative paths are resolved against `cwd` here), default: the agent's jobs dir. */
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   stats(): Promise<Record<string, TaskStats>>;
@@ -295,6 +306,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
     events: (q) => call('GET', `/v1/events${query(eventParams(q))}`),
     async *followEvents(q, o = {}) {
       const res = await openStream(`/v1/events${query({ ...eventParams(q), follow: true })}`, o.signal);
+      o.onOpen?.();
       try {
         for await (const v of lines(res)) if (!isHeartbeat(v)) yield v as TaskEvent;
       } catch (err) {
@@ -302,7 +314,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
       }
     },
     async *logs(id, o = {}) {
-      const res = await openStream(`/v1/logs/${enc(id)}${query({ stream: o.stream ?? 'stdout', n: o.n, follow: o.follow })}`, o.signal);
+      const res = await openStream(`/v1/logs/${enc(id)}${query({ stream: o.stream ?? 'stdout', n: o.n, follow: o.follow, timestamps: o.timestamps, since: o.since, merge: o.merge })}`, o.signal);
       try {
         for await (const chunk of res) yield chunk as Buffer;
       } catch (err) {
@@ -404,6 +416,7 @@ export function createClient(opts: ClientOptions = {}): TendClient {
         },
       };
     },
+    resync: () => call('POST', '/v1/resync', {}),
     // The agent resolves paths from its own working directory: send an absolute one.
     plan: (dir, detail) => call('GET', `/v1/plan${query({ dir: dir === undefined ? undefined : path.resolve(opts.cwd ?? process.cwd(), dir), verbose: detail?.verbose })}`),
     stats: () => call('GET', '/v1/stats'),

@@ -12,9 +12,10 @@
  *   GET  /v1/service/<name>             ServiceInstanceView[] with checks; 404 E_SERVICE_NOT_FOUND
  *   GET  /v1/task/<id>[?stats=1]        TaskView with events, spec, dirs (and stats)
  *   GET  /v1/resolve?q=PREFIX           { matches: string[] }
+ *   POST /v1/resync                     relist the jobs dir now: {generation, files} once the agent has the set
  *   GET  /v1/events?after=&task=&job=&limit=     TaskEvent[]
  *   GET  /v1/events?follow=1&…          NDJSON stream of TaskEvent, heartbeats while idle
- *   GET  /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1   text/plain stream (routes-logs.ts)
+ *   GET  /v1/logs/<id>?stream=stdout|stderr&n=N&follow=1&timestamps=1&since=&merge=1   text/plain stream (routes-logs.ts)
  *   POST /v1/task/<id>/signal {signal}  { task, signal }
  *   POST /v1/task/<id>/restart          { task }
  *   POST /v1/task/<id>/exec?cmd=…&cmd=…&stdin=1   NDJSON frames (routes-exec.ts)
@@ -84,6 +85,14 @@ export function resolveTaskId(api: AgentApi, query: string): string {
   throw new TendError('E_TASK_AMBIGUOUS', ambiguousMessage(query, matches), {
     details: { task: query, matches },
   });
+}
+
+/** Every instance a query names (`web`, `web/frontend`, `web/frontend[1]`); E_TASK_NOT_FOUND as resolveTaskId. */
+export function resolveTaskIds(api: AgentApi, query: string): string[] {
+  const matches = api.resolve(query);
+  if (matches.includes(query)) return [query];
+  if (matches.length > 1) return matches;
+  return [resolveTaskId(api, query)];
 }
 
 /** Event query from `?after=&task=&job=&limit=`; a task prefix is resolved, an unknown id kept (past tasks have events too). */
@@ -181,6 +190,12 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'var':
       if (!rest.length) break;
       return serveVar(ctx);
+    case 'resync': {
+      if (rest.length || !api.resync) break;
+      if (method !== 'POST') throw methodNotAllowed(ctx, 'POST');
+      await readJsonBody(req, { timeoutMs: ctx.limits.bodyTimeoutMs });
+      return sendJson(res, 200, await api.resync());
+    }
     case 'plan':
       if (rest.length) break;
       return get(() => api.plan(url.searchParams.get('dir') || undefined, { verbose: url.searchParams.get('verbose') === '1' }));
@@ -203,7 +218,8 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'logs': {
       if (!rest.length) break;
       if (method !== 'GET') throw methodNotAllowed(ctx, 'GET');
-      return serveLogs(ctx, resolveTaskId(api, rest.join('/')));
+      const q = rest.join('/');
+      return serveLogs(ctx, queryFlag(url, 'merge') ? resolveTaskIds(api, q) : [resolveTaskId(api, q)]);
     }
     case 'job': {
       // The job id is one URL-encoded segment (a child's id holds "/").

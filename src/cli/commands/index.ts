@@ -26,6 +26,7 @@ export const tendctlCommands: LazyCommand[] = [
   { name: 'exec', summary: 'Run a command inside a task', load: async () => (await import('./exec.js')).execCommand },
   { name: 'signal', summary: 'Send a signal to a task', load: async () => (await import('./signal.js')).signalCommand },
   { name: 'restart', summary: 'Restart a task (desired state unchanged)', load: async () => (await import('./restart.js')).restartCommand },
+  { name: 'wait', summary: 'Wait until jobs have converged (for scripts and GitOps pipelines)', load: async () => (await import('./wait.js')).waitCommand },
   { name: 'job', summary: 'Job subcommands: dispatch, periodic force', load: async () => (await import('./job.js')).jobCommand },
   { name: 'deployment', summary: 'Show, fail or promote the rollout of a service job', load: async () => (await import('./deployment.js')).deploymentCommand },
   { name: 'var', summary: 'Nomad variables for templates: put, get, list, purge', load: async () => (await import('./var.js')).varCommand },

@@ -38,6 +38,19 @@ export interface RenderOptions {
   palette?: Palette;
   /** A task's view: also the full error chain of its last failure (`Error Detail`). */
   verbose?: boolean;
+  /** A task's view: the last lines of its stderr (shown for a task that failed, see showsStderr). */
+  stderr?: string;
+}
+
+/**
+ * Whether `status TASK` shows the last lines of the task's stderr (as `systemctl status` does):
+ * it failed, waits to restart, or ended with a non-zero exit, a signal or the OOM killer.
+ */
+export function showsStderr(t: Pick<TaskView, 'state' | 'lastExit'>): boolean {
+  if (t.state === 'failed' || t.state === 'restarting') return true;
+  const e = t.lastExit;
+  const bad = e !== undefined && (e.oomKilled || e.signal !== null || (e.code !== null && e.code !== 0));
+  return bad && (t.state === 'dead' || t.state === 'complete' || t.state === 'pending');
 }
 
 const MiB = 1024 * 1024;
@@ -350,6 +363,10 @@ export function renderTask(t: TaskView, opts: RenderOptions): string {
       if (c.output) out.push(...c.output.trimEnd().split('\n').slice(0, 6).map((l) => `    ${l}`));
     }
     out.push('');
+  }
+  if (opts.stderr !== undefined) {
+    const lines = opts.stderr.replace(/\n$/, '').split('\n');
+    out.push(p.bold('Recent Stderr:'), ...(opts.stderr.trim() ? lines.map((l) => `  ${p.red(l)}`) : ['  (empty)']), '');
   }
   if (t.spec) out.push(p.bold(`Task Spec (resolved, from ${t.file})`), formatSpec(t.spec));
   out.push(p.bold('Recent Events:'));

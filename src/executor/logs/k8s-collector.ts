@@ -157,7 +157,7 @@ class K8sCollector implements Collector {
       if (n <= 0) return;
       this.#offset += n;
       for (const chunk of this.#parser.push(this.#buf.subarray(0, n))) {
-        (chunk.stream === 'stdout' ? this.#out : this.#err).write(chunk.data);
+        (chunk.stream === 'stdout' ? this.#out : this.#err).write(chunk.data, chunk.marks);
       }
     }
   }

@@ -3,13 +3,17 @@
  * `TIMESTAMP STREAM FLAG TEXT\n`, STREAM = stdout | stderr, FLAG = F (the
  * text ends a line) or P (a partial line, continued by the next record of
  * the same stream). The parser is fed arbitrary chunks of the file and keeps
- * an incomplete trailing record for the next chunk.
+ * an incomplete trailing record for the next chunk. Each record's timestamp
+ * is kept as a time mark of its bytes (for `tendctl logs -timestamps`).
  */
 import type { LogStream } from './rotator.js';
+import type { TimeMark } from './times.js';
 
 export interface K8sChunk {
   stream: LogStream;
   data: Buffer;
+  /** conmon's timestamps of the records merged into `data` (offsets within it); empty when a record's is unreadable. */
+  marks: TimeMark[];
 }
 
 const NL = 0x0a;
@@ -35,8 +39,10 @@ export class K8sFileParser {
       start = nl + 1;
       if (!rec) continue;
       const last = out[out.length - 1];
-      if (last && last.stream === rec.stream) last.data = Buffer.concat([last.data, rec.data]);
-      else out.push(rec);
+      if (last && last.stream === rec.stream) {
+        for (const m of rec.marks) last.marks.push({ offset: m.offset + last.data.length, ms: m.ms });
+        last.data = Buffer.concat([last.data, rec.data]);
+      } else out.push(rec);
     }
     this.#rest = Buffer.from(buf.subarray(start));
     return out;
@@ -56,7 +62,9 @@ export function parseRecord(line: Buffer): K8sChunk | undefined {
   const flagEnd = c < 0 ? line.length : c;
   const flag = line.subarray(b + 1, flagEnd).toString('latin1');
   const text = line.subarray(Math.min(line.length, flagEnd + 1));
-  if (flag === 'P') return { stream: streamName, data: Buffer.from(text) };
-  if (flag === 'F') return { stream: streamName, data: Buffer.concat([text, Buffer.from('\n')]) };
-  return { stream: streamName, data: Buffer.concat([line.subarray(b + 1), Buffer.from('\n')]) };
+  const ms = Date.parse(line.subarray(0, a).toString('latin1'));
+  const marks = Number.isFinite(ms) ? [{ offset: 0, ms }] : [];
+  if (flag === 'P') return { stream: streamName, data: Buffer.from(text), marks };
+  if (flag === 'F') return { stream: streamName, data: Buffer.concat([text, Buffer.from('\n')]), marks };
+  return { stream: streamName, data: Buffer.concat([line.subarray(b + 1), Buffer.from('\n')]), marks };
 }

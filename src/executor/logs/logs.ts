@@ -21,6 +21,9 @@
  * While no monitor runs, a plain task can write up to the pipe capacity
  * (64 KiB on Linux) per stream before its writes block; nothing is dropped.
  * conmon logs are resumed at a checkpointed offset (at least once).
+ * Beside each file the monitor records when its bytes were read
+ * (`.<task>.<stream>.N.times`, times.ts) for `tendctl logs -timestamps` and
+ * `-since` (lines.ts reads a stream as timed lines, merge.ts merges instances).
  * Implementation: client.ts (createLogMonitorClient), monitor.ts, reader.ts
  * (readLogs for `tendctl logs`).
  */

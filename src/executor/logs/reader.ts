@@ -24,23 +24,43 @@ export interface ReadLogsOptions {
   signal?: AbortSignal;
   /** Fallback poll interval while following (default 250 ms). */
   pollMs?: number;
+  /** Start here instead of at the first file (or the tail): where an earlier read stopped. */
+  from?: LogPosition;
 }
+
+/** A place in a task's stream: file `<task>.<stream>.<index>`, byte `offset`. */
+export interface LogPosition {
+  index: number;
+  offset: number;
+}
+
+/** What readLogChunks gives: bytes and where they are, or `idle` when a follow has read everything there is and waits. */
+export type LogChunk = { data: Buffer; index: number; offset: number; idle?: undefined } | { idle: true };
 
 const CHUNK = 65536;
 
 export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
+  for await (const c of readLogChunks(opts)) if (!c.idle) yield c.data;
+}
+
+/** readLogs with each chunk's file and offset, and an `idle` item each time a follow waits for more. */
+export async function* readLogChunks(opts: ReadLogsOptions): AsyncGenerator<LogChunk> {
   const { logDir, task, stream } = opts;
   const indexes = listLogIndexes(logDir, task, stream);
   let index = indexes.length ? indexes[0] : 0;
   let offset = 0;
-  if (opts.tail !== undefined && indexes.length) {
+  if (opts.from) {
+    index = opts.from.index;
+    offset = opts.from.offset;
+  } else if (opts.tail !== undefined && indexes.length) {
     const start = tailStart(logDir, task, stream, indexes, Math.max(0, opts.tail));
     index = start.index;
     offset = start.offset;
   }
   const waker = opts.follow ? new Waker(logDir, opts.pollMs ?? 250, opts.signal) : undefined;
+  let fd = -1;
   try {
-    let fd = openLog(logDir, task, stream, index);
+    fd = openLog(logDir, task, stream, index);
     for (;;) {
       if (opts.signal?.aborted) return;
       if (fd >= 0) {
@@ -48,8 +68,8 @@ export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
           const buf = Buffer.allocUnsafe(CHUNK);
           const n = readSync(fd, buf, 0, CHUNK, offset);
           if (n <= 0) break;
+          yield { data: buf.subarray(0, n), index, offset };
           offset += n;
-          yield buf.subarray(0, n);
           if (opts.signal?.aborted) return;
         }
       }
@@ -59,8 +79,9 @@ export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
         if (fd >= 0) {
           // Re-read to the very end: the writer finished this file before opening the next one.
           const rest = readRest(fd, offset);
-          if (rest.length) yield rest;
+          if (rest.length) yield { data: rest, index, offset };
           closeSync(fd);
+          fd = -1;
         }
         index = later[0];
         offset = 0;
@@ -69,15 +90,17 @@ export async function* readLogs(opts: ReadLogsOptions): AsyncIterable<Buffer> {
       }
       if (!waker) break;
       if (fd < 0) fd = openLog(logDir, task, stream, index);
+      yield { idle: true };
       if (!(await waker.next())) return;
     }
-    if (fd >= 0) closeSync(fd);
   } finally {
+    // Also when the reader stops early (aborted, or the consumer returned).
+    if (fd >= 0) closeSync(fd);
     waker?.close();
   }
 }
 
-function openLog(logDir: string, task: string, stream: LogStream, index: number): number {
+export function openLog(logDir: string, task: string, stream: LogStream, index: number): number {
   try {
     return openSync(logFilePath(logDir, task, stream, index), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
@@ -98,7 +121,7 @@ function readRest(fd: number, offset: number): Buffer {
 }
 
 /** Where the last `lines` lines begin, scanning files backwards. A final line without "\n" counts as a line. */
-function tailStart(logDir: string, task: string, stream: LogStream, indexes: number[], lines: number): { index: number; offset: number } {
+export function tailStart(logDir: string, task: string, stream: LogStream, indexes: number[], lines: number): { index: number; offset: number } {
   if (lines === 0) {
     const last = indexes[indexes.length - 1];
     const fd = openLog(logDir, task, stream, last);

@@ -14,6 +14,11 @@
  * `[tend: N bytes dropped: no space left on device]`. Other write errors
  * still throw.
  *
+ * Beside each file it keeps the time each part of it was read
+ * (`.<task>.<stream>.N.times`, times.ts), for `tendctl logs -timestamps` and
+ * `-since`; a chunk's time is when the monitor got it, or the times given
+ * with it (conmon's).
+ *
  * The log dir is one no task can write (`<dataDir>/logs/<allocId>`); still,
  * a file is opened only with O_NOFOLLOW and only if it is a regular file with
  * a single link, so even a link or hard link planted there is never written
@@ -22,6 +27,7 @@
 import { closeSync, constants as C, fstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, TendError } from '../../errors.js';
+import { timesFilePath, TimesWriter, unlinkTimes, type TimeMark } from './times.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -33,7 +39,7 @@ export interface RotatorOptions {
   maxFileSizeBytes: number;
   /** After a failed write, drop without trying for this long (default 1000 ms). */
   retryAfterMs?: number;
-  /** Clock for the retry pause (tests). */
+  /** Clock for the retry pause and the times of chunks written without one (tests). */
   now?: () => number;
 }
 
@@ -94,6 +100,7 @@ export class FileRotator {
   readonly #maxBytes: number;
   #index = 0;
   #fd = -1;
+  #times: TimesWriter | undefined;
   #size = 0;
   /** Whether the last byte written ended a line (a marker after a partial line starts on a new one). */
   #atLineStart = true;
@@ -133,9 +140,10 @@ export class FileRotator {
   /**
    * Append a chunk. With no space left, the chunk (or what of it did not fit)
    * is dropped and counted; the first chunk that fits afterwards is preceded
-   * by the drop marker.
+   * by the drop marker. `marks`: when the chunk's bytes were produced, ascending
+   * by offset (default: all of it now).
    */
-  write(buf: Buffer): void {
+  write(buf: Buffer, marks?: TimeMark[]): void {
     if (buf.length === 0) return;
     if (this.#drop.pendingBytes > 0) {
       if (this.#now() < this.#retryAt) {
@@ -146,7 +154,7 @@ export class FileRotator {
       const d = this.#drop;
       const marker = Buffer.from((this.#atLineStart ? '' : '\n') + dropMarker(d.pendingBytes, d.error));
       try {
-        this.#append(marker);
+        this.#append(marker, [{ offset: 0, ms: this.#now() }]);
       } catch (err) {
         if (!isNoSpace(err)) throw err;
         this.#noSpace(err, buf.length);
@@ -155,7 +163,7 @@ export class FileRotator {
       this.#drop = { droppedBytes: d.droppedBytes, pendingBytes: 0 };
     }
     try {
-      this.#append(buf);
+      this.#append(buf, marks?.length ? marks : [{ offset: 0, ms: this.#now() }]);
     } catch (err) {
       if (!isNoSpace(err)) throw err;
       this.#noSpace(err, buf.length - ((err as { written?: number }).written ?? 0));
@@ -163,13 +171,14 @@ export class FileRotator {
   }
 
   /** Write all of buf, rotating at the size limit; a failure carries `written` (bytes that made it). */
-  #append(buf: Buffer): number {
+  #append(buf: Buffer, marks: TimeMark[]): number {
     let off = 0;
     try {
       while (off < buf.length) {
         if (this.#fd < 0) this.#open();
         if (this.#size >= this.#maxBytes) this.#rotate();
         const n = Math.min(this.#maxBytes - this.#size, buf.length - off);
+        this.#mark(marks, off, n);
         const w = writeSync(this.#fd, buf, off, n);
         this.#size += w;
         off += w;
@@ -180,6 +189,15 @@ export class FileRotator {
       throw err;
     }
     return off;
+  }
+
+  /** Times of the bytes [off, off + n) of a chunk, about to be written at the end of the current file. */
+  #mark(marks: TimeMark[], off: number, n: number): void {
+    if (!this.#times) return;
+    let i = 0;
+    while (i + 1 < marks.length && marks[i + 1].offset <= off) i++;
+    this.#times.mark(this.#size, marks[i].ms);
+    for (i++; i < marks.length && marks[i].offset < off + n; i++) this.#times.mark(this.#size + marks[i].offset - off, marks[i].ms);
   }
 
   #noSpace(err: unknown, bytes: number): void {
@@ -194,6 +212,8 @@ export class FileRotator {
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
+    this.#times?.close();
+    this.#times = undefined;
   }
 
   #open(): void {
@@ -207,6 +227,7 @@ export class FileRotator {
         throw new TendError('E_EXECUTOR', `failed to open log file ${file}: expected a regular file with one link, got ${st.isFile() ? `${st.nlink} links` : 'another kind of file'}`);
       }
       this.#size = st.size;
+      this.#times = new TimesWriter(timesFilePath(this.#opts.logDir, this.#opts.task, this.#opts.stream, this.#index));
     } catch (err) {
       if (err instanceof TendError) throw err;
       throw new TendError('E_EXECUTOR', `failed to open log file ${file}: ${errnoCode(err) ?? String(err)}`, { cause: err });
@@ -228,5 +249,6 @@ export class FileRotator {
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
+    unlinkTimes(timesFilePath(this.#opts.logDir, this.#opts.task, this.#opts.stream, index));
   }
 }

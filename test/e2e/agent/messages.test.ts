@@ -78,9 +78,9 @@ test('messages (plain executor): not running, no output yet, did you mean, alloc
   assert.equal(lg.code, 1);
   assert.equal(lg.stderr, 'tendctl logs: task isolated/g[0]/t has no output yet: it has not started (pending: driver exec unavailable) [E_TASK_NOT_RUNNING]\n');
 
-  // §3.10: an ambiguous task lists the instances; the code ends the first line.
-  const amb = await ctl(h, ['logs', 'web']);
-  assert.equal(amb.stderr, 'tendctl logs: task "web" matches 2 instances; name one: [E_TASK_AMBIGUOUS]\n  web/g[0]/t\n  web/g[1]/t\n');
+  // §3.10: an ambiguous task lists the instances; the code ends the first line (logs merges them instead: watch.test.ts).
+  const amb = await ctl(h, ['signal', 'web', 'SIGHUP']);
+  assert.equal(amb.stderr, 'tendctl signal: task "web" matches 2 instances; name one: [E_TASK_AMBIGUOUS]\n  web/g[0]/t\n  web/g[1]/t\n');
 
   // §3.11: a near miss gets "did you mean"; the alloc id prefix that status prints is accepted.
   const miss = await ctl(h, ['logs', 'web[1]']);

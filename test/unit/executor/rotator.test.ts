@@ -35,5 +35,5 @@ test('file rotator: resumes after the highest existing index', (t) => {
   r.close();
   assert.equal(readFileSync(path.join(d, 'web.stderr.5'), 'utf8'), '12345678');
   assert.equal(readFileSync(path.join(d, 'web.stderr.6'), 'utf8'), '9');
-  assert.deepEqual(readdirSync(d).sort(), ['web.stderr.5', 'web.stderr.6', 'web.stderr.x']);
+  assert.deepEqual(readdirSync(d).sort(), ['.web.stderr.5.times', '.web.stderr.6.times', 'web.stderr.5', 'web.stderr.6', 'web.stderr.x']);
 });
