@@ -61,3 +61,8 @@ export function requirePython3(t: TestContext): boolean {
 export function requirePerl(t: TestContext): boolean {
   return gate(t, platform().which('perl') !== undefined, 'requires perl on PATH', 'CI must install perl-base');
 }
+
+/** A program from a Debian package that .ci/run installs (systemd-analyze from systemd, ssh-keygen from openssh-client, …). */
+export function requireProgram(t: TestContext, program: string, pkg: string): boolean {
+  return gate(t, platform().which(program) !== undefined, `requires ${program} on PATH (Debian package ${pkg})`, `CI must install ${pkg}`);
+}

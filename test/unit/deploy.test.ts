@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { platform } from '../../src/platform.js';
+import { requireProgram } from '../helpers/gates.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const deploy = (f: string) => readFileSync(path.join(root, 'deploy', f), 'utf8');
@@ -33,7 +33,7 @@ test('deploy/tend.service: tasks survive an agent restart, the agent is OOM-prot
 });
 
 test('deploy: systemd-analyze verify accepts the units (paths pointed at this checkout)', (t) => {
-  if (!platform().which('systemd-analyze')) return t.skip('systemd-analyze is not installed');
+  if (!requireProgram(t, 'systemd-analyze', 'systemd')) return;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tend-units-'));
   try {
     for (const f of UNITS) writeFileSync(path.join(dir, f), deploy(f).replaceAll('/opt/tend/', root).replace('/usr/bin/node', process.execPath));

@@ -17,8 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHarness, running, type Harness } from './harness.js';
 import { waitFor } from '../../helpers/wait.js';
-import { requireGit, requireLinux } from '../../helpers/gates.js';
-import { platform } from '../../../src/platform.js';
+import { requireGit, requireLinux, requireProgram } from '../../helpers/gates.js';
 
 const SYNC = fileURLToPath(new URL('../../../deploy/tend-git-sync', import.meta.url));
 
@@ -100,7 +99,7 @@ async function ctl(args: string[]): Promise<string> {
 
 test('gitops: tend-git-sync swaps the jobs dir atomically (signature checked when asked); the agent converges to each commit and names its revision', async (t) => {
   if (!requireLinux(t) || !requireGit(t)) return;
-  if (!platform().which('ssh-keygen')) return t.skip('requires ssh-keygen (openssh-client) for the signed commit');
+  if (!requireProgram(t, 'ssh-keygen', 'openssh-client')) return;
   h = await createHarness({ jobsLink: true });
   const root = h.root;
   git(root, 'init', '-q', '--bare', 'origin.git');

@@ -13,8 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHarness, job, running, type Harness } from './harness.js';
 import { waitFor } from '../../helpers/wait.js';
-import { requireLinux, requireRoot } from '../../helpers/gates.js';
-import { platform } from '../../../src/platform.js';
+import { requireLinux, requireRoot, requireProgram, requirePython3 } from '../../helpers/gates.js';
 import { readEnviron } from '../../../src/executor/proc.js';
 
 let h: Harness | undefined;
@@ -39,11 +38,7 @@ while True:
 
 test('systemd: READY=1 from the agent once its API listens, STOPPING=1 on SIGTERM; tasks inherit neither NOTIFY_SOCKET nor the agent oom_score_adj', async (t) => {
   if (!requireLinux(t) || !requireRoot(t)) return;
-  if (!platform().which('systemd-notify')) return t.skip('requires systemd-notify (the systemd package)');
-  if (!platform().which('python3')) {
-    if (process.env.CI === 'true') throw new Error('requires python3 (a datagram socket standing in for systemd); CI must install python3');
-    return t.skip('requires python3 (a datagram socket standing in for systemd)');
-  }
+  if (!requireProgram(t, 'systemd-notify', 'systemd') || !requirePython3(t)) return;
   h = await createHarness();
   const sock = path.join(h.root, 'notify.sock');
   let got = '';

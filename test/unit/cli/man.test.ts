@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { manPages, roffText } from '../../../src/cli/man.js';
 import { visibleCommands } from '../../../src/cli/commands/completion.js';
-import { platform } from '../../../src/platform.js';
+import { requireProgram } from '../../helpers/gates.js';
 
 const manDir = fileURLToPath(new URL('../../../man/', import.meta.url));
 
@@ -16,7 +16,7 @@ test('man pages: the checked-in man/tend.1 and man/tendctl.1 are what the comman
   }
 });
 
-test('man pages: tendctl(1) has every command with its options and examples', async () => {
+test('man pages: tendctl(1) has every command with its options and examples', async (t) => {
   const page = (await manPages()).find((p) => p.file === 'tendctl.1')!.text;
   for (const c of await visibleCommands()) {
     assert.ok(page.includes(`.SS "tendctl ${c.name}"`), c.name);
@@ -25,7 +25,7 @@ test('man pages: tendctl(1) has every command with its options and examples', as
   }
   assert.doesNotMatch(page, /__complete/);
   assert.doesNotMatch(page, /[^\x00-\x7f]/, 'plain ASCII');
-  if (platform().which('groff')) {
+  if (requireProgram(t, 'groff', 'groff-base')) {
     const r = spawnSync('groff', ['-man', '-ww', '-z', '-Tutf8'], { input: page, encoding: 'utf8' });
     assert.equal(r.status, 0);
     assert.doesNotMatch(r.stderr, /error|invalid input/, r.stderr);
