@@ -4,6 +4,7 @@
  * (`http://127.0.0.1:4646`, or `127.0.0.1:4646`). Shared by server and client
  * so both read an address the same way.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TendError } from '../errors.js';
@@ -69,10 +70,70 @@ export function defaultClientAddress(cwd = process.cwd()): UnixAddress {
 
 /** The socket of deploy/agent.hcl's data dir (the packaged agent). */
 export const DEPLOY_SOCKET = '/var/lib/tend/tend.sock';
+/** Where the packaged agent's config lives (deploy/tend.service passes it with -config). */
+export const DEPLOY_CONFIG = '/etc/tend/agent.hcl';
 
-/** Where tendctl looks without -address or TEND_ADDR, in order: the quick start's socket, then the deployed agent's. */
-export function defaultClientCandidates(cwd = process.cwd()): UnixAddress[] {
-  return [defaultClientAddress(cwd), unixAddress(DEPLOY_SOCKET)];
+/**
+ * Where tendctl looks without -address or TEND_ADDR, in order: the quick start's socket, the
+ * socket that /etc/tend/agent.hcl names (its `api { socket }`, else its `data_dir`), then the
+ * deployed default.
+ */
+export function defaultClientCandidates(cwd = process.cwd(), configFile = DEPLOY_CONFIG): UnixAddress[] {
+  const out = [defaultClientAddress(cwd)];
+  const configured = socketOfConfig(configFile);
+  if (configured) out.push(unixAddress(configured));
+  out.push(unixAddress(DEPLOY_SOCKET));
+  return out.filter((a, i) => out.findIndex((b) => b.path === a.path) === i);
+}
+
+/**
+ * The API socket an agent config file sets, read without the HCL parser (tendctl must start
+ * fast; this is a hint, tried like the defaults): the top-level `api { socket = "…" }`, else
+ * `data_dir = "…"` + `/tend.sock`, as plain quoted strings, relative ones against the file's dir.
+ * Undefined when the file is missing, unreadable or sets neither as a plain string.
+ */
+export function socketOfConfig(file: string): string | undefined {
+  let text: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(256 * 1024);
+      text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const top = topLevelStrings(text);
+  const dir = path.dirname(file);
+  const socket = top.get('api.socket');
+  if (socket) return path.resolve(dir, socket);
+  const dataDir = top.get('data_dir');
+  return dataDir ? path.join(path.resolve(dir, dataDir), SOCKET_NAME) : undefined;
+}
+
+/** `name = "string"` at the top level and one block down (`block.name`), skipping comments; no escapes or interpolation. */
+function topLevelStrings(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const stack: string[] = [];
+  let pendingBlock: string | undefined;
+  const re = /#[^\n]*|\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|([A-Za-z_][\w-]*)\s*=\s*"([^"\\$%\n]*)"|([A-Za-z_][\w-]*)|\{|\}/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const tok = m[0];
+    if (m[1] !== undefined) {
+      if (stack.length <= 1) out.set(stack.length ? `${stack[0]}.${m[1]}` : m[1], m[2]);
+      pendingBlock = undefined;
+    } else if (m[3] !== undefined) pendingBlock = pendingBlock === undefined ? m[3] : pendingBlock;
+    else if (tok === '{') {
+      stack.push(pendingBlock ?? '');
+      pendingBlock = undefined;
+    } else if (tok === '}') {
+      stack.pop();
+      pendingBlock = undefined;
+    } else if (!tok.startsWith('#') && !tok.startsWith('/')) pendingBlock = undefined;
+  }
+  return out;
 }
 
 /** True for 127.0.0.0/8, ::1 and ::ffff:127.x.x.x. */

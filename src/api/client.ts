@@ -129,7 +129,8 @@ export interface TendClient {
 
 /**
  * Address and token as tendctl resolves them: options, then environment, then the first default
- * socket that exists (`./state/tend.sock`, then the deployed agent's `/var/lib/tend/tend.sock`).
+ * socket that exists (`./state/tend.sock`, the one /etc/tend/agent.hcl names, then the deployed
+ * agent's `/var/lib/tend/tend.sock`: defaultClientCandidates).
  * `tried`: the default sockets, when none was given.
  */
 export function clientTarget(opts: ClientOptions = {}): { address: ApiAddress; token?: string; tried?: UnixAddress[] } {

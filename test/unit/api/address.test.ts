@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isLoopbackHost, parseClientAddress, parseListenAddress, unixAddress } from '../../../src/api/address.js';
+import { defaultClientCandidates, isLoopbackHost, parseClientAddress, parseListenAddress, socketOfConfig, unixAddress } from '../../../src/api/address.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { clientTarget, createClient, unreachable } from '../../../src/api/client.js';
 import { isTendError } from '../../../src/errors.js';
 
@@ -62,4 +63,29 @@ test('unreachable: says what to do for a missing socket, a stale one and EACCES'
   const denied = unreachable(addr, err('EACCES'));
   assert.equal(denied.code, 'E_AGENT_UNREACHABLE');
   assert.equal(denied.message, "cannot reach the tend agent: permission denied on /run/tend.sock: run as the agent's user or root");
+});
+
+test('socketOfConfig: /etc/tend/agent.hcl names the socket by api { socket } or data_dir, read without the HCL parser', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tend-cfg-'));
+  try {
+    const cfg = (text: string) => {
+      const f = path.join(dir, 'agent.hcl');
+      writeFileSync(f, text);
+      return socketOfConfig(f);
+    };
+    assert.equal(cfg('data_dir = "/srv/tend"\n'), '/srv/tend/tend.sock');
+    assert.equal(cfg('# data_dir = "/nope"\ndata_dir = "/srv/tend" // comment\napi {\n  socket = "/run/tend.sock"\n}\n'), '/run/tend.sock');
+    assert.equal(cfg('data_dir = "state"\n'), path.join(dir, 'state', 'tend.sock'), 'relative to the file');
+    assert.equal(cfg('client {\n  data_dir = "/not/top"\n}\n'), undefined, 'only the top level counts');
+    assert.equal(cfg('plugin "exec" {\n  config {\n    socket = "/x"\n  }\n}\ndata_dir = "/var/lib/tend"\n'), '/var/lib/tend/tend.sock');
+    assert.equal(cfg('data_dir = "${env.HOME}/tend"\n'), undefined, 'interpolation is not evaluated');
+    assert.equal(socketOfConfig(path.join(dir, 'missing.hcl')), undefined);
+    assert.equal(cfg(readFileSync(new URL('../../../deploy/agent.hcl', import.meta.url), 'utf8')), '/var/lib/tend/tend.sock');
+    const c = defaultClientCandidates('/work', path.join(dir, 'agent.hcl'));
+    assert.deepEqual(c.map((a) => a.path), ['/work/state/tend.sock', '/var/lib/tend/tend.sock'], 'the same socket once');
+    writeFileSync(path.join(dir, 'agent.hcl'), 'data_dir = "/srv/tend"\n');
+    assert.deepEqual(defaultClientCandidates('/work', path.join(dir, 'agent.hcl')).map((a) => a.path), ['/work/state/tend.sock', '/srv/tend/tend.sock', '/var/lib/tend/tend.sock']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
