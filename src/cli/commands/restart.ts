@@ -7,7 +7,7 @@ import { clientFromFlags, connectionFlags } from '../../api/client-flags.js';
 import { jsonFlag, writeJson, writeOut } from '../format/output.js';
 import { taskReadiness, type Readiness } from '../../api/converge.js';
 import { runOnEvents } from '../on-events.js';
-import { parseTimeout, quietFlag, timeoutFlag, WAIT_EXIT } from './wait.js';
+import { parseTimeout, quietFlag, timeoutFlag, waitDeadline, WAIT_EXIT } from './wait.js';
 import { formatDuration, formatRelative, parseTime } from '../format/duration.js';
 import { StatusLine, type Terminal } from '../format/screen.js';
 import { formatElapsed } from '../format/progress.js';
@@ -107,12 +107,7 @@ async function restartAndWait(client: TendClient, arg: string, o: { timeoutMs: n
   const before = await client.task(id);
   const jobType = (await client.jobs()).find((j) => j.id === before.job)?.type ?? 'service';
   const t0 = Date.now();
-  const stop = new AbortController();
-  let why: 'timeout' | 'interrupted' | undefined;
-  const timer = o.timeoutMs > 0 ? setTimeout(() => ((why = 'timeout'), stop.abort()), o.timeoutMs) : undefined;
-  const onSignal = () => ((why = 'interrupted'), stop.abort());
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = waitDeadline(o.timeoutMs);
   const line = io.stdout.isTTY && !o.quiet ? new StatusLine(io.stdout as unknown as Terminal) : undefined;
   let askedAt = 0;
   let last: TaskView = before;
@@ -144,7 +139,7 @@ async function restartAndWait(client: TendClient, arg: string, o: { timeoutMs: n
       io.stderr.write(`tendctl restart: the agent ended the event stream${end.error ? `: ${describeError(end.error)}` : ' (did it stop?)'}\n`);
       return WAIT_EXIT.error;
     }
-    const result = end.end === 'done' ? (outcome.kind === 'done' ? 'converged' : 'failed') : why === 'timeout' ? 'timeout' : 'interrupted';
+    const result = end.end === 'done' ? (outcome.kind === 'done' ? 'converged' : 'failed') : stop.why === 'timeout' ? 'timeout' : 'interrupted';
     if (o.json) {
       await writeJson(io, { task: id, outcome: result === 'converged' ? 'running' : result, state: last.state, pid: last.pid, startedAt: last.startedAt, why: outcome.why, elapsedMs: Date.now() - t0 });
       return WAIT_EXIT[result];
@@ -161,8 +156,6 @@ async function restartAndWait(client: TendClient, arg: string, o: { timeoutMs: n
     return WAIT_EXIT[result];
   } finally {
     line?.close();
-    clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

@@ -134,14 +134,30 @@ export async function lastEvents(client: TendClient, c: Convergence, max = 10): 
   return out;
 }
 
-async function waitFor(client: TendClient, names: string[], o: WaitOptions, io: CommandIO): Promise<number> {
-  const t0 = Date.now();
-  const stop = new AbortController();
+/** What ends a wait early: its -timeout, or SIGINT/SIGTERM (`why` says which). `dispose()` once done. */
+export function waitDeadline(timeoutMs: number): { signal: AbortSignal; readonly why: 'timeout' | 'interrupted' | undefined; dispose(): void } {
+  const ac = new AbortController();
   let why: 'timeout' | 'interrupted' | undefined;
-  const timer = o.timeoutMs > 0 ? setTimeout(() => ((why = 'timeout'), stop.abort()), o.timeoutMs) : undefined;
-  const onSignal = () => ((why = 'interrupted'), stop.abort());
+  const timer = timeoutMs > 0 ? setTimeout(() => ((why = 'timeout'), ac.abort()), timeoutMs) : undefined;
+  const onSignal = () => ((why = 'interrupted'), ac.abort());
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  return {
+    signal: ac.signal,
+    get why() {
+      return why;
+    },
+    dispose() {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+async function waitFor(client: TendClient, names: string[], o: WaitOptions, io: CommandIO): Promise<number> {
+  const t0 = Date.now();
+  const stop = waitDeadline(o.timeoutMs);
   const progress = progressWriter(io, o.quiet);
   let c: Convergence | undefined;
   let resynced = false;
@@ -180,10 +196,10 @@ async function waitFor(client: TendClient, names: string[], o: WaitOptions, io: 
       return WAIT_EXIT.error;
     }
     if (!c) {
-      io.stderr.write(`tendctl wait: ${why === 'timeout' ? `timed out after ${formatDuration(o.timeoutMs)}` : 'interrupted'} before the agent answered\n`);
-      return why === 'timeout' ? WAIT_EXIT.timeout : WAIT_EXIT.interrupted;
+      io.stderr.write(`tendctl wait: ${stop.why === 'timeout' ? `timed out after ${formatDuration(o.timeoutMs)}` : 'interrupted'} before the agent answered\n`);
+      return stop.why === 'timeout' ? WAIT_EXIT.timeout : WAIT_EXIT.interrupted;
     }
-    const outcome = end.end === 'done' ? (c.converged ? 'converged' : 'failed') : why === 'timeout' ? 'timeout' : 'interrupted';
+    const outcome = end.end === 'done' ? (c.converged ? 'converged' : 'failed') : stop.why === 'timeout' ? 'timeout' : 'interrupted';
     if (o.json) {
       await writeJson(io, { outcome, ready: c.ready, total: c.total, jobs: c.jobs, problems: c.problems, elapsedMs: Date.now() - t0 });
       return WAIT_EXIT[outcome];
@@ -201,8 +217,6 @@ async function waitFor(client: TendClient, names: string[], o: WaitOptions, io: 
     return WAIT_EXIT[outcome];
   } finally {
     progress.close();
-    clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
