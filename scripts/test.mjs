@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The README's test command (`npm test`): build, type-check, then run every
 // `*.test.ts` under the given roots (default: test/) with node:test via tsx.
-// Unit tests run first and in parallel; e2e tests run after them, one file at
-// a time, because they start real agents, processes and containers.
+// Unit tests run first and in parallel; e2e tests run after them, two files at
+// a time (they start real agents, processes and containers), and those that
+// compare host-wide state last, one at a time.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -48,10 +49,17 @@ const all = (roots.length ? roots : ['test']).flatMap((r) => {
   if (!existsSync(r)) throw new Error(`no such test file or directory: ${r}`);
   return statSync(r).isDirectory() ? collect(r) : [r];
 });
-// e2e, security and fault tests start real agents, tasks and containers: one file at a time.
+// e2e, security and fault tests start real agents, tasks and containers. Each scopes what it
+// checks to its own agent (data dir, ids, cgroup parent), so two files run side by side; a file
+// that compares host-wide state (the whole mount table, every cgroup) says so with a line
+// `tend-test: exclusive` near its top and runs alone, after the others.
 const serial = (f) => /(^|\/)(e2e|security|faults)\//.test(f);
+const exclusive = (f) => /tend-test: exclusive/.test(readFileSync(f, 'utf8').slice(0, 4096));
 const unit = all.filter((f) => !serial(f));
-const e2e = all.filter(serial);
+const e2e = all.filter((f) => serial(f) && !exclusive(f));
+const alone = all.filter((f) => serial(f) && exclusive(f));
+const E2E_CONCURRENCY = Number(process.env.TEND_E2E_CONCURRENCY ?? 2);
 const base = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit', ...passThrough];
 if (unit.length) run(process.execPath, [...base, '--test-concurrency=2', ...unit], 'unit tests');
-if (e2e.length) run(process.execPath, [...base, '--test-concurrency=1', ...e2e], 'e2e, security and fault tests');
+if (e2e.length) run(process.execPath, [...base, `--test-concurrency=${E2E_CONCURRENCY}`, ...e2e], `e2e, security and fault tests (${E2E_CONCURRENCY} files at a time)`);
+if (alone.length) run(process.execPath, [...base, '--test-concurrency=1', ...alone], 'e2e tests that compare host-wide state (one at a time)');

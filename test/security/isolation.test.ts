@@ -7,6 +7,8 @@
  * outside the data dir whose mode, owner and content must not change.
  *
  * Run alone: TEND_SKIP_TYPECHECK=1 CI=true node scripts/test.mjs test/security/isolation.test.ts
+ *
+ * tend-test: exclusive (compares the host's whole mount table and every cgroup before and after: run alone, scripts/test.mjs)
  */
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';

@@ -3,6 +3,8 @@
  * creates the task's cgroup with its limits, runc joins it through
  * `linux.cgroupsPath` with no `linux.resources` of its own and keeps those
  * limits, and destroy removes everything runc added in other hierarchies.
+ *
+ * tend-test: exclusive (counts the host's mount table before and after: run alone, scripts/test.mjs)
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -1,6 +1,8 @@
 /**
  * The oci executor through real runc and conmon, checked from inside the task.
  * Run alone: node --import tsx --test test/e2e/executor/oci.test.ts
+ *
+ * tend-test: exclusive (counts the host's mount table before and after: run alone, scripts/test.mjs)
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
