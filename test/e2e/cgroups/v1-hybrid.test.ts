@@ -179,11 +179,26 @@ test('destroy: kills a double-forked setsid child, removes the cgroup in every h
   }
   assert.deepEqual(leftovers(everywhere), everywhere);
   sh.release();
-  await waitFor(async () => (await mgr.pids('t')).length === 2, { what: 'the shell and the setsid child' });
+  // The subshell that forks the setsid child exits right after: wait for just the two, the child reparented.
+  const ppidOf = (pid: number) => {
+    try {
+      return Number(/^\S+ \(.*\) \S+ (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1]);
+    } catch {
+      return NaN; // gone meanwhile
+    }
+  };
+  await waitFor(
+    async () => {
+      const now = await mgr.pids('t');
+      const other = now.filter((p) => p !== sh.pid);
+      return now.length === 2 && other.length === 1 && ![sh.pid, NaN].includes(ppidOf(other[0]));
+    },
+    { what: 'the shell and the setsid child, reparented' },
+  );
   pids = await mgr.pids('t');
   const orphan = pids.find((p) => p !== sh.pid);
   assert.ok(orphan !== undefined);
-  assert.notEqual(Number(/^\S+ \(.*\) \S+ (\d+)/.exec(readFileSync(`/proc/${orphan}/stat`, 'utf8'))?.[1]), sh.pid, 'reparented');
+  assert.notEqual(ppidOf(orphan), sh.pid, 'reparented');
 
   await mgr.destroy('t');
   for (const pid of pids) assert.ok(isDead(pid), `process ${pid} is dead`);
