@@ -1,47 +1,70 @@
 /**
- * Acts on the first event at once and coalesces only bursts. On an idle debouncer a call runs
- * `fn` on the next turn of the event loop (events of the same tick share it); calls within
- * `waitMs` of that run are a burst: they run `fn` once more, `waitMs` after the last call, but
- * never later than `maxWaitMs` after the first call of the burst, so a constant stream of fs
- * events still converges. The leading run is what makes a file dropped into an idle jobs dir
- * start its task without waiting out the debounce; the trailing one catches what the burst
- * wrote after the leading run looked.
+ * When the jobs dir watcher relists. Two kinds of event:
+ *
+ *  - a leading event (a file added or changed) runs `fn` at once, on the next
+ *    turn of the event loop (events of the same tick share the run), unless a
+ *    run began less than `gapMs` ago: then one run follows at the end of that
+ *    gap. So a file dropped into an idle (or briefly busy) jobs dir is acted
+ *    on within a few ms, and a burst (a `cp -r` of a thousand files) costs at
+ *    most one run per `gapMs`;
+ *  - a trailing event (a removal; the watcher's own "look again once the file
+ *    settled") waits until the events of its kind have been quiet for
+ *    `waitMs`, but never longer than `maxWaitMs` after the first of them, so
+ *    a constant stream still converges. A removal waits so that `rm -r` of
+ *    the dir is seen as a vanished dir (which stops nothing), not as its
+ *    files leaving one by one.
+ *
+ * A run covers everything that happened before it (the watcher relists the
+ * whole dir), so a timer that fires after another run did the work only
+ * costs a relist of unchanged files.
  */
 export class Debouncer {
   readonly #fn: () => void;
   readonly #waitMs: number;
   readonly #maxWaitMs: number;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #gapMs: number;
+  #trailing: NodeJS.Timeout | undefined;
+  #lead: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #firstAt = 0;
-  /** When `fn` last ran (ms since the epoch): calls within `waitMs` of it belong to its burst. */
   #lastRunAt = -Infinity;
 
-  constructor(fn: () => void, waitMs: number, maxWaitMs: number) {
+  constructor(fn: () => void, waitMs: number, maxWaitMs: number, gapMs = Math.min(20, waitMs)) {
     this.#fn = fn;
     this.#waitMs = waitMs;
     this.#maxWaitMs = Math.max(maxWaitMs, waitMs);
+    this.#gapMs = gapMs;
   }
 
-  /**
-   * Note one event: `fn` runs at once when idle, else after the burst settles (or the max wait).
-   * `leading = false`: this event never runs `fn` at once (it waits for its burst to settle).
-   */
+  /** Note one event: leading (default) runs at once or at the end of the gap; trailing after its burst settles. */
   trigger(leading = true): void {
-    if (this.#immediate !== undefined) return; // the leading run of this tick will see it
-    const now = Date.now();
-    if (leading && this.#timer === undefined && now - this.#lastRunAt >= this.#waitMs) {
+    if (leading) this.#leading();
+    else this.#trail();
+  }
+
+  #leading(): void {
+    if (this.#immediate !== undefined || this.#lead !== undefined) return; // a run is on its way
+    const wait = this.#lastRunAt + this.#gapMs - Date.now();
+    if (wait <= 0) {
       this.#immediate = setImmediate(() => {
         this.#immediate = undefined;
         this.#run();
       });
       return;
     }
-    if (this.#timer === undefined) this.#firstAt = now;
-    else clearTimeout(this.#timer);
+    this.#lead = setTimeout(() => {
+      this.#lead = undefined;
+      this.#run();
+    }, wait);
+  }
+
+  #trail(): void {
+    const now = Date.now();
+    if (this.#trailing === undefined) this.#firstAt = now;
+    else clearTimeout(this.#trailing);
     const delay = Math.max(0, Math.min(this.#waitMs, this.#firstAt + this.#maxWaitMs - now));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#trailing = setTimeout(() => {
+      this.#trailing = undefined;
       this.#run();
     }, delay);
   }
@@ -52,13 +75,15 @@ export class Debouncer {
   }
 
   get isPending(): boolean {
-    return this.#timer !== undefined || this.#immediate !== undefined;
+    return this.#trailing !== undefined || this.#lead !== undefined || this.#immediate !== undefined;
   }
 
   cancel(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#trailing);
+    clearTimeout(this.#lead);
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
-    this.#timer = undefined;
+    this.#trailing = undefined;
+    this.#lead = undefined;
     this.#immediate = undefined;
   }
 }

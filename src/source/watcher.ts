@@ -229,7 +229,7 @@ class Watcher implements JobSource {
     if (removed.length) w.unwatch(removed);
     if (added.length) {
       w.add(added);
-      this.#debouncer.trigger(); // a file written into a new dir before its watch began is found by one more look
+      this.#debouncer.trigger(false); // a file written into a new dir before its watch began is found by one more look
     }
     this.#watched = want;
   }
@@ -320,7 +320,7 @@ class Watcher implements JobSource {
     // Content read while it was still being written (mtime just before the read) may be a partial
     // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
     const settling = files.some((f, i) => outcomes[i] === 'held' || (outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS)));
-    if (settling && !this.#stopped) this.#debouncer.trigger();
+    if (settling && !this.#stopped) this.#debouncer.trigger(false);
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
 
