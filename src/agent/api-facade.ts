@@ -326,6 +326,11 @@ export class ApiFacade implements AgentApi {
   async stats(): Promise<Record<string, TaskStats>> {
     const out: Record<string, TaskStats> = {};
     const running = this.#f.store.all().filter((r) => r.handle && r.state === 'running');
+    const ex = this.#f.executor;
+    if (ex.statsAll) {
+      for (const [id, s] of await ex.statsAll(running.map((r) => r.handle!))) out[id] = s;
+      return out;
+    }
     await Promise.all(
       running.map(async (r) => {
         try {

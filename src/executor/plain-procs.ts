@@ -112,6 +112,72 @@ export function findTaskProcs(scope: ProcScope): TaskProcs {
   return { pids: groupProven ? [...marked, ...unmarkedMembers] : marked, wrapperAlive };
 }
 
+/** Every `TEND_TASK_ID=<id>` value in a process's environment (usually one). */
+function markersOf(pid: number): string[] {
+  const env = readProcFile(`/proc/${pid}/environ`);
+  if (!env) return [];
+  const prefix = MARKER_PREFIX;
+  const out: string[] = [];
+  for (let at = env.indexOf(prefix); at >= 0; at = env.indexOf(prefix, at + 1)) {
+    if (at !== 0 && env[at - 1] !== 0) continue;
+    const end = env.indexOf(0, at);
+    out.push(env.subarray(at + prefix.length, end < 0 ? env.length : end).toString());
+  }
+  return out;
+}
+
+const MARKER_PREFIX = Buffer.from(`${MARKER}=`);
+
+/**
+ * `findTaskProcs` for many tasks in one walk of /proc (each pid's stat read
+ * once, its environ at most once), with the same rules: the cost is one scan
+ * whatever the number of tasks, where a scan per task grows with the square.
+ */
+export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, TaskProcs> {
+  const byId = new Map<string, ProcScope>();
+  const byPgid = new Map<number, ProcScope[]>();
+  const byWrapper = new Map<number, ProcScope[]>();
+  let oldest = Infinity;
+  for (const s of scopes) {
+    byId.set(s.id, s);
+    byPgid.set(s.pgid, [...(byPgid.get(s.pgid) ?? []), s]);
+    byWrapper.set(s.wrapperPid, [...(byWrapper.get(s.wrapperPid) ?? []), s]);
+    oldest = Math.min(oldest, s.wrapperStartTime < 0 ? -Infinity : s.wrapperStartTime);
+  }
+  const found = new Map<string, { marked: number[]; members: number[]; proven: boolean; wrapperAlive: boolean }>();
+  for (const s of scopes) found.set(s.id, { marked: [], members: [], proven: false, wrapperAlive: false });
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const st = readStatFields(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    // A task's wrapper runs when its start time matches (isAlive); it is never one of the task's pids.
+    for (const s of byWrapper.get(pid) ?? []) if (st.startTime === s.wrapperStartTime) found.get(s.id)!.wrapperAlive = true;
+    const markedFor = new Set<string>();
+    if (st.startTime >= oldest) {
+      for (const id of markersOf(pid)) {
+        const s = byId.get(id);
+        if (!s || pid === s.wrapperPid || markedFor.has(id)) continue;
+        // Descendants (and exec sessions) start after the wrapper, as findTaskProcs requires.
+        if (s.wrapperStartTime >= 0 && st.startTime < s.wrapperStartTime) continue;
+        markedFor.add(id);
+        const f = found.get(id)!;
+        f.marked.push(pid);
+        if (st.pgrp === s.pgid) f.proven = true;
+      }
+    }
+    for (const s of byPgid.get(st.pgrp) ?? []) {
+      if (pid === s.wrapperPid || markedFor.has(s.id)) continue;
+      found.get(s.id)!.members.push(pid);
+    }
+  }
+  const out = new Map<string, TaskProcs>();
+  for (const s of scopes) {
+    const f = found.get(s.id)!;
+    out.set(s.id, { pids: f.proven || f.wrapperAlive ? [...f.marked, ...f.members] : f.marked, wrapperAlive: f.wrapperAlive });
+  }
+  return out;
+}
+
 /** Marked processes of any of `ids` (for gc), the caller's own process excluded. */
 export function findMarked(ids: ReadonlySet<string>): Map<string, number[]> {
   const out = new Map<string, number[]>();
