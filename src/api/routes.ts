@@ -26,6 +26,8 @@
  *   POST /v1/job/<job>/deployment/promote   { ...DeploymentView, promoted }: health_check = "manual"
  *   GET  /v1/plan[?dir=&verbose=1]      Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
+ *   GET  /v1/samples                    SamplesView: the newest CPU/memory sample per task (starts the sampler)
+ *   GET  /v1/samples/<id>               SampleSeries: one task's samples over the last minutes
  *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
  *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
  *   PUT  /v1/var/<path>[?cas=N] {items} Variable as written; 409 E_VAR_CONFLICT / E_VAR_READ_ONLY
@@ -169,6 +171,13 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'stats':
       if (rest.length) break;
       return get(() => api.stats());
+    case 'samples': {
+      const { samples, sampleSeries } = api;
+      if (!samples || !sampleSeries) break;
+      if (!rest.length) return get(() => samples.call(api));
+      const id = resolveTaskId(api, rest.join('/'));
+      return get(() => sampleSeries.call(api, id));
+    }
     case 'services':
       if (rest.length) break;
       return get(() => api.services());
