@@ -33,6 +33,7 @@
  *   PUT  /v1/var/<path>[?cas=N] {items} Variable as written; 409 E_VAR_CONFLICT / E_VAR_READ_ONLY
  *   DELETE /v1/var/<path>[?cas=N]       { path }
  *   GET  /metrics                       Prometheus text
+ *   GET  /ui/                           the web status page (routes-ui.ts); its files need no token on TCP
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
@@ -44,6 +45,7 @@ import { followEvents } from './routes-events.js';
 import { serveLogs } from './routes-logs.js';
 import { serveExec } from './routes-exec.js';
 import { serveVar, serveVarList } from './routes-vars.js';
+import { serveUi, UI_PREFIX } from './routes-ui.js';
 import { TendError } from '../errors.js';
 import { ambiguousMessage, notFoundMessage } from './task-errors.js';
 
@@ -151,6 +153,8 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     res.end(text);
     return;
   }
+
+  if (url.pathname === '/ui' || url.pathname.startsWith(UI_PREFIX)) return serveUi(ctx);
 
   const seg = url.pathname.split('/').filter(Boolean).map(decodeSegment);
   if (seg[0] !== 'v1') throw notFound(url);

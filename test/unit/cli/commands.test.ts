@@ -25,7 +25,7 @@ test('command registry: every entry loads the command it names, with the same su
   }
   assert.deepEqual(
     tendctlCommands.map((c) => c.name),
-    ['status', 'logs', 'events', 'exec', 'signal', 'restart', 'job', 'deployment', 'var', 'services', 'node', 'plan', 'validate'],
+    ['status', 'logs', 'events', 'exec', 'signal', 'restart', 'job', 'deployment', 'var', 'services', 'node', 'ui', 'plan', 'validate'],
   );
 });
 

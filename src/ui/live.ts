@@ -1,0 +1,203 @@
+/**
+ * The page's live model. One event stream (`/v1/events?follow=1`, resumed
+ * after the last seq it saw) drives everything: an event schedules a refresh
+ * of the jobs (`/v1/jobs`, coalesced: at most one request in flight and one
+ * every REFRESH_GAP_MS) and of the plan. A slow timer refreshes anyway (the
+ * node's disk figures, uptimes of a quiet node). CPU and memory come from the
+ * agent's sampler (`/v1/samples`), polled at its own interval while the tab
+ * is visible.
+ */
+import type { JobView, NodeView, Plan, SamplesView, TaskEvent } from '../api/api.js';
+import type { Snapshot } from './ui.js';
+import { ApiError, Unauthorized, getJson, streamLines } from './api.js';
+
+/** Between two refreshes of the jobs, however many events arrive. */
+const REFRESH_GAP_MS = 400;
+/** Between two plans: diffing every task is the costlier request. */
+const PLAN_GAP_MS = 2000;
+/** A refresh of everything even when no event came. */
+const SLOW_REFRESH_MS = 30_000;
+/** Events kept for the task views. */
+const EVENTS_KEPT = 500;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = window.setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      window.clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** One request at a time; asked again meanwhile, it runs once more after, no sooner than `gapMs` after the last. */
+class Coalesced {
+  #running = false;
+  #again = false;
+  #last = 0;
+  #timer: number | undefined;
+  constructor(
+    readonly gapMs: number,
+    readonly run: () => Promise<void>,
+  ) {}
+  ask(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#last + this.gapMs - Date.now());
+    this.#timer = window.setTimeout(() => {
+      this.#timer = undefined;
+      this.#running = true;
+      this.#again = false;
+      this.#last = Date.now();
+      this.run().finally(() => {
+        this.#running = false;
+        if (this.#again) this.ask();
+      });
+    }, wait);
+  }
+  cancel(): void {
+    window.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+export class Live {
+  #snap: Snapshot = { connection: 'connecting', jobs: [], loaded: false, events: [] };
+  readonly #listeners = new Set<(s: Snapshot) => void>();
+  readonly #taskListeners = new Set<(e: TaskEvent) => void>();
+  #stop = new AbortController();
+  #lastSeq = 0;
+  readonly #jobs = new Coalesced(REFRESH_GAP_MS, () => this.#load('/v1/jobs', (jobs: JobView[]) => ({ jobs, loaded: true })));
+  readonly #plan = new Coalesced(PLAN_GAP_MS, () => this.#load('/v1/plan', (plan: Plan) => ({ plan })));
+  #slowTimer: number | undefined;
+  #samplesTimer: number | undefined;
+  readonly #onVisible = () => {
+    if (document.visibilityState === 'visible') void this.#pollSamples();
+  };
+
+  get snapshot(): Snapshot {
+    return this.#snap;
+  }
+
+  subscribe(fn: (s: Snapshot) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Every event as it arrives (task views follow their own). */
+  onEvent(fn: (e: TaskEvent) => void): () => void {
+    this.#taskListeners.add(fn);
+    return () => this.#taskListeners.delete(fn);
+  }
+
+  start(): void {
+    this.#stop = new AbortController();
+    this.#set({ connection: 'connecting', error: undefined });
+    this.#refreshAll();
+    void this.#follow(this.#stop.signal);
+    this.#slowTimer = window.setInterval(() => this.#refreshAll(), SLOW_REFRESH_MS);
+    document.addEventListener('visibilitychange', this.#onVisible);
+    void this.#pollSamples();
+  }
+
+  stop(): void {
+    this.#stop.abort();
+    this.#jobs.cancel();
+    this.#plan.cancel();
+    window.clearInterval(this.#slowTimer);
+    window.clearTimeout(this.#samplesTimer);
+    document.removeEventListener('visibilitychange', this.#onVisible);
+  }
+
+  #set(patch: Partial<Snapshot>): void {
+    this.#snap = { ...this.#snap, ...patch };
+    for (const fn of this.#listeners) fn(this.#snap);
+  }
+
+  #failed(err: unknown): void {
+    if (this.#stop.signal.aborted) return;
+    if (err instanceof Unauthorized) {
+      this.stop();
+      this.#set({ connection: 'unauthorized', error: err.message });
+      return;
+    }
+    this.#set({ error: err instanceof Error ? err.message : String(err) });
+  }
+
+  async #load<T>(path: string, patch: (v: T) => Partial<Snapshot>): Promise<void> {
+    try {
+      const v = await getJson<T>(path, this.#stop.signal);
+      if (!this.#stop.signal.aborted) this.#set(patch(v));
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  #refreshAll(): void {
+    void this.#load('/v1/node', (node: NodeView) => ({ node }));
+    this.#jobs.ask();
+    this.#plan.ask();
+  }
+
+  /** The event stream, resumed after the last event seen whenever it drops. */
+  async #follow(signal: AbortSignal): Promise<void> {
+    let backoff = 500;
+    while (!signal.aborted) {
+      const after = this.#lastSeq ? `after=${this.#lastSeq}` : 'limit=100';
+      try {
+        const open = () => {
+          backoff = 500;
+          this.#set({ connection: 'live', error: undefined });
+          // What changed while the stream was down.
+          if (this.#lastSeq) this.#refreshAll();
+        };
+        for await (const line of streamLines(`/v1/events?follow=1&${after}`, signal, open)) {
+          if (!line.trim()) continue;
+          const v = JSON.parse(line) as TaskEvent | { heartbeat: string };
+          if ('heartbeat' in v) continue;
+          this.#event(v);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#failed(err);
+        if (err instanceof Unauthorized) return;
+      }
+      if (signal.aborted) return;
+      this.#set({ connection: 'reconnecting' });
+      await sleep(backoff, signal);
+      backoff = Math.min(backoff * 2, 5000);
+    }
+  }
+
+  #event(e: TaskEvent): void {
+    if (e.seq <= this.#lastSeq) return;
+    this.#lastSeq = e.seq;
+    const events = this.#snap.events.length >= EVENTS_KEPT ? this.#snap.events.slice(-EVENTS_KEPT + 1) : this.#snap.events.slice();
+    events.push(e);
+    this.#set({ events });
+    for (const fn of this.#taskListeners) fn(e);
+    this.#jobs.ask();
+    this.#plan.ask();
+  }
+
+  /** The sampler's newest figures, at its interval, while the tab is visible. */
+  async #pollSamples(): Promise<void> {
+    window.clearTimeout(this.#samplesTimer);
+    if (this.#stop.signal.aborted || document.visibilityState !== 'visible') return;
+    let next = 10_000;
+    try {
+      const samples = await getJson<SamplesView>('/v1/samples', this.#stop.signal);
+      this.#set({ samples });
+      next = Math.max(2000, samples.intervalMs);
+    } catch (err) {
+      // An agent without a sampler: the table shows no figures.
+      if (err instanceof ApiError && err.status === 404) return;
+      this.#failed(err);
+    }
+    if (this.#stop.signal.aborted) return;
+    this.#samplesTimer = window.setTimeout(() => void this.#pollSamples(), next);
+  }
+}
