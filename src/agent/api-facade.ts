@@ -90,8 +90,9 @@ export class ApiFacade implements AgentApi {
   }
 
   async sampleSeries(id: string): Promise<SampleSeries> {
-    if (!this.#f.store.get(id) && !this.#f.state.desired.has(id)) throw notFound(id);
-    await this.#sampler.touch();
+    const r = this.#f.store.get(id);
+    if (!r && !this.#f.state.desired.has(id)) throw notFound(id);
+    await this.#sampler.touch(r?.state === 'running' ? id : undefined);
     return this.#sampler.series(id);
   }
 
@@ -349,7 +350,12 @@ export class ApiFacade implements AgentApi {
     const running = this.#f.store.all().filter((r) => r.handle && r.state === 'running');
     const ex = this.#f.executor;
     if (ex.statsAll) {
-      for (const [id, s] of await ex.statsAll(running.map((r) => r.handle!))) out[id] = s;
+      // Keyed by handle id (the executor's), answered by instance id.
+      const ids = new Map(running.map((r) => [r.handle!.id, r.id]));
+      for (const [handleId, s] of await ex.statsAll(running.map((r) => r.handle!))) {
+        const id = ids.get(handleId);
+        if (id) out[id] = s;
+      }
       return out;
     }
     await Promise.all(

@@ -25,6 +25,8 @@ export interface StatsSamplerOptions {
   keep?: number;
   /** Sampling stops this long after the last read (default 10 min). */
   idleMs?: number;
+  /** An extra sample for a task that has none yet (`touch(id)`) comes no sooner than this after the last (default 2 s). */
+  minGapMs?: number;
   clock?: Clock;
   logger?: pino.Logger;
 }
@@ -41,6 +43,7 @@ export class StatsSampler {
   readonly intervalMs: number;
   readonly #keep: number;
   readonly #idleMs: number;
+  readonly #minGapMs: number;
   readonly #read: StatsSamplerOptions['read'];
   readonly #clock: Clock;
   readonly #log?: pino.Logger;
@@ -58,6 +61,7 @@ export class StatsSampler {
     this.intervalMs = o.intervalMs ?? 10_000;
     this.#keep = o.keep ?? 60;
     this.#idleMs = o.idleMs ?? 10 * 60_000;
+    this.#minGapMs = o.minGapMs ?? 2000;
     this.#read = o.read;
     this.#clock = o.clock ?? systemClock;
     this.#log = o.logger?.child({ component: 'stats-sampler' });
@@ -71,16 +75,23 @@ export class StatsSampler {
 
   /**
    * Someone reads: sampling starts (the first sample at once) or stays on. Resolves once a first
-   * sample exists, so the first reader gets figures.
+   * sample exists, so the first reader gets figures. `wanted`: a running task the reader looks at;
+   * when it has no sample yet (it just started), one is taken now unless the last is younger than
+   * minGapMs.
    */
-  async touch(): Promise<void> {
+  async touch(wanted?: string): Promise<void> {
     if (this.#closed) return;
     this.#lastRead = this.#clock.now();
-    if (this.#timer) return this.#tick ? undefined : this.#sampling;
+    const age = this.#tick ? this.#clock.now() - this.#times[(this.#tick - 1) % this.#keep] : Infinity;
+    if (this.#timer) {
+      if (!this.#tick) return this.#sampling;
+      if (wanted !== undefined && !this.#series.has(wanted) && age >= this.#minGapMs) await this.sample();
+      return;
+    }
     this.#timer = setInterval(() => void this.sample(), this.intervalMs);
     this.#timer.unref?.();
     // A sample still fresh (sampling stopped a moment ago) is not taken again.
-    if (!this.#tick || this.#clock.now() - this.#times[(this.#tick - 1) % this.#keep] >= this.intervalMs) await this.sample();
+    if (age >= this.intervalMs) await this.sample();
   }
 
   /** Takes one sample (the timer's tick; tests call it). Stops sampling once nobody read for idleMs. */

@@ -62,7 +62,7 @@ export function App() {
   if (snap.connection === 'unauthorized') {
     return (
       <TokenForm
-        error={hasToken() ? `The agent refused this token (401): ${snap.error ?? ''}` : 'This agent needs its API token.'}
+        error={hasToken() ? 'The agent refused this token (401).' : 'This agent needs its API token (401).'}
         onToken={(t) => {
           setToken(t);
           live.start();

@@ -13,6 +13,8 @@ export interface ChartProps {
   format(v: number): string;
   /** The window shown, ending now (ms). */
   windowMs: number;
+  /** Said while there is no sample yet. */
+  empty: string;
   now: number;
 }
 
@@ -29,13 +31,13 @@ export function Chart(p: ChartProps) {
   const max = values.length ? Math.max(...values) : undefined;
   const minutes = Math.round(p.windowMs / 60_000);
   const summary = newest === undefined
-    ? `${p.title}: no samples yet`
+    ? `${p.title}: ${p.empty}`
     : `${p.title} over the last ${minutes} minutes: now ${p.format(newest)}, highest ${p.format(max!)}${p.limit ? `, ${p.limitLabel ?? 'limit'} ${p.format(p.limit)}` : ''}`;
   return (
     <figure class="chart">
       <figcaption>
         <span class="chart-title">{p.title}</span>
-        <span class="chart-now">{newest === undefined ? 'no samples yet' : p.format(newest)}</span>
+        <span class="chart-now">{newest === undefined ? p.empty : p.format(newest)}</span>
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={summary}>
         <title>{summary}</title>

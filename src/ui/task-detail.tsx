@@ -174,6 +174,7 @@ function Charts({ t, now, coreMhz }: { t: TaskView; now: number; coreMhz?: numbe
   const limitMb = t.resources.memoryMaxMB ?? t.resources.memoryMB;
   const memLimit = series?.memoryLimitBytes ?? (limitMb ? limitMb * MiB : undefined);
   const enforced = series?.memoryLimitBytes !== undefined;
+  const empty = !isLive(t) ? 'not running' : series ? `first sample within ${Math.round(series.intervalMs / 1000)} s` : 'loading…';
   return (
     <div class="charts">
       <Chart
@@ -184,6 +185,7 @@ function Charts({ t, now, coreMhz }: { t: TaskView; now: number; coreMhz?: numbe
         format={(v) => formatPercent(v)}
         windowMs={windowMs}
         now={now}
+        empty={empty}
       />
       <Chart
         title="Memory"
@@ -193,6 +195,7 @@ function Charts({ t, now, coreMhz }: { t: TaskView; now: number; coreMhz?: numbe
         format={formatBytes}
         windowMs={windowMs}
         now={now}
+        empty={empty}
       />
     </div>
   );

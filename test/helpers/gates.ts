@@ -6,6 +6,7 @@
  *   if (!requireRoot(t)) return;
  */
 import type { TestContext } from 'node:test';
+import { existsSync } from 'node:fs';
 import { platform } from '../../src/platform.js';
 
 function gate(t: TestContext, met: boolean, reason: string, ciHint: string): boolean {
@@ -50,4 +51,15 @@ export function requireGit(t: TestContext): boolean {
 
 export function requireFlock(t: TestContext): boolean {
   return gate(t, platform().which('flock') !== undefined, 'requires flock (util-linux) on PATH', 'CI must install util-linux');
+}
+
+/** Where the web page tests find Chromium: TEND_CHROMIUM, else Debian's `chromium` package. */
+export function chromiumPath(): string | undefined {
+  const p = process.env.TEND_CHROMIUM || '/usr/bin/chromium';
+  return existsSync(p) ? p : platform().which('chromium');
+}
+
+/** A Chromium to drive the web page in (Debian's `chromium` package; .ci/run installs it). */
+export function requireChromium(t: TestContext): boolean {
+  return gate(t, chromiumPath() !== undefined, 'requires chromium (/usr/bin/chromium or TEND_CHROMIUM)', 'CI must install Debian\'s chromium package');
 }

@@ -108,3 +108,20 @@ test('stats sampler: a failed read keeps what was sampled', async () => {
   assert.equal(sampler.latest().tasks.a.cpuPercent, 7);
   sampler.close();
 });
+
+test('stats sampler: a reader looking at a task without samples gets one now, no sooner than minGapMs after the last', async () => {
+  const s = setup();
+  s.set({ a: 1 });
+  await s.sampler.touch();
+  s.set({ a: 1, b: 2 });
+  await s.sampler.touch('b');
+  assert.equal(s.reads(), 1, 'within minGapMs of the last sample: none taken');
+  assert.deepEqual(s.sampler.series('b').samples, []);
+  s.advance(2000);
+  await s.sampler.touch('b');
+  assert.equal(s.reads(), 2);
+  assert.deepEqual(s.sampler.series('b').samples.map((x) => x.cpuPercent), [2]);
+  await s.sampler.touch('b');
+  assert.equal(s.reads(), 2, 'a task with samples waits for the next tick');
+  s.sampler.close();
+});
