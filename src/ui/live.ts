@@ -17,6 +17,8 @@ const REFRESH_GAP_MS = 400;
 const PLAN_GAP_MS = 2000;
 /** A refresh of everything even when no event came. */
 const SLOW_REFRESH_MS = 30_000;
+/** After the last event (and while something stops), one more look: what follows an event may come without one. */
+const SETTLE_MS = 1000;
 /** Events kept for the task views. */
 const EVENTS_KEPT = 500;
 
@@ -70,7 +72,14 @@ export class Live {
   readonly #taskListeners = new Set<(e: TaskEvent) => void>();
   #stop = new AbortController();
   #lastSeq = 0;
-  readonly #jobs = new Coalesced(REFRESH_GAP_MS, () => this.#load('/v1/jobs', (jobs: JobView[]) => ({ jobs, loaded: true })));
+  readonly #jobs = new Coalesced(REFRESH_GAP_MS, () =>
+    this.#load('/v1/jobs', (jobs: JobView[]) => {
+      // Stopping ends with no event of its own (the record goes once torn down): look again shortly.
+      if (jobs.some((j) => j.status === 'stopping' || j.tasks.some((t) => t.state === 'stopping'))) this.#again(SETTLE_MS);
+      return { jobs, loaded: true };
+    }),
+  );
+  #settleTimer: number | undefined;
   readonly #plan = new Coalesced(PLAN_GAP_MS, () => this.#load('/v1/plan', (plan: Plan) => ({ plan })));
   #slowTimer: number | undefined;
   #samplesTimer: number | undefined;
@@ -103,8 +112,15 @@ export class Live {
     void this.#pollSamples();
   }
 
+  /** One refresh of the jobs `ms` from now (re-armed by each call). */
+  #again(ms: number): void {
+    window.clearTimeout(this.#settleTimer);
+    this.#settleTimer = window.setTimeout(() => this.#jobs.ask(), ms);
+  }
+
   stop(): void {
     this.#stop.abort();
+    window.clearTimeout(this.#settleTimer);
     this.#jobs.cancel();
     this.#plan.cancel();
     window.clearInterval(this.#slowTimer);
@@ -181,6 +197,7 @@ export class Live {
     for (const fn of this.#taskListeners) fn(e);
     this.#jobs.ask();
     this.#plan.ask();
+    this.#again(SETTLE_MS);
   }
 
   /** The sampler's newest figures, at its interval, while the tab is visible. */
