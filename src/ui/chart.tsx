@@ -20,12 +20,14 @@ export interface ChartProps {
 
 const W = 300;
 const H = 80;
+const PAD = 3;
 
 export function Chart(p: ChartProps) {
   const values = p.points.map(([, v]) => v);
   const top = Math.max(p.limit ?? 0, ...values, 1e-9) * 1.1;
-  const x = (t: number) => W - ((p.now - t) / p.windowMs) * W;
-  const y = (v: number) => H - (v / top) * H;
+  // A few pixels inside the box, so that the newest point and a line at the top stay whole.
+  const x = (t: number) => W - PAD - ((p.now - t) / p.windowMs) * (W - 2 * PAD);
+  const y = (v: number) => H - PAD - (v / top) * (H - 2 * PAD);
   const line = p.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const newest = values[values.length - 1];
   const max = values.length ? Math.max(...values) : undefined;
@@ -43,7 +45,8 @@ export function Chart(p: ChartProps) {
         <title>{summary}</title>
         {p.limit ? <line class="chart-limit" x1="0" x2={W} y1={y(p.limit)} y2={y(p.limit)} /> : null}
         {p.points.length > 1 ? <polyline class="chart-line" points={line} /> : null}
-        {p.points.length === 1 ? <circle class="chart-dot" cx={x(p.points[0][0])} cy={y(p.points[0][1])} r="2.5" /> : null}
+        {/* One sample: a dot (a line of no length with round caps keeps round in a stretched box). */}
+        {p.points.length === 1 ? <line class="chart-dot" x1={x(p.points[0][0])} x2={x(p.points[0][0])} y1={y(p.points[0][1])} y2={y(p.points[0][1])} /> : null}
       </svg>
       <div class="chart-axis" aria-hidden="true">
         <span>{minutes} min ago</span>

@@ -165,7 +165,7 @@ test('web page: a task view shows live output, stdout and stderr', async (t) => 
   // Its memory from the agent's sampler, drawn.
   const memory = p.locator('figure.chart', { hasText: 'Memory' });
   await waitFor(async () => /\d (KiB|MiB)$/.test((await memory.locator('.chart-now').textContent()) ?? ''), { what: 'a memory sample on the chart', timeoutMs: 10_000, intervalMs: 100 });
-  assert.equal(await memory.locator('circle.chart-dot, polyline.chart-line').count(), 1);
+  assert.equal(await memory.locator('.chart-dot, .chart-line').count(), 1);
   await p.getByRole('button', { name: 'stdout' }).click();
   await waitFor(async () => (await ticks()).length > 0, { what: 'stdout again', timeoutMs: 10_000 });
   await shot(p, '3-task-view', t);
