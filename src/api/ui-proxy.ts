@@ -17,7 +17,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseListenAddress } from './address.js';
+import { parseListenAddress, type TcpAddress } from './address.js';
 import { TendError } from '../errors.js';
 
 export interface UiProxyOptions {
@@ -58,7 +58,12 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
 }
 
 export async function startUiProxy(o: UiProxyOptions): Promise<UiProxy> {
-  const target = parseListenAddress(o.listen ?? '127.0.0.1:0');
+  let target: TcpAddress;
+  try {
+    target = parseListenAddress(o.listen ?? '127.0.0.1:0');
+  } catch (err) {
+    throw new TendError('E_BAD_REQUEST', `invalid -listen "${o.listen}": expected a loopback HOST:PORT such as 127.0.0.1:8080 (port 0: a free one); the proxy must not be reachable from other machines`, { cause: err });
+  }
   let login: string | undefined = secret();
   const session = secret();
 

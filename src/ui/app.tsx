@@ -5,6 +5,7 @@
  * refuses the token (401), the token form instead.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { TaskView } from '../api/api.js';
 import type { SortKey, SortOrder, Snapshot } from './ui.js';
 import { Live } from './live.js';
 import { hasToken, setToken } from './api.js';
@@ -120,12 +121,18 @@ export function App() {
           </div>
           <div class={selected ? 'split' : undefined}>
             <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} now={now} />
-            {selected ? <TaskDetail key={selected} id={selected} live={live} now={now} coreMhz={coreMhz} onClose={close} /> : null}
+            {selected ? <TaskDetail key={selected} id={selected} seen={seenOf(tasks, selected)} live={live} now={now} coreMhz={coreMhz} onClose={close} /> : null}
           </div>
         </section>
       </main>
     </>
   );
+}
+
+/** What the table shows of a task, as one string: when it changes, the task's view reloads. */
+function seenOf(tasks: TaskView[], id: string): string {
+  const t = tasks.find((x) => x.id === id);
+  return t ? `${t.state} ${t.restarts} ${t.pid ?? ''} ${t.startedAt ?? ''}` : 'gone';
 }
 
 /** Back to the table: the fragment goes, the history entry stays. */

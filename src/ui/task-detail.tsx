@@ -16,6 +16,8 @@ const LOG_LINES = 1000;
 
 export interface TaskDetailProps {
   id: string;
+  /** What the tasks table knows of the task (state, restarts, pid), or "gone": a change reloads the view. */
+  seen: string;
   live: Live;
   now: number;
   coreMhz?: number;
@@ -27,6 +29,7 @@ export function TaskDetail(p: TaskDetailProps) {
   const [gone, setGone] = useState<string | undefined>();
   const heading = useRef<HTMLHeadingElement>(null);
 
+  const reload = useRef<() => void>(() => {});
   useEffect(() => {
     setView(undefined);
     setGone(undefined);
@@ -55,6 +58,7 @@ export function TaskDetail(p: TaskDetailProps) {
       }
     };
     void load();
+    reload.current = () => void load();
     const off = p.live.onEvent((e) => {
       if (e.task === p.id) void load();
     });
@@ -63,6 +67,13 @@ export function TaskDetail(p: TaskDetailProps) {
       off();
     };
   }, [p.id]);
+  // The table saw the task change (or go) without an event of it: look again.
+  const lastSeen = useRef(p.seen);
+  useEffect(() => {
+    if (lastSeen.current === p.seen) return;
+    lastSeen.current = p.seen;
+    reload.current();
+  }, [p.seen]);
 
   return (
     <section class="detail" aria-labelledby="detail-title">

@@ -104,6 +104,40 @@ async function shot(p: Page, name: string, t: import('node:test').TestContext): 
   t.diagnostic(`screenshot: ${file}`);
 }
 
+/** Text on the page whose contrast with what is behind it is below 4.5:1 (WCAG AA), as `tag.class: ratio "text"`. */
+function lowContrast(p: Page): Promise<string[]> {
+  return p.evaluate(() => {
+    type Rgba = { r: number; g: number; b: number; a: number };
+    const parse = (c: string): Rgba | undefined => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return undefined;
+      const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = (c: Rgba) => {
+      const f = (v: number) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+    };
+    const behind = (el: Element): Rgba => {
+      for (let e: Element | null = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const out: string[] = [];
+    for (const el of document.querySelectorAll('body *')) {
+      if (![...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent?.trim())) continue;
+      const st = getComputedStyle(el);
+      if (st.display === 'none' || st.visibility === 'hidden' || el.closest('.sr-only')) continue;
+      const [hi, lo] = [lum(parse(st.color)!), lum(behind(el))].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5) out.push(`${el.tagName.toLowerCase()}.${el.className}: ${ratio.toFixed(2)} "${el.textContent?.trim().slice(0, 30)}"`);
+    }
+    return out;
+  });
+}
+
 const row = (p: Page, id: string) => p.locator(`tr[data-task="${id}"]`);
 const cell = (p: Page, id: string, field: string) => row(p, id).locator(`[data-field="${field}"]`);
 
@@ -168,6 +202,7 @@ test('web page: a task view shows live output, stdout and stderr', async (t) => 
   assert.equal(await memory.locator('.chart-dot, .chart-line').count(), 1);
   await p.getByRole('button', { name: 'stdout' }).click();
   await waitFor(async () => (await ticks()).length > 0, { what: 'stdout again', timeoutMs: 10_000 });
+  assert.deepEqual(await lowContrast(p), [], 'text contrast, light');
   await shot(p, '3-task-view', t);
   await p.keyboard.press('Escape');
   await p.locator('section.detail').waitFor({ state: 'detached' });
@@ -246,6 +281,10 @@ test('web page: on a phone, in the dark, it fits the screen', async (t) => {
   assert.ok(overflow <= 0, `no sideways scrolling of the page (${overflow} px too wide)`);
   const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   assert.equal(bg, 'rgb(13, 17, 23)', 'dark colours');
+  await row(p, WEB).getByRole('link').click();
+  await p.locator('pre.log').getByText('tick').first().waitFor({ timeout: 10_000 });
+  assert.deepEqual(await lowContrast(p), [], 'text contrast, dark');
+  assert.ok((await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, 'a task fits the screen too');
   await shot(p, '6-phone-dark', t);
   await p.context().close();
 });
