@@ -129,9 +129,13 @@ function markersOf(pid: number): string[] {
 const MARKER_PREFIX = Buffer.from(`${MARKER}=`);
 
 /**
- * `findTaskProcs` for many tasks in one walk of /proc (each pid's stat read
- * once, its environ at most once), with the same rules: the cost is one scan
- * whatever the number of tasks, where a scan per task grows with the square.
+ * `findTaskProcs` for many tasks in one walk of /proc, for stats: the cost is
+ * one walk whatever the number of tasks, where a walk per task grows with the
+ * square. Each pid's stat is read once; its environ only when its group is
+ * not a task's proven one (a member of a proven group counts for that task
+ * whatever it carries: a process cannot leave its session, so it cannot join
+ * another task's group; findTaskProcs would also count it for a task whose
+ * marker it carries).
  */
 export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, TaskProcs> {
   const byId = new Map<string, ProcScope>();
@@ -146,12 +150,23 @@ export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, Tas
   }
   const found = new Map<string, { marked: number[]; members: number[]; proven: boolean; wrapperAlive: boolean }>();
   for (const s of scopes) found.set(s.id, { marked: [], members: [], proven: false, wrapperAlive: false });
+  // First: every process's stat, and which wrappers run (with their start time, as isAlive).
+  const procs: [number, StatFields][] = [];
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const st = readStatFields(pid);
     if (!st || st.state === 'Z' || st.state === 'X') continue;
-    // A task's wrapper runs when its start time matches (isAlive); it is never one of the task's pids.
+    procs.push([pid, st]);
     for (const s of byWrapper.get(pid) ?? []) if (st.startTime === s.wrapperStartTime) found.get(s.id)!.wrapperAlive = true;
+  }
+  // Then: members of groups whose wrapper runs need no environ; the others are found by their marker.
+  for (const [pid, st] of procs) {
+    const groups = (byPgid.get(st.pgrp) ?? []).filter((s) => pid !== s.wrapperPid);
+    const live = groups.filter((s) => found.get(s.id)!.wrapperAlive);
+    if (live.length) {
+      for (const s of live) found.get(s.id)!.members.push(pid);
+      continue;
+    }
     const markedFor = new Set<string>();
     if (st.startTime >= oldest) {
       for (const id of markersOf(pid)) {
@@ -165,10 +180,7 @@ export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, Tas
         if (st.pgrp === s.pgid) f.proven = true;
       }
     }
-    for (const s of byPgid.get(st.pgrp) ?? []) {
-      if (pid === s.wrapperPid || markedFor.has(s.id)) continue;
-      found.get(s.id)!.members.push(pid);
-    }
+    for (const s of groups) if (!markedFor.has(s.id)) found.get(s.id)!.members.push(pid);
   }
   const out = new Map<string, TaskProcs>();
   for (const s of scopes) {
@@ -243,12 +255,9 @@ export function sampleProcs(pids: readonly number[]): { rssBytes: number; userTi
     count++;
     userTicks += st.utime;
     systemTicks += st.stime;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) rssBytes += Number(m[1]) * 1024;
-    } catch {
-      /* exited meanwhile */
-    }
+    const status = readProcFile(`/proc/${pid}/status`);
+    const m = status && /VmRSS:\s+(\d+) kB/.exec(status.toString('latin1'));
+    if (m) rssBytes += Number(m[1]) * 1024;
   }
   return { rssBytes, userTicks, systemTicks, count };
 }

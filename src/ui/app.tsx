@@ -18,15 +18,6 @@ import { taskOfHash } from './format.js';
 /** Columns whose first click sorts the largest first. */
 const LARGEST_FIRST = new Set<SortKey>(['restarts', 'cpu', 'memory']);
 
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = window.setInterval(() => setNow(Date.now()), everyMs);
-    return () => window.clearInterval(t);
-  }, [everyMs]);
-  return now;
-}
-
 export function App() {
   const live = useMemo(() => new Live(), []);
   const [snap, setSnap] = useState<Snapshot>(live.snapshot);
@@ -35,8 +26,6 @@ export function App() {
   const [state, setState] = useState<StateFilter>('all');
   const [sort, setSort] = useState<SortOrder>({ key: 'task', descending: false });
   const tasks = useMemo(() => snap.jobs.flatMap((j) => j.tasks), [snap.jobs]);
-  // Uptimes tick every second; with hundreds of rows, every ten.
-  const now = useNow(tasks.length > 300 ? 10_000 : 1000);
 
   useEffect(() => {
     const off = live.subscribe(setSnap);
@@ -98,7 +87,7 @@ export function App() {
       ) : null}
       <main>
         <div class="overview">
-          {snap.node ? <NodePanel node={snap.node} now={now} /> : null}
+          {snap.node ? <NodePanel node={snap.node} /> : null}
           <PlanPanel plan={snap.plan} />
         </div>
         <section class="tasks-section" aria-labelledby="tasks-title">
@@ -120,8 +109,8 @@ export function App() {
             </div>
           </div>
           <div class={selected ? 'split' : undefined}>
-            <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} now={now} />
-            {selected ? <TaskDetail key={selected} id={selected} seen={seenOf(tasks, selected)} live={live} now={now} coreMhz={coreMhz} onClose={close} /> : null}
+            <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} />
+            {selected ? <TaskDetail key={selected} id={selected} seen={seenOf(tasks, selected)} live={live} coreMhz={coreMhz} onClose={close} /> : null}
           </div>
         </section>
       </main>

@@ -7,7 +7,7 @@
  * agent's sampler (`/v1/samples`), polled at its own interval while the tab
  * is visible.
  */
-import type { JobView, NodeView, Plan, SamplesView, TaskEvent } from '../api/api.js';
+import type { JobView, NodeView, Plan, SamplesView, TaskEvent, TaskView } from '../api/api.js';
 import type { Snapshot } from './ui.js';
 import { ApiError, Unauthorized, getJson, streamLines } from './api.js';
 
@@ -19,8 +19,6 @@ const PLAN_GAP_MS = 2000;
 const SLOW_REFRESH_MS = 30_000;
 /** After the last event (and while something stops), one more look: what follows an event may come without one. */
 const SETTLE_MS = 1000;
-/** Events kept for the task views. */
-const EVENTS_KEPT = 500;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -67,7 +65,9 @@ class Coalesced {
 }
 
 export class Live {
-  #snap: Snapshot = { connection: 'connecting', jobs: [], loaded: false, events: [] };
+  #snap: Snapshot = { connection: 'connecting', jobs: [], loaded: false };
+  /** The tasks as last received, by id, with their JSON: an unchanged task keeps its object (the table skips its row). */
+  #known = new Map<string, { json: string; task: TaskView }>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
   readonly #taskListeners = new Set<(e: TaskEvent) => void>();
   #stop = new AbortController();
@@ -76,7 +76,7 @@ export class Live {
     this.#load('/v1/jobs', (jobs: JobView[]) => {
       // Stopping ends with no event of its own (the record goes once torn down): look again shortly.
       if (jobs.some((j) => j.status === 'stopping' || j.tasks.some((t) => t.state === 'stopping'))) this.#again(SETTLE_MS);
-      return { jobs, loaded: true };
+      return { jobs: this.#reuse(jobs), loaded: true };
     }),
   );
   #settleTimer: number | undefined;
@@ -105,11 +105,18 @@ export class Live {
   start(): void {
     this.#stop = new AbortController();
     this.#set({ connection: 'connecting', error: undefined });
-    this.#refreshAll();
+    void this.#load('/v1/node', (node: NodeView) => ({ node }));
+    // The rows first: the figures (a sample of every task) and the plan (a diff of every task) cost the agent more.
+    this.#jobs.ask();
+    const first = this.subscribe((snap) => {
+      if (!snap.loaded) return;
+      first();
+      this.#plan.ask();
+      void this.#pollSamples();
+    });
     void this.#follow(this.#stop.signal);
     this.#slowTimer = window.setInterval(() => this.#refreshAll(), SLOW_REFRESH_MS);
     document.addEventListener('visibilitychange', this.#onVisible);
-    void this.#pollSamples();
   }
 
   /** One refresh of the jobs `ms` from now (re-armed by each call). */
@@ -126,6 +133,22 @@ export class Live {
     window.clearInterval(this.#slowTimer);
     window.clearTimeout(this.#samplesTimer);
     document.removeEventListener('visibilitychange', this.#onVisible);
+  }
+
+  /** The jobs with each task that did not change since the last refresh as the same object. */
+  #reuse(jobs: JobView[]): JobView[] {
+    const known = new Map<string, { json: string; task: TaskView }>();
+    for (const j of jobs) {
+      j.tasks = j.tasks.map((t) => {
+        const json = JSON.stringify(t);
+        const before = this.#known.get(t.id);
+        const task = before?.json === json ? before.task : t;
+        known.set(t.id, { json, task });
+        return task;
+      });
+    }
+    this.#known = known;
+    return jobs;
   }
 
   #set(patch: Partial<Snapshot>): void {
@@ -161,14 +184,17 @@ export class Live {
   /** The event stream, resumed after the last event seen whenever it drops. */
   async #follow(signal: AbortSignal): Promise<void> {
     let backoff = 500;
+    let opened = false;
     while (!signal.aborted) {
-      const after = this.#lastSeq ? `after=${this.#lastSeq}` : 'limit=100';
+      // The first time, only the newest event (where to resume from): the rest is in the jobs already.
+      const after = this.#lastSeq ? `after=${this.#lastSeq}` : 'limit=1';
       try {
         const open = () => {
           backoff = 500;
           this.#set({ connection: 'live', error: undefined });
           // What changed while the stream was down.
-          if (this.#lastSeq) this.#refreshAll();
+          if (opened) this.#refreshAll();
+          opened = true;
         };
         for await (const line of streamLines(`/v1/events?follow=1&${after}`, signal, open)) {
           if (!line.trim()) continue;
@@ -191,9 +217,6 @@ export class Live {
   #event(e: TaskEvent): void {
     if (e.seq <= this.#lastSeq) return;
     this.#lastSeq = e.seq;
-    const events = this.#snap.events.length >= EVENTS_KEPT ? this.#snap.events.slice(-EVENTS_KEPT + 1) : this.#snap.events.slice();
-    events.push(e);
-    this.#set({ events });
     for (const fn of this.#taskListeners) fn(e);
     this.#jobs.ask();
     this.#plan.ask();

@@ -7,8 +7,10 @@ import type { NodeInfo } from './ui.js';
 import { clockTime, formatBytes, formatRelative, parseTime } from './format.js';
 import { formatCpuList, formatLogsDropped } from '../cli/format/node.js';
 import { plain } from './format.js';
+import { useNow } from './tick.js';
 
-export function NodePanel({ node, now }: { node: NodeInfo; now: number }) {
+export function NodePanel({ node }: { node: NodeInfo }) {
+  const now = useNow(10_000);
   const drivers = Object.entries(node.drivers).sort(([a], [b]) => a.localeCompare(b));
   const disk = node.disk;
   const used = disk && disk.totalBytes > 0 ? 1 - disk.freeBytes / disk.totalBytes : undefined;

@@ -9,6 +9,7 @@ import type { SampleSeries, TaskView } from '../api/api.js';
 import type { Live } from './live.js';
 import { ApiError, getJson, streamText, taskPath } from './api.js';
 import { Chart } from './chart.js';
+import { useNow } from './tick.js';
 import { MiB, clockTime, describeExit, formatBytes, formatPercent, formatRelative, formatSince, formatSpec, isLive, parseTime, plain, taskNote, tone } from './format.js';
 
 /** Lines of output kept on the page. */
@@ -19,12 +20,12 @@ export interface TaskDetailProps {
   /** What the tasks table knows of the task (state, restarts, pid), or "gone": a change reloads the view. */
   seen: string;
   live: Live;
-  now: number;
   coreMhz?: number;
   onClose(): void;
 }
 
 export function TaskDetail(p: TaskDetailProps) {
+  const now = useNow(1000);
   const [view, setView] = useState<TaskView | undefined>();
   const [gone, setGone] = useState<string | undefined>();
   const heading = useRef<HTMLHeadingElement>(null);
@@ -87,10 +88,10 @@ export function TaskDetail(p: TaskDetailProps) {
       </header>
       {gone ? <p class="notice">This task is not on the node any more. {gone}</p> : null}
       {!view && !gone ? <p class="muted">Loading…</p> : null}
-      {view ? <Summary t={view} now={p.now} /> : null}
-      {view ? <Charts t={view} now={p.now} coreMhz={p.coreMhz} /> : null}
+      {view ? <Summary t={view} now={now} /> : null}
+      {view ? <Charts t={view} now={now} coreMhz={p.coreMhz} /> : null}
       <Logs id={p.id} />
-      {view ? <Events t={view} now={p.now} /> : null}
+      {view ? <Events t={view} now={now} /> : null}
       {view?.spec ? (
         <details class="spec">
           <summary>Spec, as the job file gives it</summary>

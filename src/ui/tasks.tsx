@@ -5,9 +5,11 @@
  * (`group[index]/task`). Filter by text and state; sort by any column (jobs
  * follow the order of their first task).
  */
+import { Component } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { JobView, SamplesView, TaskView } from '../api/api.js';
 import type { SortKey, SortOrder } from './ui.js';
+import { useNow } from './tick.js';
 import { MiB, compareTasks, formatBytes, formatDiagnostic, formatPercent, formatPort, formatSince, groupLabel, isLive, plain, taskHash, taskLabel, taskNote, tone } from './format.js';
 
 export type StateFilter = 'all' | 'attention' | 'running' | 'pending' | 'restarting' | 'failed' | 'complete' | 'dead';
@@ -25,6 +27,9 @@ export const STATE_FILTERS: [StateFilter, string][] = [
 
 interface Row {
   t: TaskView;
+  /** What it was made from: an unchanged task with the same sample keeps its row (and the row is not rendered again). */
+  sample?: SamplesView['tasks'][string];
+  coreMhz?: number;
   cpu?: number;
   /** The share of a core the task reserves (`cpu` MHz over the core's MHz), in percent. */
   cpuReserved?: number;
@@ -88,7 +93,6 @@ export interface TasksTableProps {
   sort: SortOrder;
   onSort(key: SortKey): void;
   selected?: string;
-  now: number;
 }
 
 interface JobBlock {
@@ -129,17 +133,25 @@ function arrange(p: TasksTableProps): JobBlock[] {
   return [...blocks.values(), ...quiet];
 }
 
+const rows = new WeakMap<TaskView, Row>();
+
 function row(t: TaskView, p: TasksTableProps): Row {
   const s = isLive(t) ? p.samples?.tasks[t.id] : undefined;
+  const before = rows.get(t);
+  if (before && before.sample === s && before.coreMhz === p.coreMhz) return before;
   const limitMb = t.resources.memoryMaxMB ?? t.resources.memoryMB;
-  return {
+  const r: Row = {
     t,
+    sample: s,
+    coreMhz: p.coreMhz,
     cpu: s?.cpuPercent,
     cpuReserved: p.coreMhz ? (t.resources.cpu / p.coreMhz) * 100 : undefined,
     mem: s?.memoryBytes,
     memLimit: s?.memoryLimitBytes ?? (limitMb ? limitMb * MiB : undefined),
     memEnforced: s?.memoryLimitBytes !== undefined,
   };
+  rows.set(t, r);
+  return r;
 }
 
 const COLUMNS: { key?: SortKey; label: string; cls?: string }[] = [
@@ -157,6 +169,8 @@ const COLUMNS: { key?: SortKey; label: string; cls?: string }[] = [
 export function TasksTable(p: TasksTableProps) {
   const blocks = useMemo(() => arrange(p), [p.jobs, p.samples, p.filter, p.state, p.sort, p.coreMhz]);
   const count = blocks.reduce((n, b) => n + b.rows.length, 0);
+  // Uptimes tick every second; with hundreds of rows, every ten.
+  const tickMs = count > 300 ? 10_000 : 1000;
   return (
     <div class="table-wrap" role="region" aria-label="Tasks" tabIndex={0}>
       <table class="tasks">
@@ -182,7 +196,7 @@ export function TasksTable(p: TasksTableProps) {
           </tr>
         </thead>
         {blocks.map((b) => (
-          <JobRows key={b.job.id} block={b} now={p.now} selected={p.selected} />
+          <JobRows key={b.job.id} block={b} tickMs={tickMs} selected={p.selected} />
         ))}
       </table>
       {!blocks.length ? <p class="empty">{p.jobs.length ? 'No task matches the filter.' : 'No jobs: drop a job file into the jobs dir.'}</p> : null}
@@ -190,7 +204,7 @@ export function TasksTable(p: TasksTableProps) {
   );
 }
 
-function JobRows({ block, now, selected }: { block: JobBlock; now: number; selected?: string }) {
+function JobRows({ block, tickMs, selected }: { block: JobBlock; tickMs: number; selected?: string }) {
   const { job, rows } = block;
   const showWhy = job.reason || job.diagnostics?.length;
   return (
@@ -212,16 +226,43 @@ function JobRows({ block, now, selected }: { block: JobBlock; now: number; selec
         </th>
       </tr>
       {rows.map((r) => (
-        <TaskRow key={r.t.id} r={r} now={now} selected={selected === r.t.id} />
+        <TaskRow key={r.t.id} r={r} tickMs={tickMs} selected={selected === r.t.id} />
       ))}
     </tbody>
   );
 }
 
-function TaskRow({ r, now, selected }: { r: Row; now: number; selected: boolean }) {
+interface TaskRowProps {
+  r: Row;
+  tickMs: number;
+  selected: boolean;
+}
+
+/** Rendered again only when its row changed; the cells that show durations tick by themselves. */
+class TaskRow extends Component<TaskRowProps> {
+  override shouldComponentUpdate(next: TaskRowProps): boolean {
+    return next.r !== this.props.r || next.selected !== this.props.selected || next.tickMs !== this.props.tickMs;
+  }
+
+  override render() {
+    return taskRow(this.props);
+  }
+}
+
+/** The state's details ("exit 1 12s ago; restarting in 3s"), kept current. */
+function Note({ t, tickMs }: { t: TaskView; tickMs: number }) {
+  const note = taskNote(t, useNow(tickMs), plain);
+  return note !== '-' ? <div class="note">{note}</div> : null;
+}
+
+function Uptime({ t, tickMs }: { t: TaskView; tickMs: number }) {
+  const now = useNow(tickMs);
+  return <>{formatSince(t.startedAt, now)}</>;
+}
+
+function taskRow({ r, tickMs, selected }: TaskRowProps) {
   const t = r.t;
   const live = isLive(t);
-  const note = taskNote(t, now, plain);
   const checks = t.checks ?? [];
   const passing = checks.filter((c) => c.status === 'passing').length;
   const worst = checks.find((c) => c.status === 'critical') ?? checks.find((c) => c.status === 'warning');
@@ -235,13 +276,13 @@ function TaskRow({ r, now, selected }: { r: Row; now: number; selected: boolean 
       </td>
       <td data-field="state">
         <span class={`badge ${tone(t.state)}`}>{t.state}</span>
-        {note !== '-' ? <div class="note">{note}</div> : null}
+        <Note t={t} tickMs={tickMs} />
       </td>
       <td class="num wide-only" data-field="pid">
         {live && t.pid ? t.pid : '–'}
       </td>
       <td class="num" data-field="uptime">
-        {live ? formatSince(t.startedAt, now) : '–'}
+        {live ? <Uptime t={t} tickMs={tickMs} /> : '–'}
       </td>
       <td class={`num${t.restarts ? ' warn' : ''}`} data-field="restarts">
         {t.restarts}

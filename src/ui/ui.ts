@@ -17,7 +17,7 @@
  * Shapes are the API's (src/api/api.ts); text formatting is shared with
  * tendctl (src/cli/format/, pure functions).
  */
-import type { JobView, NodeView, Plan, SamplesView, TaskEvent } from '../api/api.js';
+import type { JobView, NodeView, Plan, SamplesView } from '../api/api.js';
 
 /**
  * The jobs dir's Git revision, when the agent reports it (`NodeView.jobsRevision`: a newer agent;
@@ -45,8 +45,6 @@ export interface Snapshot {
   loaded: boolean;
   plan?: Plan;
   samples?: SamplesView;
-  /** The newest events, oldest first (bounded). */
-  events: TaskEvent[];
 }
 
 export type SortKey = 'task' | 'state' | 'pid' | 'uptime' | 'restarts' | 'cpu' | 'memory';
