@@ -137,7 +137,7 @@ const MARKER_PREFIX = Buffer.from(`${MARKER}=`);
  * another task's group; findTaskProcs would also count it for a task whose
  * marker it carries).
  */
-export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, TaskProcs> {
+export function findManyTaskProcs(scopes: readonly ProcScope[], seen?: Map<number, CpuTicks>): Map<string, TaskProcs> {
   const byId = new Map<string, ProcScope>();
   const byPgid = new Map<number, ProcScope[]>();
   const byWrapper = new Map<number, ProcScope[]>();
@@ -157,6 +157,7 @@ export function findManyTaskProcs(scopes: readonly ProcScope[]): Map<string, Tas
     const st = readStatFields(pid);
     if (!st || st.state === 'Z' || st.state === 'X') continue;
     procs.push([pid, st]);
+    seen?.set(pid, st);
     for (const s of byWrapper.get(pid) ?? []) if (st.startTime === s.wrapperStartTime) found.get(s.id)!.wrapperAlive = true;
   }
   // Then: members of groups whose wrapper runs need no environ; the others are found by their marker.
@@ -243,14 +244,23 @@ export interface CpuSample {
   ticks: number;
 }
 
-/** Sum of RSS (bytes) and cpu ticks (user, system) of `pids`. */
-export function sampleProcs(pids: readonly number[]): { rssBytes: number; userTicks: number; systemTicks: number; count: number } {
+/** A process's cpu time so far, in clock ticks. */
+export interface CpuTicks {
+  utime: number;
+  stime: number;
+}
+
+/**
+ * Sum of RSS (bytes) and cpu ticks (user, system) of `pids`. `seen`: ticks just read for these
+ * pids (findManyTaskProcs), not read again.
+ */
+export function sampleProcs(pids: readonly number[], seen?: ReadonlyMap<number, CpuTicks>): { rssBytes: number; userTicks: number; systemTicks: number; count: number } {
   let rssBytes = 0;
   let userTicks = 0;
   let systemTicks = 0;
   let count = 0;
   for (const pid of pids) {
-    const st = readStatFields(pid);
+    const st = seen?.get(pid) ?? readStatFields(pid);
     if (!st) continue;
     count++;
     userTicks += st.utime;

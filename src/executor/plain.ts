@@ -30,7 +30,7 @@ import type { DriverAvailability, DriverName, ExecOptions, ExecSession, Executor
 import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
-import { findManyTaskProcs, findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
+import { findManyTaskProcs, findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
 import { onTerminal } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
@@ -251,17 +251,18 @@ class PlainExecutor implements Executor {
         /* not a plain handle: no stats, as stats() would throw */
       }
     }
-    const procs = findManyTaskProcs(scopes);
+    const seen = new Map<number, CpuTicks>();
+    const procs = findManyTaskProcs(scopes, seen);
     const out = new Map<string, TaskStats>();
     for (const h of handles) {
       const p = procs.get(h.id);
-      if (p) out.set(h.id, this.#statsOf(h, p.pids));
+      if (p) out.set(h.id, this.#statsOf(h, p.pids, seen));
     }
     return out;
   }
 
-  #statsOf(handle: TaskHandle, pids: readonly number[]): TaskStats {
-    const s = sampleProcs(pids);
+  #statsOf(handle: TaskHandle, pids: readonly number[], seen?: ReadonlyMap<number, CpuTicks>): TaskStats {
+    const s = sampleProcs(pids, seen);
     const ticks = s.userTicks + s.systemTicks;
     const hz = platform().clockTicks;
     const now = Date.now();

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { findManyTaskProcs, findTaskProcs, MARKER, startTicks, type ProcScope } from '../../../src/executor/plain-procs.js';
+import { findManyTaskProcs, findTaskProcs, MARKER, sampleProcs, startTicks, type CpuTicks, type ProcScope } from '../../../src/executor/plain-procs.js';
 import { requireLinux } from '../../helpers/gates.js';
 import { platform } from '../../../src/platform.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -63,4 +63,21 @@ test('findManyTaskProcs: finds what findTaskProcs finds, task by task, in one wa
   assert.ok(!many.get('a')!.pids.includes(a.pid!), 'the wrapper is not a task process');
   assert.deepEqual(many.get('c')!.pids, []);
   assert.deepEqual(many.get('gone')!, { pids: [], wrapperAlive: false });
+});
+
+test('findManyTaskProcs: the cpu ticks it read serve sampleProcs, which then reads only memory', async (t) => {
+  if (!requireLinux(t)) return;
+  const a = group('sleep 30 & sleep 30 & wait', 'busy');
+  await waitFor(() => findTaskProcs(scope('busy', a)).pids.length === 2, { what: 'children' });
+  const seen = new Map<number, CpuTicks>();
+  const pids = findManyTaskProcs([scope('busy', a)], seen).get('busy')!.pids;
+  assert.ok(pids.every((p) => seen.has(p)), 'every pid found has its ticks');
+  // Ticks that could not come from /proc: the sample sums what it was given.
+  const fake = new Map(pids.map((p) => [p, { utime: 1000, stime: 7 }]));
+  const s = sampleProcs(pids, fake);
+  assert.deepEqual([s.count, s.userTicks, s.systemTicks], [2, 2000, 14]);
+  assert.ok(s.rssBytes > 0, 'memory read from /proc');
+  const direct = sampleProcs(pids);
+  assert.equal(direct.count, 2);
+  assert.ok(Math.abs(direct.rssBytes - s.rssBytes) < 1024 * 1024);
 });
