@@ -11,12 +11,28 @@ import { Live } from './live.js';
 import { hasToken, setToken } from './api.js';
 import { NodePanel } from './node.js';
 import { PlanPanel } from './plan.js';
-import { STATE_FILTERS, TasksTable, type StateFilter } from './tasks.js';
+import { STATE_FILTERS, TasksTable, type OptionalColumn, type StateFilter } from './tasks.js';
 import { TaskDetail } from './task-detail.js';
 import { taskOfHash } from './format.js';
 
 /** Columns whose first click sorts the largest first. */
 const LARGEST_FIRST = new Set<SortKey>(['restarts', 'cpu', 'memory']);
+
+const NONE: ReadonlySet<OptionalColumn> = new Set();
+const NO_PORTS: ReadonlySet<OptionalColumn> = new Set(['ports']);
+const NARROW: ReadonlySet<OptionalColumn> = new Set(['pid', 'ports']);
+
+/** Whether a media query matches, kept current. */
+function useMedia(query: string): boolean {
+  const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const m = window.matchMedia(query);
+    const on = () => setMatches(m.matches);
+    m.addEventListener('change', on);
+    return () => m.removeEventListener('change', on);
+  }, [query]);
+  return matches;
+}
 
 export function App() {
   const live = useMemo(() => new Live(), []);
@@ -26,6 +42,8 @@ export function App() {
   const [state, setState] = useState<StateFilter>('all');
   const [sort, setSort] = useState<SortOrder>({ key: 'task', descending: false });
   const tasks = useMemo(() => snap.jobs.flatMap((j) => j.tasks), [snap.jobs]);
+  // The same breakpoint as style.css: below it, the open task goes above the table.
+  const narrow = useMedia('(max-width: 900px)');
 
   useEffect(() => {
     const off = live.subscribe(setSnap);
@@ -109,7 +127,7 @@ export function App() {
             </div>
           </div>
           <div class={selected ? 'split' : undefined}>
-            <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} />
+            <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} without={narrow ? NARROW : selected ? NO_PORTS : NONE} />
             {selected ? <TaskDetail key={selected} id={selected} seen={seenOf(tasks, selected)} live={live} coreMhz={coreMhz} onClose={close} /> : null}
           </div>
         </section>

@@ -93,6 +93,8 @@ export interface TasksTableProps {
   sort: SortOrder;
   onSort(key: SortKey): void;
   selected?: string;
+  /** Columns left out. */
+  without: ReadonlySet<OptionalColumn>;
 }
 
 interface JobBlock {
@@ -154,16 +156,19 @@ function row(t: TaskView, p: TasksTableProps): Row {
   return r;
 }
 
-const COLUMNS: { key?: SortKey; label: string; cls?: string }[] = [
+/** Columns that may be left out (narrow screens, beside an open task). */
+export type OptionalColumn = 'pid' | 'ports';
+
+const COLUMNS: { key?: SortKey; label: string; cls?: string; optional?: OptionalColumn }[] = [
   { key: 'task', label: 'Task' },
   { key: 'state', label: 'State' },
-  { key: 'pid', label: 'PID', cls: 'num wide-only' },
+  { key: 'pid', label: 'PID', cls: 'num', optional: 'pid' },
   { key: 'uptime', label: 'Uptime', cls: 'num' },
   { key: 'restarts', label: 'Restarts', cls: 'num' },
   { key: 'cpu', label: 'CPU', cls: 'num' },
   { key: 'memory', label: 'Memory', cls: 'num' },
   { label: 'Health' },
-  { label: 'Ports', cls: 'wide-only' },
+  { label: 'Ports', optional: 'ports' },
 ];
 
 export function TasksTable(p: TasksTableProps) {
@@ -171,15 +176,21 @@ export function TasksTable(p: TasksTableProps) {
   const count = blocks.reduce((n, b) => n + b.rows.length, 0);
   // Uptimes tick every second; with hundreds of rows, every ten.
   const tickMs = count > 300 ? 10_000 : 1000;
+  const columns = COLUMNS.filter((c) => !c.optional || !p.without.has(c.optional));
   return (
     <div class="table-wrap" role="region" aria-label="Tasks" tabIndex={0}>
       <table class="tasks">
         <caption class="sr-only">
           Tasks by job: {count} shown{p.sort.key !== 'task' ? `, sorted by ${p.sort.key}${p.sort.descending ? ', descending' : ''}` : ''}
         </caption>
+        <colgroup>
+          {columns.map((c) => (
+            <col class={`col-${c.label.toLowerCase()}`} />
+          ))}
+        </colgroup>
         <thead>
           <tr>
-            {COLUMNS.map((c) => (
+            {columns.map((c) => (
               <th scope="col" class={c.cls} aria-sort={c.key && p.sort.key === c.key ? (p.sort.descending ? 'descending' : 'ascending') : undefined}>
                 {c.key ? (
                   <button type="button" class="sort" onClick={() => p.onSort(c.key!)}>
@@ -196,7 +207,7 @@ export function TasksTable(p: TasksTableProps) {
           </tr>
         </thead>
         {blocks.map((b) => (
-          <JobRows key={b.job.id} block={b} tickMs={tickMs} selected={p.selected} />
+          <JobRows key={b.job.id} block={b} tickMs={tickMs} selected={p.selected} without={p.without} span={columns.length} />
         ))}
       </table>
       {!blocks.length ? <p class="empty">{p.jobs.length ? 'No task matches the filter.' : 'No jobs: drop a job file into the jobs dir.'}</p> : null}
@@ -204,13 +215,13 @@ export function TasksTable(p: TasksTableProps) {
   );
 }
 
-function JobRows({ block, tickMs, selected }: { block: JobBlock; tickMs: number; selected?: string }) {
+function JobRows({ block, tickMs, selected, without, span }: { block: JobBlock; tickMs: number; selected?: string; without: ReadonlySet<OptionalColumn>; span: number }) {
   const { job, rows } = block;
   const showWhy = job.reason || job.diagnostics?.length;
   return (
     <tbody data-job={job.id}>
       <tr class="job-row">
-        <th scope="rowgroup" colSpan={COLUMNS.length}>
+        <th scope="rowgroup" colSpan={span}>
           <span class="job-id">{job.id}</span> <span class={`badge ${tone(job.status)}`}>{job.status}</span>{' '}
           <span class="muted">
             {job.type} · {job.file}
@@ -226,7 +237,7 @@ function JobRows({ block, tickMs, selected }: { block: JobBlock; tickMs: number;
         </th>
       </tr>
       {rows.map((r) => (
-        <TaskRow key={r.t.id} r={r} tickMs={tickMs} selected={selected === r.t.id} />
+        <TaskRow key={r.t.id} r={r} tickMs={tickMs} selected={selected === r.t.id} without={without} />
       ))}
     </tbody>
   );
@@ -236,12 +247,13 @@ interface TaskRowProps {
   r: Row;
   tickMs: number;
   selected: boolean;
+  without: ReadonlySet<OptionalColumn>;
 }
 
 /** Rendered again only when its row changed; the cells that show durations tick by themselves. */
 class TaskRow extends Component<TaskRowProps> {
   override shouldComponentUpdate(next: TaskRowProps): boolean {
-    return next.r !== this.props.r || next.selected !== this.props.selected || next.tickMs !== this.props.tickMs;
+    return next.r !== this.props.r || next.selected !== this.props.selected || next.tickMs !== this.props.tickMs || next.without !== this.props.without;
   }
 
   override render() {
@@ -256,11 +268,11 @@ function Note({ t, tickMs }: { t: TaskView; tickMs: number }) {
 }
 
 function Uptime({ t, tickMs }: { t: TaskView; tickMs: number }) {
-  const now = useNow(tickMs);
-  return <>{formatSince(t.startedAt, now)}</>;
+  const text = formatSince(t.startedAt, useNow(tickMs));
+  return <>{text === '-' ? '–' : text}</>;
 }
 
-function taskRow({ r, tickMs, selected }: TaskRowProps) {
+function taskRow({ r, tickMs, selected, without }: TaskRowProps) {
   const t = r.t;
   const live = isLive(t);
   const checks = t.checks ?? [];
@@ -278,9 +290,11 @@ function taskRow({ r, tickMs, selected }: TaskRowProps) {
         <span class={`badge ${tone(t.state)}`}>{t.state}</span>
         <Note t={t} tickMs={tickMs} />
       </td>
-      <td class="num wide-only" data-field="pid">
-        {live && t.pid ? t.pid : '–'}
-      </td>
+      {without.has('pid') ? null : (
+        <td class="num" data-field="pid">
+          {live && t.pid ? t.pid : '–'}
+        </td>
+      )}
       <td class="num" data-field="uptime">
         {live ? <Uptime t={t} tickMs={tickMs} /> : '–'}
       </td>
@@ -302,9 +316,11 @@ function taskRow({ r, tickMs, selected }: TaskRowProps) {
           '–'
         )}
       </td>
-      <td class="wide-only ports" data-field="ports">
-        {t.ports?.length ? t.ports.map((pt) => <div>{formatPort(pt)}</div>) : '–'}
-      </td>
+      {without.has('ports') ? null : (
+        <td class="ports" data-field="ports">
+          {t.ports?.length ? t.ports.map((pt) => <div>{formatPort(pt)}</div>) : '–'}
+        </td>
+      )}
     </tr>
   );
 }

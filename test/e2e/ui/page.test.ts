@@ -284,14 +284,16 @@ test('web page: on a phone, in the dark, it fits the screen', async (t) => {
   const p = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true });
   await p.goto(`${base}/ui/#token=${TOKEN}`);
   await row(p, WEB).waitFor({ timeout: 10_000 });
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `no sideways scrolling of the page (${overflow} px too wide)`);
+  // Against the phone's width: a mobile browser widens its layout viewport to content that overflows.
+  const width = () => p.evaluate(() => document.documentElement.scrollWidth);
+  const wide = () => p.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('table')).slice(0, 6).map((e) => `${e.tagName}.${e.className}:${Math.round(e.getBoundingClientRect().right)}`).join(' '));
+  assert.ok((await width()) <= 390, `no sideways scrolling of the page (${await width()} px wide: ${await wide()})`);
   const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   assert.equal(bg, 'rgb(13, 17, 23)', 'dark colours');
   await row(p, WEB).getByRole('link').click();
   await p.locator('pre.log').getByText('tick').first().waitFor({ timeout: 10_000 });
   assert.deepEqual(await lowContrast(p), [], 'text contrast, dark');
-  assert.ok((await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, 'a task fits the screen too');
+  assert.ok((await width()) <= 390, `a task fits the screen too (${await width()} px wide: ${await wide()})`);
   await shot(p, '6-phone-dark', t);
   await p.context().close();
 });
