@@ -6,6 +6,8 @@
  * executor, a few cgroup files per task with oci), so it runs only while
  * someone looks: the first read starts it, a sample is taken every
  * `intervalMs` (10 s), and it stops `idleMs` (10 min) after the last read.
+ * A sample that takes long (thousands of tasks on a busy host) spaces the
+ * next ones out, so that sampling never takes more than MAX_SHARE of a core.
  * Kept in memory, bounded: `keep` samples per task (60: ten minutes), in
  * typed arrays (about 1 KB per task); a task not seen for `keep` samples is
  * forgotten.
@@ -15,6 +17,9 @@ import type { TaskStats } from '../executor/executor.js';
 import type { SampleSeries, SamplesView } from '../api/api.js';
 import { describeError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
+
+/** At most this share of a core goes to sampling: the interval grows to 50 times a sample's duration. */
+const MAX_SHARE = 0.02;
 
 export interface StatsSamplerOptions {
   /** Stats of every running task, by instance id (ApiFacade.stats). */
@@ -40,7 +45,9 @@ interface Series {
 }
 
 export class StatsSampler {
-  readonly intervalMs: number;
+  readonly #baseMs: number;
+  /** The interval now: the base one, or longer after a slow sample. */
+  #intervalMs: number;
   readonly #keep: number;
   readonly #idleMs: number;
   readonly #minGapMs: number;
@@ -58,7 +65,8 @@ export class StatsSampler {
   #closed = false;
 
   constructor(o: StatsSamplerOptions) {
-    this.intervalMs = o.intervalMs ?? 10_000;
+    this.#baseMs = o.intervalMs ?? 10_000;
+    this.#intervalMs = this.#baseMs;
     this.#keep = o.keep ?? 60;
     this.#idleMs = o.idleMs ?? 10 * 60_000;
     this.#minGapMs = o.minGapMs ?? 2000;
@@ -71,6 +79,11 @@ export class StatsSampler {
   /** Is a sample taken every interval now? */
   get isSampling(): boolean {
     return this.#timer !== undefined;
+  }
+
+  /** Between samples now (the base interval unless samples are slow). */
+  get intervalMs(): number {
+    return this.#intervalMs;
   }
 
   /**
@@ -88,10 +101,18 @@ export class StatsSampler {
       if (wanted !== undefined && !this.#series.has(wanted) && age >= this.#minGapMs) await this.sample();
       return;
     }
-    this.#timer = setInterval(() => void this.sample(), this.intervalMs);
-    this.#timer.unref?.();
+    this.#schedule();
     // A sample still fresh (sampling stopped a moment ago) is not taken again.
-    if (age >= this.intervalMs) await this.sample();
+    if (age >= this.#intervalMs) await this.sample();
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      void this.sample().then(() => {
+        if (this.#timer && !this.#closed) this.#schedule();
+      });
+    }, this.#intervalMs);
+    this.#timer.unref?.();
   }
 
   /** Takes one sample (the timer's tick; tests call it). Stops sampling once nobody read for idleMs. */
@@ -107,12 +128,14 @@ export class StatsSampler {
 
   async #take(): Promise<void> {
     let stats: Record<string, TaskStats>;
+    const started = performance.now();
     try {
       stats = await this.#read();
     } catch (err) {
       this.#log?.warn({ err: describeError(err) }, 'failed to sample task stats');
       return;
     }
+    this.#intervalMs = Math.max(this.#baseMs, Math.round((performance.now() - started) / MAX_SHARE));
     if (this.#closed) return;
     const tick = this.#tick++;
     const slot = tick % this.#keep;
@@ -165,7 +188,7 @@ export class StatsSampler {
   }
 
   #stopTimer(): void {
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 

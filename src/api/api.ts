@@ -237,7 +237,7 @@ export interface DiskView {
 
 /** The newest CPU and memory sample of each running task (`GET /v1/samples`; src/agent/stats-sampler.ts). */
 export interface SamplesView {
-  /** Between samples. */
+  /** Between samples now (10 s, longer while samples are slow). */
   intervalMs: number;
   /** Whether samples are being taken now (they are while someone reads them, and for a while after). */
   sampling: boolean;

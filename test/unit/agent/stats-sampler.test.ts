@@ -125,3 +125,21 @@ test('stats sampler: a reader looking at a task without samples gets one now, no
   assert.equal(s.reads(), 2, 'a task with samples waits for the next tick');
   s.sampler.close();
 });
+
+test('stats sampler: a slow sample spaces the next ones out (at most 2 % of a core), a quick one brings the interval back', async () => {
+  let delayMs = 30;
+  const sampler = new StatsSampler({
+    intervalMs: 100,
+    read: async () => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      return {};
+    },
+  });
+  await sampler.touch();
+  assert.ok(sampler.intervalMs >= 30 * 50, `a 30 ms sample: ${sampler.intervalMs} ms to the next`);
+  assert.equal(sampler.latest().intervalMs, sampler.intervalMs, 'the views say the interval in force');
+  delayMs = 0;
+  await sampler.sample();
+  assert.ok(sampler.intervalMs < 1000, `back near the base: ${sampler.intervalMs} ms`);
+  sampler.close();
+});
