@@ -127,7 +127,7 @@ export function App() {
             </div>
           </div>
           <div class={selected ? 'split' : undefined}>
-            <TasksTable jobs={snap.jobs} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} without={narrow ? NARROW : selected ? NO_PORTS : NONE} />
+            <TasksTable jobs={snap.jobs} files={snap.files} samples={snap.samples} coreMhz={coreMhz} filter={filter} state={state} sort={sort} onSort={onSort} selected={selected} without={narrow ? NARROW : selected ? NO_PORTS : NONE} />
             {selected ? <TaskDetail key={selected} id={selected} seen={seenOf(tasks, selected)} live={live} coreMhz={coreMhz} onClose={close} /> : null}
           </div>
         </section>

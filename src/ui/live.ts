@@ -1,13 +1,13 @@
 /**
  * The page's live model. One event stream (`/v1/events?follow=1`, resumed
  * after the last seq it saw) drives everything: an event schedules a refresh
- * of the jobs (`/v1/jobs`, coalesced: at most one request in flight and one
+ * of the jobs (`/v1/jobs` and `/v1/files`, coalesced: at most one request in flight and one
  * every REFRESH_GAP_MS) and of the plan. A slow timer refreshes anyway (the
  * node's disk figures, uptimes of a quiet node). CPU and memory come from the
  * agent's sampler (`/v1/samples`), polled at its own interval while the tab
  * is visible.
  */
-import type { JobView, NodeView, Plan, SamplesView, TaskEvent, TaskView } from '../api/api.js';
+import type { FileView, JobView, NodeView, Plan, SamplesView, TaskEvent, TaskView } from '../api/api.js';
 import type { Snapshot } from './ui.js';
 import { ApiError, Unauthorized, getJson, streamLines } from './api.js';
 
@@ -65,7 +65,7 @@ class Coalesced {
 }
 
 export class Live {
-  #snap: Snapshot = { connection: 'connecting', jobs: [], loaded: false };
+  #snap: Snapshot = { connection: 'connecting', jobs: [], files: [], loaded: false };
   /** The tasks as last received, by id, with their JSON: an unchanged task keeps its object (the table skips its row). */
   #known = new Map<string, { json: string; task: TaskView }>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
@@ -73,11 +73,14 @@ export class Live {
   #stop = new AbortController();
   #lastSeq = 0;
   readonly #jobs = new Coalesced(REFRESH_GAP_MS, () =>
-    this.#load('/v1/jobs', (jobs: JobView[]) => {
-      // Stopping ends with no event of its own (the record goes once torn down): look again shortly.
-      if (jobs.some((j) => j.status === 'stopping' || j.tasks.some((t) => t.state === 'stopping'))) this.#again(SETTLE_MS);
-      return { jobs: this.#reuse(jobs), loaded: true };
-    }),
+    Promise.all([
+      this.#load('/v1/files', (files: FileView[]) => ({ files })),
+      this.#load('/v1/jobs', (jobs: JobView[]) => {
+        // Stopping ends with no event of its own (the record goes once torn down): look again shortly.
+        if (jobs.some((j) => j.status === 'stopping' || j.tasks.some((t) => t.state === 'stopping'))) this.#again(SETTLE_MS);
+        return { jobs: this.#reuse(jobs), loaded: true };
+      }),
+    ]).then(() => undefined),
   );
   #settleTimer: number | undefined;
   readonly #plan = new Coalesced(PLAN_GAP_MS, () => this.#load('/v1/plan', (plan: Plan) => ({ plan })));

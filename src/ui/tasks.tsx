@@ -7,7 +7,7 @@
  */
 import { Component } from 'preact';
 import { useMemo } from 'preact/hooks';
-import type { JobView, SamplesView, TaskView } from '../api/api.js';
+import type { FileView, JobView, SamplesView, TaskView } from '../api/api.js';
 import type { SortKey, SortOrder } from './ui.js';
 import { useNow } from './tick.js';
 import { MiB, compareTasks, formatBytes, formatDiagnostic, formatPercent, formatPort, formatSince, groupLabel, isLive, plain, taskHash, taskLabel, taskNote, tone } from './format.js';
@@ -85,6 +85,8 @@ function startOf(t: TaskView): number | undefined {
 
 export interface TasksTableProps {
   jobs: JobView[];
+  /** Job files: one that does not load and has no job in force (never loaded) gets a line of its own. */
+  files: FileView[];
   samples?: SamplesView;
   /** Node's MHz per core (`cpu.frequency`), for the reserved share of `cpu`. */
   coreMhz?: number;
@@ -173,6 +175,7 @@ const COLUMNS: { key?: SortKey; label: string; cls?: string; optional?: Optional
 
 export function TasksTable(p: TasksTableProps) {
   const blocks = useMemo(() => arrange(p), [p.jobs, p.samples, p.filter, p.state, p.sort, p.coreMhz]);
+  const broken = useMemo(() => brokenFiles(p), [p.files, p.jobs, p.filter, p.state]);
   const count = blocks.reduce((n, b) => n + b.rows.length, 0);
   // Uptimes tick every second; with hundreds of rows, every ten.
   const tickMs = count > 300 ? 10_000 : 1000;
@@ -206,12 +209,43 @@ export function TasksTable(p: TasksTableProps) {
             ))}
           </tr>
         </thead>
+        {broken.map((f) => (
+          <FileRows key={f.path} file={f} span={columns.length} />
+        ))}
         {blocks.map((b) => (
           <JobRows key={b.job.id} block={b} tickMs={tickMs} selected={p.selected} without={p.without} span={columns.length} />
         ))}
       </table>
-      {!blocks.length ? <p class="empty">{p.jobs.length ? 'No task matches the filter.' : 'No jobs: drop a job file into the jobs dir.'}</p> : null}
+      {!blocks.length && !broken.length ? <p class="empty">{p.jobs.length ? 'No task matches the filter.' : 'No jobs: drop a job file into the jobs dir.'}</p> : null}
     </div>
+  );
+}
+
+/** Files that do not load and put no job in force (none ever loaded): shown first, with their diagnostics. */
+function brokenFiles(p: TasksTableProps): FileView[] {
+  if (p.state !== 'all' && p.state !== 'attention') return [];
+  const shown = new Set(p.jobs.map((j) => j.id));
+  const q = p.filter.trim().toLowerCase();
+  return p.files.filter(
+    (f) => !f.ok && !f.jobs.some((id) => shown.has(id)) && (!q || `${f.path} invalid ${f.diagnostics.map((d) => d.message).join(' ')}`.toLowerCase().includes(q)),
+  );
+}
+
+function FileRows({ file, span }: { file: FileView; span: number }) {
+  return (
+    <tbody data-file={file.path}>
+      <tr class="job-row">
+        <th scope="rowgroup" colSpan={span}>
+          <span class="job-id">{file.path.split('/').pop()}</span> <span class="badge bad">invalid</span> <span class="muted">{file.path}</span>
+          <div class="why">
+            <p class="reason">The file does not load: nothing of it runs.</p>
+            {file.diagnostics.map((d) => (
+              <pre class="diag">{formatDiagnostic(d)}</pre>
+            ))}
+          </div>
+        </th>
+      </tr>
+    </tbody>
   );
 }
 

@@ -17,7 +17,7 @@
  * Shapes are the API's (src/api/api.ts); text formatting is shared with
  * tendctl (src/cli/format/, pure functions).
  */
-import type { JobView, NodeView, Plan, SamplesView } from '../api/api.js';
+import type { FileView, JobView, NodeView, Plan, SamplesView } from '../api/api.js';
 
 /**
  * The jobs dir's Git revision, when the agent reports it (`NodeView.jobsRevision`: a newer agent;
@@ -41,6 +41,8 @@ export interface Snapshot {
   error?: string;
   node?: NodeInfo;
   jobs: JobView[];
+  /** The job files with their diagnostics (a file that never loaded has no job to show them on). */
+  files: FileView[];
   /** Set after the first /v1/jobs. */
   loaded: boolean;
   plan?: Plan;

@@ -228,6 +228,30 @@ test('web page: removing a file removes its rows', async (t) => {
   await shot(p, '4-file-removed', t);
 });
 
+test('web page: a job that does not run as written says why: the file, the line, the reason', async (t) => {
+  const p = await mainPage(t);
+  if (!p) return;
+  const bad = shJob('bad', 'exec sleep 1000').replace('memory = 64', 'memroy = 64');
+  const badLine = bad.split('\n').findIndex((l) => l.includes('memroy')) + 1;
+  await h!.writeJob('bad.hcl', bad);
+  await h!.writeJob('far.hcl', shJob('far', 'exec sleep 1000').replace('  group "g" {', '  constraint {\n    attribute = "${attr.kernel.name}"\n    value     = "windows"\n  }\n  group "g" {'));
+  await h!.writeJob('iso.hcl', shJob('iso', 'exec sleep 1000').replace('driver = "raw_exec"', 'driver = "exec"'));
+  // Never loaded: a line of its own, with the diagnostic as tendctl validate prints it.
+  const file = p.locator('tbody[data-file$="/bad.hcl"]');
+  await file.waitFor({ timeout: 10_000 });
+  assert.match((await file.textContent()) ?? '', new RegExp(`bad\\.hcl:${badLine}:\\d+: .*memroy`));
+  const far = p.locator('tbody[data-job="far"]');
+  await far.waitFor({ timeout: 10_000 });
+  assert.match((await far.textContent()) ?? '', /excluded.*not for this node/s);
+  const iso = p.locator('tbody[data-job="iso"]');
+  await iso.locator('tr[data-task]').waitFor({ timeout: 10_000 });
+  assert.match((await iso.textContent()) ?? '', /exec.*unavailable/s);
+  await shot(p, '5-why-not', t);
+  for (const f of ['bad.hcl', 'far.hcl', 'iso.hcl']) await rm(path.join(h!.jobsDir, f));
+  await p.locator('tbody[data-file], tbody[data-job="far"], tbody[data-job="iso"]').first().waitFor({ state: 'detached', timeout: 15_000 });
+  await waitFor(async () => (await p.locator('tbody[data-file], tbody[data-job="far"], tbody[data-job="iso"]').count()) === 0, { what: 'the three gone', timeoutMs: 15_000 });
+});
+
 test('web page: a wrong token gets 401 and the token form; the right one opens the page', async (t) => {
   if (!requireLinux(t) || !requireChromium(t)) return;
   const direct = await fetch(`${base}/v1/jobs`, { headers: { authorization: 'Bearer wrong' } });
@@ -239,7 +263,7 @@ test('web page: a wrong token gets 401 and the token form; the right one opens t
   await refused;
   await p.getByText('The agent refused this token (401)').waitFor();
   assert.equal(await row(p, WEB).count(), 0, 'no data shown');
-  await shot(p, '5-wrong-token', t);
+  await shot(p, '6-wrong-token', t);
   await p.getByLabel('API token').fill(TOKEN);
   await p.keyboard.press('Enter');
   await row(p, WEB).waitFor({ timeout: 10_000 });
@@ -294,7 +318,7 @@ test('web page: on a phone, in the dark, it fits the screen', async (t) => {
   await p.locator('pre.log').getByText('tick').first().waitFor({ timeout: 10_000 });
   assert.deepEqual(await lowContrast(p), [], 'text contrast, dark');
   assert.ok((await width()) <= 390, `a task fits the screen too (${await width()} px wide: ${await wide()})`);
-  await shot(p, '6-phone-dark', t);
+  await shot(p, '7-phone-dark', t);
   await p.context().close();
 });
 
@@ -308,7 +332,7 @@ test('tendctl ui: on the unix socket, a loopback proxy whose link works once', a
   await p.goto(link);
   await row(p, WEB).waitFor({ timeout: 10_000 });
   assert.equal(new URL(p.url()).search + new URL(p.url()).hash, '', 'neither link nor session left in the address bar');
-  await shot(p, '7-proxy', t);
+  await shot(p, '8-proxy', t);
   // Used once: the same link, now, is refused; so is the API without the session.
   assert.equal((await fetch(link, { redirect: 'manual' })).status, 401);
   assert.equal((await fetch(`${origin}/v1/node`)).status, 401);
