@@ -98,9 +98,9 @@ async function mainPage(t: import('node:test').TestContext): Promise<Page | unde
   return p;
 }
 
-async function shot(p: Page, name: string, t: import('node:test').TestContext): Promise<void> {
+async function shot(p: Page, name: string, t: import('node:test').TestContext, fullPage = false): Promise<void> {
   const file = path.join(shots, `${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
+  await p.screenshot({ path: file, fullPage });
   t.diagnostic(`screenshot: ${file}`);
 }
 
@@ -318,7 +318,7 @@ test('web page: on a phone, in the dark, it fits the screen', async (t) => {
   await p.locator('pre.log').getByText('tick').first().waitFor({ timeout: 10_000 });
   assert.deepEqual(await lowContrast(p), [], 'text contrast, dark');
   assert.ok((await width()) <= 390, `a task fits the screen too (${await width()} px wide: ${await wide()})`);
-  await shot(p, '7-phone-dark', t);
+  await shot(p, '7-phone-dark', t, true);
   await p.context().close();
 });
 
