@@ -9,8 +9,10 @@
 // stale bundle never runs. Starting a command from the bundle costs about a
 // third of starting it through tsx (bench/README.md). `npm ci` runs this
 // (the `prepare` script); so does `npm test`, so the tests run what users run.
+// The web status page (src/ui/) goes to dist/ui/ (scripts/build-ui.mjs).
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { buildUi } from './build-ui.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +37,8 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+mkdirSync(path.join(out, 'ui'));
+for (const f of await buildUi(root)) writeFileSync(path.join(out, 'ui', f.name), f.contents);
 // Written last: its time is what bin/*.js compare with the sources'.
 writeFileSync(path.join(out, 'BUILT'), `${new Date().toISOString()}\n`);
 if (!process.env.TEND_BUILD_QUIET) console.log(`# build: dist/ in ${Date.now() - started} ms`);

@@ -41,8 +41,10 @@ function run(cmd, args, what = cmd) {
 run(process.execPath, ['scripts/build.mjs'], 'build');
 
 if (!process.env.TEND_SKIP_TYPECHECK) {
-  console.log('# typecheck: tsc -p .');
+  console.log('# typecheck: tsc -p . && tsc -p src/ui');
   run('npx', ['--no-install', 'tsc', '-p', '.'], 'typecheck');
+  // The web page (browser code: DOM, JSX) is a project of its own.
+  run('npx', ['--no-install', 'tsc', '-p', 'src/ui'], 'typecheck of the web page');
 }
 
 const all = (roots.length ? roots : ['test']).flatMap((r) => {

@@ -173,6 +173,7 @@ export class Agent extends ApiFacade {
   async stop(opts: { stopTasks?: boolean; drainMs?: number } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.stopSampling();
     this.#unsubscribe?.();
     this.#periodic.close();
     this.#dispatch.close();

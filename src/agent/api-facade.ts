@@ -3,7 +3,7 @@
  * the store's records and the desired set, and operator requests, which reach the task's worker
  * as inputs (restart, signal) or go to the executor when they change no record (exec, stats).
  */
-import type { AgentApi, DeploymentView, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
+import type { AgentApi, DeploymentView, DiskView, DispatchInput, EventQuery, FileView, JobView, NodeView, ParameterizedView, PeriodicView, Plan, SampleSeries, SamplesView, TaskEvent, TaskView, VariablesApi } from '../api/api.js';
 import type { ExecOptions, ExecSession, Executor, TaskStats } from '../executor/executor.js';
 import type { Job, NodeInfo } from '../jobspec/model.js';
 import type { DesiredSet } from '../source/source.js';
@@ -25,6 +25,7 @@ import { notRunning } from '../reconcile/not-running.js';
 import type { AllocatedPort } from '../ports/ports.js';
 import type { ServiceCatalog } from '../services/catalog.js';
 import type { CheckView, ServiceInstanceView, ServiceSummaryView } from '../services/services.js';
+import { StatsSampler } from './stats-sampler.js';
 
 /** What the agent knows of the desired state right now (the agent replaces the fields). */
 export interface DesiredState {
@@ -64,6 +65,8 @@ export interface ApiFacadeOptions {
   variables?: VariablesApi;
   /** The local service catalog (`tendctl services`, task checks); absent: no services. */
   services?: Pick<ServiceCatalog, 'summaries' | 'instances' | 'checksOfAlloc'>;
+  /** The stats sampler's interval and how many samples it keeps (defaults in stats-sampler.ts: 10 s, 60). */
+  sampler?: { intervalMs?: number; keep?: number };
 }
 
 function notFound(id: string): TendError {
@@ -73,10 +76,29 @@ function notFound(id: string): TendError {
 export class ApiFacade implements AgentApi {
   readonly #f: ApiFacadeOptions;
   readonly variables?: VariablesApi;
+  readonly #sampler: StatsSampler;
 
   constructor(opts: ApiFacadeOptions) {
     this.#f = opts;
     if (opts.variables) this.variables = opts.variables;
+    this.#sampler = new StatsSampler({ ...opts.sampler, read: () => this.stats() });
+  }
+
+  async samples(): Promise<SamplesView> {
+    await this.#sampler.touch();
+    return this.#sampler.latest();
+  }
+
+  async sampleSeries(id: string): Promise<SampleSeries> {
+    const r = this.#f.store.get(id);
+    if (!r && !this.#f.state.desired.has(id)) throw notFound(id);
+    await this.#sampler.touch(r?.state === 'running' ? id : undefined);
+    return this.#sampler.series(id);
+  }
+
+  /** Stops the stats sampler (agent shutdown). */
+  protected stopSampling(): void {
+    this.#sampler.close();
   }
 
   async node(): Promise<NodeView> {
@@ -327,6 +349,16 @@ export class ApiFacade implements AgentApi {
   async stats(): Promise<Record<string, TaskStats>> {
     const out: Record<string, TaskStats> = {};
     const running = this.#f.store.all().filter((r) => r.handle && r.state === 'running');
+    const ex = this.#f.executor;
+    if (ex.statsAll) {
+      // Keyed by handle id (the executor's), answered by instance id.
+      const ids = new Map(running.map((r) => [r.handle!.id, r.id]));
+      for (const [handleId, s] of await ex.statsAll(running.map((r) => r.handle!))) {
+        const id = ids.get(handleId);
+        if (id) out[id] = s;
+      }
+      return out;
+    }
     await Promise.all(
       running.map(async (r) => {
         try {

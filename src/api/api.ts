@@ -241,6 +241,27 @@ export interface DiskView {
   checkedAt: string;
 }
 
+/** The newest CPU and memory sample of each running task (`GET /v1/samples`; src/agent/stats-sampler.ts). */
+export interface SamplesView {
+  /** Between samples now (10 s, longer while samples are slow). */
+  intervalMs: number;
+  /** Whether samples are being taken now (they are while someone reads them, and for a while after). */
+  sampling: boolean;
+  /** ISO time of the newest sample; absent before the first. */
+  at?: string;
+  tasks: Record<string, { cpuPercent: number; memoryBytes: number; memoryLimitBytes?: number }>;
+}
+
+/** One task's samples over the last minutes, oldest first (`GET /v1/samples/<id>`). */
+export interface SampleSeries {
+  task: string;
+  intervalMs: number;
+  sampling: boolean;
+  /** `at`: epoch ms. */
+  samples: { at: number; cpuPercent: number; memoryBytes: number }[];
+  memoryLimitBytes?: number;
+}
+
 export interface Plan {
   actions: PlanAction[];
   /** Diagnostics of the files planned. */
@@ -289,6 +310,13 @@ export interface AgentApi {
   plan(dir?: string, detail?: PlanDetail): Promise<Plan>;
   /** Stats of all running tasks (cpu %, memory) keyed by instance id. */
   stats(): Promise<Record<string, TaskStats>>;
+  /**
+   * The newest CPU and memory sample of every running task; a read starts the agent's sampler (a
+   * sample every 10 s while someone reads, in memory). Absent on agents without a sampler (404).
+   */
+  samples?(): Promise<SamplesView>;
+  /** One task's samples over the last minutes (starts the sampler like `samples`). */
+  sampleSeries?(id: string): Promise<SampleSeries>;
   /** The local service catalog, one line per service name. */
   services(): ServiceSummaryView[];
   /** The instances of a service with their checks; throws E_SERVICE_NOT_FOUND when none is registered. */

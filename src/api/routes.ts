@@ -27,11 +27,14 @@
  *   POST /v1/job/<job>/deployment/promote   { ...DeploymentView, promoted }: health_check = "manual"
  *   GET  /v1/plan[?dir=&verbose=1]      Plan
  *   GET  /v1/stats                      Record<id, TaskStats>
+ *   GET  /v1/samples                    SamplesView: the newest CPU/memory sample per task (starts the sampler)
+ *   GET  /v1/samples/<id>               SampleSeries: one task's samples over the last minutes
  *   GET  /v1/vars[?prefix=P]            VariableMetadata[] (no items), sorted by path (routes-vars.ts)
  *   GET  /v1/var/<path>                 Variable with items; 404 E_VAR_NOT_FOUND
  *   PUT  /v1/var/<path>[?cas=N] {items} Variable as written; 409 E_VAR_CONFLICT / E_VAR_READ_ONLY
  *   DELETE /v1/var/<path>[?cas=N]       { path }
  *   GET  /metrics                       Prometheus text
+ *   GET  /ui/                           the web status page (routes-ui.ts); its files need no token on TCP
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pino from 'pino';
@@ -43,6 +46,7 @@ import { followEvents } from './routes-events.js';
 import { serveLogs } from './routes-logs.js';
 import { serveExec } from './routes-exec.js';
 import { serveVar, serveVarList } from './routes-vars.js';
+import { serveUi, UI_PREFIX } from './routes-ui.js';
 import { TendError } from '../errors.js';
 import { ambiguousMessage, notFoundMessage } from './task-errors.js';
 
@@ -159,6 +163,8 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     return;
   }
 
+  if (url.pathname === '/ui' || url.pathname.startsWith(UI_PREFIX)) return serveUi(ctx);
+
   const seg = url.pathname.split('/').filter(Boolean).map(decodeSegment);
   if (seg[0] !== 'v1') throw notFound(url);
   const rest = seg.slice(2);
@@ -178,6 +184,13 @@ export async function dispatch(ctx: RouteContext): Promise<void> {
     case 'stats':
       if (rest.length) break;
       return get(() => api.stats());
+    case 'samples': {
+      const { samples, sampleSeries } = api;
+      if (!samples || !sampleSeries) break;
+      if (!rest.length) return get(() => samples.call(api));
+      const id = resolveTaskId(api, rest.join('/'));
+      return get(() => sampleSeries.call(api, id));
+    }
     case 'services':
       if (rest.length) break;
       return get(() => api.services());

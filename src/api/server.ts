@@ -1,7 +1,9 @@
 /**
  * The agent's HTTP API (node:http, no framework): on a unix socket (mode
  * 0600, so only the agent's user and root can talk to it) and, optionally,
- * on loopback TCP with a bearer token. See routes.ts for the endpoints.
+ * on loopback TCP with a bearer token. See routes.ts for the endpoints. On
+ * TCP only the web page's files (GET /ui/…, routes-ui.ts) are served without
+ * the token: they hold no data, and the page calls the API with the token.
  *
  * Each listener has its own connection cap and header/idle deadlines
  * (limits.ts, guard.ts). On TCP the token is checked as soon as the headers
@@ -25,6 +27,7 @@ import { errorBody, isBodyTimeout, sendError } from './http.js';
 import { apiLimits, type ApiLimits } from './limits.js';
 import { createGuardedServer, type ListenerKind } from './guard.js';
 import { dispatch, type RouteContext } from './routes.js';
+import { isUiAssetRequest } from './routes-ui.js';
 import { TendError, errnoCode } from '../errors.js';
 
 export interface ApiServerOptions {
@@ -155,7 +158,8 @@ export async function startApiServer(api: AgentApi, opts: ApiServerOptions): Pro
       // Fixed message, values in fields; never the headers (the token lives there).
       log.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started), tcp: viaTcp }, 'api request');
     });
-    if (viaTcp && !isAuthorized(req, opts.token as string)) {
+    // The web page's files hold no data: a browser loads them without a header (routes-ui.ts).
+    if (viaTcp && !isAuthorized(req, opts.token as string) && !isUiAssetRequest(req, url.pathname)) {
       const { status, body } = errorBody(
         new TendError('E_UNAUTHORIZED', 'missing or invalid API token: send "Authorization: Bearer <token>" (tendctl -token or TEND_TOKEN)'),
       );

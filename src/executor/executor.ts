@@ -213,6 +213,11 @@ export interface Executor {
   /** Apply new limits in place; the task keeps its pid. */
   updateResources(handle: TaskHandle, resources: TaskResources): Promise<void>;
   stats(handle: TaskHandle): Promise<TaskStats>;
+  /**
+   * Stats of many tasks at once, keyed by handle id, when the backend can read them for less than
+   * one `stats` each (plain: one walk of /proc); a task that has ended is left out. Optional.
+   */
+  statsAll?(handles: readonly TaskHandle[]): Promise<Map<string, TaskStats>>;
   /** Run a command inside the task (its namespaces and cgroup for oci; its dir and env for plain). */
   exec(handle: TaskHandle, command: string[], opts?: ExecOptions): Promise<ExecSession>;
   /** Prove a persisted handle (pid + start time, runtime state) or collect the exit recorded while the agent was down. Idempotent. */

@@ -112,6 +112,85 @@ export function findTaskProcs(scope: ProcScope): TaskProcs {
   return { pids: groupProven ? [...marked, ...unmarkedMembers] : marked, wrapperAlive };
 }
 
+/** Every `TEND_TASK_ID=<id>` value in a process's environment (usually one). */
+function markersOf(pid: number): string[] {
+  const env = readProcFile(`/proc/${pid}/environ`);
+  if (!env) return [];
+  const prefix = MARKER_PREFIX;
+  const out: string[] = [];
+  for (let at = env.indexOf(prefix); at >= 0; at = env.indexOf(prefix, at + 1)) {
+    if (at !== 0 && env[at - 1] !== 0) continue;
+    const end = env.indexOf(0, at);
+    out.push(env.subarray(at + prefix.length, end < 0 ? env.length : end).toString());
+  }
+  return out;
+}
+
+const MARKER_PREFIX = Buffer.from(`${MARKER}=`);
+
+/**
+ * `findTaskProcs` for many tasks in one walk of /proc, for stats: the cost is
+ * one walk whatever the number of tasks, where a walk per task grows with the
+ * square. Each pid's stat is read once; its environ only when its group is
+ * not a task's proven one (a member of a proven group counts for that task
+ * whatever it carries: a process cannot leave its session, so it cannot join
+ * another task's group; findTaskProcs would also count it for a task whose
+ * marker it carries).
+ */
+export function findManyTaskProcs(scopes: readonly ProcScope[], seen?: Map<number, CpuTicks>): Map<string, TaskProcs> {
+  const byId = new Map<string, ProcScope>();
+  const byPgid = new Map<number, ProcScope[]>();
+  const byWrapper = new Map<number, ProcScope[]>();
+  let oldest = Infinity;
+  for (const s of scopes) {
+    byId.set(s.id, s);
+    byPgid.set(s.pgid, [...(byPgid.get(s.pgid) ?? []), s]);
+    byWrapper.set(s.wrapperPid, [...(byWrapper.get(s.wrapperPid) ?? []), s]);
+    oldest = Math.min(oldest, s.wrapperStartTime < 0 ? -Infinity : s.wrapperStartTime);
+  }
+  const found = new Map<string, { marked: number[]; members: number[]; proven: boolean; wrapperAlive: boolean }>();
+  for (const s of scopes) found.set(s.id, { marked: [], members: [], proven: false, wrapperAlive: false });
+  // First: every process's stat, and which wrappers run (with their start time, as isAlive).
+  const procs: [number, StatFields][] = [];
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const st = readStatFields(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    procs.push([pid, st]);
+    seen?.set(pid, st);
+    for (const s of byWrapper.get(pid) ?? []) if (st.startTime === s.wrapperStartTime) found.get(s.id)!.wrapperAlive = true;
+  }
+  // Then: members of groups whose wrapper runs need no environ; the others are found by their marker.
+  for (const [pid, st] of procs) {
+    const groups = (byPgid.get(st.pgrp) ?? []).filter((s) => pid !== s.wrapperPid);
+    const live = groups.filter((s) => found.get(s.id)!.wrapperAlive);
+    if (live.length) {
+      for (const s of live) found.get(s.id)!.members.push(pid);
+      continue;
+    }
+    const markedFor = new Set<string>();
+    if (st.startTime >= oldest) {
+      for (const id of markersOf(pid)) {
+        const s = byId.get(id);
+        if (!s || pid === s.wrapperPid || markedFor.has(id)) continue;
+        // Descendants (and exec sessions) start after the wrapper, as findTaskProcs requires.
+        if (s.wrapperStartTime >= 0 && st.startTime < s.wrapperStartTime) continue;
+        markedFor.add(id);
+        const f = found.get(id)!;
+        f.marked.push(pid);
+        if (st.pgrp === s.pgid) f.proven = true;
+      }
+    }
+    for (const s of groups) if (!markedFor.has(s.id)) found.get(s.id)!.members.push(pid);
+  }
+  const out = new Map<string, TaskProcs>();
+  for (const s of scopes) {
+    const f = found.get(s.id)!;
+    out.set(s.id, { pids: f.proven || f.wrapperAlive ? [...f.marked, ...f.members] : f.marked, wrapperAlive: f.wrapperAlive });
+  }
+  return out;
+}
+
 /** Marked processes of any of `ids` (for gc), the caller's own process excluded. */
 export function findMarked(ids: ReadonlySet<string>): Map<string, number[]> {
   const out = new Map<string, number[]>();
@@ -165,24 +244,30 @@ export interface CpuSample {
   ticks: number;
 }
 
-/** Sum of RSS (bytes) and cpu ticks (user, system) of `pids`. */
-export function sampleProcs(pids: readonly number[]): { rssBytes: number; userTicks: number; systemTicks: number; count: number } {
+/** A process's cpu time so far, in clock ticks. */
+export interface CpuTicks {
+  utime: number;
+  stime: number;
+}
+
+/**
+ * Sum of RSS (bytes) and cpu ticks (user, system) of `pids`. `seen`: ticks just read for these
+ * pids (findManyTaskProcs), not read again.
+ */
+export function sampleProcs(pids: readonly number[], seen?: ReadonlyMap<number, CpuTicks>): { rssBytes: number; userTicks: number; systemTicks: number; count: number } {
   let rssBytes = 0;
   let userTicks = 0;
   let systemTicks = 0;
   let count = 0;
   for (const pid of pids) {
-    const st = readStatFields(pid);
+    const st = seen?.get(pid) ?? readStatFields(pid);
     if (!st) continue;
     count++;
     userTicks += st.utime;
     systemTicks += st.stime;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) rssBytes += Number(m[1]) * 1024;
-    } catch {
-      /* exited meanwhile */
-    }
+    const status = readProcFile(`/proc/${pid}/status`);
+    const m = status && /VmRSS:\s+(\d+) kB/.exec(status.toString('latin1'));
+    if (m) rssBytes += Number(m[1]) * 1024;
   }
   return { rssBytes, userTicks, systemTicks, count };
 }

@@ -31,7 +31,7 @@ import { FifoMaker } from './fifo-maker.js';
 import { Launcher, LauncherLost } from './launcher.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
-import { findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type ProcScope } from './plain-procs.js';
+import { findManyTaskProcs, findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
 import { spawnWrapper } from './plain-wrapper.js';
 import { onTerminal, resizeTerminalOf } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
@@ -249,8 +249,31 @@ class PlainExecutor implements Executor {
   }
 
   async stats(handle: TaskHandle): Promise<TaskStats> {
-    const procs = findTaskProcs(scopeOf(handle));
-    const s = sampleProcs(procs.pids);
+    return this.#statsOf(handle, findTaskProcs(scopeOf(handle)).pids);
+  }
+
+  /** One walk of /proc for every task (findManyTaskProcs): what a scan per task would cost N times. */
+  async statsAll(handles: readonly TaskHandle[]): Promise<Map<string, TaskStats>> {
+    const scopes: ProcScope[] = [];
+    for (const h of handles) {
+      try {
+        scopes.push(scopeOf(h));
+      } catch {
+        /* not a plain handle: no stats, as stats() would throw */
+      }
+    }
+    const seen = new Map<number, CpuTicks>();
+    const procs = findManyTaskProcs(scopes, seen);
+    const out = new Map<string, TaskStats>();
+    for (const h of handles) {
+      const p = procs.get(h.id);
+      if (p) out.set(h.id, this.#statsOf(h, p.pids, seen));
+    }
+    return out;
+  }
+
+  #statsOf(handle: TaskHandle, pids: readonly number[], seen?: ReadonlyMap<number, CpuTicks>): TaskStats {
+    const s = sampleProcs(pids, seen);
     const ticks = s.userTicks + s.systemTicks;
     const hz = platform().clockTicks;
     const now = Date.now();

@@ -13,11 +13,7 @@ export function instanceId(job: string, group: string, index: number, task: stri
   return `${job}/${group}[${index}]/${task}`;
 }
 
-/** Parse `job/group[index]/task`; undefined when malformed. */
-export function parseInstanceId(id: string): { job: string; group: string; index: number; task: string } | undefined {
-  const m = /^(.+)\/([^/]+)\[(\d+)\]\/([^/]+)$/.exec(id);
-  return m ? { job: m[1], group: m[2], index: Number(m[3]), task: m[4] } : undefined;
-}
+export { parseInstanceId } from './instance-id.js';
 
 /**
  * A uuid-shaped id derived from the node id (unique per data dir, so two

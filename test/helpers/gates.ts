@@ -6,6 +6,7 @@
  *   if (!requireRoot(t)) return;
  */
 import type { TestContext } from 'node:test';
+import { existsSync } from 'node:fs';
 import { platform } from '../../src/platform.js';
 
 function gate(t: TestContext, met: boolean, reason: string, ciHint: string): boolean {
@@ -65,4 +66,15 @@ export function requirePerl(t: TestContext): boolean {
 /** A program from a Debian package that .ci/run installs (systemd-analyze from systemd, ssh-keygen from openssh-client, …). */
 export function requireProgram(t: TestContext, program: string, pkg: string): boolean {
   return gate(t, platform().which(program) !== undefined, `requires ${program} on PATH (Debian package ${pkg})`, `CI must install ${pkg}`);
+}
+
+/** Where the web page tests find Chromium: TEND_CHROMIUM, else Debian's `chromium` package. */
+export function chromiumPath(): string | undefined {
+  const p = process.env.TEND_CHROMIUM || '/usr/bin/chromium';
+  return existsSync(p) ? p : platform().which('chromium');
+}
+
+/** A Chromium to drive the web page in (Debian's `chromium` package; .ci/run installs it). */
+export function requireChromium(t: TestContext): boolean {
+  return gate(t, chromiumPath() !== undefined, 'requires chromium (/usr/bin/chromium or TEND_CHROMIUM)', 'CI must install Debian\'s chromium package');
 }

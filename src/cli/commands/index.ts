@@ -32,6 +32,7 @@ export const tendctlCommands: LazyCommand[] = [
   { name: 'var', summary: 'Nomad variables for templates: put, get, list, purge', load: async () => (await import('./var.js')).varCommand },
   { name: 'services', summary: 'Show the local service catalog and its health checks', load: async () => (await import('./services.js')).servicesCommand },
   { name: 'node', summary: 'Show the node: drivers, cgroups, cores, memory, attributes', load: async () => (await import('./node.js')).nodeCommand },
+  { name: 'ui', summary: "Print the URL of the agent's web status page", load: async () => (await import('./ui.js')).uiCommand },
   { name: 'plan', summary: 'Show what the agent would do for a jobs dir', load: async () => (await import('./plan.js')).planCommand },
   { name: 'validate', summary: 'Check job files without an agent', load: async () => (await import('./validate.js')).validateCommand },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh)', load: async () => (await import('./completion.js')).completionCommand },

@@ -18,7 +18,7 @@
  * rollout (max_parallel 1))`.
  */
 import type { FieldChange, Plan, PlanAction } from '../../api/api.js';
-import { parseInstanceId } from '../../reconcile/expand.js';
+import { parseInstanceId } from '../../reconcile/instance-id.js';
 
 /** A change the agent does not apply now (its allocation cannot get its ports): shown, not counted. */
 const isHeld = (a: PlanAction) => a.kind === 'none' && (a.fields?.length ?? 0) > 0;

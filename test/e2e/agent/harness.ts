@@ -46,6 +46,8 @@ export interface Harness {
   /** Live task processes of this agent: TEND_TASK_ID → pids (the plain executor's wrappers only when asked). */
   taskProcs(withWrappers?: boolean): Map<string, number[]>;
   agentLog(): string;
+  /** The TCP URL the agent bound (`http://127.0.0.1:PORT`), from its log; undefined before it listens or without `tcp`. */
+  tcpUrl(): string | undefined;
   /** Run `bin/tendctl.js ARGS -address <this agent>`. */
   tendctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   cleanup(): Promise<void>;
@@ -92,6 +94,8 @@ export interface HarnessOptions {
   socket?: string;
   /** More lines of the `api` block (e.g. `address = "127.0.0.1:0"` and a `token`). */
   api?: string;
+  /** Also listen on loopback TCP (`address`, e.g. `127.0.0.1:0`) with this token; `tcpUrl()` reads the address bound. */
+  tcp?: { address: string; token: string };
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -115,7 +119,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     configFile,
     `data_dir = "${stateDir}"\njobs_dir = "${jobsDir}"\nresync_interval = "${opts.resync ?? '30s'}"\nplugin "raw_exec" {\n  config {\n    enabled = true\n  }\n}\n` +
       (explicitParent && cgroupParent ? `oci {\n  cgroup_parent = "${cgroupParent}"\n}\n` : '') +
-      `api {\n  socket = "${socket}"\n${opts.api ? `${opts.api}\n` : ''}}\n` +
+      `api {\n  socket = "${socket}"\n${opts.tcp ? `  address = "${opts.tcp.address}"\n  token = "${opts.tcp.token}"\n` : ''}${opts.api ? `${opts.api}\n` : ''}}\n` +
       (opts.config ?? ''),
   );
   const logFile = path.join(root, 'agent.log');
@@ -203,6 +207,18 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
         out.set(id, [...(out.get(id) ?? []), pid]);
       }
       return out;
+    },
+    tcpUrl() {
+      for (const line of h.agentLog().split('\n')) {
+        if (!line.includes('"api listening"')) continue;
+        try {
+          const v = JSON.parse(line) as { tcp?: string };
+          if (v.tcp) return v.tcp;
+        } catch {
+          /* not a JSON line */
+        }
+      }
+      return undefined;
     },
     agentLog() {
       try {

@@ -9,6 +9,7 @@ import { noopMetrics } from '../../../src/agent/metrics.js';
 import { createStore } from '../../../src/store/lowdb-store.js';
 import type { Job, NodeInfo } from '../../../src/jobspec/model.js';
 import type { Driver } from '../../../src/drivers/driver.js';
+import type { TaskHandle, TaskStats } from '../../../src/executor/executor.js';
 import { waitFor } from '../../helpers/wait.js';
 import { FakeDriver, FakeExecutor, FakeSource, makeJob, makeTask } from './fixtures.js';
 
@@ -328,5 +329,30 @@ test('agent: a job defined by two files is reported once as a conflict and keeps
   assert.equal(evs.length, 1);
   assert.match(evs[0].message, /\/jobs\/a\.hcl and \/jobs\/z\.hcl; \/jobs\/a\.hcl wins/);
   assert.equal(executor.pidOf(agent.tasks()[0].allocId + '-t'), pid);
+  await agent.stop();
+});
+
+test('agent: stats of every running task by instance id, read at once when the executor can (statsAll); samples from them', async (t) => {
+  class ManyStats extends FakeExecutor {
+    calls: number[] = [];
+    override async stats(): Promise<TaskStats> {
+      throw new Error('stats() per task: statsAll was expected');
+    }
+    async statsAll(handles: readonly TaskHandle[]): Promise<Map<string, TaskStats>> {
+      this.calls.push(handles.length);
+      return new Map(handles.map((h, i) => [h.id, { at: 0, pids: 1, cpuPercent: i + 1, memoryBytes: 1000 }]));
+    }
+  }
+  const executor = new ManyStats();
+  const { agent } = await setup(t, [makeJob('a', { count: 2 })], { executor });
+  const stats = await agent.stats();
+  assert.deepEqual(Object.keys(stats).sort(), ['a/g[0]/t', 'a/g[1]/t']);
+  assert.deepEqual(executor.calls, [2], 'one read for both');
+  const samples = await agent.samples();
+  assert.deepEqual(Object.keys(samples.tasks).sort(), ['a/g[0]/t', 'a/g[1]/t']);
+  assert.equal(samples.sampling, true);
+  const series = await agent.sampleSeries('a/g[0]/t');
+  assert.equal(series.samples.length, 1);
+  await assert.rejects(agent.sampleSeries('nope/g[0]/t'), /no such task instance/);
   await agent.stop();
 });

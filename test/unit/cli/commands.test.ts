@@ -25,7 +25,7 @@ test('command registry: every entry loads the command it names, with the same su
   }
   assert.deepEqual(
     tendctlCommands.map((c) => c.name),
-    ['status', 'logs', 'events', 'exec', 'signal', 'restart', 'wait', 'job', 'deployment', 'var', 'services', 'node', 'plan', 'validate', 'completion', '__complete'],
+    ['status', 'logs', 'events', 'exec', 'signal', 'restart', 'wait', 'job', 'deployment', 'var', 'services', 'node', 'ui', 'plan', 'validate', 'completion', '__complete'],
   );
 });
 
