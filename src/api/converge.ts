@@ -172,7 +172,8 @@ export function convergence(jobs: JobView[], files: FileView[], names?: string[]
     total,
     label: as.size > 1 ? 'ready' : as.has('complete') ? 'complete' : 'running',
     notReady,
-    jobs: selected.map((j) => j.id),
+    // A job whose file left the jobs dir is one of them only while something of it is left.
+    jobs: selected.filter((j) => inForce.has(j.id) || j.tasks.some((t) => t.state !== 'dead')).map((j) => j.id),
     problems,
   };
 }

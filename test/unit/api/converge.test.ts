@@ -110,7 +110,10 @@ test('convergence: unknown named jobs wait; excluded jobs and children are left 
   assert.deepEqual(r.problems, [{ job: 'old', task: 'old/g[0]/t', why: 'stopping: its file left the jobs dir', fatal: false }]);
   assert.equal(r.total, 0);
   assert.equal(mayChangeSilently([removed], []), true);
-  assert.equal(convergence([job('old', [task('old', 1, { state: 'dead' })])], []).converged, true);
+  assert.deepEqual(r.jobs, ['old'], 'counted while something of it is left');
+  const done = convergence([job('old', [task('old', 1, { state: 'dead' })]), job('empty', [])], []);
+  assert.equal(done.converged, true);
+  assert.deepEqual(done.jobs, [], 'not counted once nothing of it is left');
   assert.equal(mayChangeSilently([job('b', [task('b', 0, { state: 'dead' })], { type: 'batch' })], [file(['b'])]), false);
 });
 
