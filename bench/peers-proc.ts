@@ -17,6 +17,8 @@ export const sysOf = (marker: number): number => Math.floor(marker / 1_000_000);
 
 /** A process not (yet) a marked sleep is read again until it has kept its name this long (a fork before its exec). */
 const SETTLE_MS = 2000;
+/** A pid handed out is looked for this long before it counts as a process that came and went. */
+const UNBORN_MS = 1000;
 
 interface Seen {
   startTime: number;
@@ -51,12 +53,15 @@ const PID_MAX = Number(readText('/proc/sys/kernel/pid_max') ?? 32768);
  * every few ms: it reads the processes created since the last scan (the pids
  * between the last two values of `ns_last_pid`), and again those that may
  * still exec (a fork keeps its parent's name until its exec; a container's
- * init, `runc:[2:INIT]`, until `runc start`). It sees births only;
+ * init, `runc:[2:INIT]`, until `runc start`; a fresh exec, until its command line
+ * can be read). It sees births only;
  * `scan()` (a readdir of /proc, ~1.5 ms with 2,000 processes) also sees deaths.
  */
 export class SleepWatch {
   readonly #seen = new Map<number, Seen>();
   readonly #pending = new Set<number>();
+  /** Pids handed out but not (yet) in /proc: a clone becomes visible a moment after its pid is taken. */
+  readonly #unborn = new Map<number, number>();
   readonly #byMarker = new Map<number, Set<number>>();
   readonly #perSys = new Map<number, number>();
   #last: number;
@@ -83,8 +88,11 @@ export class SleepWatch {
   #births(now: number): void {
     const last = lastPid();
     const range = (from: number, to: number) => {
-      for (let pid = from; pid <= to; pid++) this.#inspect(pid, now, true);
+      for (let pid = from; pid <= to; pid++) if (!this.#inspect(pid, now, true)) this.#unborn.set(pid, now);
     };
+    for (const [pid, since] of this.#unborn) {
+      if (this.#inspect(pid, now, true) || now - since > UNBORN_MS) this.#unborn.delete(pid);
+    }
     if (last >= this.#last) range(this.#last + 1, last);
     else {
       range(this.#last + 1, PID_MAX - 1);
@@ -94,14 +102,17 @@ export class SleepWatch {
     for (const pid of this.#pending) this.#inspect(pid, now);
   }
 
-  /** Read one process; `fresh` when its pid was handed out since the last scan (an entry under it is a dead process's). */
-  #inspect(pid: number, now: number, fresh = false): void {
+  /**
+   * Read one process; `fresh` when its pid was handed out since the last scan (an entry under it
+   * is a dead process's). False when there is no such process.
+   */
+  #inspect(pid: number, now: number, fresh = false): boolean {
     let e = this.#seen.get(pid);
-    if (e && !fresh && (e.settled || e.marker !== undefined)) return;
+    if (e && !fresh && (e.settled || e.marker !== undefined)) return true;
     const st = readStat(pid);
     if (!st) {
       if (e) this.#forget(pid);
-      return;
+      return false;
     }
     if (e && e.startTime !== st.startTime) {
       this.#forget(pid);
@@ -112,20 +123,21 @@ export class SleepWatch {
       this.#seen.set(pid, e);
       this.#pending.add(pid);
     } else if (e.settled || e.marker !== undefined) {
-      return;
+      return true;
     } else if (e.comm !== st.comm) {
       e.comm = st.comm;
       e.firstSeen = now;
     }
-    if (st.comm === 'sleep') {
-      const marker = markerFromCmdline(readText(`/proc/${pid}/cmdline`));
+    // Right after an exec the name is already the new one while the command line is not yet readable (empty).
+    const marker = st.comm === 'sleep' ? markerFromCmdline(readText(`/proc/${pid}/cmdline`)) : undefined;
+    if (marker !== undefined) {
       this.#pending.delete(pid);
-      if (marker === undefined) e.settled = true;
-      else this.#add(pid, e, marker);
+      this.#add(pid, e, marker);
     } else if (now - e.firstSeen > SETTLE_MS && !st.comm.startsWith('runc:')) {
       this.#pending.delete(pid);
       e.settled = true;
     }
+    return true;
   }
 
   /** Live pids of the task with this marker (a killed one until its manager reaps it). */

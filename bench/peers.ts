@@ -14,7 +14,7 @@
  * restart delay 0); remove all → none alive. One markdown table per N.
  *
  *   node --import tsx bench/peers.ts [--n 200,1000] [--only tend-plain,supervisord,…] [--rounds K]
- *     [--samples 20] [--crashes 20] [--idle 30] [--settle 10] [--remove-timeout 900]
+ *     [--samples 20] [--crashes 20] [--idle 30] [--settle 15] [--remove-timeout 900]
  *     [--pm2-prefix DIR] [--out FILE.md]
  *
  * Systems: bash, runc, conmon, tend-plain, tend-oci-raw, tend-oci-exec, supervisord, pm2.
@@ -47,7 +47,7 @@ const { values: opt } = parseArgs({
     samples: { type: 'string', default: '20' },
     crashes: { type: 'string', default: '20' },
     idle: { type: 'string', default: '30' },
-    settle: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '15' },
     'remove-timeout': { type: 'string', default: '900' },
     'pm2-prefix': { type: 'string' },
     out: { type: 'string' },
@@ -278,7 +278,7 @@ function table(N: number, results: Map<string, Sample[]>, load0: string, load1: 
     ['one new task → running, p99 ms', (ss) => figure([pooled(ss, 'newMs', 99)], 1, 1)],
     ['crash → restarted (delay 0), p50 ms', (ss) => figure([pooled(ss, 'crashMs', 50)], 1, 1)],
     [
-      'remove all → none left, s',
+      `remove all (N + ${SAMPLES}) → none left, s`,
       (ss) => (ss.some((s) => s.removeLeft !== undefined) ? `> ${REMOVE_TIMEOUT_S} (${ss.find((s) => s.removeLeft !== undefined)!.removeLeft} left)` : figure(ss.map((s) => s.removeMs), 1000, 2)),
     ],
     ['manager RSS with N running, MiB (main processes)', (ss) => figure(ss.map((s) => partSum(s, (n) => !PER_TASK.has(n), 'rssKiB')), 1024, 1)],
