@@ -149,6 +149,7 @@ async function finish(peer: Peer, watch: SleepWatch): Promise<string[]> {
 }
 
 async function measure(sys: System, N: number, base: string): Promise<Sample> {
+  if (cleaning) throw new Error('interrupted');
   const peer = sys.make(base);
   const watch = new SleepWatch();
   const s: Sample = { newMs: [], crashMs: [], notes: [] };
@@ -346,14 +347,16 @@ function table(N: number, results: Map<string, Sample[]>, load0: string, load1: 
 // ---- main ----
 
 const base = mkdtempSync(path.join(os.tmpdir(), 'tend-peers-'));
-let cleaned = false;
-async function cleanupAll(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  if (current) await finish(current.peer, current.watch);
-  const watch = new SleepWatch();
-  for (const s of SYSTEMS) killAll([...watch.of(s.sys).values()].flat());
-  rmSync(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+let cleaning: Promise<void> | undefined;
+/** Stop the system being measured, kill every marked sleep, remove the temp dir (once; later calls wait for it). */
+function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    if (current) await finish(current.peer, current.watch);
+    const watch = new SleepWatch();
+    for (const s of SYSTEMS) killAll([...watch.of(s.sys).values()].flat());
+    rmSync(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  })();
+  return cleaning;
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
