@@ -24,14 +24,18 @@ export function bareSpawn(): Promise<number> {
   });
 }
 
-export function killAll(pids: number[]): void {
+/** SIGKILL each pid; the ones that were there to kill. */
+export function killAll(pids: number[]): number[] {
+  const hit: number[] = [];
   for (const p of pids) {
     try {
       process.kill(p, 'SIGKILL');
+      hit.push(p);
     } catch {
       /* gone */
     }
   }
+  return hit;
 }
 
 /** utime + stime of a process, in clock ticks. */
@@ -43,6 +47,12 @@ export function cpuTicks(pid: number): number {
 
 export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Proportional set size (shared pages divided among the processes mapping them), from smaps_rollup. */
+export function pssBytes(pid: number): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
 

@@ -14,8 +14,7 @@
  *   CPU_PROF=<dir> node --import tsx bench/exec-converge.ts   (the agent writes a .cpuprofile there)
  * Needs root, runc and conmon.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import { createHarness, type Harness } from '../test/e2e/agent/harness.js';
 import { cgroupRoots, cgroupTree, mountsUnder, procsMentioning } from '../test/e2e/agent/oci-cleanup.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuTicks, fmt } from './agent-common.js';
+import { removeCgroups, runc, runcList } from './oci-common.js';
 
 const N = Number(process.argv[2] ?? 200);
 const CONCURRENCY = 8;
@@ -34,7 +34,6 @@ if (!p.isRoot || !p.which('runc') || !p.which('conmon')) {
   console.error('exec-converge: needs root, runc and conmon');
   process.exit(1);
 }
-const RUNC = p.which('runc')!;
 const memRoot = p.cgroups.v1.memory ?? p.cgroups.unified;
 if (!memRoot) {
   console.error('exec-converge: no memory cgroup hierarchy');
@@ -90,29 +89,6 @@ const pids = (cgroupDir: string): number[] =>
   readFileSync(path.join(cgroupDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
-/** Run runc to its exit (a detached container keeps runc's stderr pipe: wait for the exit, not the close). */
-function runc(root: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(RUNC, [`--root=${root}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) => {
-      if (code === 0) {
-        // Give stdout a turn to drain (list), then let go of both pipes.
-        setImmediate(() => {
-          c.stdout!.destroy();
-          c.stderr!.destroy();
-          resolve(out);
-        });
-      } else c.once('close', () => reject(new Error(`runc ${args[0]} exited ${code}: ${err.trim()}`)));
-    });
-  });
-}
-const runcList = async (root: string) => (existsSync(root) ? (await runc(root, ['list', '-q']).catch(() => '')).split('\n').filter(Boolean) : []);
-
 /** Every leftover of a cgroup parent, a runc root, a dir's mounts and processes naming the dir. */
 async function leftovers(o: { parent: string; runcRoot: string; dir: string; keepParent?: boolean }): Promise<string[]> {
   const out: string[] = [];
@@ -123,18 +99,6 @@ async function leftovers(o: { parent: string; runcRoot: string; dir: string; kee
   for (const mp of mountsUnder(o.dir)) out.push(`mount ${mp}`);
   for (const pid of procsMentioning(o.dir)) out.push(`process ${pid} ${comm(pid)}`);
   return out;
-}
-
-function removeCgroups(parent: string): void {
-  for (const root of cgroupRoots()) {
-    for (const d of cgroupTree(path.join(root, parent))) {
-      try {
-        rmdirSync(d);
-      } catch {
-        /* reported by leftovers() */
-      }
-    }
-  }
 }
 
 const rows: string[] = [];
@@ -216,7 +180,7 @@ try {
     cfg.root.path = path.join(dir, 'rootfs');
     cfg.linux.cgroupsPath = `/${bareParent}/b${i}`;
     for (const m of cfg.mounts) {
-      if (['/alloc', '/local', '/secrets', '/tmp'].includes(m.destination)) {
+      if (['/alloc', '/alloc/logs', '/local', '/secrets', '/tmp'].includes(m.destination)) {
         m.source = path.join(dir, m.destination.slice(1));
         mkdirSync(m.source, { recursive: true });
       }

@@ -10,7 +10,6 @@
  * Needs root, runc and conmon. Prints a markdown table; bench/README.md
  * holds the recorded figures.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,12 +17,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { cgroupRoots, cgroupTree, mountsUnder, procsMentioning } from '../test/e2e/agent/oci-cleanup.js';
 import { createCgroupManager } from '../src/cgroups/factory.js';
-import { DEFAULT_CHROOT_ENV, existingChrootEnv, NOMAD_DEFAULT_CAPS, ociCap } from '../src/drivers/exec-isolation.js';
 import type { LaunchSpec, TaskHandle } from '../src/executor/executor.js';
 import type { LogMonitorClient } from '../src/executor/logs/logs.js';
 import { OciExecutor } from '../src/executor/oci/executor.js';
 import { platform } from '../src/platform.js';
 import { fmt, summary } from './agent-common.js';
+import { execLaunchSpec, runc as runcAt, runcList } from './oci-common.js';
 
 const samples = Number(process.argv[2] ?? 50);
 const p = platform();
@@ -31,7 +30,6 @@ if (!p.isRoot || !p.which('runc') || !p.which('conmon')) {
   console.error('exec-start: needs root, runc and conmon');
   process.exit(1);
 }
-const RUNC = p.which('runc')!;
 
 // The log monitor is a separate process in the agent; here its registration is a no-op.
 const noopLogs: LogMonitorClient = {
@@ -66,29 +64,9 @@ const bareParent = `${parent}-bare`;
 const cgroups = createCgroupManager({ parent });
 const executor = new OciExecutor({ dataDir, runtime: 'runc', conmon: 'conmon', cgroups, logs: noopLogs, pidsLimit: 256, logger: pino({ level: 'debug' }, sink) });
 const bareRoot = path.join(dataDir, 'bare-runc-root');
-const caps = NOMAD_DEFAULT_CAPS.map(ociCap);
+const runc = (args: string[]) => runcAt(bareRoot, args);
 
-/** What an exec job `sh -c 'exec sleep 1000'` with 32 MiB becomes (the exec driver's defaults). */
-function spec(id: string): LaunchSpec {
-  const allocDir = path.join(dataDir, 'alloc', id, 'alloc');
-  const taskDir = path.join(dataDir, 'alloc', id, 't');
-  for (const d of [path.join(allocDir, 'logs'), path.join(taskDir, 'local'), path.join(taskDir, 'secrets'), path.join(taskDir, 'tmp')]) mkdirSync(d, { recursive: true });
-  return {
-    id,
-    identity: { job: 'bench', group: 'g', index: 0, task: 't', allocId: id },
-    driver: 'exec',
-    command: '/bin/sh',
-    args: ['-c', 'exec sleep 1000'],
-    env: { PATH: '/usr/bin:/bin' },
-    allocDir,
-    taskDir,
-    cwd: '/',
-    logDir: path.join(allocDir, 'logs'),
-    logs: { maxFiles: 2, maxFileSizeBytes: 1 << 20 },
-    resources: { cpuShares: 100, memoryBytes: 32 << 20, memoryMaxBytes: 32 << 20 },
-    isolation: { chrootEnv: existingChrootEnv(DEFAULT_CHROOT_ENV), pidMode: 'private', ipcMode: 'private', noPivotRoot: false, capabilities: caps, mounts: [] },
-  };
-}
+const spec = (id: string): LaunchSpec => execLaunchSpec(dataDir, id);
 
 /** A bare copy of a tend bundle: the same config.json, its own rootfs dir and a cgroup under the bare parent. */
 function bareBundle(config: string, id: string): string {
@@ -99,38 +77,6 @@ function bareBundle(config: string, id: string): string {
   cfg.root.path = path.join(dir, 'rootfs');
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
   return dir;
-}
-
-/**
- * Run runc to its exit. A detached container without a terminal inherits
- * runc's stdio, so the stderr pipe stays open in the task: success is runc's
- * exit, not the pipe's close (on failure no task holds it, and its text is read to the end).
- */
-function runc(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(RUNC, [`--root=${bareRoot}`, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) => {
-      if (code === 0) {
-        c.stderr!.destroy();
-        resolve();
-      } else c.once('close', () => reject(new Error(`runc ${args[0]} exited ${code}: ${err.trim()}`)));
-    });
-  });
-}
-
-/** Container ids under a runc root (none when the root does not exist). */
-function runcList(root: string): Promise<string[]> {
-  if (!existsSync(root)) return Promise.resolve([]);
-  return new Promise((resolve) => {
-    const c = spawn(RUNC, [`--root=${root}`, 'list', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    c.once('error', () => resolve([]));
-    c.once('close', () => resolve(out.split('\n').filter(Boolean)));
-  });
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
