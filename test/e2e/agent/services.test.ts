@@ -277,7 +277,8 @@ test('agent e2e services (plain): a template with nomadService renders the insta
   await until(h, async () => (await checkIs(h, 'web-api', 'http', 'passing')) && (await checkIs(h, 'web-api', 'tcp', 'passing')), 'web passing');
   const port = (await instances(h, 'web-api'))![0].port;
   await until(h, async () => (await readFile(file, 'utf8')) === `127.0.0.1:${port} .`, 'the template re-rendered with the instance');
-  assert.ok(h.records()[cid].events.some((e) => e.type === 'Template' && e.message === 'template[0] local/web.txt re-rendered'));
+  // The store file is written a little after the event (its writes are spaced): wait for it there.
+  await until(h, () => h.records()[cid].events.some((e) => e.type === 'Template' && e.message === 'template[0] local/web.txt re-rendered'), 'the Template event in the store');
   await rm(path.join(h.jobsDir, 'web.hcl'));
   await until(h, async () => (await readFile(file, 'utf8')) === '.', 'the template re-rendered without it');
 });
