@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -24,6 +25,18 @@ import { procsMentioning } from './oci-cleanup.js';
 
 const TENDCTL = fileURLToPath(new URL('../../../bin/tendctl.js', import.meta.url));
 const TOKEN = 'exec-tty-e2e-token';
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
 
 /** A task that idles until SIGTERM (pid 1 of a pid namespace ignores signals it does not handle). */
 function jobFile(name: string, driver: 'exec' | 'raw_exec'): string {
@@ -198,7 +211,15 @@ describe('tendctl exec -t with the oci executor', { concurrency: false }, () => 
   test('exec -t over TCP with a token, into a raw_exec task run by runc: a terminal of the outer size and the exit code', { timeout: 20_000 }, async (t) => {
     if (!gates(t)) return;
     // The address of the agent now running (an earlier test restarted it on a new port).
-    const tcp = [...h.agentLog().matchAll(/"tcp":"(http:\/\/127\.0\.0\.1:\d+)"/g)].at(-1)?.[1];
+    // The last address logged, once it accepts connections (the restarted agent may not have logged its own yet).
+    let tcp: string | undefined;
+    await waitFor(
+      async () => {
+        tcp = [...h.agentLog().matchAll(/"tcp":"(http:\/\/127\.0\.0\.1:\d+)"/g)].at(-1)?.[1];
+        return tcp !== undefined && (await accepts(Number(new URL(tcp).port)));
+      },
+      { what: "the agent's TCP address to accept connections", timeoutMs: 10_000 },
+    );
     assert.ok(tcp, 'expected the agent to log its TCP address');
     const pty = runUnderPty(
       [process.execPath, TENDCTL, 'exec', '-address', tcp, '-token', TOKEN, '-t', 'host', '--', '/bin/sh', '-c', 'echo "T:$(tty) S:$(stty size)"; exit 3'],
