@@ -126,24 +126,11 @@ export interface CheckView {
   checkRestart?: CheckRestart;
 }
 
-/** One instance of a service (`tendctl services NAME`, `GET /v1/service/<name>`). */
-export interface ServiceInstanceView {
-  id: string;
-  name: string;
-  namespace: string;
-  job: string;
-  group: string;
-  index: number;
-  allocId: string;
-  task?: string;
-  tags: string[];
-  meta: Record<string, string>;
-  address: string;
-  port: number;
+/** One instance of a service (`tendctl services NAME`, `GET /v1/service/<name>`): its registration, with its checks' state. */
+export interface ServiceInstanceView extends Omit<Registration, 'checks'> {
   /** The worst status of its checks; `passing` without checks. */
   status: CheckState;
   checks: CheckView[];
-  file: string;
 }
 
 /** One service name (`tendctl services`, `GET /v1/services`), as `nomad service list`. */

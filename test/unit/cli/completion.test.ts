@@ -7,7 +7,6 @@ import path from 'node:path';
 import { completionScript, flagValueKind } from '../../../src/cli/completion.js';
 import { namesOf, visibleCommands } from '../../../src/cli/commands/completion.js';
 import { tendctlCommands } from '../../../src/cli/commands/index.js';
-import { platform } from '../../../src/platform.js';
 import type { JobView } from '../../../src/api/api.js';
 import { requireProgram } from '../../helpers/gates.js';
 
@@ -39,7 +38,7 @@ function bashComplete(script: string, words: string[], env: NodeJS.ProcessEnv = 
 }
 
 test('completion bash: commands, flags per command, flag values, subcommands, signal names, paths; nothing after --', async (t) => {
-  if (!platform().which('bash')) return t.skip('bash is not installed');
+  if (!requireProgram(t, 'bash', 'bash')) return;
   const commands = await visibleCommands();
   const script = completionScript('bash', 'tendctl', commands);
   const reg = execFileSync('bash', ['-c', `source /dev/stdin <<'EOF'\n${script}\nEOF\ncomplete -p tendctl`], { encoding: 'utf8' });

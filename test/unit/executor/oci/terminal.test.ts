@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { OciSpec } from '../../../../src/executor/oci/bundle.js';
 import { RELAY_SCRIPT } from '../../../../src/executor/oci/attach-relay.js';
 import { conmonExecArgs, parseSync, startFailure, terminalProcess, type TerminalTarget } from '../../../../src/executor/oci/terminal.js';
+import { requirePerl } from '../../../helpers/gates.js';
 
 const taskProcess: OciSpec['process'] = {
   terminal: false,
@@ -58,7 +59,8 @@ test('terminal: conmon\'s sync messages, and runc\'s refusals that mean the comm
   assert.equal(startFailure('container not running'), undefined);
 });
 
-test('attach relay: packets of stream 2 go to stdout and 3 to stderr without their first byte; stdin goes out one packet per read', { skip: spawnSync('perl', ['-e', '1']).status !== 0 ? 'needs perl' : false }, async () => {
+test('attach relay: packets of stream 2 go to stdout and 3 to stderr without their first byte; stdin goes out one packet per read', async (t) => {
+  if (!requirePerl(t)) return;
   // A SOCK_SEQPACKET listener needs more than Node: a perl one plays conmon here, writing what it receives to stdout.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tend-relay-'));
   try {
