@@ -1,0 +1,168 @@
+/**
+ * Where the agent's CPU goes, phase by phase (issue 14): a real `tend agent`
+ * (the dist/ bundle) under `--cpu-prof`, N job files renamed into its jobs
+ * dir at once (converge), an idle window, K files one at a time (one new),
+ * K crashes (SIGKILL of a task's sleep), then every file removed. The
+ * profile is cut by the phases' wall-clock windows and each phase's top
+ * functions (self time) and files are printed.
+ *
+ *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
+ *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR]
+ *
+ * Only the agent's own threads are profiled (main thread and the HCL parser
+ * worker); the launcher and the log monitor are separate processes.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHarness } from '../test/e2e/agent/harness.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { markerOf, SleepWatch } from './peers-proc.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    n: { type: 'string', default: '200' },
+    executor: { type: 'string', default: 'plain' },
+    driver: { type: 'string', default: 'raw_exec' },
+    settle: { type: 'string', default: '3' },
+    idle: { type: 'string', default: '20' },
+    top: { type: 'string', default: '25' },
+    one: { type: 'string', default: '10' },
+    keep: { type: 'string' },
+    analyze: { type: 'string' },
+  },
+});
+const N = Number(opt.n);
+const ONE = Number(opt.one);
+const SYS = 9;
+
+interface Phase { name: string; from: number; to: number }
+const phases: Phase[] = [];
+
+function job(i: number): string {
+  const m = markerOf(SYS, i);
+  return `job "p${m}" {
+  group "g" {
+    task "t" {
+      driver = "${opt.driver}"
+${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
+        command = "/bin/sleep"
+        args    = ["${m}"]
+      }
+      restart {
+        attempts = 10
+        interval = "30m"
+        delay    = "0s"
+        mode     = "delay"
+      }
+      resources {
+        cpu    = 100
+        memory = 32
+      }
+    }
+  }
+}
+`;
+}
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const from = performance.timeOrigin + performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases.push({ name, from, to: performance.timeOrigin + performance.now() });
+    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s`);
+  }
+}
+
+const profDir = opt.analyze ?? opt.keep ?? path.join('/tmp', `tend-prof-${process.pid}`);
+let spawnedAt = 0;
+if (opt.analyze) {
+  const saved = JSON.parse(readFileSync(path.join(profDir, 'phases.json'), 'utf8')) as { spawnedAt: number; phases: Phase[] };
+  spawnedAt = saved.spawnedAt;
+  phases.push(...saved.phases);
+} else {
+  await mkdir(profDir, { recursive: true });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '500'] });
+  const stage = path.join(h.root, 'stage');
+  await mkdir(stage, { recursive: true });
+  const watch = new SleepWatch();
+  const count = () => (watch.scan(), watch.count(SYS));
+  const pidsOf = (i: number) => (watch.scan(), watch.pids(markerOf(SYS, i)));
+  spawnedAt = performance.timeOrigin + performance.now();
+  try {
+    await h.start(['-log-level', 'warn']);
+    const all = Array.from({ length: N + ONE }, (_, i) => i);
+    for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
+    await phase('converge', async () => {
+      for (let i = 0; i < N; i++) await rename(path.join(stage, `p${markerOf(SYS, i)}.hcl`), path.join(h.jobsDir, `p${markerOf(SYS, i)}.hcl`));
+      await waitFor(() => count() >= N, { what: `${N} sleeps`, timeoutMs: 600_000, intervalMs: 20 });
+    });
+    await sleep(Number(opt.settle) * 1000);
+    await phase('idle', () => sleep(Number(opt.idle) * 1000));
+    await phase('one new', async () => {
+      for (let i = N; i < N + ONE; i++) {
+        await rename(path.join(stage, `p${markerOf(SYS, i)}.hcl`), path.join(h.jobsDir, `p${markerOf(SYS, i)}.hcl`));
+        await waitFor(() => pidsOf(i).length > 0, { what: `sleep ${i}`, timeoutMs: 30_000, intervalMs: 2 });
+        await sleep(300);
+      }
+    });
+    await phase('crash', async () => {
+      for (let i = 0; i < ONE; i++) {
+        const before = pidsOf(i)[0];
+        process.kill(before, 'SIGKILL');
+        await waitFor(() => (watch.dropZombies(SYS), pidsOf(i).some((p) => p !== before)), { what: `restart ${i}`, timeoutMs: 30_000, intervalMs: 2 });
+        await sleep(300);
+      }
+    });
+    await phase('remove all', async () => {
+      for (const f of await readdir(h.jobsDir)) await unlink(path.join(h.jobsDir, f));
+      await waitFor(() => (watch.dropZombies(SYS), count() === 0), { what: 'no sleeps', timeoutMs: 600_000, intervalMs: 20 });
+    });
+    await h.term();
+  } finally {
+    await h.cleanup();
+  }
+
+  writeFileSync(path.join(profDir, 'phases.json'), JSON.stringify({ spawnedAt, phases }));
+}
+
+// The profile: nodes with self samples, cut by phase.
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+for (const file of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f)).sort()) {
+console.log(`\n# ${path.basename(file)} (pid.thread: ${path.basename(file).split('.').slice(3, 5).join('.')})`);
+const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; startTime: number; samples: number[]; timeDeltas: number[] };
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+// The profile's clock is monotonic: anchor its start at the agent's spawn (±tens of ms).
+let t = prof.startTime;
+const t0 = prof.startTime;
+const short = (url: string) => url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^file:\/\//, '');
+for (const ph of [...phases, { name: 'whole run', from: -Infinity, to: Infinity }]) {
+  const self = new Map<string, number>();
+  const files = new Map<string, number>();
+  let total = 0;
+  t = t0;
+  for (let k = 0; k < prof.samples.length; k++) {
+    t += prof.timeDeltas[k];
+    const wall = spawnedAt + (t - t0) / 1000;
+    if (wall < ph.from || wall > ph.to) continue;
+    const n = byId.get(prof.samples[k])!;
+    const name = n.callFrame.functionName || '(anonymous)';
+    if (name === '(idle)' || name === '(program)') continue;
+    const dt = prof.timeDeltas[k] / 1000;
+    total += dt;
+    const key = `${name} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const f = short(n.callFrame.url) || `(${name})`;
+    files.set(f, (files.get(f) ?? 0) + dt);
+  }
+  const span = ph.to === Infinity ? 0 : ph.to - ph.from;
+  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of agent CPU${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt.top))) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
+  console.log('  by file:');
+  for (const [k, v] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
+}
+}
+console.log(`\nprofiles: ${profDir}`);
