@@ -27,6 +27,10 @@ function collect(dir) {
 const TEST_TIMEOUT_MS = Number(process.env.TEND_TEST_TIMEOUT_MS ?? 180_000);
 const PHASE_TIMEOUT_MS = Number(process.env.TEND_PHASE_TIMEOUT_MS ?? 600_000);
 
+// Every store write in the tests (agents in-process and agent subprocesses) is compared with a
+// full encode of the document: a change the store was not told of ends the agent (encoder.ts).
+process.env.TEND_STORE_CHECK ??= '1';
+
 function run(cmd, args, what = cmd) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', timeout: PHASE_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (r.error?.code === 'ETIMEDOUT') {

@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { PrivateFile } from './private-file.js';
+import { DocumentEncoder, type Section } from './encoder.js';
 import type pino from 'pino';
 import type { EventQuery, TaskEvent } from './store.js';
 import { TendError, errnoCode } from '../errors.js';
@@ -120,6 +121,7 @@ export class LowdbStore implements Store {
   readonly #log?: pino.Logger;
   readonly #now: () => Date;
   readonly #listeners = new Set<(e: TaskEvent) => void>();
+  readonly #enc = new DocumentEncoder();
   #dirty = false;
   #scheduled: NodeJS.Immediate | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -133,7 +135,7 @@ export class LowdbStore implements Store {
     this.path = path.join(opts.dataDir, STORE_FILE);
     this.#log = opts.logger?.child({ component: 'store' });
     this.#now = opts.now ?? (() => new Date());
-    this.#db = new Low<StoreDocument>(new PrivateFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: encodeDocument }), emptyDocument());
+    this.#db = new Low<StoreDocument>(new PrivateFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: (doc) => this.#enc.encode(doc) }), emptyDocument());
   }
 
   get nodeId(): string {
@@ -222,21 +224,21 @@ export class LowdbStore implements Store {
 
   put(record: TaskRecord): void {
     this.#db.data.tasks[record.id] = record;
-    this.#markDirty();
+    this.#markDirty('tasks', record.id);
   }
 
   update(id: string, fn: (r: TaskRecord) => void): TaskRecord | undefined {
     const r = this.#db.data.tasks[id];
     if (!r) return undefined;
     fn(r);
-    this.#markDirty();
+    this.#markDirty('tasks', id);
     return r;
   }
 
   delete(id: string): void {
     if (!(id in this.#db.data.tasks)) return;
     delete this.#db.data.tasks[id];
-    this.#markDirty();
+    this.#markDirty('tasks', id);
   }
 
   periodicAll(): PeriodicRecord[] {
@@ -249,13 +251,13 @@ export class LowdbStore implements Store {
 
   putPeriodic(record: PeriodicRecord): void {
     (this.#db.data.periodic ??= {})[record.job] = record;
-    this.#markDirty();
+    this.#markDirty('periodic', record.job);
   }
 
   deletePeriodic(job: string): void {
     if (!this.#db.data.periodic || !(job in this.#db.data.periodic)) return;
     delete this.#db.data.periodic[job];
-    this.#markDirty();
+    this.#markDirty('periodic', job);
   }
 
   portsAll(): PortAssignment[] {
@@ -268,13 +270,13 @@ export class LowdbStore implements Store {
 
   putPorts(a: PortAssignment): void {
     (this.#db.data.ports ??= {})[a.allocId] = a;
-    this.#markDirty();
+    this.#markDirty('ports', a.allocId);
   }
 
   deletePorts(allocId: string): void {
     if (!this.#db.data.ports || !(allocId in this.#db.data.ports)) return;
     delete this.#db.data.ports[allocId];
-    this.#markDirty();
+    this.#markDirty('ports', allocId);
   }
 
   dispatchAll(): DispatchRecord[] {
@@ -287,13 +289,13 @@ export class LowdbStore implements Store {
 
   putDispatch(record: DispatchRecord): void {
     (this.#db.data.dispatch ??= {})[record.job] = record;
-    this.#markDirty();
+    this.#markDirty('dispatch', record.job);
   }
 
   deleteDispatch(job: string): void {
     if (!this.#db.data.dispatch || !(job in this.#db.data.dispatch)) return;
     delete this.#db.data.dispatch[job];
-    this.#markDirty();
+    this.#markDirty('dispatch', job);
   }
 
   rolloutAll(): RolloutRecord[] {
@@ -306,13 +308,13 @@ export class LowdbStore implements Store {
 
   putRollout(record: RolloutRecord): void {
     (this.#db.data.rollouts ??= {})[record.job] = record;
-    this.#markDirty();
+    this.#markDirty('rollouts', record.job);
   }
 
   deleteRollout(job: string): void {
     if (!this.#db.data.rollouts || !(job in this.#db.data.rollouts)) return;
     delete this.#db.data.rollouts[job];
-    this.#markDirty();
+    this.#markDirty('rollouts', job);
   }
 
   addEvent(e: NewEvent): TaskEvent {
@@ -326,6 +328,7 @@ export class LowdbStore implements Store {
       if (r) {
         r.events.push(ev);
         trimFront(r.events, TASK_EVENT_LIMIT);
+        this.#enc.touch('tasks', ev.task);
       }
     }
     this.#markDirty();
@@ -369,7 +372,9 @@ export class LowdbStore implements Store {
     this.#listeners.clear();
   }
 
-  #markDirty(): void {
+  /** Something changed: written at the next write (`section`/`key`: what, for the encoder's cache). */
+  #markDirty(section?: Section, key?: string): void {
+    if (section !== undefined && key !== undefined) this.#enc.touch(section, key);
     this.#dirty = true;
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = setImmediate(() => {
