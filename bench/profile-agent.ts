@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness } from '../test/e2e/agent/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { markerOf, SleepWatch } from './peers-proc.js';
+import { markerOf, SleepWatch, ticksOf } from './peers-proc.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -38,7 +38,7 @@ const N = Number(opt.n);
 const ONE = Number(opt.one);
 const SYS = 9;
 
-interface Phase { name: string; from: number; to: number }
+interface Phase { name: string; from: number; to: number; ticks?: number }
 const phases: Phase[] = [];
 
 function job(i: number): string {
@@ -67,13 +67,20 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
 `;
 }
 
+let agentPid = 0;
+/** The agent process's CPU so far (all its threads), in clock ticks (1/100 s): robust to the machine's load, unlike the profile's samples. */
+const agentTicks = () => {
+  return ticksOf([agentPid]).get(agentPid) ?? 0;
+};
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
+  const t0 = agentTicks();
   try {
     return await fn();
   } finally {
-    phases.push({ name, from, to: performance.timeOrigin + performance.now() });
-    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s`);
+    phases.push({ name, from, to: performance.timeOrigin + performance.now(), ticks: agentTicks() - t0 });
+    const ph = phases.at(-1)!;
+    console.log(`${name}: ${((ph.to - from) / 1000).toFixed(2)} s, agent process CPU ${(ph.ticks! * 10).toFixed(0)} ms (utime + stime)`);
   }
 }
 
@@ -94,6 +101,7 @@ if (opt.analyze) {
   spawnedAt = performance.timeOrigin + performance.now();
   try {
     await h.start(['-log-level', 'warn']);
+  agentPid = h.agent!.pid!;
     const all = Array.from({ length: N + ONE }, (_, i) => i);
     for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
     await phase('converge', async () => {
@@ -159,7 +167,7 @@ for (const ph of [...phases, { name: 'whole run', from: -Infinity, to: Infinity 
     files.set(f, (files.get(f) ?? 0) + dt);
   }
   const span = ph.to === Infinity ? 0 : ph.to - ph.from;
-  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of agent CPU${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}`);
+  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of this thread's samples${ph.ticks !== undefined ? ` (process CPU ${ph.ticks * 10} ms)` : ''}${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}`);
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt.top))) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
   console.log('  by file:');
   for (const [k, v] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);

@@ -90,7 +90,7 @@ export class Rollouts {
     });
   }
 
-  /** The jobs in force (the set's and the children's); evaluates every job that rolls out now. */
+  /** The jobs in force (the set's and the children's); evaluates the jobs that are new or changed. */
   setJobs(jobs: Iterable<Job>, files: readonly FileState[]): void {
     const next = new Map<string, Job>();
     for (const j of jobs) if (rollsOut(j)) next.set(j.id, j);
@@ -100,8 +100,10 @@ export class Rollouts {
     }
     for (const id of this.#jobs.keys()) if (!next.has(id)) this.#forget(id);
     for (const r of this.#o.store.rolloutAll()) if (!next.has(r.job)) this.#o.store.deleteRollout(r.job);
+    // Only what changed is looked at again (a new file's job is a new object; the file cache keeps
+    // the others): one edited file among 1,000 steps one job, not 1,000 (issue 14).
+    for (const [id, j] of next) if (this.#jobs.get(id) !== j) this.#dirty.add(id);
     this.#jobs = next;
-    for (const id of next.keys()) this.#dirty.add(id);
     // The caller expands the set right after: no onChange.
     this.#evaluateDirty(false);
   }
