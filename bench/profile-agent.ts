@@ -7,7 +7,7 @@
  * functions (self time) and files are printed.
  *
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
- *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR]
+ *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--no-prof]
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
  * worker); the launcher and the log monitor are separate processes.
@@ -32,6 +32,8 @@ const { values: opt } = parseArgs({
     one: { type: 'string', default: '10' },
     keep: { type: 'string' },
     analyze: { type: 'string' },
+    /** Without --cpu-prof: the per-phase process CPU without the profiler's own cost (it samples 2,000 times a second). */
+    'no-prof': { type: 'boolean', default: false },
   },
 });
 const N = Number(opt.n);
@@ -92,7 +94,7 @@ if (opt.analyze) {
   phases.push(...saved.phases);
 } else {
   await mkdir(profDir, { recursive: true });
-  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '500'] });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: opt['no-prof'] ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '500'] });
   const stage = path.join(h.root, 'stage');
   await mkdir(stage, { recursive: true });
   const watch = new SleepWatch();
@@ -137,6 +139,7 @@ if (opt.analyze) {
   writeFileSync(path.join(profDir, 'phases.json'), JSON.stringify({ spawnedAt, phases }));
 }
 
+if (opt['no-prof']) process.exit(0);
 // The profile: nodes with self samples, cut by phase.
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 for (const file of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f)).sort()) {

@@ -37,6 +37,8 @@ export class DocumentEncoder {
   /** task id → the ref its record uses (to know which specs are still used). */
   readonly #refOf = new Map<string, string>();
   readonly #eventTexts = new WeakMap<TaskEvent, string>();
+  /** The node-wide ring's text as of the last encode: it only grows at the end between trims. */
+  #ring: { first: TaskEvent | undefined; last: TaskEvent | undefined; length: number; text: string } | undefined;
 
   /** `key` of `section` changed (or was deleted): its text is made again at the next encode. */
   touch(section: Section, key: string): void {
@@ -66,7 +68,7 @@ export class DocumentEncoder {
       if (map === undefined) continue;
       parts.push(`${JSON.stringify(m)}:{${this.#section(m, map, (k, v) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)}}`);
     }
-    parts.push(`"events":[${this.#events(doc.events)}]`);
+    parts.push(`"events":[${this.#ringText(doc.events)}]`);
     // Keys of the document this encoder does not know (a newer field): written as they are.
     for (const [k, v] of Object.entries(doc)) {
       if (!KNOWN.has(k) && v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
@@ -83,6 +85,7 @@ export class DocumentEncoder {
     this.#dirty.clear();
     this.#specTexts.clear();
     this.#refOf.clear();
+    this.#ring = undefined;
   }
 
   /** The section's `"key":…` texts joined: cached ones as they are, changed ones made again. */
@@ -132,6 +135,20 @@ export class DocumentEncoder {
       this.#specTexts.set(ref, { fields: `"${ref}":${JSON.stringify(fields)}`, ...(values ? { values: `"${ref}":${JSON.stringify(values)}` } : {}) });
     }
     return ref;
+  }
+
+  /** The ring's text: the last one plus the events appended since, while nothing was trimmed. */
+  #ringText(list: readonly TaskEvent[]): string {
+    const r = this.#ring;
+    let text: string;
+    if (r && list.length >= r.length && list[0] === r.first && list[r.length - 1] === r.last) {
+      const added = this.#events(list.slice(r.length));
+      text = !added ? r.text : r.text ? `${r.text},${added}` : added;
+    } else {
+      text = this.#events(list);
+    }
+    this.#ring = { first: list[0], last: list[list.length - 1], length: list.length, text };
+    return text;
   }
 
   #events(list: readonly TaskEvent[]): string {

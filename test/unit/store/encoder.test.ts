@@ -95,3 +95,21 @@ test('encoder: a new document (a load) is encoded whole', () => {
   d.tasks.t0.state = 'dead';
   assert.deepEqual(encodingDifference(d, enc.encode(d)), []);
 });
+
+test('encoder: the node-wide ring is appended to, and written whole again after a trim', () => {
+  const d = doc();
+  const enc = new DocumentEncoder();
+  const ev = (seq: number) => ({ seq, time: '2026-11-30T00:00:00.000Z', type: 'Started', message: `e${seq}` }) as TaskEvent;
+  for (let seq = 1; seq <= 5; seq++) {
+    d.events.push(ev(seq));
+    d.seq = seq;
+    assert.deepEqual(encodingDifference(d, enc.encode(d)), [], `after event ${seq}`);
+  }
+  d.events.splice(0, 3);
+  d.events.push(ev(6));
+  assert.deepEqual(encodingDifference(d, enc.encode(d)), [], 'after a trim');
+  d.events.length = 0;
+  assert.deepEqual(encodingDifference(d, enc.encode(d)), [], 'empty');
+  d.events.push(ev(7));
+  assert.deepEqual(encodingDifference(d, enc.encode(d)), [], 'one again');
+});
