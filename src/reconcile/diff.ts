@@ -45,14 +45,12 @@ export function decide(desired: DesiredInstance | undefined, actual: ActualInsta
       const at = actual.nextRestartAt ? Date.parse(actual.nextRestartAt) : 0;
       return at <= opts.now ? { kind: 'start', reason: 'restart policy' } : NONE;
     }
-    case 'running': {
-      const res = changedFields(actual.hashes, desired.hashes, 'resources');
-      const pol = changedFields(actual.hashes, desired.hashes, 'policy');
+    case 'running':
+      // Fields are named only when a hash differs: every pass decides every task.
       if (actual.hashes.resources !== desired.hashes.resources || actual.hashes.policy !== desired.hashes.policy) {
-        return { kind: 'update', fields: [...res, ...pol] };
+        return { kind: 'update', fields: [...changedFields(actual.hashes, desired.hashes, 'resources'), ...changedFields(actual.hashes, desired.hashes, 'policy')] };
       }
       return NONE;
-    }
     case 'complete':
     case 'failed':
       if (actual.hashes.resources !== desired.hashes.resources || actual.hashes.policy !== desired.hashes.policy) {

@@ -20,9 +20,20 @@ export { parseInstanceId } from './instance-id.js';
  * agents on one machine never share ids), job, group and index.
  */
 export function allocIdOf(job: string, group: string, index: number, nodeId = ''): string {
-  const x = createHash('sha256').update(`${nodeId}\0${job}\0${group}\0${index}`).digest('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+  const key = `${nodeId}\0${job}\0${group}\0${index}`;
+  let id = allocIds.get(key);
+  if (id === undefined) {
+    const x = createHash('sha256').update(key).digest('hex');
+    id = `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+    // Every expand asks again for every allocation: remembered, within a bound.
+    if (allocIds.size >= ALLOC_ID_CACHE) allocIds.clear();
+    allocIds.set(key, id);
+  }
+  return id;
 }
+
+const ALLOC_ID_CACHE = 100_000;
+const allocIds = new Map<string, string>();
 
 /** `<allocId>-<task>` with the task name made one safe segment (segmentOf: distinct names stay distinct), a path segment and container id. */
 export function execIdOf(allocId: string, task: string): string {

@@ -1,7 +1,12 @@
 /**
- * The jobs dir watcher: chokidar events and timers only decide *when* to
- * relist; every relist lists the whole dir, refreshes the per-file cache and,
- * when anything changed, emits the complete desired set (kubelet style).
+ * The jobs dir watcher: chokidar events and timers decide *when* to look;
+ * a relist lists the whole dir, refreshes the per-file cache and, when
+ * anything changed, emits the complete desired set (kubelet style). A file
+ * added to or changed in the top of the dir, with nothing else pending, is
+ * refreshed alone (issue 14: one edited file among 1,000 stats one file, not
+ * 1,000); every other event (a removal, a subdir, a linked file's target, a
+ * watch that moved) and every timer relists the whole dir, and the periodic
+ * resync verifies every file's bytes whatever the events said.
  *
  * Three triggers: fs events (the first at once, bursts coalesced: src/source/debounce.ts), the
  * periodic resync (verifies every file's bytes), and a cheap poll of the dir
@@ -14,7 +19,7 @@
  * known by dev and inode) and the targets of linked job files. stop() aborts
  * a listing in flight.
  */
-import { promises as fs } from 'node:fs';
+import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import pino from 'pino';
@@ -24,7 +29,7 @@ import { loadText } from '../jobspec/load.js';
 import type { DesiredSet, JobSource, JobSourceOptions, JobsRevision } from './source.js';
 import { assembleSet } from './assemble.js';
 import { Debouncer } from './debounce.js';
-import { FileCache, type FileLoader } from './file-cache.js';
+import { FileCache, type FileLoader, type RefreshOutcome } from './file-cache.js';
 import { isHiddenName, listJobFiles } from './list.js';
 import { readJobsRevision, sameRevision } from './revision.js';
 
@@ -85,7 +90,9 @@ class Watcher implements JobSource {
   #stopped = false;
   /** The relist in flight and whether another one was asked for meanwhile. */
   #running: Promise<void> | undefined;
-  #queued: { reason: string; verify: boolean; waiters: (() => void)[] } | undefined;
+  #queued: { reason: string; verify: boolean; paths: Set<string> | undefined; waiters: (() => void)[] } | undefined;
+  /** What the events since the last run ask for: these listed paths alone, or (`full`) a relist. */
+  #pending: { full: boolean; paths: Set<string> } = { full: false, paths: new Set() };
   #poll: Promise<void> | undefined;
 
   constructor(opts: WatcherOptions) {
@@ -98,7 +105,7 @@ class Watcher implements JobSource {
     this.#exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
     this.#resyncMs = opts.resyncMs ?? 30_000;
     this.#dirPollMs = opts.dirPollMs ?? 1000;
-    this.#debouncer = new Debouncer(() => void this.#relist('watch', false), debounceMs, opts.maxWaitMs ?? debounceMs * 10);
+    this.#debouncer = new Debouncer(() => void this.#runPending(), debounceMs, opts.maxWaitMs ?? debounceMs * 10);
     this.#current = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
   }
 
@@ -206,7 +213,10 @@ class Watcher implements JobSource {
       // A new or changed file is acted on at once; a removal waits for its burst to settle, so that
       // `rm -r` of the dir (a sync hiccup, a remount) is seen as a vanished dir, which stops nothing,
       // rather than as its files leaving one by one.
-      fresh.on('all', (event) => this.#debouncer.trigger(event === 'add' || event === 'change'));
+      fresh.on('all', (event, p) => {
+        this.#note(event, p);
+        this.#debouncer.trigger(event === 'add' || event === 'change');
+      });
       fresh.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
       this.#watcher = fresh;
       this.#watched = want;
@@ -229,6 +239,7 @@ class Watcher implements JobSource {
     if (removed.length) w.unwatch(removed);
     if (added.length) {
       w.add(added);
+      this.#pending.full = true;
       this.#debouncer.trigger(false); // a file written into a new dir before its watch began is found by one more look
     }
     this.#watched = want;
@@ -245,20 +256,50 @@ class Watcher implements JobSource {
    * Run one relist, or merge into the one queued behind the relist in flight
    * (one in flight, at most one waiting: later asks share the waiting one).
    */
-  #relist(reason: string, verify: boolean, force = false): Promise<void> {
+  #relist(reason: string, verify: boolean, force = false, paths?: Set<string>): Promise<void> {
     if (this.#stopped && !force) return Promise.resolve();
     if (!this.#running) {
-      this.#running = this.#relistNow(reason, verify, force).finally(() => this.#next());
+      this.#running = this.#relistNow(reason, verify, force, paths).finally(() => this.#next());
       return this.#running;
     }
     return new Promise<void>((resolve) => {
-      if (!this.#queued) this.#queued = { reason, verify, waiters: [] };
+      if (!this.#queued) this.#queued = { reason, verify, paths: paths && new Set(paths), waiters: [] };
       else {
         this.#queued.verify ||= verify;
         if (reason !== 'watch') this.#queued.reason = reason;
+        // A relist covers every path; paths add up.
+        const q = this.#queued.paths;
+        this.#queued.paths = q && paths ? new Set([...q, ...paths]) : undefined;
       }
       this.#queued.waiters.push(resolve);
     });
+  }
+
+  /**
+   * An event of chokidar's: a job file added to or changed in the top of the dir (as listed: the
+   * dir's real path is where chokidar sees it) can be refreshed alone; anything else needs a relist.
+   */
+  #note(event: string, real: string): void {
+    const top = this.#dirId?.real;
+    const name = path.basename(real);
+    const listed = path.join(this.#dir, name);
+    const alone =
+      (event === 'add' || event === 'change') &&
+      top !== undefined &&
+      path.dirname(real) === top &&
+      !isHiddenName(name) &&
+      this.#isJobFile(name) &&
+      !this.#exclude.has(listed) &&
+      (event === 'add' ? !isLink(real) : this.#cache.get(listed) !== undefined);
+    if (alone) this.#pending.paths.add(listed);
+    else this.#pending.full = true;
+  }
+
+  /** The debouncer's run: what the events asked for (a timer's own run, with nothing noted, relists). */
+  #runPending(): Promise<void> {
+    const { full, paths } = this.#pending;
+    this.#pending = { full: false, paths: new Set() };
+    return this.#relist('watch', false, false, full || !paths.size ? undefined : paths);
   }
 
   #next(): void {
@@ -267,20 +308,55 @@ class Watcher implements JobSource {
     this.#queued = undefined;
     if (!q) return;
     if (this.#stopped) return q.waiters.forEach((w) => w());
-    this.#running = this.#relistNow(q.reason, q.verify, false).finally(() => {
+    this.#running = this.#relistNow(q.reason, q.verify, false, q.paths).finally(() => {
       q.waiters.forEach((w) => w());
       this.#next();
     });
   }
 
-  async #relistNow(reason: string, verify: boolean, initial: boolean): Promise<void> {
+  async #relistNow(reason: string, verify: boolean, initial: boolean, paths?: Set<string>): Promise<void> {
     try {
+      if (paths && !verify && !initial && (await this.#refreshOnly([...paths], reason))) return;
       await this.#relistOnce(reason, verify, initial);
     } catch (err) {
       if (this.#abort.signal.aborted) return; // stop() cut it short
       // Never an unhandled rejection from a timer: log, keep the set, let the next trigger retry.
       this.#log.error({ reason, err: describeError(err) }, 'failed to relist jobs dir');
     }
+  }
+
+  /**
+   * Refresh these listed paths alone (job files at the top of the dir that events named). False
+   * when the dir itself moved, went or came back (a swap, a re-creation): the caller relists.
+   */
+  async #refreshOnly(files: string[], reason: string): Promise<boolean> {
+    const started = performance.now();
+    // The dir moved, went or came back: the relist sees it (and says why).
+    const id = await this.#identify();
+    if (!id || !sameDir(this.#dirId, id)) return false;
+    const signal = this.#abort.signal;
+    const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, false)), signal);
+    this.#afterRefresh(files, outcomes, reason, false);
+    this.#log.debug({ reason, files: files.length, ms: Math.round(performance.now() - started) }, 'refreshed job files');
+    return true;
+  }
+
+  /** Log skipped files, emit when anything changed, and look once more at files still being written. */
+  #afterRefresh(files: string[], outcomes: RefreshOutcome[], reason: string, initial: boolean, changed = false): boolean {
+    changed ||= outcomes.some((o) => o === 'changed' || o === 'gone');
+    for (const [i, f] of files.entries()) {
+      const skipped = outcomes[i] === 'changed' ? this.#cache.get(f)?.result.skipped : undefined;
+      if (skipped) this.#log.info({ file: f, reason: skipped }, 'not a job file; skipped'); // once per content
+    }
+    if (changed || initial) this.#emit(reason, !initial);
+    // Content read while it was still being written (mtime just before the read) may be a partial
+    // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
+    const settling = files.filter((f, i) => outcomes[i] === 'held' || (outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS)));
+    if (settling.length && !this.#stopped) {
+      for (const f of settling) this.#pending.paths.add(f);
+      this.#debouncer.trigger(false);
+    }
+    return changed;
   }
 
   async #relistOnce(reason: string, verify: boolean, initial: boolean): Promise<void> {
@@ -311,16 +387,7 @@ class Watcher implements JobSource {
     changed = (await this.#readRevision()) || changed;
     // stop() does not wait for a file in flight (a parse may take until its deadline); the refresh finishes unobserved.
     const outcomes = await untilAborted(mapLimited(files, 8, signal, (f) => this.#cache.refresh(f, verify)), signal);
-    changed ||= outcomes.some((o) => o === 'changed' || o === 'gone');
-    for (const [i, f] of files.entries()) {
-      const skipped = outcomes[i] === 'changed' ? this.#cache.get(f)?.result.skipped : undefined;
-      if (skipped) this.#log.info({ file: f, reason: skipped }, 'not a job file; skipped'); // once per content
-    }
-    if (changed || initial) this.#emit(reason, !initial);
-    // Content read while it was still being written (mtime just before the read) may be a partial
-    // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
-    const settling = files.some((f, i) => outcomes[i] === 'held' || (outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS)));
-    if (settling && !this.#stopped) this.#debouncer.trigger(false);
+    changed = this.#afterRefresh(files, outcomes, reason, initial, changed);
     this.#log.debug({ reason, files: files.length, changed, ms: Math.round(performance.now() - started) }, 'relisted jobs dir');
   }
 
@@ -360,6 +427,15 @@ class Watcher implements JobSource {
         this.#log.error({ err: describeError(err) }, 'desired set listener failed');
       }
     }
+  }
+}
+
+/** A link (its target must be watched too: a relist does that), or unknown. */
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return true;
   }
 }
 

@@ -428,3 +428,52 @@ test('watcher: an invalid file keeps winning a clash with its last good version'
   assert.equal(set.jobs.get('web')?.file, a, 'a broken edit must not hand the job to another file');
   assert.deepEqual(set.conflicts, [{ job: 'web', winner: a, losers: [b] }]);
 });
+
+test('watcher: a file added or changed at the top of the dir is refreshed alone; a removal relists the dir (issue 14)', async (t) => {
+  const dir = await tempDir(t);
+  // Written a minute ago: files read just after their write get one more look, which would count here.
+  const past = new Date(Date.now() - 60_000);
+  for (let i = 0; i < 30; i++) {
+    await fs.writeFile(path.join(dir, `j${i}.hcl`), `job j${i}\n`);
+    await fs.utimes(path.join(dir, `j${i}.hcl`), past, past);
+  }
+  const h = await startSource(t, dir, { debounceMs: 30 });
+  const stats = () => (h.source as unknown as { counters: { stats: number } }).counters.stats;
+  // Written aside and renamed in (as sync tools do); then edited in place the same way.
+  const put = async (name: string, text: string) => {
+    await fs.writeFile(path.join(dir, `.${name}.tmp`), text);
+    await fs.rename(path.join(dir, `.${name}.tmp`), path.join(dir, name));
+  };
+  let before = stats();
+  await put('new.hcl', 'job new\n');
+  await h.until((s) => s.jobs.has('new'), 'the new file');
+  // Renamed in: its mtime is that of the write, so it is read "fresh" and looked at once more (alone too).
+  assert.ok(stats() - before <= 3, `stats for one new file among 31: ${stats() - before}`);
+
+  before = stats();
+  await put('j7.hcl', 'job j7b\n');
+  await h.until((s) => s.jobs.has('j7b') && !s.jobs.has('j7'), 'the edit');
+  assert.ok(stats() - before <= 3, `stats for one edited file among 31: ${stats() - before}`);
+
+  before = stats();
+  await fs.unlink(path.join(dir, 'j3.hcl'));
+  await h.until((s) => !s.jobs.has('j3'), 'the removal');
+  assert.ok(stats() - before >= 30, `a removal relists every file: ${stats() - before}`);
+  assert.deepEqual(ids(h.source.current()).length, 30);
+});
+
+test('watcher: a file added inside a subdir, or a link added at the top, relists (its watch and listed path come from the listing)', async (t) => {
+  const dir = await tempDir(t);
+  await fs.mkdir(path.join(dir, 'team'));
+  for (let i = 0; i < 10; i++) await fs.writeFile(path.join(dir, `j${i}.hcl`), `job j${i}\n`);
+  const outside = path.join(await tempDir(t), 'linked.hcl');
+  await fs.writeFile(outside, 'job linked\n');
+  const h = await startSource(t, dir, { debounceMs: 30 });
+  await fs.writeFile(path.join(dir, 'team', 'c.hcl'), 'job c\n');
+  await h.until((s) => s.jobs.has('c'), 'the file in the subdir');
+  await fs.symlink(outside, path.join(dir, 'linked.hcl'));
+  await h.until((s) => s.jobs.has('linked'), 'the linked file');
+  // The link's target is watched (the relist did it): an edit there converges.
+  await fs.writeFile(outside, 'job linked2\n');
+  await h.until((s) => s.jobs.has('linked2'), 'the edit of the link target');
+});
