@@ -2,7 +2,8 @@
  * Where the agent's CPU goes, phase by phase (issue 14): a real `tend agent`
  * (the dist/ bundle) under `--cpu-prof`, N job files renamed into its jobs
  * dir at once (converge), an idle window, K files one at a time (one new),
- * K crashes (SIGKILL of a task's sleep), then every file removed. The
+ * K edits of one file (kill_timeout only: stored, no restart), K crashes
+ * (SIGKILL of a task's sleep), then every file removed. The
  * profile is cut by the phases' wall-clock windows and each phase's top
  * functions (self time) and files are printed.
  *
@@ -43,7 +44,7 @@ const SYS = 9;
 interface Phase { name: string; from: number; to: number; ticks?: number }
 const phases: Phase[] = [];
 
-function job(i: number): string {
+function job(i: number, killTimeout = '5s'): string {
   const m = markerOf(SYS, i);
   return `job "p${m}" {
   group "g" {
@@ -59,6 +60,7 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
         delay    = "0s"
         mode     = "delay"
       }
+      kill_timeout = "${killTimeout}"
       resources {
         cpu    = 100
         memory = 32
@@ -119,7 +121,16 @@ if (opt.analyze) {
         await sleep(300);
       }
     });
-    await phase('crash', async () => {
+    // An edit that only changes kill_timeout (stored, no restart): what the pipeline costs for one file among N.
+  await phase('edit', async () => {
+    for (let i = 0; i < ONE; i++) {
+      const name = `p${markerOf(SYS, i)}.hcl`;
+      await writeFile(path.join(stage, name), job(i, `${6 + i}s`));
+      await rename(path.join(stage, name), path.join(h.jobsDir, name));
+      await sleep(300);
+    }
+  });
+  await phase('crash', async () => {
       for (let i = 0; i < ONE; i++) {
         const before = pidsOf(i)[0];
         process.kill(before, 'SIGKILL');

@@ -1,6 +1,6 @@
 /**
  * The job source: watches the jobs dir and always emits the *whole* desired
- * set (kubelet style). Watch events (chokidar) and a periodic relist only
+ * set (kubelet style). Watch events (inotify, fs-watch.ts) and a periodic relist only
  * decide *when* a new set is emitted; every emission is complete.
  *
  * A file that fails to load keeps its last good jobs in force (`lastGood`),

@@ -1,5 +1,5 @@
 /**
- * The jobs dir watcher: chokidar events and timers decide *when* to look;
+ * The jobs dir watcher: watch events and timers decide *when* to look;
  * a relist lists the whole dir, refreshes the per-file cache and, when
  * anything changed, emits the complete desired set (kubelet style). A file
  * added to or changed in the top of the dir, with nothing else pending, is
@@ -13,15 +13,13 @@
  * path (stat through the symlink) that notices a swapped symlink, a dir that
  * appeared, or a dir replaced under the same name, and re-watches.
  *
- * chokidar never follows a link itself (following links, it walked a tree
- * with two links to ancestors without end): it watches, one level each, the
- * real paths of the dirs the listing walked (list.ts enters each dir once,
- * known by dev and inode) and the targets of linked job files. stop() aborts
- * a listing in flight.
+ * The watches (fs-watch.ts: inotify through fs.watch) never follow a link:
+ * they are, one level each, the real paths of the dirs the listing walked
+ * (list.ts enters each dir once, known by dev and inode) and the targets of
+ * linked job files. stop() aborts a listing in flight.
  */
-import { lstatSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import pino from 'pino';
 import { describeError, errnoCode } from '../errors.js';
 import { isJobFile as loaderIsJobFile } from '../jobspec/files.js';
@@ -30,6 +28,7 @@ import type { DesiredSet, JobSource, JobSourceOptions, JobsRevision } from './so
 import { assembleSet } from './assemble.js';
 import { Debouncer } from './debounce.js';
 import { FileCache, type FileLoader, type RefreshOutcome } from './file-cache.js';
+import { DirWatch } from './fs-watch.js';
 import { isHiddenName, listJobFiles } from './list.js';
 import { readJobsRevision, sameRevision } from './revision.js';
 
@@ -46,6 +45,9 @@ export interface WatcherOptions extends JobSourceOptions {
   /** Absolute paths never treated as job files (e.g. the agent config file when it sits in the jobs dir). */
   exclude?: string[];
 }
+
+/** The timer's resyncs re-read every file's bytes one time in this many (the others stat). */
+const VERIFY_EVERY = 10;
 
 /** A file read within this long after its last write gets one more look (see #relistOnce). */
 const SETTLE_MS = 1000;
@@ -72,9 +74,8 @@ class Watcher implements JobSource {
   readonly #debouncer: Debouncer;
   readonly #listeners = new Set<(set: DesiredSet) => void>();
 
-  #watcher: FSWatcher | undefined;
-  /** The real paths chokidar watches (see list.ts `watch`). */
-  #watched = new Set<string>();
+  /** The real paths watched (see list.ts `watch`). */
+  readonly #watch: DirWatch;
   /** Dir links not followed, as last logged. */
   #loopsLogged = '';
   readonly #abort = new AbortController();
@@ -107,6 +108,17 @@ class Watcher implements JobSource {
     this.#dirPollMs = opts.dirPollMs ?? 1000;
     this.#debouncer = new Debouncer(() => void this.#runPending(), debounceMs, opts.maxWaitMs ?? debounceMs * 10);
     this.#current = { generation: 0, files: [], jobs: new Map(), conflicts: [], reason: 'initial' };
+    this.#watch = new DirWatch({
+      ignore: isHiddenName,
+      // A new or changed file is acted on at once; a removal waits for its burst to settle, so that
+      // `rm -r` of the dir (a sync hiccup, a remount) is seen as a vanished dir, which stops nothing,
+      // rather than as its files leaving one by one.
+      onEvent: (event, p) => {
+        this.#note(event, p);
+        this.#debouncer.trigger(event === 'add' || event === 'change');
+      },
+      onError: (p, err) => this.#log.warn({ path: p, err: describeError(err) }, 'watch error; relying on resync'),
+    });
   }
 
   /** Cache counters (stats, reads, loads): how much work relists did. */
@@ -121,7 +133,11 @@ class Watcher implements JobSource {
     if (this.#started) return this.#current;
     this.#started = true;
     await this.#relist('initial', true, true); // identifies and watches the dir first
-    this.#resyncTimer = setInterval(() => void this.resync('resync'), this.#resyncMs);
+    // The timer's resync stats every file (a write inotify missed changes the stat) and re-reads
+    // every file's bytes one time in VERIFY_EVERY (a write that kept size and mtime): reading 1,000
+    // files every 30 s was most of an idle agent's CPU (issue 14). `resync()` (the API) verifies.
+    let resyncs = 0;
+    this.#resyncTimer = setInterval(() => void this.#relist('resync', ++resyncs % VERIFY_EVERY === 0), this.#resyncMs);
     this.#pollTimer = setInterval(() => void this.#pollDir(), this.#dirPollMs);
     this.#resyncTimer.unref();
     this.#pollTimer.unref();
@@ -197,59 +213,20 @@ class Watcher implements JobSource {
     return prev !== undefined && id !== undefined && prev.real !== id.real;
   }
 
-  /** Make chokidar watch exactly `paths` (real paths, one level each). */
+  /** Watch exactly `paths` (real paths, one level each: fs-watch.ts). */
   async #syncWatch(paths: string[]): Promise<void> {
     if (this.#stopped) return;
-    const want = new Set(paths);
-    const w = this.#watcher;
-    if (!w) {
-      if (!want.size) return;
-      const fresh = watch([...want], {
-        ignoreInitial: true,
-        followSymlinks: false,
-        depth: 0,
-        ignored: (p: string) => isHiddenName(path.basename(p)) && !want.has(p),
-      });
-      // A new or changed file is acted on at once; a removal waits for its burst to settle, so that
-      // `rm -r` of the dir (a sync hiccup, a remount) is seen as a vanished dir, which stops nothing,
-      // rather than as its files leaving one by one.
-      fresh.on('all', (event, p) => {
-        this.#note(event, p);
-        this.#debouncer.trigger(event === 'add' || event === 'change');
-      });
-      fresh.on('error', (err) => this.#log.warn({ err: describeError(err) }, 'watch error; relying on resync'));
-      this.#watcher = fresh;
-      this.#watched = want;
-      // stop() may close this watcher before it is ready ('ready' then never comes): the abort ends the wait.
-      const signal = this.#abort.signal;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        fresh.once('ready', done);
-        signal.addEventListener('abort', done, { once: true });
-        if (signal.aborted) done();
-      });
-      if (this.#stopped) await this.#unwatch(); // stop() ran while this watch was starting
-      return;
-    }
-    const added = [...want].filter((p) => !this.#watched.has(p));
-    const removed = [...this.#watched].filter((p) => !want.has(p));
-    if (removed.length) w.unwatch(removed);
-    if (added.length) {
-      w.add(added);
+    const first = this.#watch.paths.size === 0;
+    const added = this.#watch.sync(paths);
+    // A file written into a new dir before its watch began is found by one more look.
+    if (added.length && !first) {
       this.#pending.full = true;
-      this.#debouncer.trigger(false); // a file written into a new dir before its watch began is found by one more look
+      this.#debouncer.trigger(false);
     }
-    this.#watched = want;
   }
 
   async #unwatch(): Promise<void> {
-    const w = this.#watcher;
-    this.#watcher = undefined;
-    this.#watched = new Set();
-    if (w) await w.close();
+    this.#watch.close();
   }
 
   /**
@@ -276,8 +253,8 @@ class Watcher implements JobSource {
   }
 
   /**
-   * An event of chokidar's: a job file added to or changed in the top of the dir (as listed: the
-   * dir's real path is where chokidar sees it) can be refreshed alone; anything else needs a relist.
+   * A watch event: a job file added to or changed in the top of the dir (as listed: the dir's real
+   * path is where the watch sees it) can be refreshed alone; anything else needs a relist.
    */
   #note(event: string, real: string): void {
     const top = this.#dirId?.real;
@@ -290,7 +267,7 @@ class Watcher implements JobSource {
       !isHiddenName(name) &&
       this.#isJobFile(name) &&
       !this.#exclude.has(listed) &&
-      (event === 'add' ? !isLink(real) : this.#cache.get(listed) !== undefined);
+      (event === 'add' || this.#cache.get(listed) !== undefined);
     if (alone) this.#pending.paths.add(listed);
     else this.#pending.full = true;
   }
@@ -350,7 +327,7 @@ class Watcher implements JobSource {
     }
     if (changed || initial) this.#emit(reason, !initial);
     // Content read while it was still being written (mtime just before the read) may be a partial
-    // write whose last fs event chokidar folded into one already seen: look once more, after a pause.
+    // write whose last fs event was folded into one already seen: look once more, after a pause.
     const settling = files.filter((f, i) => outcomes[i] === 'held' || (outcomes[i] === 'changed' && this.#cache.isFresh(f, SETTLE_MS)));
     if (settling.length && !this.#stopped) {
       for (const f of settling) this.#pending.paths.add(f);
@@ -427,15 +404,6 @@ class Watcher implements JobSource {
         this.#log.error({ err: describeError(err) }, 'desired set listener failed');
       }
     }
-  }
-}
-
-/** A link (its target must be watched too: a relist does that), or unknown. */
-function isLink(p: string): boolean {
-  try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return true;
   }
 }
 
