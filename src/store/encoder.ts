@@ -20,6 +20,7 @@ import type { StoreDocument, TaskEvent, TaskRecord } from './store.js';
 
 export type Section = 'tasks' | 'periodic' | 'ports' | 'dispatch' | 'rollouts';
 const MAPS = ['periodic', 'ports', 'dispatch', 'rollouts'] as const;
+const SECTIONS: readonly Section[] = ['tasks', ...MAPS];
 
 type Fields = Record<string, string>;
 type Values = Record<string, unknown> | undefined;
@@ -37,6 +38,10 @@ export class DocumentEncoder {
   /** task id → the ref its record uses (to know which specs are still used). */
   readonly #refOf = new Map<string, string>();
   readonly #eventTexts = new WeakMap<TaskEvent, string>();
+  /** Refs whose spec texts the journal has since the last full encode. */
+  readonly #journaledRefs = new Set<string>();
+  /** The last node-wide event on disk (in the snapshot or a journal line). */
+  #lastEvent: TaskEvent | undefined;
   /** The node-wide ring's text as of the last encode: it only grows at the end between trims. */
   #ring: { first: TaskEvent | undefined; last: TaskEvent | undefined; length: number; text: string } | undefined;
 
@@ -62,6 +67,7 @@ export class DocumentEncoder {
       if (t.values !== undefined) specValues.push(t.values);
     }
     parts.push(`"version":${JSON.stringify(doc.version)}`, `"nodeId":${JSON.stringify(doc.nodeId)}`, `"seq":${JSON.stringify(doc.seq)}`);
+    if (doc.journal !== undefined) parts.push(`"journal":${JSON.stringify(doc.journal)}`);
     parts.push(`"tasks":{${tasks}}`);
     for (const m of MAPS) {
       const map = doc[m] as Record<string, unknown> | undefined;
@@ -76,7 +82,69 @@ export class DocumentEncoder {
     parts.push(`"specs":{${specs.join(',')}}`, `"specValues":{${specValues.join(',')}}`);
     const text = `{${parts.join(',')}}`;
     if (process.env.TEND_STORE_CHECK === '1') checkEncoding(doc, text);
+    // What the journal appends from now on is relative to this text.
+    this.#journaledRefs.clear();
+    for (const ref of this.#specTexts.keys()) this.#journaledRefs.add(ref);
+    this.#lastEvent = doc.events[doc.events.length - 1];
     return text;
+  }
+
+  /**
+   * What changed since the last `encode` or `delta`, as one journal line (JSON, no newline;
+   * `applyDelta` replays it), or undefined when nothing did. Only valid after an `encode` of this
+   * same document (the journal extends a snapshot).
+   */
+  delta(doc: StoreDocument, gen: number): string | undefined {
+    if (doc !== this.#doc) throw new Error('store journal: expected a snapshot of this document first');
+    const set: string[] = [];
+    const del: string[] = [];
+    const specs: string[] = [];
+    const specValues: string[] = [];
+    for (const section of SECTIONS) {
+      const dirty = this.#dirty.get(section);
+      if (!dirty?.size) continue;
+      let texts = this.#texts.get(section);
+      if (!texts) this.#texts.set(section, (texts = new Map()));
+      const map = (section === 'tasks' ? doc.tasks : doc[section]) as Record<string, unknown> | undefined;
+      const made: string[] = [];
+      const gone: string[] = [];
+      for (const key of dirty) {
+        texts.delete(key);
+        if (!map || !Object.hasOwn(map, key)) {
+          if (section === 'tasks') this.#refOf.delete(key);
+          gone.push(JSON.stringify(key));
+          continue;
+        }
+        const t = section === 'tasks' ? this.#taskText(key, map[key] as TaskRecord) : `${JSON.stringify(key)}:${JSON.stringify(map[key])}`;
+        texts.set(key, t);
+        made.push(t);
+        if (section !== 'tasks') continue;
+        const ref = this.#refOf.get(key)!;
+        if (this.#journaledRefs.has(ref)) continue;
+        this.#journaledRefs.add(ref);
+        const st = this.#specTexts.get(ref)!;
+        specs.push(st.fields);
+        if (st.values !== undefined) specValues.push(st.values);
+      }
+      dirty.clear();
+      if (made.length) set.push(`${JSON.stringify(section)}:{${made.join(',')}}`);
+      if (gone.length) del.push(`${JSON.stringify(section)}:[${gone.join(',')}]`);
+    }
+    // Node-wide events appended since the last line (all of them again when the last one was trimmed away).
+    const events = doc.events;
+    const at = this.#lastEvent === undefined ? -1 : events.lastIndexOf(this.#lastEvent);
+    const reset = this.#lastEvent !== undefined && at < 0;
+    const fresh = events.slice(at + 1);
+    this.#lastEvent = events[events.length - 1] ?? this.#lastEvent;
+    if (!set.length && !del.length && !fresh.length && !reset) return undefined;
+    const parts = [`"g":${gen}`, `"seq":${doc.seq}`];
+    if (set.length) parts.push(`"set":{${set.join(',')}}`);
+    if (del.length) parts.push(`"del":{${del.join(',')}}`);
+    if (specs.length) parts.push(`"specs":{${specs.join(',')}}`);
+    if (specValues.length) parts.push(`"specValues":{${specValues.join(',')}}`);
+    if (fresh.length || reset) parts.push(`"events":[${this.#events(fresh)}]`);
+    if (reset) parts.push('"eventsReset":true');
+    return `{${parts.join(',')}}`;
   }
 
   #reset(doc: StoreDocument): void {
@@ -86,6 +154,8 @@ export class DocumentEncoder {
     this.#specTexts.clear();
     this.#refOf.clear();
     this.#ring = undefined;
+    this.#journaledRefs.clear();
+    this.#lastEvent = undefined;
   }
 
   /** The section's `"key":…` texts joined: cached ones as they are, changed ones made again. */
@@ -166,7 +236,7 @@ export class DocumentEncoder {
   }
 }
 
-const KNOWN = new Set(['version', 'nodeId', 'seq', 'tasks', 'periodic', 'ports', 'dispatch', 'rollouts', 'events', 'specs', 'specValues']);
+const KNOWN = new Set(['version', 'nodeId', 'seq', 'journal', 'tasks', 'periodic', 'ports', 'dispatch', 'rollouts', 'events', 'specs', 'specValues']);
 
 /** The store document with every record's spec inlined: what `decodeDocument` makes of a text. */
 function inlined(doc: unknown): unknown {
@@ -192,8 +262,13 @@ function checkEncoding(doc: StoreDocument, text: string): void {
 
 /** Where `text` (an encoding) and the document differ, as `section.key` paths; empty when they agree. */
 export function encodingDifference(doc: StoreDocument, text: string): string[] {
+  return documentDifference(doc, inlined(JSON.parse(text)) as StoreDocument);
+}
+
+/** Where a document read back (specs inlined) and the document differ, as `section.key` paths. */
+export function documentDifference(doc: StoreDocument, read: StoreDocument): string[] {
   const want = inlined(JSON.parse(JSON.stringify(doc))) as Record<string, unknown>;
-  const got = inlined(JSON.parse(text)) as Record<string, unknown>;
+  const got = JSON.parse(JSON.stringify(read)) as Record<string, unknown>;
   if (isDeepStrictEqual(got, want)) return [];
   const where: string[] = [];
   for (const k of new Set([...Object.keys(want), ...Object.keys(got)])) {
@@ -205,4 +280,51 @@ export function encodingDifference(doc: StoreDocument, text: string): string[] {
     } else where.push(k);
   }
   return where;
+}
+
+/** One journal line as `delta` writes it. */
+interface DeltaLine {
+  g: number;
+  seq: number;
+  set?: Partial<Record<Section, Record<string, unknown>>>;
+  del?: Partial<Record<Section, string[]>>;
+  specs?: Record<string, Fields>;
+  specValues?: Record<string, Record<string, unknown>>;
+  events?: TaskEvent[];
+  eventsReset?: boolean;
+}
+
+/**
+ * Replay one journal line onto a decoded document (`decodeDocument`'s output: specs inlined).
+ * `specs`/`specValues`: every spec seen so far (the snapshot's and earlier lines'), by ref.
+ * `trimEvents`: the ring's own trimming, as the store applies it per event.
+ */
+export function applyDelta(doc: StoreDocument, line: DeltaLine, specs: { fields: Record<string, Fields>; values: Record<string, Record<string, unknown>> }, trimEvents: (events: TaskEvent[]) => void): void {
+  Object.assign(specs.fields, line.specs ?? {});
+  Object.assign(specs.values, line.specValues ?? {});
+  doc.seq = line.seq;
+  for (const section of SECTIONS) {
+    const set = line.set?.[section];
+    const del = line.del?.[section];
+    if (!set && !del) continue;
+    const map = (section === 'tasks' ? doc.tasks : (doc[section] ??= {})) as Record<string, unknown>;
+    for (const key of del ?? []) delete map[key];
+    for (const [key, value] of Object.entries(set ?? {})) {
+      if (section === 'tasks') {
+        const r = value as { hashes: Record<string, unknown> };
+        const ref = r.hashes.ref as string | undefined;
+        if (ref !== undefined) {
+          r.hashes.fields = specs.fields[ref] ?? {};
+          if (specs.values[ref]) r.hashes.values = specs.values[ref];
+          delete r.hashes.ref;
+        }
+      }
+      map[key] = value;
+    }
+  }
+  if (line.eventsReset) doc.events = [];
+  for (const e of line.events ?? []) {
+    doc.events.push(e);
+    trimEvents(doc.events);
+  }
 }

@@ -1,17 +1,24 @@
 /**
  * The lowdb implementation of the Store: one JSON document, compact, mode 0600, written
- * atomically (private-file.ts: tmp file + fsync + rename, so a crash never leaves half a file).
- * Changes mark the document dirty; one write per tick carries them all.
+ * atomically (private-file.ts: tmp file + rename, so a crash never leaves half a file), and
+ * extended by a journal (issue 14): each write after the snapshot appends one line to
+ * `tend.journal` with what changed (encoder.ts `delta`), so a write costs what changed, not the
+ * whole document (3.6 MB at 1,000 tasks: 11–15 ms a write); once the journal outgrows the
+ * snapshot, the next write is a snapshot again (and the journal starts over). Reading replays
+ * the journal's lines of the snapshot's generation onto it and stops at a torn last line (a crash
+ * mid-append). Changes mark the document dirty; one write carries them all.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants as FS } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { PrivateFile } from './private-file.js';
-import { DocumentEncoder, type Section } from './encoder.js';
+import { applyDelta, DocumentEncoder, documentDifference, type Section } from './encoder.js';
 import type pino from 'pino';
 import type { EventQuery, TaskEvent } from './store.js';
-import { TendError, errnoCode } from '../errors.js';
+import { TendError, errnoCode, isTendError } from '../errors.js';
 import type { PortAssignment } from '../ports/ports.js';
 import {
   NODE_EVENT_LIMIT,
@@ -28,6 +35,10 @@ import {
 } from './store.js';
 
 export const STORE_FILE = 'tend.json';
+/** Lines of changes since the snapshot in STORE_FILE (see the top of this file). */
+export const JOURNAL_FILE = 'tend.journal';
+/** The journal is folded into a snapshot once it is bigger than the snapshot and than this. */
+const JOURNAL_MIN_BYTES = 1 << 20;
 /** The node id, beside the store and written once: it outlives a lost or damaged store. */
 export const NODE_ID_FILE = 'node-id';
 const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -95,6 +106,58 @@ export function decodeDocument(raw: unknown): unknown {
   return d;
 }
 
+/** The node-wide ring's trimming, as addEvent does it (in batches). */
+function trimRing(events: TaskEvent[]): void {
+  if (events.length > NODE_EVENT_LIMIT + 100) trimFront(events, NODE_EVENT_LIMIT);
+}
+
+/**
+ * The document a snapshot text and its journal text give: the snapshot decoded, then each journal
+ * line of its generation replayed, up to a torn line (`torn`). Throws on a snapshot that is not
+ * JSON; the caller checks the shape (`invalidReason`).
+ */
+export function replayStore(snapshot: string, journal: string | undefined): { doc: unknown; replayed: number; torn: boolean } {
+  const raw = JSON.parse(snapshot) as { specs?: Record<string, Record<string, string>>; specValues?: Record<string, Record<string, unknown>> } | null;
+  // Held before decodeDocument takes them out: journal lines refer to the snapshot's specs too.
+  const specs = { fields: { ...(raw?.specs ?? {}) }, values: { ...(raw?.specValues ?? {}) } };
+  const doc = decodeDocument(raw);
+  let replayed = 0;
+  let torn = false;
+  if (!journal || invalidReason(doc) !== undefined) return { doc, replayed, torn };
+  const d = doc as StoreDocument;
+  for (const text of journal.split('\n')) {
+    if (!text) continue;
+    let line: Parameters<typeof applyDelta>[1];
+    try {
+      line = JSON.parse(text);
+    } catch {
+      torn = true;
+      break;
+    }
+    if (line.g !== d.journal) continue; // left by a crash between a snapshot and the journal's truncation
+    applyDelta(d, line, specs, trimRing);
+    replayed++;
+  }
+  return { doc, replayed, torn };
+}
+
+/** The store of `dataDir` as the agent last wrote it (snapshot and journal), or undefined when unreadable. For tests and tools. */
+export function readStoreDocument(dataDir: string): StoreDocument | undefined {
+  try {
+    const snapshot = readFileSync(path.join(dataDir, STORE_FILE), 'utf8');
+    let journal: string | undefined;
+    try {
+      journal = readFileSync(path.join(dataDir, JOURNAL_FILE), 'utf8');
+    } catch {
+      journal = undefined;
+    }
+    const { doc } = replayStore(snapshot, journal);
+    return invalidReason(doc) === undefined ? (doc as StoreDocument) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function emptyDocument(): StoreDocument {
   return { version: STORE_SCHEMA_VERSION, nodeId: randomUUID(), seq: 0, tasks: {}, events: [] };
 }
@@ -130,6 +193,14 @@ export class LowdbStore implements Store {
   #queued: Promise<void> | undefined;
   #lastWriteMs = 0;
   #lastWriteEnd = 0;
+  readonly #journalPath: string;
+  #journalFh: FileHandle | undefined;
+  /** The journal's generation (the snapshot's `journal`); bytes appended since the snapshot; the snapshot's size. */
+  #gen = 0;
+  #journalBytes = 0;
+  #snapshotBytes = 0;
+  /** The next write is a snapshot (after a load, a failed append, or a journal grown too big). */
+  #needSnapshot = true;
   /** A caller waits for the next write: no MIN_WRITE_GAP_MS for it. */
   #urgent = false;
   /** Ends the gap the queued write waits out (set while it waits). */
@@ -139,9 +210,14 @@ export class LowdbStore implements Store {
   constructor(opts: LowdbStoreOptions) {
     this.#dataDir = opts.dataDir;
     this.path = path.join(opts.dataDir, STORE_FILE);
+    this.#journalPath = path.join(opts.dataDir, JOURNAL_FILE);
     this.#log = opts.logger?.child({ component: 'store' });
     this.#now = opts.now ?? (() => new Date());
-    this.#db = new Low<StoreDocument>(new PrivateFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: (doc) => this.#enc.encode(doc) }), emptyDocument());
+    this.#db = new Low<StoreDocument>(new PrivateFile<StoreDocument>(this.path, { parse: (t) => decodeDocument(JSON.parse(t)) as StoreDocument, stringify: (doc) => {
+      const text = this.#enc.encode(doc);
+      this.#snapshotBytes = text.length;
+      return text;
+    } }), emptyDocument());
   }
 
   get nodeId(): string {
@@ -168,13 +244,21 @@ export class LowdbStore implements Store {
     let reason: string | undefined;
     let doc: unknown;
     try {
-      doc = decodeDocument(JSON.parse(text));
+      const journal = await readFile(this.#journalPath, 'utf8').catch((err) => {
+        if (errnoCode(err) === 'ENOENT') return undefined;
+        throw new TendError('E_STORE', `failed to read store journal ${this.#journalPath}: ${(err as Error).message}`, { cause: err });
+      });
+      const r = replayStore(text, journal);
+      doc = r.doc;
       reason = invalidReason(doc);
+      if (r.torn) this.#log?.warn({ path: this.#journalPath, replayed: r.replayed }, 'store journal ends with a torn line (the agent stopped mid-write); replayed up to it');
     } catch (err) {
+      if (isTendError(err)) throw err;
       reason = `invalid JSON: ${(err as Error).message}`;
     }
     if (reason === undefined) {
       this.#db.data = doc as StoreDocument;
+      this.#gen = this.#db.data.journal ?? 0;
       // The store's records were made with its id: it wins, and the file follows it.
       if (saved !== this.#db.data.nodeId) {
         if (saved) this.#log?.warn({ store: this.#db.data.nodeId, file: saved }, 'node id file differs from the store; rewritten');
@@ -377,6 +461,8 @@ export class LowdbStore implements Store {
 
   async close(): Promise<void> {
     await this.flush();
+    await this.#journalFh?.close().catch(() => {});
+    this.#journalFh = undefined;
     this.#closed = true;
     this.#listeners.clear();
   }
@@ -391,6 +477,46 @@ export class LowdbStore implements Store {
         /* logged in #write */
       });
     });
+  }
+
+  /** One write: a journal line with what changed, or a snapshot (then the journal starts over). */
+  async #persist(): Promise<void> {
+    const doc = this.#db.data;
+    if (!this.#needSnapshot && this.#journalBytes <= Math.max(this.#snapshotBytes, JOURNAL_MIN_BYTES)) {
+      const line = this.#enc.delta(doc, this.#gen);
+      if (line === undefined) return;
+      // The document as this line leaves it (changes made while it is written come in the next one).
+      const expected = process.env.TEND_STORE_CHECK === '1' ? (JSON.parse(JSON.stringify(doc)) as StoreDocument) : undefined;
+      try {
+        this.#journalFh ??= await open(this.#journalPath, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT | FS.O_NOFOLLOW, 0o600);
+        const text = `${line}\n`;
+        await this.#journalFh.write(text);
+        this.#journalBytes += Buffer.byteLength(text);
+      } catch (err) {
+        // What the line held is in memory only now: the next write is a whole snapshot.
+        this.#needSnapshot = true;
+        throw err;
+      }
+      if (expected) this.#checkDisk(expected);
+      return;
+    }
+    // A generation no stale line can have (a crash between a snapshot and the truncation leaves them).
+    this.#gen = Math.max(this.#gen + 1, Date.now());
+    doc.journal = this.#gen;
+    await this.#db.write();
+    if (this.#journalFh) await this.#journalFh.truncate(0);
+    else await truncateIfExists(this.#journalPath);
+    this.#journalBytes = 0;
+    this.#needSnapshot = false;
+  }
+
+  /** TEND_STORE_CHECK: the snapshot and journal on disk replay to the document in memory. */
+  #checkDisk(expected: StoreDocument): void {
+    const disk = readStoreDocument(this.#dataDir);
+    const where = disk ? documentDifference(expected, disk) : ['the whole document (unreadable)'];
+    if (!where.length) return;
+    process.stderr.write(`TEND_STORE_CHECK: the store's snapshot and journal replay to a document that differs at ${where.slice(0, 10).join(', ')}\n`);
+    process.exit(70);
   }
 
   #write(): Promise<void> {
@@ -426,7 +552,7 @@ export class LowdbStore implements Store {
       this.#dirty = false;
       const t0 = performance.now();
       try {
-        await this.#db.write();
+        await this.#persist();
       } finally {
         this.#lastWriteEnd = performance.now();
         this.#lastWriteMs = this.#lastWriteEnd - t0;
@@ -445,4 +571,15 @@ export class LowdbStore implements Store {
 
 export function createStore(opts: LowdbStoreOptions): Store {
   return new LowdbStore(opts);
+}
+
+async function truncateIfExists(file: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, FS.O_WRONLY | FS.O_TRUNC | FS.O_NOFOLLOW);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  await fh.close();
 }

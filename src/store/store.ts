@@ -293,6 +293,11 @@ export interface StoreDocument {
   nodeId: string;
   /** Last event seq handed out. */
   seq: number;
+  /**
+   * The generation of `tend.journal` that extends this snapshot (lowdb-store.ts): lines of another
+   * generation (left by a crash between a snapshot and the journal's truncation) are not replayed.
+   */
+  journal?: number;
   tasks: Record<string, TaskRecord>;
   /** Periodic jobs by job id (absent in stores written before periodic jobs). */
   periodic?: Record<string, PeriodicRecord>;

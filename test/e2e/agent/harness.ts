@@ -8,6 +8,7 @@
  * data dir (its own jobs dir and config): its cleanup stops only its own
  * agent and leaves the data dir to the owner's cleanup.
  */
+import { readStoreDocument } from '../../../src/store/lowdb-store.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { openSync, closeSync, readFileSync } from 'node:fs';
@@ -185,11 +186,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       await rename(tmp, path.join(jobsDir, name));
     },
     doc() {
-      try {
-        return JSON.parse(readFileSync(path.join(stateDir, 'tend.json'), 'utf8')) as StoreDocument;
-      } catch {
-        return undefined;
-      }
+      // The snapshot and its journal, as the agent wrote them (src/store/lowdb-store.ts).
+      return readStoreDocument(stateDir);
     },
     records() {
       return h.doc()?.tasks ?? {};

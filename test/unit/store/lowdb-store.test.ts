@@ -3,13 +3,27 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createStore, NODE_ID_FILE, STORE_FILE } from '../../../src/store/lowdb-store.js';
+import { createStore, JOURNAL_FILE, NODE_ID_FILE, STORE_FILE } from '../../../src/store/lowdb-store.js';
 import { NODE_EVENT_LIMIT, TASK_EVENT_LIMIT, type TaskRecord } from '../../../src/store/store.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-store-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** What is on disk, raw: the snapshot with each journal line's records and specs laid over it (refs not inlined). */
+async function rawOnDisk(dir: string): Promise<{ tasks: Record<string, TaskRecord>; specs: Record<string, unknown>; specValues: Record<string, unknown> }> {
+  const snap = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  const out = { tasks: { ...snap.tasks }, specs: { ...snap.specs }, specValues: { ...snap.specValues } };
+  const journal = await readFile(path.join(dir, JOURNAL_FILE), 'utf8').catch(() => '');
+  for (const text of journal.split('\n').filter(Boolean)) {
+    const line = JSON.parse(text);
+    Object.assign(out.tasks, line.set?.tasks ?? {});
+    Object.assign(out.specs, line.specs ?? {});
+    Object.assign(out.specValues, line.specValues ?? {});
+  }
+  return out;
 }
 
 function rec(id: string): TaskRecord {
@@ -48,7 +62,7 @@ test('store: a missing store starts empty and is written; records survive a relo
   z.hashes = y.hashes;
   s.put(z);
   await s.flush();
-  const onDisk = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  const onDisk = await rawOnDisk(dir);
   assert.equal(Object.keys(onDisk.specs).length, 2, 'instances of one spec share their field hashes on disk');
   assert.equal(onDisk.tasks.z.hashes.fields, undefined);
   const again = createStore({ dataDir: dir });
@@ -66,7 +80,7 @@ test('store: the field values of a spec are written once for its instances and c
   for (const id of ['a', 'b', 'c']) s.put({ ...rec(id), hashes });
   s.put(rec('old')); // written before values were kept: none
   await s.flush();
-  const onDisk = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  const onDisk = await rawOnDisk(dir);
   assert.equal(Object.keys(onDisk.specValues).length, 1, 'one values map for the three instances');
   assert.equal(onDisk.tasks.a.hashes.values, undefined);
   const again = createStore({ dataDir: dir });
@@ -82,9 +96,9 @@ test('store: many updates in one tick become one consistent write, with no temp 
   await s.load();
   for (let i = 0; i < 500; i++) s.put(rec(`t${i}`));
   await s.flush();
-  const doc = JSON.parse(await readFile(path.join(dir, STORE_FILE), 'utf8'));
+  const doc = await rawOnDisk(dir);
   assert.equal(Object.keys(doc.tasks).length, 500);
-  assert.deepEqual((await readdir(dir)).sort(), [NODE_ID_FILE, STORE_FILE].sort());
+  assert.deepEqual((await readdir(dir)).sort(), [JOURNAL_FILE, NODE_ID_FILE, STORE_FILE].sort());
 });
 
 test('store: a corrupt file is moved aside and the store starts empty, keeping the node id when readable', async (t) => {
