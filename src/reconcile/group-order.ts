@@ -63,7 +63,7 @@ export class GroupOrders {
     const step = this.#o.order.step({
       instance: d,
       self,
-      peers: store.all().filter((x) => x.allocId === allocId && x.id !== id),
+      peers: store.ofAlloc(allocId).filter((x) => x.id !== id),
       leaving: !this.#desiredAllocs.has(allocId),
       specChanged: (r) => {
         const want = this.#desired.get(r.id);
@@ -95,10 +95,7 @@ export class GroupOrders {
   reset(id: string, reason: string, apply: (id: string, ev: WorkerEvent) => Transition): void {
     const allocId = this.#o.store.get(id)?.allocId ?? this.#desired.get(id)?.allocId;
     if (!allocId) return;
-    const ids = this.#o.store
-      .all()
-      .filter((x) => x.allocId === allocId)
-      .map((x) => x.id);
+    const ids = this.#o.store.ofAlloc(allocId).map((x) => x.id);
     for (const x of ids) apply(x, { type: 'alloc-reset', reason });
     this.#o.logger.info({ allocId, reason, tasks: ids.length }, 'group restarts in order');
     for (const x of ids) if (x !== id) this.#o.submit(x);
@@ -117,9 +114,8 @@ export class GroupOrders {
   /** Forget the last instances of allocations that have no record left. */
   forgetLeft(): void {
     if (!this.#leaving.size) return;
-    const live = new Set(this.#o.store.all().map((r) => r.allocId));
     for (const [id, l] of this.#leaving) {
-      if (live.has(l.allocId)) continue;
+      if (this.#o.store.ofAlloc(l.allocId).length) continue;
       this.#leaving.delete(id);
       this.#lingering.delete(id);
       this.#held.delete(id);

@@ -71,6 +71,8 @@ export class Rollouts {
   /** The version each allocation runs now: job → group → index → version. */
   readonly #assign = new Map<string, Assign>();
   readonly #dirty = new Set<string>();
+  /** Each job's instances at the last expand, with what they were made from. */
+  readonly #expanded = new Map<string, { job: Job; target: Job; known: Map<string, Job> | undefined; assign: Assign | undefined; nodeId: string; instances: DesiredInstance[] }>();
   readonly #failNow = new Set<string>();
   readonly #wakeAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -85,7 +87,7 @@ export class Rollouts {
     this.#log = o.logger.child({ component: 'rollouts' });
     this.#unsubscribe = o.checks?.onHealthChange((allocId) => {
       if (!this.#wakeAt.size && !this.#o.store.rolloutAll().some((r) => r.deployment?.status === 'running')) return;
-      const r = this.#o.store.all().find((x) => x.allocId === allocId);
+      const r = this.#o.store.ofAlloc(allocId)[0];
       if (r) this.touch(r.job);
     });
   }
@@ -114,20 +116,33 @@ export class Rollouts {
    */
   expand(jobs: Iterable<Job>, nodeId = ''): Map<string, DesiredInstance> {
     const out = new Map<string, DesiredInstance>();
+    const seen = new Set<string>();
     for (const job of jobs) {
+      seen.add(job.id);
       const target = this.#targets.get(job.id)?.job ?? job;
       const assign = this.#assign.get(job.id);
       const known = this.#known.get(job.id);
+      // A job whose file, target and versions are as at the last expand gives the same instances (issue 14:
+      // every new desired set expanded every allocation of every job).
+      const hit = this.#expanded.get(job.id);
+      if (hit && hit.job === job && hit.target === target && hit.known === known && hit.nodeId === nodeId && (hit.assign === assign || (assign && hit.assign && sameAssign(hit.assign, assign)))) {
+        for (const d of hit.instances) out.set(d.id, d);
+        continue;
+      }
+      const mine = new Map<string, DesiredInstance>();
       for (const g of target.groups) {
         for (let index = 0; index < g.count; index++) {
           const v = assign?.get(g.name)?.get(index);
           const j = v !== undefined ? known?.get(v) : undefined;
           const gv = j?.groups.find((x) => x.name === g.name);
-          if (j && gv) expandAlloc(out, j, gv, index, nodeId);
-          else expandAlloc(out, target, g, index, nodeId);
+          if (j && gv) expandAlloc(mine, j, gv, index, nodeId);
+          else expandAlloc(mine, target, g, index, nodeId);
         }
       }
+      this.#expanded.set(job.id, { job, target, known, assign, nodeId, instances: [...mine.values()] });
+      for (const [id, d] of mine) out.set(id, d);
     }
+    for (const id of this.#expanded.keys()) if (!seen.has(id)) this.#expanded.delete(id);
     return out;
   }
 
@@ -185,7 +200,7 @@ export class Rollouts {
     if (!manual.length) {
       throw new TendError('E_BAD_REQUEST', `failed to promote the deployment of ${job}: expected a group with health_check = "manual", got none (tend has no canaries; other health checks decide by themselves)`);
     }
-    const records = this.#o.store.all().filter((r) => r.job === job);
+    const records = this.#o.store.ofJob(job);
     const candidates = candidatesOf(target, this.#known.get(job) ?? new Map());
     const now = new Date(this.#o.clock.now()).toISOString();
     const groups = { ...d.groups };
@@ -247,8 +262,7 @@ export class Rollouts {
   #evaluateDirty(notify = true): void {
     if (!this.#dirty.size) return;
     const byJob = new Map<string, TaskRecord[]>();
-    for (const id of this.#dirty) byJob.set(id, []);
-    for (const r of this.#o.store.all()) byJob.get(r.job)?.push(r);
+    for (const id of this.#dirty) byJob.set(id, this.#o.store.ofJob(id));
     this.#dirty.clear();
     let changed = false;
     for (const [id, records] of byJob) if (this.#jobs.has(id) && this.#evaluate(id, records)) changed = true;

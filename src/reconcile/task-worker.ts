@@ -374,7 +374,7 @@ export class TaskWorker {
     const r = store.get(id);
     if (!r) return;
     const log = this.#taskLog(r);
-    const lastOfAlloc = !store.all().some((x) => x.allocId === r.allocId && x.id !== id && x.state !== 'dead');
+    const lastOfAlloc = !store.ofAlloc(r.allocId).some((x) => x.id !== id && x.state !== 'dead');
     for (const h of this.#hooks.teardown) {
       await h.teardown({ record: r, dataDir: this.#o.dataDir, lastOfAlloc, emit: this.#emitter(id), logger: log }).catch((err) => log.warn({ hook: h.name, err: describeError(err) }, 'teardown hook failed'));
     }

@@ -201,6 +201,7 @@ export class LowdbStore implements Store {
   #snapshotBytes = 0;
   /** The next write is a snapshot (after a load, a failed append, or a journal grown too big). */
   #needSnapshot = true;
+  #ix: { doc: StoreDocument; byJob: Map<string, Set<string>>; byAlloc: Map<string, Set<string>> } | undefined;
   /** A caller waits for the next write: no MIN_WRITE_GAP_MS for it. */
   #urgent = false;
   /** Ends the gap the queued write waits out (set while it waits). */
@@ -312,23 +313,68 @@ export class LowdbStore implements Store {
     return Object.values(this.#db.data.tasks);
   }
 
+  ofJob(job: string): TaskRecord[] {
+    return this.#indexed(this.#index().byJob.get(job));
+  }
+
+  ofAlloc(allocId: string): TaskRecord[] {
+    return this.#indexed(this.#index().byAlloc.get(allocId));
+  }
+
   put(record: TaskRecord): void {
+    this.#unindex(this.#db.data.tasks[record.id]);
     this.#db.data.tasks[record.id] = record;
+    this.#reindex(record);
     this.#markDirty('tasks', record.id);
   }
 
   update(id: string, fn: (r: TaskRecord) => void): TaskRecord | undefined {
     const r = this.#db.data.tasks[id];
     if (!r) return undefined;
+    this.#unindex(r);
     fn(r);
+    this.#reindex(r);
     this.#markDirty('tasks', id);
     return r;
   }
 
   delete(id: string): void {
     if (!(id in this.#db.data.tasks)) return;
+    this.#unindex(this.#db.data.tasks[id]);
     delete this.#db.data.tasks[id];
     this.#markDirty('tasks', id);
+  }
+
+  /** Record ids by job and by allocation, for the document in memory (made again after a load). */
+  #index(): { doc: StoreDocument; byJob: Map<string, Set<string>>; byAlloc: Map<string, Set<string>> } {
+    const doc = this.#db.data;
+    if (this.#ix?.doc === doc) return this.#ix;
+    this.#ix = { doc, byJob: new Map(), byAlloc: new Map() };
+    for (const r of Object.values(doc.tasks)) this.#reindex(r);
+    return this.#ix;
+  }
+
+  #reindex(r: TaskRecord): void {
+    const ix = this.#ix;
+    if (ix?.doc !== this.#db.data) return; // made whole on the next read
+    addTo(ix.byJob, r.job, r.id);
+    addTo(ix.byAlloc, r.allocId, r.id);
+  }
+
+  #unindex(r: TaskRecord | undefined): void {
+    const ix = this.#ix;
+    if (!r || ix?.doc !== this.#db.data) return;
+    removeFrom(ix.byJob, r.job, r.id);
+    removeFrom(ix.byAlloc, r.allocId, r.id);
+  }
+
+  #indexed(ids: Set<string> | undefined): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const id of ids ?? []) {
+      const r = this.#db.data.tasks[id];
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   periodicAll(): PeriodicRecord[] {
@@ -582,4 +628,17 @@ async function truncateIfExists(file: string): Promise<void> {
     throw err;
   }
   await fh.close();
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(id);
+}
+
+function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (!set.size) map.delete(key);
 }

@@ -331,6 +331,10 @@ export interface Store {
   load(): Promise<StoreLoadResult>;
   get(id: string): TaskRecord | undefined;
   all(): TaskRecord[];
+  /** The records of one job (an index: no scan of every record). */
+  ofJob(job: string): TaskRecord[];
+  /** The records of one allocation (an index). */
+  ofAlloc(allocId: string): TaskRecord[];
   /** Insert or replace a record (schedules a write). */
   put(record: TaskRecord): void;
   /** Mutate a record in place (schedules a write); returns it, or undefined when absent. */
