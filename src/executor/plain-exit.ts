@@ -57,19 +57,41 @@ export interface ExitWatch {
  */
 export const POLL_MS = 5000;
 
-const pending = new Map<string, Set<() => void>>();
+/**
+ * One poll in this many proves the wrapper alive by its start time (/proc/<pid>/stat); the others
+ * only ask whether its pid exists at all (kill 0: no read, no parse). At 1,000 tasks the stat reads
+ * were most of an idle agent's CPU (issue 14). A pid taken again by another process between two
+ * proofs only delays the check to the next proof (30 s).
+ */
+const PROVE_EVERY = 6;
+
+type Check = (poll?: { prove: boolean }) => void;
+
+const pending = new Map<string, Set<Check>>();
 let pollTimer: NodeJS.Timeout | undefined;
+let polls = 0;
 
 function schedulePoll(): void {
   if (pollTimer || pending.size === 0) return;
   pollTimer = setTimeout(() => {
     pollTimer = undefined;
-    for (const checks of [...pending.values()]) for (const check of [...checks]) check();
+    const prove = ++polls % PROVE_EVERY === 0;
+    for (const checks of [...pending.values()]) for (const check of [...checks]) check({ prove });
     schedulePoll();
   }, POLL_MS);
 }
 
-function track(dir: string, check: () => void): () => void {
+/** No process has this pid (ESRCH): dead for sure. Any other answer proves nothing. */
+function surelyGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return errnoCode(err) === 'ESRCH';
+  }
+}
+
+function track(dir: string, check: Check): () => void {
   let checks = pending.get(dir);
   if (!checks) pending.set(dir, (checks = new Set()));
   checks.add(check);
@@ -103,11 +125,13 @@ export function watchExit(w: ExitWatch): Promise<ExitResult> {
       if (r instanceof Error) reject(r);
       else resolve(r);
     };
-    const check = () => {
+    const check: Check = (poll) => {
       if (done) return;
       try {
         const r = readExitFile(w.exitFile);
         if (r) return finish(r);
+        // The common poll: no file, and the wrapper's pid still taken.
+        if (poll && !poll.prove && !surelyGone(w.wrapperPid)) return;
         if (!isAlive(w.wrapperPid, w.wrapperStartTime)) {
           // The wrapper writes the file before it exits: look once more, then decide.
           const again = readExitFile(w.exitFile);
