@@ -46,6 +46,8 @@ const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const MAX_WRITE_GAP_MS = 200;
 /** Changes within this long after a write share the next one (issue 14: at 1,000 tasks a write costs ms). */
 const MIN_WRITE_GAP_MS = 50;
+/** After a failed write (a full disk), what is in memory is written again this often. */
+const WRITE_RETRY_MS = 1000;
 
 export interface LowdbStoreOptions {
   dataDir: string;
@@ -201,6 +203,9 @@ export class LowdbStore implements Store {
   #snapshotBytes = 0;
   /** The next write is a snapshot (after a load, a failed append, or a journal grown too big). */
   #needSnapshot = true;
+  /** When writes began to fail (undefined while they succeed); the timer that tries again. */
+  #failingSince: number | undefined;
+  #retry: NodeJS.Timeout | undefined;
   #ix: { doc: StoreDocument; byJob: Map<string, Set<string>>; byAlloc: Map<string, Set<string>> } | undefined;
   /** A caller waits for the next write: no MIN_WRITE_GAP_MS for it. */
   #urgent = false;
@@ -255,7 +260,7 @@ export class LowdbStore implements Store {
       if (r.torn) this.#log?.warn({ path: this.#journalPath, replayed: r.replayed }, 'store journal ends with a torn line (the agent stopped mid-write); replayed up to it');
     } catch (err) {
       if (isTendError(err)) throw err;
-      reason = `invalid JSON: ${(err as Error).message}`;
+      reason = `invalid JSON: ${escapeControls((err as Error).message)}`;
     }
     if (reason === undefined) {
       this.#db.data = doc as StoreDocument;
@@ -506,11 +511,15 @@ export class LowdbStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    await this.#journalFh?.close().catch(() => {});
-    this.#journalFh = undefined;
-    this.#closed = true;
-    this.#listeners.clear();
+    try {
+      await this.flush();
+    } finally {
+      await this.#journalFh?.close().catch(() => {});
+      this.#journalFh = undefined;
+      this.#closed = true;
+      if (this.#retry) clearTimeout(this.#retry);
+      this.#listeners.clear();
+    }
   }
 
   /** Something changed: written at the next write (`section`/`key`: what, for the encoder's cache). */
@@ -533,14 +542,19 @@ export class LowdbStore implements Store {
       if (line === undefined) return;
       // The document as this line leaves it (changes made while it is written come in the next one).
       const expected = process.env.TEND_STORE_CHECK === '1' ? (JSON.parse(JSON.stringify(doc)) as StoreDocument) : undefined;
+      const bytes = Buffer.from(`${line}\n`);
+      const before = this.#journalBytes;
       try {
         this.#journalFh ??= await open(this.#journalPath, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT | FS.O_NOFOLLOW, 0o600);
-        const text = `${line}\n`;
-        await this.#journalFh.write(text);
-        this.#journalBytes += Buffer.byteLength(text);
+        // A full disk takes part of a line without an error: that is a failure too.
+        const { bytesWritten } = await this.#journalFh.write(bytes, 0, bytes.length, null);
+        if (bytesWritten !== bytes.length) throw Object.assign(new Error(`ENOSPC: short write to the store journal (${bytesWritten} of ${bytes.length} bytes)`), { code: 'ENOSPC' });
+        this.#journalBytes += bytes.length;
       } catch (err) {
-        // What the line held is in memory only now: the next write is a whole snapshot.
+        // What the line held is in memory only now: the next write is a whole snapshot. A torn
+        // line is cut off again, or a replay would stop at it and lose every line after it.
         this.#needSnapshot = true;
+        await this.#journalFh?.truncate(before).catch(() => {});
         throw err;
       }
       if (expected) this.#checkDisk(expected);
@@ -549,6 +563,8 @@ export class LowdbStore implements Store {
     // A generation no stale line can have (a crash between a snapshot and the truncation leaves them).
     this.#gen = Math.max(this.#gen + 1, Date.now());
     doc.journal = this.#gen;
+    // Until the snapshot and the truncation are both done, no line may be appended.
+    this.#needSnapshot = true;
     await this.#db.write();
     if (this.#journalFh) await this.#journalFh.truncate(0);
     else await truncateIfExists(this.#journalPath);
@@ -599,6 +615,10 @@ export class LowdbStore implements Store {
       const t0 = performance.now();
       try {
         await this.#persist();
+        if (this.#failingSince !== undefined) {
+          this.#log?.info({ path: this.path, since: new Date(this.#failingSince).toISOString() }, 'store writes again');
+          this.#failingSince = undefined;
+        }
       } finally {
         this.#lastWriteEnd = performance.now();
         this.#lastWriteMs = this.#lastWriteEnd - t0;
@@ -606,7 +626,19 @@ export class LowdbStore implements Store {
     });
     this.#inflight = p.catch((err) => {
       this.#dirty = true;
-      this.#log?.error({ err, path: this.path }, 'store write failed');
+      // Logged once per episode (a full disk fails every write); tried again on a timer, so
+      // what is in memory reaches the disk once there is room even if nothing else changes.
+      if (this.#failingSince === undefined) {
+        this.#failingSince = Date.now();
+        this.#log?.error({ err, path: this.path }, 'store write failed; retried every second until it succeeds');
+      } else this.#log?.debug({ err, path: this.path }, 'store write failed again');
+      if (!this.#closed && !this.#retry) {
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          if (this.#dirty && !this.#closed) this.#write().catch(() => {});
+        }, WRITE_RETRY_MS);
+        this.#retry.unref();
+      }
     });
     this.#queued = p.catch((err) => {
       throw new TendError('E_STORE', `failed to write store ${this.path}: ${(err as Error).message}`, { cause: err });
@@ -641,4 +673,9 @@ function removeFrom(map: Map<string, Set<string>>, key: string, id: string): voi
   if (!set) return;
   set.delete(id);
   if (!set.size) map.delete(key);
+}
+
+/** The parser's message quotes the file's bytes: control and line-breaking characters are shown escaped, so the reason stays one printable line. */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

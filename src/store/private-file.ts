@@ -68,12 +68,18 @@ export class PrivateFile<T> {
     await unlink(tmp).catch(() => {});
     const fh = await open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     try {
-      // No fsync (as steno, which this replaces): the store writes once per tick; ext4's
-      // rename-replace heuristic flushes the data before the rename is committed.
-      await fh.writeFile(this.#o.stringify(data));
-    } finally {
-      await fh.close();
+      try {
+        // No fsync (as steno, which this replaces): the store writes once per tick; ext4's
+        // rename-replace heuristic flushes the data before the rename is committed.
+        await fh.writeFile(this.#o.stringify(data));
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.#path);
+    } catch (err) {
+      // A half-written copy would hold the space a full disk needs back.
+      await unlink(tmp).catch(() => {});
+      throw err;
     }
-    await rename(tmp, this.#path);
   }
 }

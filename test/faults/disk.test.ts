@@ -66,7 +66,7 @@ function logmonPids(stateDir: string): number[] {
 
 async function node(hh: Harness): Promise<NodeView> {
   const r = await hh.tendctl(['node', '-json']);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 0, `${r.stderr}\nthe agent's log ends:\n${hh.agentLog().split('\n').slice(-30).join('\n')}`);
   return JSON.parse(r.stdout) as NodeView;
 }
 

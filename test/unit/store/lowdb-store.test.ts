@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createStore, JOURNAL_FILE, NODE_ID_FILE, STORE_FILE } from '../../../src/store/lowdb-store.js';
+import { createStore, JOURNAL_FILE, NODE_ID_FILE, readStoreDocument, STORE_FILE } from '../../../src/store/lowdb-store.js';
+import { requireLinux, requireRoot } from '../../helpers/gates.js';
+import { waitFor } from '../../helpers/wait.js';
 import { NODE_EVENT_LIMIT, TASK_EVENT_LIMIT, type TaskRecord } from '../../../src/store/store.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -101,6 +105,16 @@ test('store: many updates in one tick become one consistent write, with no temp 
   assert.deepEqual((await readdir(dir)).sort(), [JOURNAL_FILE, NODE_ID_FILE, STORE_FILE].sort());
 });
 
+test('store: the reason for a corrupt file is one printable line, whatever bytes the file holds', async (t) => {
+  const dir = await tmp(t);
+  await writeFile(path.join(dir, STORE_FILE), Buffer.from('/\r\n\x1b[2J\u2028\x7f\x9b garbage', 'utf8'));
+  const r = await createStore({ dataDir: dir }).load();
+  assert.equal(r.outcome, 'corrupt');
+  assert.match(r.reason!, /^invalid JSON: /);
+  assert.doesNotMatch(r.reason!, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u, r.reason);
+  assert.match(r.reason!, /\\u000d/, 'the carriage return is shown escaped');
+});
+
 test('store: a corrupt file is moved aside and the store starts empty, keeping the node id when readable', async (t) => {
   const dir = await tmp(t);
   await writeFile(path.join(dir, STORE_FILE), '{"version": 1, "nodeId": "n1", "tasks": {');
@@ -192,4 +206,63 @@ test('store: the document is the agent\'s only (0600), and one an earlier tend l
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('store: a full disk fails writes without tearing the journal; what is in memory is written once there is room, with no further change', async (t) => {
+  // mounts a tmpfs: skips with the reason on a laptop, fails under CI=true
+  if (!requireLinux(t) || !requireRoot(t)) return;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-store-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
+  t.after(async () => {
+    execFileSync('umount', [dir]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  for (let i = 0; i < 20; i++) s.put(rec(`t${i}`));
+  await s.flush();
+  // Fill the filesystem to the last byte.
+  const filler = path.join(dir, 'filler');
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(4096, 120);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  try {
+    for (;;) writeSync(fd, chunk, 0, 1);
+  } catch {
+    /* full to the byte */
+  }
+  closeSync(fd);
+  // Lines of growing size: the first fit in the journal's last page (tmpfs), then a line is
+  // written in part (a short write) and every one after fails; none leaves a torn line behind.
+  let onDisk = 20;
+  let failed = 0;
+  for (let i = 20; i < 60; i++) {
+    s.put({ ...rec(`t${i}`), file: `/${'x'.repeat(i * 37)}.hcl` });
+    const ok = await s.flush().then(
+      () => true,
+      (err: Error) => {
+        assert.match(err.message, /ENOSPC|no space/i);
+        return false;
+      },
+    );
+    if (ok) onDisk = i + 1;
+    else failed++;
+    const journal = await readFile(path.join(dir, JOURNAL_FILE), 'utf8');
+    assert.ok(journal === '' || journal.endsWith('\n'), 'no torn line in the journal');
+    assert.equal(Object.keys(readStoreDocument(dir)!.tasks).length, onDisk, 'the disk holds the last write that succeeded');
+  }
+  assert.ok(failed >= 30, `writes failed on the full disk (${failed} of 40)`);
+  assert.equal(s.all().length, 60, 'memory has every record');
+  // Room again: the retry writes it all, though nothing changes any more.
+  rmSync(filler);
+  await waitFor(() => Object.keys(readStoreDocument(dir)?.tasks ?? {}).length === 60, { what: 'the store written after the disk has room', timeoutMs: 5000 });
+  await s.close();
+  const again = createStore({ dataDir: dir });
+  assert.equal((await again.load()).outcome, 'loaded');
+  assert.equal(again.all().length, 60);
+  await again.close();
 });
