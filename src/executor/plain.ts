@@ -31,7 +31,8 @@ import { FifoMaker } from './fifo-maker.js';
 import { Launcher, LauncherLost } from './launcher.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
-import { findManyTaskProcs, findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
+import { findManyTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
+import { ProcSweeper } from './plain-sweeper.js';
 import { spawnWrapper } from './plain-wrapper.js';
 import { onTerminal, resizeTerminalOf } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
@@ -43,6 +44,8 @@ export interface PlainExecutorOptions {
   logger?: pino.Logger;
   /** Starts the wrappers (launcher.ts). Default: a launcher of this executor's own; `false`: spawn from this process. */
   launcher?: Launcher | false;
+  /** Finds the tasks' processes in /proc (plain-sweeper.ts). Default: one of this executor's own. */
+  sweeper?: ProcSweeper;
 }
 
 /** What the plain executor keeps in TaskHandle.data. */
@@ -106,11 +109,14 @@ class PlainExecutor implements Executor {
   readonly #launcher: Launcher | undefined;
   /** Whether this executor made its launcher (then closing the executor stops it). */
   readonly #ownLauncher: boolean;
+  /** Every find of a task's processes: the stops in flight share its sweeps of /proc. */
+  readonly #sweeper: ProcSweeper;
 
   constructor(opts: PlainExecutorOptions) {
     this.#root = path.join(opts.dataDir, 'plain');
     this.#ownLauncher = opts.launcher === undefined;
     this.#launcher = opts.launcher === false ? undefined : (opts.launcher ?? new Launcher());
+    this.#sweeper = opts.sweeper ?? new ProcSweeper();
     this.#logs = opts.logs;
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor', executor: 'plain' });
   }
@@ -157,7 +163,7 @@ class PlainExecutor implements Executor {
       spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) }, this.#launcher);
     } catch (err) {
       // A launcher lost mid-request may have started the wrapper: whatever carries the marker goes.
-      if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(() => [...findMarked(new Set([spec.id])).values()].flat());
+      if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(async () => [...(await this.#sweeper.findMarked(new Set([spec.id]))).values()].flat());
       await this.cleanup(spec.id).catch(() => undefined);
       throw err;
     }
@@ -207,7 +213,7 @@ class PlainExecutor implements Executor {
       }
     }
     // SIGKILL/SIGSTOP must spare the wrapper; without a wrapper the group is no longer proof.
-    const procs = findTaskProcs(scopeOf(handle));
+    const procs = await this.#sweeper.find(scopeOf(handle));
     if (!procs.pids.length) throw new TendError('E_TASK_NOT_FOUND', `failed to signal task ${handle.id}: no process of it runs`);
     signalPids(procs.pids, sig);
   }
@@ -224,18 +230,19 @@ class PlainExecutor implements Executor {
       result = await Promise.race([exited, sleep(Math.max(0, graceMs)).then(() => undefined)]);
       if (!result) {
         this.#log.info({ id: handle.id, graceMs }, 'task ignored its kill signal, killing it');
-        await killUntilGone(() => findTaskProcs(scope).pids);
+        await killUntilGone(async () => (await this.#sweeper.find(scope)).pids);
         result = await Promise.race([exited, sleep(WRAPPER_GRACE_MS).then(() => undefined)]);
       }
     }
+    // A wrapper that recorded the exit is between writing it and its own exit: nothing is left after a
+    // stop. Waited for first: its group then usually is empty, which spares the sweep a read of it.
+    if (result) await wrapperExit(scope);
     // Whatever is left (descendants that outlived the main process, a stuck wrapper).
-    const left = await killUntilGone(() => {
-      const procs = findTaskProcs(scope);
+    const left = await killUntilGone(async () => {
+      const procs = await this.#sweeper.find(scope);
       return procs.wrapperAlive && !result ? [...procs.pids, scope.wrapperPid] : procs.pids;
     });
     if (left.length) this.#log.warn({ id: handle.id, pids: left }, 'task processes survived SIGKILL');
-    // A wrapper that recorded the exit is between writing it and its own exit: nothing is left after a stop.
-    if (result) await wrapperExit(scope);
     if (!result) result = readExitFile(dataOf(handle).exitFile) ?? { ...unknownExit('killed before its exit was recorded'), signal: 'SIGKILL', known: true };
     this.#cpu.delete(handle.id);
     this.#log.info({ id: handle.id, code: result.code, signal: result.signal }, 'task stopped');
@@ -249,7 +256,7 @@ class PlainExecutor implements Executor {
   }
 
   async stats(handle: TaskHandle): Promise<TaskStats> {
-    return this.#statsOf(handle, findTaskProcs(scopeOf(handle)).pids);
+    return this.#statsOf(handle, (await this.#sweeper.find(scopeOf(handle))).pids);
   }
 
   /** One walk of /proc for every task (findManyTaskProcs): what a scan per task would cost N times. */
@@ -414,10 +421,19 @@ class PlainExecutor implements Executor {
     }
     if (!ids.length) return [];
     const unknown = new Set(ids);
-    await killUntilGone(() => [...findMarked(unknown).values()].flat());
+    await killUntilGone(async () => [...(await this.#sweeper.findMarked(unknown)).values()].flat());
+    // Every leftover's group and marked processes in one sweep a round (a sweep per task grows with the square).
+    const scopes: ProcScope[] = [];
     for (const id of ids) {
       const saved = this.#load(id);
-      if (saved) await killUntilGone(() => findTaskProcs(scopeOf(saved.handle)).pids);
+      try {
+        if (saved) scopes.push(scopeOf(saved.handle));
+      } catch (err) {
+        this.#log.warn({ id, err: describeError(err) }, 'leftover task with an unreadable handle: only its marked processes were stopped');
+      }
+    }
+    if (scopes.length) await killUntilGone(async () => [...(await this.#sweeper.findMany(scopes)).values()].flatMap((p) => p.pids));
+    for (const id of ids) {
       await this.cleanup(id);
       this.#log.info({ id }, 'leftover task removed');
     }
