@@ -18,7 +18,7 @@
  * write up to its last component (the data dir and what it made there).
  */
 import { createHash } from 'node:crypto';
-import { constants as C, type Stats } from 'node:fs';
+import { constants as C, type Dirent, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from './errors.js';
@@ -140,6 +140,11 @@ export class DirFd {
     return fs.readdir(`/proc/self/fd/${this.#fh.fd}`);
   }
 
+  /** The entries with the type the listing gives (d_type; an lstat where the filesystem gives none). */
+  async entries(): Promise<Dirent[]> {
+    return fs.readdir(`/proc/self/fd/${this.#fh.fd}`, { withFileTypes: true });
+  }
+
   /** Open a subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
   async openDir(name: string): Promise<DirFd> {
     return new DirFd(await fs.open(this.at(name), DIR_FLAGS), path.join(this.path, name));
@@ -222,6 +227,14 @@ export class DirFd {
   }
 }
 
+/**
+ * What a listing said an entry is: 'dir' (a directory, or unknown: opened to find out) or 'other'
+ * (unlinked straight away). Only a hint, the entry may be swapped after the listing: an unlink of
+ * what became a dir fails (EISDIR) and an open of what is no longer a dir fails (ENOTDIR, ELOOP),
+ * and either way the other is tried.
+ */
+type EntryKind = 'dir' | 'other';
+
 async function removeEntry(
   parent: DirFd,
   name: string,
@@ -229,17 +242,19 @@ async function removeEntry(
   depth: number,
   left: string[],
   spill: (parent: DirFd, name: string) => Promise<void>,
+  kind: EntryKind = 'dir',
 ): Promise<void> {
   for (let attempt = 0; attempt < 4; attempt++) {
-    const st = await parent.lstat(name);
-    if (!st) return;
-    if (!st.isDirectory()) {
-      await parent.unlink(name);
-      return;
-    }
-    if (st.dev !== dev) {
-      left.push(path.join(parent.path, name));
-      return;
+    if (kind === 'other') {
+      try {
+        await fs.unlink(parent.at(name));
+        return;
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT') return;
+        if (code !== 'EISDIR') throw err;
+        kind = 'dir';
+      }
     }
     if (depth >= MAX_REMOVE_DEPTH) {
       await spill(parent, name);
@@ -250,16 +265,21 @@ async function removeEntry(
       dir = await parent.openDir(name);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') continue; // swapped meanwhile: look again
+      if (code === 'ENOENT') return;
+      if (code === 'ELOOP' || code === 'ENOTDIR') {
+        kind = 'other'; // a link (never followed) or a file: unlinked
+        continue;
+      }
       throw err;
     }
     try {
+      // A mount point (or a dir of another filesystem swapped in) is left alone, as is what it holds.
       const inner = await dir.stat();
       if (inner.dev !== dev) {
         left.push(dir.path);
         return;
       }
-      for (const child of await dir.list()) await removeEntry(dir, child, dev, depth + 1, left, spill);
+      for (const child of await dir.entries()) await removeEntry(dir, child.name, dev, depth + 1, left, spill, child.isDirectory() ? 'dir' : 'other');
     } finally {
       await dir.close();
     }

@@ -19,7 +19,7 @@
  * Process discovery reads /proc, so this backend runs on Linux only.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -111,6 +111,8 @@ class PlainExecutor implements Executor {
   readonly #ownLauncher: boolean;
   /** Every find of a task's processes: the stops in flight share its sweeps of /proc. */
   readonly #sweeper: ProcSweeper;
+  /** Where each task's FIFOs are, as its handle file says (cleanup need not read the file again). */
+  readonly #logTargets = new Map<string, Pick<LogTarget, 'logDir' | 'task'>>();
 
   constructor(opts: PlainExecutorOptions) {
     this.#root = path.join(opts.dataDir, 'plain');
@@ -373,17 +375,18 @@ class PlainExecutor implements Executor {
   }
 
   async cleanup(id: string): Promise<void> {
-    const saved = this.#load(id);
+    const logs = this.#logTargets.get(id) ?? this.#load(id)?.logs;
     try {
       await this.#logs.remove(id);
     } catch (err) {
       this.#log.warn({ id, err }, 'log collection removal failed');
     }
-    if (saved) {
-      const fifos = logPaths(saved.logs.logDir, saved.logs.task);
-      for (const f of [fifos.stdoutFifo, fifos.stderrFifo]) rmSync(f, { force: true });
+    if (logs) {
+      const fifos = logPaths(logs.logDir, logs.task);
+      for (const f of [fifos.stdoutFifo, fifos.stderrFifo]) unlinkIfThere(f);
     }
-    rmSync(this.#dir(id), { recursive: true, force: true });
+    removeStateDir(this.#dir(id));
+    this.#logTargets.delete(id);
     this.#cpu.delete(id);
   }
 
@@ -455,6 +458,7 @@ class PlainExecutor implements Executor {
     const file = path.join(this.#dir(saved.handle.id), 'handle.json');
     writeFileSync(`${file}.tmp`, JSON.stringify(saved), { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
+    this.#logTargets.set(saved.handle.id, { logDir: saved.logs.logDir, task: saved.logs.task });
   }
 
   #load(id: string): SavedTask | undefined {
@@ -506,6 +510,30 @@ async function ensureFifos(maker: FifoMaker, files: string[]): Promise<void> {
     return true;
   });
   if (missing.length) await maker.make(missing);
+}
+
+function unlinkIfThere(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * A task's state dir (agent-only, 0700: no link planted there): the two files written there, then
+ * the dir; whatever else is there (a temp file of an interrupted save) makes it a recursive remove.
+ */
+function removeStateDir(dir: string): void {
+  for (const name of ['exit', 'handle.json']) unlinkIfThere(path.join(dir, name));
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function isDir(p: string): boolean {
