@@ -19,7 +19,8 @@
  * Process discovery reads /proc, so this backend runs on Linux only.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -381,11 +382,9 @@ class PlainExecutor implements Executor {
     } catch (err) {
       this.#log.warn({ id, err }, 'log collection removal failed');
     }
-    if (logs) {
-      const fifos = logPaths(logs.logDir, logs.task);
-      for (const f of [fifos.stdoutFifo, fifos.stderrFifo]) unlinkIfThere(f);
-    }
-    removeStateDir(this.#dir(id));
+    // Through the thread pool: an rmdir on ext4 blocks for a millisecond or more (journal), the loop need not.
+    const fifos = logs ? logPaths(logs.logDir, logs.task) : undefined;
+    await Promise.all([...(fifos ? [fifos.stdoutFifo, fifos.stderrFifo] : []).map(unlinkIfThere), removeStateDir(this.#dir(id))]);
     this.#logTargets.delete(id);
     this.#cpu.delete(id);
   }
@@ -512,9 +511,9 @@ async function ensureFifos(maker: FifoMaker, files: string[]): Promise<void> {
   if (missing.length) await maker.make(missing);
 }
 
-function unlinkIfThere(file: string): void {
+async function unlinkIfThere(file: string): Promise<void> {
   try {
-    unlinkSync(file);
+    await fsp.unlink(file);
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
@@ -524,15 +523,15 @@ function unlinkIfThere(file: string): void {
  * A task's state dir (agent-only, 0700: no link planted there): the two files written there, then
  * the dir; whatever else is there (a temp file of an interrupted save) makes it a recursive remove.
  */
-function removeStateDir(dir: string): void {
-  for (const name of ['exit', 'handle.json']) unlinkIfThere(path.join(dir, name));
+async function removeStateDir(dir: string): Promise<void> {
+  await Promise.all(['exit', 'handle.json'].map((name) => unlinkIfThere(path.join(dir, name))));
   try {
-    rmdirSync(dir);
+    await fsp.rmdir(dir);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-    rmSync(dir, { recursive: true, force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 }
 
