@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { findTaskProcs, MARKER, startTicks, type ProcScope, type StatFields, type TaskProcs } from '../../../src/executor/plain-procs.js';
-import { handedOutBetween, MAX_AGE_MS, ProcSweeper, ProcTable, type ProcSource } from '../../../src/executor/plain-sweeper.js';
+import { handedOutBetween, LIST_EVERY_MS, MAX_AGE_MS, ProcSweeper, ProcTable, UNBORN_MS, type ProcSource } from '../../../src/executor/plain-sweeper.js';
 import { readStat } from '../../../src/executor/proc.js';
 import { requireLinux } from '../../helpers/gates.js';
 import { platform } from '../../../src/platform.js';
@@ -130,9 +130,14 @@ interface ModelProc {
   zombie: boolean;
 }
 
-/** Processes whose pids the kernel hands out in order from a cursor, wrapping at pidMax to 300. */
+/**
+ * Processes whose pids the kernel hands out in order from a cursor, wrapping at pidMax to 300. A
+ * fork may stay `hidden` a while: its pid is taken, /proc does not show it yet (a clone between
+ * alloc_pid and attach_pid), for less than UNBORN_MS.
+ */
 class Kernel implements ProcSource {
   procs = new Map<number, ModelProc>();
+  hidden = new Map<number, { proc: ModelProc; bornAt: number }>();
   cursor = 1;
   forkCount = 0;
   ticks = 1000;
@@ -145,16 +150,28 @@ class Kernel implements ProcSource {
     this.pidMax = pidMax;
   }
 
-  /** A new process: the next free pid after the cursor. */
-  fork(from: Pick<ModelProc, 'pgrp' | 'session' | 'markers'>): number {
+  /** A new process: the next free pid after the cursor (shown in /proc after `hiddenMs`). */
+  fork(from: Pick<ModelProc, 'pgrp' | 'session' | 'markers'>, hiddenMs = 0): number {
+    const all = () => [...this.procs.values(), ...[...this.hidden.values()].map((h) => h.proc)];
     let pid = this.cursor;
     do {
       pid = pid + 1 >= this.pidMax ? 300 : pid + 1;
-    } while (this.procs.has(pid) || [...this.procs.values()].some((p) => p.pgrp === pid || p.session === pid));
+    } while (this.procs.has(pid) || this.hidden.has(pid) || all().some((p) => p.pgrp === pid || p.session === pid));
     this.cursor = pid;
     this.forkCount++;
-    this.procs.set(pid, { pgrp: from.pgrp, session: from.session, markers: [...from.markers], startTime: this.ticks, zombie: false });
+    const proc = { pgrp: from.pgrp, session: from.session, markers: [...from.markers], startTime: this.ticks, zombie: false };
+    if (hiddenMs > 0) this.hidden.set(pid, { proc, bornAt: this.ms + hiddenMs });
+    else this.procs.set(pid, proc);
     return pid;
+  }
+
+  /** The hidden forks whose time has come show in /proc. */
+  birth(): void {
+    for (const [pid, h] of this.hidden) {
+      if (h.bornAt > this.ms) continue;
+      this.hidden.delete(pid);
+      this.procs.set(pid, h.proc);
+    }
   }
 
   setsid(pid: number): void {
@@ -228,34 +245,32 @@ class Kernel implements ProcSource {
   }
 }
 
-test('ProcTable: reads only the pids it cannot vouch for', () => {
+test('ProcTable: a listing reads only the pids it cannot vouch for', () => {
   const k = new Kernel(4096);
   const init = { pgrp: 1, session: 1, markers: [] };
   k.cursor = 399;
   const low = Array.from({ length: 10 }, () => k.fork(init)); // 400…409
   k.cursor = 599;
-  const high = Array.from({ length: 10 }, () => k.fork(init)); // 600…609
+  Array.from({ length: 10 }, () => k.fork(init)); // 600…609
   const table = new ProcTable(k, 1);
-  assert.deepEqual(table.refresh(), { listed: 20, read: 20, trusted: false }, 'no cursor yet: everything is read');
+  assert.deepEqual(table.refresh(), { kind: 'listing', looked: 20, read: 20, trusted: false }, 'no cursor yet: everything is read');
   k.ms += 10;
-  assert.deepEqual(table.refresh(), { listed: 20, read: 0, trusted: true }, 'nothing was handed out: nothing is read');
+  assert.deepEqual(table.refresh(), { kind: 'listing', looked: 20, read: 0, trusted: true }, 'nothing was handed out: nothing is read');
 
   // A new process, and one pid reused after the cursor went round (405 handed out again).
   k.ms += 10;
-  const fresh = k.fork(init);
-  assert.equal(fresh, 610);
+  assert.equal(k.fork(init), 610);
   k.procs.delete(low[5]);
   k.ticks += 5;
-  k.cursor = 4000;
   k.cursor = 404;
   assert.equal(k.fork({ pgrp: 1, session: 1, markers: ['t'] }), low[5]);
   let r = table.refresh();
-  assert.equal(r.trusted, true);
+  assert.deepEqual([r.kind, r.trusted], ['listing', true], 'a listing until one has shown what may have been forking during the first');
   assert.equal(r.read, 1 + 6, 'the new pid and the pids the cursor passed (400…405: from 609 round to 405), not 406…409 nor 600…609');
   assert.equal(table.entries.get(low[5])!.startTime, k.ticks, 'the reused pid is the new process');
+  k.ticks += 100;
   assert.deepEqual(table.markersOf(low[5]), ['t']);
   assert.equal(table.entries.size, 21);
-  void high;
 
   // Too many forks since (the cursor could have gone round), too old, or no cursor: read in full.
   k.ms += 10;
@@ -266,12 +281,64 @@ test('ProcTable: reads only the pids it cannot vouch for', () => {
   r = table.refresh();
   assert.deepEqual([r.trusted, r.read], [false, 21]);
   k.ms += 10;
-  assert.deepEqual(table.refresh(), { listed: 21, read: 0, trusted: true });
+  assert.deepEqual(table.refresh(), { kind: 'listing', looked: 21, read: 0, trusted: true });
   const blind = Object.assign(Object.create(Object.getPrototypeOf(k)) as Kernel, k, { lastPid: () => undefined });
   const t2 = new ProcTable(blind, 1);
   t2.refresh();
   blind.ms += 10;
   assert.equal(t2.refresh().trusted, false, 'without ns_last_pid the table is never trusted');
+});
+
+test('ProcTable: between listings a probe reads the pids handed out since, and those not shown yet', () => {
+  const k = new Kernel(700);
+  const init = { pgrp: 1, session: 1, markers: [] };
+  k.cursor = 399;
+  const first = Array.from({ length: 10 }, () => k.fork(init));
+  const table = new ProcTable(k, 1);
+  table.refresh();
+  // Listings, a refresh every 200 ms, until one comes UNBORN_MS after the table was read in full.
+  let r;
+  for (let t = 200; t <= UNBORN_MS; t += 200) {
+    k.ms = t;
+    r = table.refresh();
+    assert.equal(r.kind, 'listing', `at ${t} ms`);
+  }
+  k.ms += 10;
+  assert.deepEqual(table.refresh(), { kind: 'probe', looked: 0, read: 0, trusted: true }, 'nothing handed out: nothing read');
+
+  // One fork shows at once, one a moment after its pid was taken.
+  k.ms += 10;
+  const shown = k.fork(init);
+  const late = k.fork({ pgrp: 1, session: 1, markers: ['x'] }, 50);
+  assert.deepEqual(table.refresh(), { kind: 'probe', looked: 2, read: 2, trusted: true });
+  assert.ok(table.entries.has(shown) && !table.entries.has(late));
+  k.ms += 30;
+  assert.deepEqual(table.refresh(), { kind: 'probe', looked: 1, read: 1, trusted: true }, 'the unborn pid is looked for again');
+  k.ms += 30;
+  k.birth();
+  assert.deepEqual(table.refresh(), { kind: 'probe', looked: 1, read: 1, trusted: true });
+  assert.ok(table.entries.has(late), 'found once it shows');
+  k.ms += 10;
+  assert.deepEqual(table.refresh(), { kind: 'probe', looked: 0, read: 0, trusted: true }, 'then no longer looked for');
+
+  // A death is seen by the next listing; a pid handed out again drops what the table held there.
+  k.procs.delete(first[0]);
+  k.ms += 10;
+  table.refresh();
+  assert.ok(table.entries.has(first[0]), 'a probe does not see deaths');
+  k.procs.delete(first[1]);
+  k.cursor = first[1] - 1; // (the cursor went round: 413…699, then 300…401)
+  const again = k.fork(init, 100);
+  assert.equal(again, first[1]);
+  k.ms += 10;
+  assert.equal(table.refresh().kind, 'probe');
+  assert.ok(!table.entries.has(first[1]), 'its pid was handed out again: the old process is gone');
+  k.ms += LIST_EVERY_MS;
+  k.birth();
+  r = table.refresh();
+  assert.equal(r.kind, 'listing', 'a listing at least every LIST_EVERY_MS');
+  assert.ok(!table.entries.has(first[0]), 'the dead one is gone');
+  assert.ok(table.entries.has(again));
 });
 
 test('ProcTable: an environ read while its process was young is read again', () => {
@@ -373,6 +440,7 @@ test('ProcSweeper: through forks, exits, setsid, setpgid and cleared environment
     for (let step = 0; step < 3000; step++) {
       k.ticks += 1 + Math.floor(rnd() * 30);
       k.ms += Math.floor(rnd() * 40);
+      k.birth();
       const pids = [...k.procs.keys()].filter((p) => p !== agent);
       const p = pick(pids);
       const proc = k.procs.get(p)!;
@@ -380,7 +448,7 @@ test('ProcSweeper: through forks, exits, setsid, setpgid and cleared environment
       if (proc.zombie) {
         if (op < 0.7) k.procs.delete(p); // reaped: its pid may be handed out again
       } else if (op < 0.3) {
-        if (k.procs.size < 60) k.fork(proc);
+        if (k.procs.size < 60) k.fork(proc, rnd() < 0.2 ? Math.floor(rnd() * 300) : 0);
       } else if (op < 0.5) {
         proc.zombie = true;
       } else if (op < 0.55) {
@@ -406,6 +474,8 @@ test('ProcSweeper: through forks, exits, setsid, setpgid and cleared environment
     }
     assert.ok(compared > 100, `seed ${seed}: ${compared} answers compared`);
     assert.ok(k.forkCount > k.pidMax - 300, `seed ${seed}: the cursor went round (${k.forkCount} forks)`);
-    assert.ok(sweeper.counters.read < sweeper.counters.listed, `seed ${seed}: the table spared reads (${sweeper.counters.read} of ${sweeper.counters.listed})`);
+    const c = sweeper.counters;
+    assert.ok(c.read < c.looked, `seed ${seed}: the table spared reads (${c.read} of ${c.looked})`);
+    assert.ok(c.listings < c.sweeps / 2, `seed ${seed}: most sweeps probed (${c.listings} listings in ${c.sweeps} sweeps)`);
   }
 });
