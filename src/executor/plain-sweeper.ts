@@ -101,6 +101,8 @@ interface Entry {
   markers?: string[];
   /** Its environ could not be read (another user's process, to an agent not root). */
   unreadable?: boolean;
+  /** Markers read too young to be kept, and the refresh they serve (every answer of one sweep). */
+  young?: { markers: string[]; refresh: number };
 }
 
 /**
@@ -172,6 +174,8 @@ export class ProcTable {
   #listedAt = -Infinity;
   /** Probes only once a listing this late has shown what was unborn when the table was last read in full. */
   #probeAfter = Infinity;
+  /** Refreshes so far: what one read serves (see Entry.young). */
+  #refreshes = 0;
 
   constructor(src: ProcSource, self = process.pid) {
     this.#src = src;
@@ -180,6 +184,7 @@ export class ProcTable {
 
   /** Bring the table up to date with /proc: a probe when it can vouch for the rest, else a listing. */
   refresh(): RefreshStats {
+    this.#refreshes++;
     const src = this.#src;
     const before = src.lastPid();
     const forks = src.forks();
@@ -315,12 +320,16 @@ export class ProcTable {
     if (!e) return [];
     if (e.markers) return e.markers;
     if (e.unreadable && !needed) return [];
+    if (e.young?.refresh === this.#refreshes) return e.young.markers;
     const m = this.#src.markers(pid);
     e.unreadable = !m;
     if (m && this.#src.nowTicks() - e.startTime >= settleTicks(this.#src.clockTicks)) {
       e.markers = m;
+      e.young = undefined;
       this.#unread.delete(pid);
       for (const id of m) addTo(this.#byMarker, id, pid);
+    } else if (m) {
+      e.young = { markers: m, refresh: this.#refreshes };
     }
     return m ?? [];
   }
