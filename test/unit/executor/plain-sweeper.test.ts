@@ -51,18 +51,20 @@ function scope(id: string, c: ChildProcess, startTime = startTicks(c.pid!) ?? -1
 }
 
 const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
+/** Task ids of this file's own (other test files running meanwhile mark their processes too). */
+const id = (name: string) => `sweeper-${process.pid}-${name}`;
 const same = (a: TaskProcs, b: TaskProcs) => a.wrapperAlive === b.wrapperAlive && sorted(a.pids).join() === sorted(b.pids).join();
 
 test('ProcSweeper: finds asked for together share one sweep, and each gets what findTaskProcs finds', async (t) => {
   if (!requireLinux(t)) return;
   const setsid = platform().which('setsid');
-  const a = group('sleep 30 & sleep 30 & wait', 'a');
-  const b = group(setsid ? `${setsid} sleep 30 & sleep 30 & wait` : 'sleep 30 & sleep 30 & wait', 'b');
+  const a = group('sleep 30 & sleep 30 & wait', id('a'));
+  const b = group(setsid ? `${setsid} sleep 30 & sleep 30 & wait` : 'sleep 30 & sleep 30 & wait', id('b'));
   // Not marked, and the scope's start time is not its wrapper's: a recycled pgid, never ours.
   const c = group('sleep 30 & wait', undefined);
-  await waitFor(() => findTaskProcs(scope('a', a)).pids.length === 2 && findTaskProcs(scope('b', b)).pids.length === 2, { what: 'children of both tasks' });
-  await waitFor(() => findTaskProcs(scope('c', c)).pids.length === 1, { what: 'the child of the unmarked group' });
-  const scopes = [scope('a', a), scope('b', b), scope('c', c, 1), { id: 'gone', pgid: 999_999_999, wrapperPid: 999_999_999, wrapperStartTime: 5 }];
+  await waitFor(() => findTaskProcs(scope(id('a'), a)).pids.length === 2 && findTaskProcs(scope(id('b'), b)).pids.length === 2, { what: 'children of both tasks' });
+  await waitFor(() => findTaskProcs(scope(id('c'), c)).pids.length === 1, { what: 'the child of the unmarked group' });
+  const scopes = [scope(id('a'), a), scope(id('b'), b), scope(id('c'), c, 1), { id: id('gone'), pgid: 999_999_999, wrapperPid: 999_999_999, wrapperStartTime: 5 }];
   const sweeper = new ProcSweeper();
   // The processes do not change meanwhile: both answers hold for the same moment.
   const [many, ...each] = await Promise.all([sweeper.findMany(scopes), ...scopes.map((s) => sweeper.find(s))]);
@@ -87,8 +89,8 @@ test('ProcSweeper: a marked descendant that left the group after the table was b
   const setsid = platform().which('setsid');
   if (!setsid) return t.skip('requires setsid (util-linux)');
   // The task forks nothing until told to; then a double fork + setsid (a daemon), and a child in the group.
-  const w = group(`read go; (${setsid} sleep 31 &); sleep 32 & wait`, 'esc', 'pipe');
-  const s = scope('esc', w);
+  const w = group(`read go; (${setsid} sleep 31 &); sleep 32 & wait`, id('esc'), 'pipe');
+  const s = scope(id('esc'), w);
   const sweeper = new ProcSweeper();
   assert.deepEqual((await sweeper.find(s)).pids, [], 'nothing but the wrapper yet');
   w.stdin!.end('go\n');
