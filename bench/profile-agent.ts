@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness } from '../test/e2e/agent/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { cpuTicks } from './agent-common.js';
 import { markerOf, SleepWatch } from './peers-proc.js';
 
 const { values: opt } = parseArgs({
@@ -69,13 +70,19 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
 `;
 }
 
+/** The agent's pid once started: each phase also prints the CPU of its whole process (every thread, the thread pool's too). */
+let agentPid: number | undefined;
+const agentCpuMs = () => (agentPid ? cpuTicks(agentPid) * 10 : NaN);
+
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
+  const cpu0 = agentCpuMs();
   try {
     return await fn();
   } finally {
-    phases.push({ name, from, to: performance.timeOrigin + performance.now() });
-    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s`);
+    const to = performance.timeOrigin + performance.now();
+    phases.push({ name, from, to });
+    console.log(`${name}: ${((to - from) / 1000).toFixed(2)} s (agent process CPU ${((agentCpuMs() - cpu0) / 1000).toFixed(2)} s)`);
   }
 }
 
@@ -96,6 +103,7 @@ if (opt.analyze) {
   spawnedAt = performance.timeOrigin + performance.now();
   try {
     await h.start(['-log-level', 'warn']);
+    agentPid = h.agent?.pid;
     const all = Array.from({ length: N + ONE }, (_, i) => i);
     for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
     await phase('converge', async () => {
@@ -119,10 +127,15 @@ if (opt.analyze) {
         await sleep(300);
       }
     });
+    // The phase ends when no task runs; the agent may still be removing dirs and records: the line after says until when.
+    const removeFrom = performance.now();
+    const removeCpu = agentCpuMs();
     await phase('remove all', async () => {
       for (const f of await readdir(h.jobsDir)) await unlink(path.join(h.jobsDir, f));
       await waitFor(() => (watch.dropZombies(SYS), count() === 0), { what: 'no sleeps', timeoutMs: 600_000, intervalMs: 20 });
     });
+    await waitFor(() => Object.keys(h.records()).length === 0, { what: 'no task records', timeoutMs: 600_000, intervalMs: 100 });
+    console.log(`remove all, until no task record is left: ${((performance.now() - removeFrom) / 1000).toFixed(2)} s (agent process CPU ${((agentCpuMs() - removeCpu) / 1000).toFixed(2)} s)`);
     await h.term();
   } finally {
     await h.cleanup();
