@@ -6,6 +6,8 @@
  * group member without the marker (it exec'd with a cleared environment)
  * counts only while the group is proven ours: the wrapper runs with its start
  * time, or a marked process is in the group, so a recycled pgid is never hit.
+ * The executor asks through plain-sweeper.ts, which gives findTaskProcs'
+ * answers from a table of what it has read, shared by the stops in flight.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
