@@ -330,6 +330,25 @@ async function removeEntry(
         kind = 'dir';
       }
     }
+    // Most of a task's dirs are empty: an rmdir removes them without a walk. It never follows a
+    // link (ENOTDIR), and refuses a mount point of this namespace whatever it holds (EBUSY comes
+    // before ENOTEMPTY): that is left alone, never walked into, a bind mount of this filesystem too.
+    try {
+      await fs.rmdir(parent.at(name));
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code === 'EBUSY') {
+        left.push(path.join(parent.path, name));
+        return;
+      }
+      if (code === 'ENOTDIR') {
+        kind = 'other'; // a link or a file: unlinked
+        continue;
+      }
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
     if (depth >= MAX_REMOVE_DEPTH) {
       await spill(parent, name);
       return;
@@ -341,14 +360,14 @@ async function removeEntry(
       const code = errnoCode(err);
       if (code === 'ENOENT') return;
       if (code === 'ELOOP' || code === 'ENOTDIR') {
-        kind = 'other'; // a link (never followed) or a file: unlinked
+        kind = 'other'; // swapped for a link or a file meanwhile
         continue;
       }
       throw err;
     }
     const leftBefore = left.length;
     try {
-      // A mount point (or a dir of another filesystem swapped in) is left alone, as is what it holds.
+      // A dir of another filesystem swapped in (or mounted since the rmdir) is left alone, as is what it holds.
       const st = fstatSync(dir.fd);
       if (st.dev !== dev) {
         left.push(dir.path);
@@ -360,19 +379,7 @@ async function removeEntry(
     }
     // What holds a mount point stays (reported once, by the mount point): walking it again would not help.
     if (left.length > leftBefore) return;
-    try {
-      await fs.rmdir(parent.at(name));
-      return;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT') return;
-      if (code === 'EBUSY') {
-        left.push(path.join(parent.path, name));
-        return;
-      }
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // something was added meanwhile: walk it again
-    }
+    // Emptied: the next attempt's rmdir removes it, or walks what was added meanwhile.
   }
   left.push(path.join(parent.path, name));
 }
