@@ -377,14 +377,14 @@ class PlainExecutor implements Executor {
 
   async cleanup(id: string): Promise<void> {
     const logs = this.#logTargets.get(id) ?? this.#load(id)?.logs;
-    try {
-      await this.#logs.remove(id);
-    } catch (err) {
-      this.#log.warn({ id, err }, 'log collection removal failed');
-    }
-    // Through the thread pool: an rmdir on ext4 blocks for a millisecond or more (journal), the loop need not.
     const fifos = logs ? logPaths(logs.logDir, logs.task) : undefined;
-    await Promise.all([...(fifos ? [fifos.stdoutFifo, fifos.stderrFifo] : []).map(unlinkIfThere), removeStateDir(this.#dir(id))]);
+    // The monitor's remove and the files at once (a FIFO it still reads from can lose its name
+    // meanwhile), the files through the thread pool: an rmdir on ext4 can block for a millisecond.
+    await Promise.all([
+      this.#logs.remove(id).catch((err: unknown) => this.#log.warn({ id, err }, 'log collection removal failed')),
+      ...(fifos ? [fifos.stdoutFifo, fifos.stderrFifo] : []).map(unlinkIfThere),
+      removeStateDir(this.#dir(id)),
+    ]);
     this.#logTargets.delete(id);
     this.#cpu.delete(id);
   }
