@@ -130,6 +130,8 @@ if (opt.analyze) {
     // The phase ends when no task runs; the agent may still be removing dirs and records: the line after says until when.
     const removeFrom = performance.now();
     const removeCpu = agentCpuMs();
+    // The plain executor's stop reads /proc: what else runs on the machine weighs on it.
+    console.log(`processes on the machine at the remove: ${readdirSync('/proc').filter((f) => /^\d+$/.test(f)).length}`);
     await phase('remove all', async () => {
       for (const f of await readdir(h.jobsDir)) await unlink(path.join(h.jobsDir, f));
       await waitFor(() => (watch.dropZombies(SYS), count() === 0), { what: 'no sleeps', timeoutMs: 600_000, intervalMs: 20 });
