@@ -8,7 +8,7 @@
  * functions (self time) and files are printed.
  *
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
- *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--no-prof]
+ *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--no-prof] [--sys 9]
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
  * worker); the launcher and the log monitor are separate processes.
@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHarness } from '../test/e2e/agent/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
-import { markerOf, SleepWatch, ticksOf } from './peers-proc.js';
+import { cpuTicks } from './agent-common.js';
+import { markerOf, SleepWatch } from './peers-proc.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -35,11 +36,13 @@ const { values: opt } = parseArgs({
     analyze: { type: 'string' },
     /** Without --cpu-prof: the per-phase process CPU without the profiler's own cost (it samples 2,000 times a second). */
     'no-prof': { type: 'boolean', default: false },
+    sys: { type: 'string', default: '9' },
   },
 });
 const N = Number(opt.n);
 const ONE = Number(opt.one);
-const SYS = 9;
+/** The sleeps' marker prefix (markerOf): another value keeps apart two runs on one machine. */
+const SYS = Number(opt.sys);
 
 interface Phase { name: string; from: number; to: number; ticks?: number }
 const phases: Phase[] = [];
@@ -71,20 +74,20 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
 `;
 }
 
-let agentPid = 0;
-/** The agent process's CPU so far (all its threads), in clock ticks (1/100 s): robust to the machine's load, unlike the profile's samples. */
-const agentTicks = () => {
-  return ticksOf([agentPid]).get(agentPid) ?? 0;
-};
+/** The agent's pid once started: each phase also prints the CPU of its whole process (every thread, the thread pool's too): robust to the machine's load, unlike the profile's samples. */
+let agentPid: number | undefined;
+const agentCpuMs = () => (agentPid ? cpuTicks(agentPid) * 10 : NaN);
+
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
-  const t0 = agentTicks();
+  const cpu0 = agentCpuMs();
   try {
     return await fn();
   } finally {
-    phases.push({ name, from, to: performance.timeOrigin + performance.now(), ticks: agentTicks() - t0 });
-    const ph = phases.at(-1)!;
-    console.log(`${name}: ${((ph.to - from) / 1000).toFixed(2)} s, agent process CPU ${(ph.ticks! * 10).toFixed(0)} ms (utime + stime)`);
+    const to = performance.timeOrigin + performance.now();
+    const cpu = agentCpuMs() - cpu0;
+    phases.push({ name, from, to, ticks: Math.round(cpu / 10) });
+    console.log(`${name}: ${((to - from) / 1000).toFixed(2)} s, agent process CPU ${cpu.toFixed(0)} ms (utime + stime)`);
   }
 }
 
@@ -105,7 +108,7 @@ if (opt.analyze) {
   spawnedAt = performance.timeOrigin + performance.now();
   try {
     await h.start(['-log-level', 'warn']);
-  agentPid = h.agent!.pid!;
+    agentPid = h.agent?.pid;
     const all = Array.from({ length: N + ONE }, (_, i) => i);
     for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
     await phase('converge', async () => {
@@ -138,10 +141,17 @@ if (opt.analyze) {
         await sleep(300);
       }
     });
+    // The phase ends when no task runs; the agent may still be removing dirs and records: the line after says until when.
+    const removeFrom = performance.now();
+    const removeCpu = agentCpuMs();
+    // The plain executor's stop reads /proc: what else runs on the machine weighs on it.
+    console.log(`processes on the machine at the remove: ${readdirSync('/proc').filter((f) => /^\d+$/.test(f)).length}`);
     await phase('remove all', async () => {
       for (const f of await readdir(h.jobsDir)) await unlink(path.join(h.jobsDir, f));
       await waitFor(() => (watch.dropZombies(SYS), count() === 0), { what: 'no sleeps', timeoutMs: 600_000, intervalMs: 20 });
     });
+    await waitFor(() => Object.keys(h.records()).length === 0, { what: 'no task records', timeoutMs: 600_000, intervalMs: 100 });
+    console.log(`remove all, until no task record is left: ${((performance.now() - removeFrom) / 1000).toFixed(2)} s (agent process CPU ${((agentCpuMs() - removeCpu) / 1000).toFixed(2)} s)`);
     await h.term();
   } finally {
     await h.cleanup();

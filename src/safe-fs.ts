@@ -18,7 +18,7 @@
  * write up to its last component (the data dir and what it made there).
  */
 import { createHash } from 'node:crypto';
-import { constants as C, type Stats } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from './errors.js';
@@ -26,6 +26,8 @@ import { errnoCode } from './errors.js';
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 /** Below this depth a tree being removed is moved up instead of walked further (bounded fds). */
 const MAX_REMOVE_DEPTH = 32;
+/** A dir this small (st_size: ext4 holds ~100 entries in its first 4 KiB) is listed without the thread pool. */
+const SYNC_LIST_MAX_BYTES = 16384;
 
 /**
  * One name inside a dir: a single path component, never "", ".", "..", and
@@ -140,6 +142,11 @@ export class DirFd {
     return fs.readdir(`/proc/self/fd/${this.#fh.fd}`);
   }
 
+  /** The entries with the type the listing gives (d_type; an lstat where the filesystem gives none). */
+  async entries(): Promise<Dirent[]> {
+    return fs.readdir(`/proc/self/fd/${this.#fh.fd}`, { withFileTypes: true });
+  }
+
   /** Open a subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
   async openDir(name: string): Promise<DirFd> {
     return new DirFd(await fs.open(this.at(name), DIR_FLAGS), path.join(this.path, name));
@@ -203,66 +210,129 @@ export class DirFd {
    * each dir is opened O_NOFOLLOW from its parent's fd, and a tree deeper
    * than MAX_REMOVE_DEPTH is moved up to this dir and removed from there, so
    * the walk never holds more than that many fds. Returns what could not be
-   * removed (mount points, EBUSY).
+   * removed (mount points, EBUSY; not the dirs that hold them).
    */
   async removeTree(name: string): Promise<string[]> {
-    const left: string[] = [];
-    const me = await this.stat();
-    const pending = [name];
-    let moved = 0;
-    while (pending.length) {
-      const top = pending.shift()!;
-      await removeEntry(this, top, me.dev, 0, left, async (parent, child) => {
-        const spill = `.tend-remove-${process.pid}-${moved++}`;
-        await fs.rename(parent.at(child), this.at(spill));
-        pending.push(spill);
-      });
-    }
-    return left;
+    return removeTreeIn(this, fstatSync(this.fd).dev, name);
   }
 }
 
+/**
+ * `removeTree` of `name` in `parent`, a dir the agent alone controls (as
+ * openTrusted); a missing parent or name is nothing to remove.
+ */
+export async function removeTreeUnder(parent: string, name: string): Promise<string[]> {
+  let dir: WalkDir;
+  try {
+    dir = WalkDir.open(parent);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  try {
+    return await removeTreeIn(dir, fstatSync(dir.fd).dev, name);
+  } finally {
+    dir.close();
+  }
+}
+
+/** A dir of a removal walk, as DirFd (one name looked up in it, never a link followed). */
+interface InDir {
+  readonly path: string;
+  at(name: string): string;
+}
+
+/**
+ * A dir opened by a removal walk: a plain fd, opened, fstat'ed, listed (when
+ * small) and closed synchronously (through a FileHandle and the thread pool
+ * they cost ~15 times the CPU, and a tree has a dir per few entries); the
+ * rmdirs and unlinks (an ext4 journal can hold them a millisecond) and the
+ * listing of a big dir go through the thread pool.
+ */
+class WalkDir implements InDir {
+  readonly fd: number;
+  readonly path: string;
+
+  private constructor(fd: number, p: string) {
+    this.fd = fd;
+    this.path = p;
+  }
+
+  /** A trusted path (as openTrusted). */
+  static open(p: string): WalkDir {
+    return new WalkDir(openSync(p, DIR_FLAGS), p);
+  }
+
+  /** A subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
+  static openIn(parent: InDir, name: string): WalkDir {
+    return new WalkDir(openSync(parent.at(name), DIR_FLAGS), path.join(parent.path, name));
+  }
+
+  at(name: string): string {
+    return `/proc/self/fd/${this.fd}/${assertSegment(name)}`;
+  }
+
+  /** Listed at once when small (a dir's st_size grows with its entries), through the thread pool when not. */
+  entries(size: number): Dirent[] | Promise<Dirent[]> {
+    const me = `/proc/self/fd/${this.fd}`;
+    return size <= SYNC_LIST_MAX_BYTES ? readdirSync(me, { withFileTypes: true }) : fs.readdir(me, { withFileTypes: true });
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+async function removeTreeIn(top: InDir, dev: number, name: string): Promise<string[]> {
+  const left: string[] = [];
+  const pending = [name];
+  let moved = 0;
+  while (pending.length) {
+    await removeEntry(top, pending.shift()!, dev, 0, left, async (parent, child) => {
+      const spill = `.tend-remove-${process.pid}-${moved++}`;
+      await fs.rename(parent.at(child), top.at(spill));
+      pending.push(spill);
+    });
+  }
+  return left;
+}
+
+/**
+ * What a listing said an entry is: 'dir' (a directory, or unknown: opened to find out) or 'other'
+ * (unlinked straight away). Only a hint, the entry may be swapped after the listing: an unlink of
+ * what became a dir fails (EISDIR) and an open of what is no longer a dir fails (ENOTDIR, ELOOP),
+ * and either way the other is tried.
+ */
+type EntryKind = 'dir' | 'other';
+
 async function removeEntry(
-  parent: DirFd,
+  parent: InDir,
   name: string,
   dev: number,
   depth: number,
   left: string[],
-  spill: (parent: DirFd, name: string) => Promise<void>,
+  spill: (parent: InDir, name: string) => Promise<void>,
+  kind: EntryKind = 'dir',
 ): Promise<void> {
   for (let attempt = 0; attempt < 4; attempt++) {
-    const st = await parent.lstat(name);
-    if (!st) return;
-    if (!st.isDirectory()) {
-      await parent.unlink(name);
-      return;
-    }
-    if (st.dev !== dev) {
-      left.push(path.join(parent.path, name));
-      return;
-    }
-    if (depth >= MAX_REMOVE_DEPTH) {
-      await spill(parent, name);
-      return;
-    }
-    let dir: DirFd;
-    try {
-      dir = await parent.openDir(name);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') continue; // swapped meanwhile: look again
-      throw err;
-    }
-    try {
-      const inner = await dir.stat();
-      if (inner.dev !== dev) {
-        left.push(dir.path);
+    if (kind === 'other') {
+      try {
+        await fs.unlink(parent.at(name));
         return;
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT') return;
+        if (code !== 'EISDIR') throw err;
+        kind = 'dir';
       }
-      for (const child of await dir.list()) await removeEntry(dir, child, dev, depth + 1, left, spill);
-    } finally {
-      await dir.close();
     }
+    // Most of a task's dirs are empty: an rmdir removes them without a walk. It never follows a
+    // link (ENOTDIR), and refuses a mount point of this namespace whatever it holds (EBUSY comes
+    // before ENOTEMPTY): that is left alone, never walked into, a bind mount of this filesystem too.
     try {
       await fs.rmdir(parent.at(name));
       return;
@@ -273,9 +343,43 @@ async function removeEntry(
         left.push(path.join(parent.path, name));
         return;
       }
+      if (code === 'ENOTDIR') {
+        kind = 'other'; // a link or a file: unlinked
+        continue;
+      }
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // something was added meanwhile: walk it again
     }
+    if (depth >= MAX_REMOVE_DEPTH) {
+      await spill(parent, name);
+      return;
+    }
+    let dir: WalkDir;
+    try {
+      dir = WalkDir.openIn(parent, name);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code === 'ELOOP' || code === 'ENOTDIR') {
+        kind = 'other'; // swapped for a link or a file meanwhile
+        continue;
+      }
+      throw err;
+    }
+    const leftBefore = left.length;
+    try {
+      // A dir of another filesystem swapped in (or mounted since the rmdir) is left alone, as is what it holds.
+      const st = fstatSync(dir.fd);
+      if (st.dev !== dev) {
+        left.push(dir.path);
+        return;
+      }
+      for (const child of await dir.entries(st.size)) await removeEntry(dir, child.name, dev, depth + 1, left, spill, child.isDirectory() ? 'dir' : 'other');
+    } finally {
+      dir.close();
+    }
+    // What holds a mount point stays (reported once, by the mount point): walking it again would not help.
+    if (left.length > leftBefore) return;
+    // Emptied: the next attempt's rmdir removes it, or walks what was added meanwhile.
   }
   left.push(path.join(parent.path, name));
 }

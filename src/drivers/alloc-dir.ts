@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DirFd, fileKind, pathUnder, segmentOf, type Owner } from '../safe-fs.js';
+import { assertSegment, DirFd, fileKind, pathUnder, removeTreeUnder, segmentOf, type Owner } from '../safe-fs.js';
 
 export interface TaskDirs {
   /** `<dataDir>/alloc/<allocId>`. */
@@ -124,20 +124,7 @@ async function ensureLink(dir: DirFd, name: string, target: string, onReplaced: 
  */
 export async function removeAllocDir(dataDir: string, allocId: string): Promise<string[]> {
   const left: string[] = [];
-  for (const parent of [pathUnder(dataDir, 'alloc'), pathUnder(dataDir, 'logs')]) {
-    let dir: DirFd;
-    try {
-      dir = await DirFd.openTrusted(parent);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    try {
-      left.push(...(await dir.removeTree(allocId)));
-    } finally {
-      await dir.close();
-    }
-  }
+  for (const parent of [pathUnder(dataDir, 'alloc'), pathUnder(dataDir, 'logs')]) left.push(...(await removeTreeUnder(parent, assertSegment(allocId))));
   return left;
 }
 

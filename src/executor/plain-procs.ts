@@ -6,6 +6,8 @@
  * group member without the marker (it exec'd with a cleared environment)
  * counts only while the group is proven ours: the wrapper runs with its start
  * time, or a marked process is in the group, so a recycled pgid is never hit.
+ * The executor asks through plain-sweeper.ts, which gives findTaskProcs'
+ * answers from a table of what it has read, shared by the stops in flight.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,9 +29,10 @@ export interface ProcScope {
   wrapperStartTime: number;
 }
 
-interface StatFields {
+export interface StatFields {
   state: string;
   pgrp: number;
+  session: number;
   utime: number;
   stime: number;
   startTime: number;
@@ -41,7 +44,7 @@ interface StatFields {
  * The result is only valid until the next call. Undefined when unreadable.
  */
 let scratch = Buffer.allocUnsafe(16384);
-function readProcFile(file: string): Buffer | undefined {
+export function readProcFile(file: string): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -67,12 +70,13 @@ function readProcFile(file: string): Buffer | undefined {
   }
 }
 
-function readStatFields(pid: number): StatFields | undefined {
+/** The fields of /proc/<pid>/stat the sweeps use; undefined when the process is gone. */
+export function readStatFields(pid: number): StatFields | undefined {
   const raw = readProcFile(`/proc/${pid}/stat`);
   if (!raw) return undefined;
   const text = raw.toString('latin1');
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0], pgrp: Number(rest[2]), utime: Number(rest[11]), stime: Number(rest[12]), startTime: Number(rest[19]) };
+  return { state: rest[0], pgrp: Number(rest[2]), session: Number(rest[3]), utime: Number(rest[11]), stime: Number(rest[12]), startTime: Number(rest[19]) };
 }
 
 function hasMarker(pid: number, needle: Buffer): boolean {
@@ -114,8 +118,13 @@ export function findTaskProcs(scope: ProcScope): TaskProcs {
 
 /** Every `TEND_TASK_ID=<id>` value in a process's environment (usually one). */
 function markersOf(pid: number): string[] {
+  return readMarkers(pid) ?? [];
+}
+
+/** Every `TEND_TASK_ID=<id>` value in a process's environment; undefined when it cannot be read (gone, not permitted). */
+export function readMarkers(pid: number): string[] | undefined {
   const env = readProcFile(`/proc/${pid}/environ`);
-  if (!env) return [];
+  if (!env) return undefined;
   const prefix = MARKER_PREFIX;
   const out: string[] = [];
   for (let at = env.indexOf(prefix); at >= 0; at = env.indexOf(prefix, at + 1)) {
@@ -228,10 +237,10 @@ export function signalPids(pids: readonly number[], signal: NodeJS.Signals): voi
  * while we kill shows up in the next round). Returns the pids still present
  * at the deadline (none in the normal case).
  */
-export async function killUntilGone(find: () => number[], timeoutMs = 5000): Promise<number[]> {
+export async function killUntilGone(find: () => number[] | Promise<number[]>, timeoutMs = 5000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (let round = 0; ; round++) {
-    const pids = find();
+    const pids = await find();
     if (!pids.length) return [];
     if (Date.now() >= deadline) return pids;
     signalPids(pids, 'SIGKILL');

@@ -20,6 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
@@ -31,7 +32,8 @@ import { FifoMaker } from './fifo-maker.js';
 import { Launcher, LauncherLost } from './launcher.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
 import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
-import { findManyTaskProcs, findMarked, findTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
+import { findManyTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
+import { ProcSweeper } from './plain-sweeper.js';
 import { spawnWrapper } from './plain-wrapper.js';
 import { onTerminal, resizeTerminalOf } from './tty.js';
 import { descendants, isAlive, normalizeSignal, readStat, signalNumber } from './proc.js';
@@ -43,6 +45,8 @@ export interface PlainExecutorOptions {
   logger?: pino.Logger;
   /** Starts the wrappers (launcher.ts). Default: a launcher of this executor's own; `false`: spawn from this process. */
   launcher?: Launcher | false;
+  /** Finds the tasks' processes in /proc (plain-sweeper.ts). Default: one of this executor's own. */
+  sweeper?: ProcSweeper;
 }
 
 /** What the plain executor keeps in TaskHandle.data. */
@@ -106,11 +110,16 @@ class PlainExecutor implements Executor {
   readonly #launcher: Launcher | undefined;
   /** Whether this executor made its launcher (then closing the executor stops it). */
   readonly #ownLauncher: boolean;
+  /** Every find of a task's processes: the stops in flight share its sweeps of /proc. */
+  readonly #sweeper: ProcSweeper;
+  /** Where each task's FIFOs are, as its handle file says (cleanup need not read the file again). */
+  readonly #logTargets = new Map<string, Pick<LogTarget, 'logDir' | 'task'>>();
 
   constructor(opts: PlainExecutorOptions) {
     this.#root = path.join(opts.dataDir, 'plain');
     this.#ownLauncher = opts.launcher === undefined;
     this.#launcher = opts.launcher === false ? undefined : (opts.launcher ?? new Launcher());
+    this.#sweeper = opts.sweeper ?? new ProcSweeper();
     this.#logs = opts.logs;
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor', executor: 'plain' });
   }
@@ -157,7 +166,7 @@ class PlainExecutor implements Executor {
       spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) }, this.#launcher);
     } catch (err) {
       // A launcher lost mid-request may have started the wrapper: whatever carries the marker goes.
-      if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(() => [...findMarked(new Set([spec.id])).values()].flat());
+      if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(async () => [...(await this.#sweeper.findMarked(new Set([spec.id]))).values()].flat());
       await this.cleanup(spec.id).catch(() => undefined);
       throw err;
     }
@@ -207,7 +216,7 @@ class PlainExecutor implements Executor {
       }
     }
     // SIGKILL/SIGSTOP must spare the wrapper; without a wrapper the group is no longer proof.
-    const procs = findTaskProcs(scopeOf(handle));
+    const procs = await this.#sweeper.find(scopeOf(handle));
     if (!procs.pids.length) throw new TendError('E_TASK_NOT_FOUND', `failed to signal task ${handle.id}: no process of it runs`);
     signalPids(procs.pids, sig);
   }
@@ -224,18 +233,19 @@ class PlainExecutor implements Executor {
       result = await Promise.race([exited, sleep(Math.max(0, graceMs)).then(() => undefined)]);
       if (!result) {
         this.#log.info({ id: handle.id, graceMs }, 'task ignored its kill signal, killing it');
-        await killUntilGone(() => findTaskProcs(scope).pids);
+        await killUntilGone(async () => (await this.#sweeper.find(scope)).pids);
         result = await Promise.race([exited, sleep(WRAPPER_GRACE_MS).then(() => undefined)]);
       }
     }
+    // A wrapper that recorded the exit is between writing it and its own exit: nothing is left after a
+    // stop. Waited for first: its group then usually is empty, which spares the sweep a read of it.
+    if (result) await wrapperExit(scope);
     // Whatever is left (descendants that outlived the main process, a stuck wrapper).
-    const left = await killUntilGone(() => {
-      const procs = findTaskProcs(scope);
+    const left = await killUntilGone(async () => {
+      const procs = await this.#sweeper.find(scope);
       return procs.wrapperAlive && !result ? [...procs.pids, scope.wrapperPid] : procs.pids;
     });
     if (left.length) this.#log.warn({ id: handle.id, pids: left }, 'task processes survived SIGKILL');
-    // A wrapper that recorded the exit is between writing it and its own exit: nothing is left after a stop.
-    if (result) await wrapperExit(scope);
     if (!result) result = readExitFile(dataOf(handle).exitFile) ?? { ...unknownExit('killed before its exit was recorded'), signal: 'SIGKILL', known: true };
     this.#cpu.delete(handle.id);
     this.#log.info({ id: handle.id, code: result.code, signal: result.signal }, 'task stopped');
@@ -249,7 +259,7 @@ class PlainExecutor implements Executor {
   }
 
   async stats(handle: TaskHandle): Promise<TaskStats> {
-    return this.#statsOf(handle, findTaskProcs(scopeOf(handle)).pids);
+    return this.#statsOf(handle, (await this.#sweeper.find(scopeOf(handle))).pids);
   }
 
   /** One walk of /proc for every task (findManyTaskProcs): what a scan per task would cost N times. */
@@ -366,17 +376,16 @@ class PlainExecutor implements Executor {
   }
 
   async cleanup(id: string): Promise<void> {
-    const saved = this.#load(id);
-    try {
-      await this.#logs.remove(id);
-    } catch (err) {
-      this.#log.warn({ id, err }, 'log collection removal failed');
-    }
-    if (saved) {
-      const fifos = logPaths(saved.logs.logDir, saved.logs.task);
-      for (const f of [fifos.stdoutFifo, fifos.stderrFifo]) rmSync(f, { force: true });
-    }
-    rmSync(this.#dir(id), { recursive: true, force: true });
+    const logs = this.#logTargets.get(id) ?? this.#load(id)?.logs;
+    const fifos = logs ? logPaths(logs.logDir, logs.task) : undefined;
+    // The monitor's remove and the files at once (a FIFO it still reads from can lose its name
+    // meanwhile), the files through the thread pool: an rmdir on ext4 can block for a millisecond.
+    await Promise.all([
+      this.#logs.remove(id).catch((err: unknown) => this.#log.warn({ id, err }, 'log collection removal failed')),
+      ...(fifos ? [fifos.stdoutFifo, fifos.stderrFifo] : []).map(unlinkIfThere),
+      removeStateDir(this.#dir(id)),
+    ]);
+    this.#logTargets.delete(id);
     this.#cpu.delete(id);
   }
 
@@ -414,10 +423,19 @@ class PlainExecutor implements Executor {
     }
     if (!ids.length) return [];
     const unknown = new Set(ids);
-    await killUntilGone(() => [...findMarked(unknown).values()].flat());
+    await killUntilGone(async () => [...(await this.#sweeper.findMarked(unknown)).values()].flat());
+    // Every leftover's group and marked processes in one sweep a round (a sweep per task grows with the square).
+    const scopes: ProcScope[] = [];
     for (const id of ids) {
       const saved = this.#load(id);
-      if (saved) await killUntilGone(() => findTaskProcs(scopeOf(saved.handle)).pids);
+      try {
+        if (saved) scopes.push(scopeOf(saved.handle));
+      } catch (err) {
+        this.#log.warn({ id, err: describeError(err) }, 'leftover task with an unreadable handle: only its marked processes were stopped');
+      }
+    }
+    if (scopes.length) await killUntilGone(async () => [...(await this.#sweeper.findMany(scopes)).values()].flatMap((p) => p.pids));
+    for (const id of ids) {
       await this.cleanup(id);
       this.#log.info({ id }, 'leftover task removed');
     }
@@ -439,6 +457,7 @@ class PlainExecutor implements Executor {
     const file = path.join(this.#dir(saved.handle.id), 'handle.json');
     writeFileSync(`${file}.tmp`, JSON.stringify(saved), { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
+    this.#logTargets.set(saved.handle.id, { logDir: saved.logs.logDir, task: saved.logs.task });
   }
 
   #load(id: string): SavedTask | undefined {
@@ -490,6 +509,30 @@ async function ensureFifos(maker: FifoMaker, files: string[]): Promise<void> {
     return true;
   });
   if (missing.length) await maker.make(missing);
+}
+
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * A task's state dir (agent-only, 0700: no link planted there): the two files written there, then
+ * the dir; whatever else is there (a temp file of an interrupted save) makes it a recursive remove.
+ */
+async function removeStateDir(dir: string): Promise<void> {
+  await Promise.all(['exit', 'handle.json'].map((name) => unlinkIfThere(path.join(dir, name))));
+  try {
+    await fsp.rmdir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
 }
 
 function isDir(p: string): boolean {

@@ -3,7 +3,7 @@
  * a task by its pid *and* its start time, so a reused pid is never mistaken
  * for a task.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { errnoCode } from '../errors.js';
 
@@ -34,13 +34,22 @@ export function parseStat(text: string): ProcStat {
   };
 }
 
+/** A stat line is a few hundred bytes: one buffer serves every read (readFileSync also fstats and allocates). */
+const statBuf = Buffer.allocUnsafe(4096);
+
 /** /proc/<pid>/stat, or undefined when the process does not exist. */
 export function readStat(pid: number): ProcStat | undefined {
+  let fd: number | undefined;
   try {
-    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+    let len = 0;
+    for (let n; len < statBuf.length && (n = readSync(fd, statBuf, len, statBuf.length - len, null)) > 0; ) len += n;
+    return parseStat(statBuf.toString('utf8', 0, len));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH') return undefined;
     throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

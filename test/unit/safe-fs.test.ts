@@ -87,6 +87,20 @@ test('safe-fs: removeTree deletes links, never what they point at, and survives 
   assert.ok(existsSync(v.dir));
 });
 
+test('safe-fs: removeTree empties a big dir (listed through the thread pool)', async (t) => {
+  const root = tmp(t, 'root');
+  const tree = path.join(root, 'alloc');
+  // Past what is listed at once (st_size of a dir grows with its entries).
+  mkdirSync(path.join(tree, 'big', 'sub'), { recursive: true });
+  for (let i = 0; i < 3000; i++) writeFileSync(path.join(tree, 'big', `a-rather-long-file-name-to-grow-the-directory-${i}`), '');
+  writeFileSync(path.join(tree, 'big', 'sub', 'f'), 'x');
+  assert.ok(statSync(path.join(tree, 'big')).size > 16384, 'the dir is big enough');
+  const dir = await DirFd.openTrusted(root);
+  t.after(() => dir.close());
+  assert.deepEqual(await dir.removeTree('alloc'), []);
+  assert.equal(existsSync(tree), false);
+});
+
 test('alloc dir: hostile task names never leave the data dir; links planted at every dir are replaced', async (t) => {
   const data = tmp(t, 'data');
   const v = victim(t);

@@ -193,11 +193,18 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
     },
     async remove(id: string) {
       unregistered.delete(id);
-      if ((await ping()) === undefined) {
+      // One round trip (a ping first was a second connection per task stop): no monitor listening
+      // (ENOENT, ECONNREFUSED), then none collects the task, and it is forgotten in the state file.
+      let res;
+      try {
+        res = await requestLogmon(paths.socket, { op: 'remove', id });
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new TendError('E_EXECUTOR', `failed to remove log collection: log monitor unreachable: ${code ?? String(err)}`, { cause: err });
         removeFromState(paths.state, id);
         return;
       }
-      await call({ op: 'remove', id });
+      if (!res.ok) throw new TendError('E_EXECUTOR', `failed to remove log collection: ${res.error}`);
     },
     sync: (all) => call({ op: 'sync', all }),
     pid: ping,
