@@ -4,7 +4,7 @@
  * footprint (RSS, PSS, CPU ticks) of a manager's own processes.
  *
  * Every task of every system is `/bin/sleep <marker>`, marker = S·10⁶ + i
- * (S the system's digit 1–9, i the task's index): a sleep of 12–115 days
+ * (S the system's number 1–99, i the task's index): a sleep of 12–115 days
  * whose command line says whose task it is, wherever it runs (a container's
  * pid namespace included).
  */
@@ -40,7 +40,7 @@ function readText(file: string): string | undefined {
 /** The marker of a `sleep <marker>` command line, else undefined. */
 function markerFromCmdline(cmdline: string | undefined): number | undefined {
   const argv = cmdline?.split('\0') ?? [];
-  if (argv.length < 2 || !/^[1-9]\d{6}$/.test(argv[1])) return undefined;
+  if (argv.length < 2 || !/^[1-9]\d{6,7}$/.test(argv[1])) return undefined;
   return Number(argv[1]);
 }
 

@@ -51,6 +51,7 @@ const { values: opt } = parseArgs({
     'remove-timeout': { type: 'string', default: '900' },
     'pm2-prefix': { type: 'string' },
     out: { type: 'string' },
+    'sys-offset': { type: 'string', default: '0' },
   },
 });
 const NS = opt.n!.split(',').map(Number);
@@ -60,6 +61,8 @@ const CRASHES = Number(opt.crashes);
 const IDLE_S = Number(opt.idle);
 const SETTLE_S = Number(opt.settle);
 const REMOVE_TIMEOUT_S = Number(opt['remove-timeout']);
+/** Added to every system's marker digit (markerOf): 10 keeps this run's sleeps apart from another run's on the same machine. */
+const SYS_OFFSET = Number(opt['sys-offset']);
 /** Pause after each one-task sample, so that the next lands on an idle manager. */
 const PACE_MS = 300;
 const CLK_TCK = 100;
@@ -73,14 +76,14 @@ interface System {
 
 let pm2Prefix = '';
 const SYSTEMS: System[] = [
-  { id: 'bash', name: 'bare bash loop', sys: 1, make: () => new BashFloor(1) },
-  { id: 'runc', name: 'bare runc', sys: 2, make: (b) => new RuncFloor(2, b, false) },
-  { id: 'conmon', name: 'bare conmon + runc', sys: 3, make: (b) => new RuncFloor(3, b, true) },
-  { id: 'tend-plain', name: 'tend plain', sys: 4, make: () => new TendPeer('tend plain', 4, 'plain', 'raw_exec') },
-  { id: 'tend-oci-raw', name: 'tend oci raw_exec', sys: 5, make: () => new TendPeer('tend oci raw_exec', 5, 'oci', 'raw_exec') },
-  { id: 'tend-oci-exec', name: 'tend oci exec', sys: 6, make: () => new TendPeer('tend oci exec', 6, 'oci', 'exec') },
-  { id: 'supervisord', name: 'supervisord', sys: 7, make: (b) => new SupervisordPeer(7, b) },
-  { id: 'pm2', name: 'PM2', sys: 8, make: (b) => new Pm2Peer(8, b, pm2Prefix) },
+  { id: 'bash', name: 'bare bash loop', sys: 1 + SYS_OFFSET, make: () => new BashFloor(1 + SYS_OFFSET) },
+  { id: 'runc', name: 'bare runc', sys: 2 + SYS_OFFSET, make: (b) => new RuncFloor(2 + SYS_OFFSET, b, false) },
+  { id: 'conmon', name: 'bare conmon + runc', sys: 3 + SYS_OFFSET, make: (b) => new RuncFloor(3 + SYS_OFFSET, b, true) },
+  { id: 'tend-plain', name: 'tend plain', sys: 4 + SYS_OFFSET, make: () => new TendPeer('tend plain', 4 + SYS_OFFSET, 'plain', 'raw_exec') },
+  { id: 'tend-oci-raw', name: 'tend oci raw_exec', sys: 5 + SYS_OFFSET, make: () => new TendPeer('tend oci raw_exec', 5 + SYS_OFFSET, 'oci', 'raw_exec') },
+  { id: 'tend-oci-exec', name: 'tend oci exec', sys: 6 + SYS_OFFSET, make: () => new TendPeer('tend oci exec', 6 + SYS_OFFSET, 'oci', 'exec') },
+  { id: 'supervisord', name: 'supervisord', sys: 7 + SYS_OFFSET, make: (b) => new SupervisordPeer(7 + SYS_OFFSET, b) },
+  { id: 'pm2', name: 'PM2', sys: 8 + SYS_OFFSET, make: (b) => new Pm2Peer(8 + SYS_OFFSET, b, pm2Prefix) },
 ];
 const only = opt.only?.split(',');
 for (const id of only ?? []) if (!SYSTEMS.some((s) => s.id === id)) throw new Error(`--only: expected some of ${SYSTEMS.map((s) => s.id).join(', ')}, got ${id}`);

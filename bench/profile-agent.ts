@@ -7,7 +7,7 @@
  * functions (self time) and files are printed.
  *
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
- *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR]
+ *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--sys 9]
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
  * worker); the launcher and the log monitor are separate processes.
@@ -32,11 +32,13 @@ const { values: opt } = parseArgs({
     one: { type: 'string', default: '10' },
     keep: { type: 'string' },
     analyze: { type: 'string' },
+    sys: { type: 'string', default: '9' },
   },
 });
 const N = Number(opt.n);
 const ONE = Number(opt.one);
-const SYS = 9;
+/** The sleeps' marker prefix (markerOf): another value keeps apart two runs on one machine. */
+const SYS = Number(opt.sys);
 
 interface Phase { name: string; from: number; to: number }
 const phases: Phase[] = [];
