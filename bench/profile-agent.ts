@@ -8,15 +8,21 @@
  *
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
  *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--sys 9]
+ *     [--prof-interval 500]   (µs between samples; 0: no profiler, the tree's CPU figures alone)
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
- * worker); the launcher and the log monitor are separate processes.
+ * worker); the launcher and the log monitor are separate processes. As root
+ * on a host with cgroup v1's cpuacct, the bench also runs in a cgroup of its
+ * own and prints, per phase, the CPU of the agent's whole tree: agent,
+ * launcher, log monitor, conmon, runc and the plain wrappers (a task's own
+ * processes are in the task's cgroup, not counted), without the bench's own.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { platform } from '../src/platform.js';
 import { createHarness } from '../test/e2e/agent/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { markerOf, SleepWatch } from './peers-proc.js';
@@ -32,6 +38,7 @@ const { values: opt } = parseArgs({
     one: { type: 'string', default: '10' },
     keep: { type: 'string' },
     analyze: { type: 'string' },
+    'prof-interval': { type: 'string', default: '500' },
     sys: { type: 'string', default: '9' },
   },
 });
@@ -40,7 +47,7 @@ const ONE = Number(opt.one);
 /** The sleeps' marker prefix (markerOf): another value keeps apart two runs on one machine. */
 const SYS = Number(opt.sys);
 
-interface Phase { name: string; from: number; to: number }
+interface Phase { name: string; from: number; to: number; treeCpuMs?: number }
 const phases: Phase[] = [];
 
 function job(i: number): string {
@@ -69,13 +76,96 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
 `;
 }
 
+/**
+ * The bench's own cpuacct cgroup (v1): every process it starts is counted there, the agent's tree
+ * included, except what moves to a task cgroup. Undefined where there is none (not root, v2 only).
+ */
+const treeCg = (() => {
+  const mount = platform().cgroups.v1.cpuacct;
+  if (!mount || opt.analyze || process.getuid?.() !== 0) return undefined;
+  const dir = path.join(mount, `tend-profile-${process.pid}`);
+  try {
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'cgroup.procs'), String(process.pid));
+    return dir;
+  } catch {
+    return undefined;
+  }
+})();
+/** CPU ms of the bench's cgroup less the bench process's own. */
+function treeCpuMs(): number | undefined {
+  if (!treeCg) return undefined;
+  const own = process.cpuUsage();
+  return Number(readFileSync(path.join(treeCg, 'cpuacct.usage'), 'utf8')) / 1e6 - (own.user + own.system) / 1000;
+}
+function leaveTreeCg(): void {
+  if (!treeCg) return;
+  writeFileSync(path.join(path.dirname(treeCg), 'cgroup.procs'), String(process.pid));
+  try {
+    rmdirSync(treeCg);
+  } catch (err) {
+    console.log(`cgroup ${treeCg} left: ${(err as Error).message}`);
+  }
+}
+
+/** What a process of the agent's tree is, from its command line. */
+function kindOf(pid: number): string {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return 'gone';
+  }
+  const line = argv.join(' ');
+  if (line.includes('launcher-child')) return 'launcher';
+  if (/tend\.js logmon/.test(line)) return 'log monitor';
+  if (/tend\.js agent/.test(line)) return 'agent';
+  return path.basename(argv[0] ?? '?');
+}
+/** CPU ticks (utime + stime, 1/100 s) of each live process of the bench's cgroup but the bench itself. */
+function treeTicks(): Map<number, { kind: string; ticks: number }> {
+  const out = new Map<number, { kind: string; ticks: number }>();
+  if (!treeCg) return out;
+  for (const pid of readFileSync(path.join(treeCg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
+    if (pid === process.pid) continue;
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, { kind: kindOf(pid), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
+  const cpu0 = treeCpuMs();
+  const ticks0 = treeTicks();
   try {
     return await fn();
   } finally {
-    phases.push({ name, from, to: performance.timeOrigin + performance.now() });
-    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s`);
+    const cpu1 = treeCpuMs();
+    const ticks1 = treeTicks();
+    const treeCpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+    phases.push({ name, from, to: performance.timeOrigin + performance.now(), ...(treeCpu === undefined ? {} : { treeCpuMs: treeCpu }) });
+    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s${treeCpu === undefined ? '' : `; agent tree CPU ${treeCpu.toFixed(0)} ms`}`);
+    if (treeCpu !== undefined) {
+      // Processes alive at both ends, by kind; the rest of the tree's CPU went to processes that came or went meanwhile.
+      const byKind = new Map<string, { ms: number; n: number }>();
+      for (const [pid, b] of ticks1) {
+        const a = ticks0.get(pid);
+        if (!a) continue;
+        const k = byKind.get(b.kind) ?? { ms: 0, n: 0 };
+        k.ms += (b.ticks - a.ticks) * 10;
+        k.n++;
+        byKind.set(b.kind, k);
+      }
+      const known = [...byKind.values()].reduce((a, k) => a + k.ms, 0);
+      const parts = [...byKind].sort((a, b) => b[1].ms - a[1].ms).map(([kind, k]) => `${kind} ×${k.n} ${k.ms} ms`);
+      console.log(`  by process: ${parts.join(', ')}, processes that came or went ${Math.max(0, treeCpu - known).toFixed(0)} ms`);
+    }
   }
 }
 
@@ -87,7 +177,7 @@ if (opt.analyze) {
   phases.push(...saved.phases);
 } else {
   await mkdir(profDir, { recursive: true });
-  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '500'] });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: opt['prof-interval'] === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', opt['prof-interval']!] });
   const stage = path.join(h.root, 'stage');
   await mkdir(stage, { recursive: true });
   const watch = new SleepWatch();
@@ -126,6 +216,7 @@ if (opt.analyze) {
     await h.term();
   } finally {
     await h.cleanup();
+    leaveTreeCg();
   }
 
   writeFileSync(path.join(profDir, 'phases.json'), JSON.stringify({ spawnedAt, phases }));
@@ -161,7 +252,8 @@ for (const ph of [...phases, { name: 'whole run', from: -Infinity, to: Infinity 
     files.set(f, (files.get(f) ?? 0) + dt);
   }
   const span = ph.to === Infinity ? 0 : ph.to - ph.from;
-  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of agent CPU${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}`);
+  const tree = 'treeCpuMs' in ph && ph.treeCpuMs !== undefined ? `; agent tree ${ph.treeCpuMs.toFixed(0)} ms (${span ? ((ph.treeCpuMs / span) * 100).toFixed(1) : '?'} %)` : '';
+  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of agent CPU${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}${tree}`);
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt.top))) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
   console.log('  by file:');
   for (const [k, v] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);

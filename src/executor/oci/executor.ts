@@ -195,7 +195,7 @@ export class OciExecutor implements Executor {
   async #waitExit(handle: TaskHandle): Promise<ExitResult> {
     const d = handle.data as unknown as OciHandleData;
     // conmon writes the exit file and then exits: gone without a file means it died first.
-    const rec = await this.#exits.wait(handle.id, () => !isMonitorAlive(d, handle));
+    const rec = await this.#exits.wait(handle.id, () => !isMonitorAlive(d, handle), this.#layout.winszFifo(handle.id));
     return rec ? this.#toExit(handle, rec) : this.#monitorLost(handle);
   }
 
