@@ -111,6 +111,13 @@ export class OciExecutor implements Executor {
     await rm(this.#layout.exitFile(id), { force: true });
     this.#results.delete(id);
     const started = Date.now();
+    const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
+    // conmon appends to the file a previous run of this task left in the alloc dir, and a new
+    // collection reads it from offset 0: that run's output would reach the task's logs again.
+    // Its collection is flushed to the end and dropped first, then the file goes; meanwhile the
+    // bundle and the cgroup are made.
+    const logsCleared = this.#opts.logs.remove(id).then(() => Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]));
+    logsCleared.catch(() => undefined);
     try {
       const hostEntries = spec.isolation ? [] : hostRootEntries();
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
@@ -121,14 +128,18 @@ export class OciExecutor implements Executor {
       await writeJsonAtomic(this.#layout.identityFile(id), recordFile);
       await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
       const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
-      const written = Date.now();
-      const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
-      // conmon appends to the file a previous run of this task left in the alloc dir, and a new
-      // collection reads it from offset 0: that run's output would reach the task's logs again.
-      // Its collection is flushed to the end and dropped first, then the file goes.
-      await this.#opts.logs.remove(id);
-      await Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]);
+      await logsCleared;
+      const written = Date.now();
+      // The collection is asked for now and answered while conmon starts: it waits for conmon's
+      // file to appear (it reads it from offset 0). A fresh agent (or one whose monitor died) has
+      // no log monitor yet: collect() starts it. A monitor that cannot start never stops the task:
+      // conmon keeps its file, the agent's revive() registers it later.
+      const logsCollected = this.#opts.logs.collect(
+        { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
+        { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+      );
+      logsCollected.catch(() => undefined);
       const pid = await startConmon({
         conmon: platform().which(this.#opts.conmon) ?? this.#opts.conmon,
         runtime: this.#runtime.binary,
@@ -141,18 +152,13 @@ export class OciExecutor implements Executor {
         launcher: this.#launcher,
       });
       const created = Date.now();
-      await this.#runtime.start(id).catch((err: unknown) => {
+      await this.#runtime.start(id, pid).catch((err: unknown) => {
         throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err });
       });
       const stat = readStat(pid);
       const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
       const conmonStat = readStat(conmonPid);
-      // A fresh agent (or one whose monitor died) has no log monitor yet: collect() starts it. A monitor
-      // that cannot start never stops the task: conmon keeps its file, the agent's revive() registers it later.
-      const logsErr = await this.#opts.logs.collect(
-        { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
-        { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
-      );
+      const logsErr = await logsCollected;
       if (logsErr) log.warn({ err: describeError(logsErr) }, 'task logs not collected yet: log monitor unavailable');
       const data: OciHandleData = {
         bundle,
@@ -260,7 +266,8 @@ export class OciExecutor implements Executor {
       new Promise<ExitResult>((r) => (timer2 = setTimeout(() => r({ code: null, signal: 'SIGKILL', oomKilled: false, at: new Date().toISOString(), known: false, message: 'exit code not recorded' }), 5000))),
     ]);
     clearTimeout(timer2);
-    await this.#runtime.delete(handle.id);
+    // The cgroup is gone, so is every process of the container: its runtime state goes without a runtime process.
+    await this.#runtime.deleteStopped(handle.id);
     return result;
   }
 
@@ -377,8 +384,10 @@ export class OciExecutor implements Executor {
         return false;
       }
     };
-    await step('delete container', () => this.#runtime.delete(id));
+    // The cgroup first: once it is destroyed no process of the container is left, and runc's
+    // state of it is removed without starting runc (a runc delete after a shutdown found nothing).
     const destroyed = await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
+    await step('delete container', () => (destroyed ? this.#runtime.deleteStopped(id) : this.#runtime.delete(id)));
     await step('stop log collection', () => this.#opts.logs.remove(id));
     const bundle = this.#layout.bundle(id);
     await step('unmount bundle', () => unmountUnder(bundle));
