@@ -9,6 +9,7 @@
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
  *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--sys 9]
  *     [--prof-interval 500]   (µs between samples; 0: no profiler, the tree's CPU figures alone)
+ *     [--log-level warn] [--agent-log FILE]   (the agent's log, kept)
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
  * worker); the launcher and the log monitor are separate processes. As root
@@ -39,6 +40,8 @@ const { values: opt } = parseArgs({
     keep: { type: 'string' },
     analyze: { type: 'string' },
     'prof-interval': { type: 'string', default: '500' },
+    'log-level': { type: 'string', default: 'warn' },
+    'agent-log': { type: 'string' },
     sys: { type: 'string', default: '9' },
   },
 });
@@ -185,7 +188,7 @@ if (opt.analyze) {
   const pidsOf = (i: number) => (watch.scan(), watch.pids(markerOf(SYS, i)));
   spawnedAt = performance.timeOrigin + performance.now();
   try {
-    await h.start(['-log-level', 'warn']);
+    await h.start(['-log-level', opt['log-level']!]);
     const all = Array.from({ length: N + ONE }, (_, i) => i);
     for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
     await phase('converge', async () => {
@@ -214,6 +217,7 @@ if (opt.analyze) {
       await waitFor(() => (watch.dropZombies(SYS), count() === 0), { what: 'no sleeps', timeoutMs: 600_000, intervalMs: 20 });
     });
     await h.term();
+    if (opt['agent-log']) writeFileSync(opt['agent-log'], h.agentLog());
   } finally {
     await h.cleanup();
     leaveTreeCg();
