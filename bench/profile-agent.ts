@@ -125,16 +125,16 @@ function kindOf(pid: number): string {
   if (/tend\.js agent/.test(line)) return 'agent';
   return path.basename(argv[0] ?? '?');
 }
-/** CPU ticks (utime + stime, 1/100 s) of each live process of the bench's cgroup but the bench itself. */
-function treeTicks(): Map<number, { kind: string; ticks: number }> {
-  const out = new Map<number, { kind: string; ticks: number }>();
+/** CPU ticks (utime + stime, 1/100 s) and RSS (KiB) of each live process of the bench's cgroup but the bench itself. */
+function treeTicks(): Map<number, { kind: string; ticks: number; rssKiB: number }> {
+  const out = new Map<number, { kind: string; ticks: number; rssKiB: number }>();
   if (!treeCg) return out;
   for (const pid of readFileSync(path.join(treeCg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
     if (pid === process.pid) continue;
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, { kind: kindOf(pid), ticks: Number(f[11]) + Number(f[12]) });
+      out.set(pid, { kind: kindOf(pid), ticks: Number(f[11]) + Number(f[12]), rssKiB: (Number(f[21]) * 4096) / 1024 });
     } catch {
       /* gone */
     }
@@ -156,17 +156,18 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s${treeCpu === undefined ? '' : `; agent tree CPU ${treeCpu.toFixed(0)} ms`}`);
     if (treeCpu !== undefined) {
       // Processes alive at both ends, by kind; the rest of the tree's CPU went to processes that came or went meanwhile.
-      const byKind = new Map<string, { ms: number; n: number }>();
+      const byKind = new Map<string, { ms: number; n: number; rssKiB: number }>();
       for (const [pid, b] of ticks1) {
         const a = ticks0.get(pid);
         if (!a) continue;
-        const k = byKind.get(b.kind) ?? { ms: 0, n: 0 };
+        const k = byKind.get(b.kind) ?? { ms: 0, n: 0, rssKiB: 0 };
         k.ms += (b.ticks - a.ticks) * 10;
         k.n++;
+        k.rssKiB += b.rssKiB;
         byKind.set(b.kind, k);
       }
       const known = [...byKind.values()].reduce((a, k) => a + k.ms, 0);
-      const parts = [...byKind].sort((a, b) => b[1].ms - a[1].ms).map(([kind, k]) => `${kind} ×${k.n} ${k.ms} ms`);
+      const parts = [...byKind].sort((a, b) => b[1].ms - a[1].ms).map(([kind, k]) => `${kind} ×${k.n} ${k.ms} ms (RSS ${(k.rssKiB / 1024).toFixed(0)} MiB)`);
       console.log(`  by process: ${parts.join(', ')}, processes that came or went ${Math.max(0, treeCpu - known).toFixed(0)} ms`);
     }
   }

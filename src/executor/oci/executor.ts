@@ -118,6 +118,7 @@ export class OciExecutor implements Executor {
     // bundle and the cgroup are made.
     const logsCleared = this.#opts.logs.remove(id).then(() => Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]));
     logsCleared.catch(() => undefined);
+    let logsCollected: Promise<Error | undefined> | undefined;
     try {
       const hostEntries = spec.isolation ? [] : hostRootEntries();
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
@@ -135,7 +136,7 @@ export class OciExecutor implements Executor {
       // file to appear (it reads it from offset 0). A fresh agent (or one whose monitor died) has
       // no log monitor yet: collect() starts it. A monitor that cannot start never stops the task:
       // conmon keeps its file, the agent's revive() registers it later.
-      const logsCollected = this.#opts.logs.collect(
+      logsCollected = this.#opts.logs.collect(
         { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
         { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
       );
@@ -176,6 +177,8 @@ export class OciExecutor implements Executor {
       return handle;
     } catch (err) {
       log.warn({ err: describeError(err) }, 'task launch failed');
+      // The collection asked for is answered before cleanup drops it (else it could land after).
+      await logsCollected?.catch(() => undefined);
       await this.cleanup(id).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cleanup after failed launch failed'));
       if (err instanceof TendError && err.code === 'E_LAUNCH_FAILED') {
         // An exec task's root is built from the agent's chroot_env: the usual reason a command is missing.
