@@ -390,14 +390,18 @@ export class OciExecutor implements Executor {
     // The cgroup first: once it is destroyed no process of the container is left, and runc's
     // state of it is removed without starting runc (a runc delete after a shutdown found nothing).
     const destroyed = await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
+    // The log collection is flushed and dropped (a round trip to the log monitor) while the rest goes.
+    const logsStopped = step('stop log collection', () => this.#opts.logs.remove(id));
     await step('delete container', () => (destroyed ? this.#runtime.deleteStopped(id) : this.#runtime.delete(id)));
-    await step('stop log collection', () => this.#opts.logs.remove(id));
     const bundle = this.#layout.bundle(id);
     await step('unmount bundle', () => unmountUnder(bundle));
-    // A cgroup still there keeps its bundle: the record by which the next gc finds the id again.
-    if (destroyed) await step('remove bundle', () => rm(bundle, { recursive: true, force: true }));
-    await step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true }));
-    await step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true }));
+    await Promise.all([
+      // A cgroup still there keeps its bundle: the record by which the next gc finds the id again.
+      destroyed ? step('remove bundle', () => rm(bundle, { recursive: true, force: true })) : undefined,
+      step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true })),
+      step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true })),
+      logsStopped,
+    ]);
     this.#results.delete(id);
     if (errors.length) throw new TendError('E_EXECUTOR', `failed to clean up task ${id}: ${errors.map(describeError).join('; ')}`, { cause: errors[0], details: { id } });
   }
