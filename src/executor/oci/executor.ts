@@ -132,15 +132,6 @@ export class OciExecutor implements Executor {
       await mkdir(spec.logDir, { recursive: true });
       await logsCleared;
       const written = Date.now();
-      // The collection is asked for now and answered while conmon starts: it waits for conmon's
-      // file to appear (it reads it from offset 0). A fresh agent (or one whose monitor died) has
-      // no log monitor yet: collect() starts it. A monitor that cannot start never stops the task:
-      // conmon keeps its file, the agent's revive() registers it later.
-      logsCollected = this.#opts.logs.collect(
-        { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
-        { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
-      );
-      logsCollected.catch(() => undefined);
       const pid = await startConmon({
         conmon: platform().which(this.#opts.conmon) ?? this.#opts.conmon,
         runtime: this.#runtime.binary,
@@ -156,6 +147,16 @@ export class OciExecutor implements Executor {
       await this.#runtime.start(id, pid).catch((err: unknown) => {
         throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err });
       });
+      // Asked once the task runs (its first output is then usually in conmon's file, read and in
+      // the monitor's durable state with the answer), and answered while the handle is made. A
+      // fresh agent (or one whose monitor died) has no log monitor yet: collect() starts it. A
+      // monitor that cannot start never stops the task: conmon keeps its file, the agent's
+      // revive() registers it later.
+      logsCollected = this.#opts.logs.collect(
+        { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
+        { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
+      );
+      logsCollected.catch(() => undefined);
       const stat = readStat(pid);
       const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
       const conmonStat = readStat(conmonPid);
