@@ -10,6 +10,7 @@
  *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--sys 9]
  *     [--prof-interval 500]   (µs between samples; 0: no profiler, the tree's CPU figures alone)
  *     [--log-level warn] [--agent-log FILE]   (the agent's log, kept)
+ *     [--resync 30s]   (the agent's resync_interval: its periodic relist re-reads every job file)
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
  * worker); the launcher and the log monitor are separate processes. As root
@@ -41,6 +42,7 @@ const { values: opt } = parseArgs({
     analyze: { type: 'string' },
     'prof-interval': { type: 'string', default: '500' },
     'log-level': { type: 'string', default: 'warn' },
+    resync: { type: 'string', default: '30s' },
     'agent-log': { type: 'string' },
     sys: { type: 'string', default: '9' },
   },
@@ -181,7 +183,7 @@ if (opt.analyze) {
   phases.push(...saved.phases);
 } else {
   await mkdir(profDir, { recursive: true });
-  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: opt['prof-interval'] === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', opt['prof-interval']!] });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', resync: opt.resync, nodeArgs: opt['prof-interval'] === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', opt['prof-interval']!] });
   const stage = path.join(h.root, 'stage');
   await mkdir(stage, { recursive: true });
   const watch = new SleepWatch();
