@@ -3,7 +3,7 @@
  * always with tend's own state root so it only ever sees tend's containers.
  */
 import { execFile } from 'node:child_process';
-import { constants, existsSync, lstatSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync } from 'node:fs';
 import { readFile, rm, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -191,7 +191,14 @@ export class OciRuntime {
  */
 function readToHangup(fd: number, pid: number | undefined, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = new net.Socket({ fd, readable: true, writable: false });
+    let s: net.Socket;
+    try {
+      s = new net.Socket({ fd, readable: true, writable: false });
+    } catch (err) {
+      closeSync(fd);
+      reject(err as Error);
+      return;
+    }
     let bytes = 0;
     let writerGone = false;
     const started = Date.now();
