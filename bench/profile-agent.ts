@@ -8,16 +8,24 @@
  * functions (self time) and files are printed.
  *
  *   node --import tsx bench/profile-agent.ts [--n 200] [--executor plain|oci] [--driver raw_exec|exec]
- *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--no-prof] [--sys 9]
+ *     [--settle 3] [--idle 20] [--one 10] [--top 25] [--keep DIR] [--analyze DIR] [--sys 9]
+ *     [--prof-interval 500]   (µs between samples; 0 or --no-prof: no profiler, the CPU figures alone)
+ *     [--log-level warn] [--agent-log FILE]   (the agent's log, kept)
+ *     [--resync 30s]   (the agent's resync_interval: its periodic relist re-reads every job file)
  *
  * Only the agent's own threads are profiled (main thread and the HCL parser
- * worker); the launcher and the log monitor are separate processes.
+ * worker); the launcher and the log monitor are separate processes. As root
+ * on a host with cgroup v1's cpuacct, the bench also runs in a cgroup of its
+ * own and prints, per phase, the CPU of the agent's whole tree: agent,
+ * launcher, log monitor, conmon, runc and the plain wrappers (a task's own
+ * processes are in the task's cgroup, not counted), without the bench's own.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { platform } from '../src/platform.js';
 import { createHarness } from '../test/e2e/agent/harness.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuTicks } from './agent-common.js';
@@ -34,8 +42,12 @@ const { values: opt } = parseArgs({
     one: { type: 'string', default: '10' },
     keep: { type: 'string' },
     analyze: { type: 'string' },
-    /** Without --cpu-prof: the per-phase process CPU without the profiler's own cost (it samples 2,000 times a second). */
+    'prof-interval': { type: 'string', default: '500' },
+    /** The profiler samples 2,000 times a second and costs the agent ~15 % more CPU: without it, the process CPU alone. */
     'no-prof': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'warn' },
+    resync: { type: 'string', default: '30s' },
+    'agent-log': { type: 'string' },
     sys: { type: 'string', default: '9' },
   },
 });
@@ -43,8 +55,9 @@ const N = Number(opt.n);
 const ONE = Number(opt.one);
 /** The sleeps' marker prefix (markerOf): another value keeps apart two runs on one machine. */
 const SYS = Number(opt.sys);
+const PROF_INTERVAL = opt['no-prof'] ? '0' : opt['prof-interval']!;
 
-interface Phase { name: string; from: number; to: number; ticks?: number }
+interface Phase { name: string; from: number; to: number; treeCpuMs?: number; agentCpuMs?: number }
 const phases: Phase[] = [];
 
 function job(i: number, killTimeout = '5s'): string {
@@ -74,20 +87,103 @@ ${opt.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      config {
 `;
 }
 
-/** The agent's pid once started: each phase also prints the CPU of its whole process (every thread, the thread pool's too): robust to the machine's load, unlike the profile's samples. */
+/**
+ * The bench's own cpuacct cgroup (v1): every process it starts is counted there, the agent's tree
+ * included, except what moves to a task cgroup. Undefined where there is none (not root, v2 only).
+ */
+const treeCg = (() => {
+  const mount = platform().cgroups.v1.cpuacct;
+  if (!mount || opt.analyze || process.getuid?.() !== 0) return undefined;
+  const dir = path.join(mount, `tend-profile-${process.pid}`);
+  try {
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'cgroup.procs'), String(process.pid));
+    return dir;
+  } catch {
+    return undefined;
+  }
+})();
+/** CPU ms of the bench's cgroup less the bench process's own. */
+function treeCpuMs(): number | undefined {
+  if (!treeCg) return undefined;
+  const own = process.cpuUsage();
+  return Number(readFileSync(path.join(treeCg, 'cpuacct.usage'), 'utf8')) / 1e6 - (own.user + own.system) / 1000;
+}
+function leaveTreeCg(): void {
+  if (!treeCg) return;
+  writeFileSync(path.join(path.dirname(treeCg), 'cgroup.procs'), String(process.pid));
+  try {
+    rmdirSync(treeCg);
+  } catch (err) {
+    console.log(`cgroup ${treeCg} left: ${(err as Error).message}`);
+  }
+}
+
+/** What a process of the agent's tree is, from its command line. */
+function kindOf(pid: number): string {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return 'gone';
+  }
+  const line = argv.join(' ');
+  if (line.includes('launcher-child')) return 'launcher';
+  if (/tend\.js logmon/.test(line)) return 'log monitor';
+  if (/tend\.js agent/.test(line)) return 'agent';
+  return path.basename(argv[0] ?? '?');
+}
+/** CPU ticks (utime + stime, 1/100 s) and RSS (KiB) of each live process of the bench's cgroup but the bench itself. */
+function treeTicks(): Map<number, { kind: string; ticks: number; rssKiB: number }> {
+  const out = new Map<number, { kind: string; ticks: number; rssKiB: number }>();
+  if (!treeCg) return out;
+  for (const pid of readFileSync(path.join(treeCg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
+    if (pid === process.pid) continue;
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, { kind: kindOf(pid), ticks: Number(f[11]) + Number(f[12]), rssKiB: (Number(f[21]) * 4096) / 1024 });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The agent's pid once started: each phase prints the CPU of its whole process (every thread, the thread pool's too): robust to the machine's load, unlike the profile's samples. */
 let agentPid: number | undefined;
 const agentCpuMs = () => (agentPid ? cpuTicks(agentPid) * 10 : NaN);
 
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
-  const cpu0 = agentCpuMs();
+  const agent0 = agentCpuMs();
+  const cpu0 = treeCpuMs();
+  const ticks0 = treeTicks();
   try {
     return await fn();
   } finally {
-    const to = performance.timeOrigin + performance.now();
-    const cpu = agentCpuMs() - cpu0;
-    phases.push({ name, from, to, ticks: Math.round(cpu / 10) });
-    console.log(`${name}: ${((to - from) / 1000).toFixed(2)} s, agent process CPU ${cpu.toFixed(0)} ms (utime + stime)`);
+    const cpu1 = treeCpuMs();
+    const ticks1 = treeTicks();
+    const treeCpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+    const agentCpu = agentCpuMs() - agent0;
+    phases.push({ name, from, to: performance.timeOrigin + performance.now(), agentCpuMs: agentCpu, ...(treeCpu === undefined ? {} : { treeCpuMs: treeCpu }) });
+    console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s; agent process CPU ${agentCpu.toFixed(0)} ms${treeCpu === undefined ? '' : `; agent tree CPU ${treeCpu.toFixed(0)} ms`}`);
+    if (treeCpu !== undefined) {
+      // Processes alive at both ends, by kind; the rest of the tree's CPU went to processes that came or went meanwhile.
+      const byKind = new Map<string, { ms: number; n: number; rssKiB: number }>();
+      for (const [pid, b] of ticks1) {
+        const a = ticks0.get(pid);
+        if (!a) continue;
+        const k = byKind.get(b.kind) ?? { ms: 0, n: 0, rssKiB: 0 };
+        k.ms += (b.ticks - a.ticks) * 10;
+        k.n++;
+        k.rssKiB += b.rssKiB;
+        byKind.set(b.kind, k);
+      }
+      const known = [...byKind.values()].reduce((a, k) => a + k.ms, 0);
+      const parts = [...byKind].sort((a, b) => b[1].ms - a[1].ms).map(([kind, k]) => `${kind} ×${k.n} ${k.ms} ms (RSS ${(k.rssKiB / 1024).toFixed(0)} MiB)`);
+      console.log(`  by process: ${parts.join(', ')}, processes that came or went ${Math.max(0, treeCpu - known).toFixed(0)} ms`);
+    }
   }
 }
 
@@ -99,7 +195,7 @@ if (opt.analyze) {
   phases.push(...saved.phases);
 } else {
   await mkdir(profDir, { recursive: true });
-  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', nodeArgs: opt['no-prof'] ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '500'] });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', resync: opt.resync, nodeArgs: PROF_INTERVAL === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', PROF_INTERVAL] });
   const stage = path.join(h.root, 'stage');
   await mkdir(stage, { recursive: true });
   const watch = new SleepWatch();
@@ -107,7 +203,7 @@ if (opt.analyze) {
   const pidsOf = (i: number) => (watch.scan(), watch.pids(markerOf(SYS, i)));
   spawnedAt = performance.timeOrigin + performance.now();
   try {
-    await h.start(['-log-level', 'warn']);
+    await h.start(['-log-level', opt['log-level']!]);
     agentPid = h.agent?.pid;
     const all = Array.from({ length: N + ONE }, (_, i) => i);
     for (const i of all) await writeFile(path.join(stage, `p${markerOf(SYS, i)}.hcl`), job(i));
@@ -125,15 +221,15 @@ if (opt.analyze) {
       }
     });
     // An edit that only changes kill_timeout (stored, no restart): what the pipeline costs for one file among N.
-  await phase('edit', async () => {
-    for (let i = 0; i < ONE; i++) {
-      const name = `p${markerOf(SYS, i)}.hcl`;
-      await writeFile(path.join(stage, name), job(i, `${6 + i}s`));
-      await rename(path.join(stage, name), path.join(h.jobsDir, name));
-      await sleep(300);
-    }
-  });
-  await phase('crash', async () => {
+    await phase('edit', async () => {
+      for (let i = 0; i < ONE; i++) {
+        const name = `p${markerOf(SYS, i)}.hcl`;
+        await writeFile(path.join(stage, name), job(i, `${6 + i}s`));
+        await rename(path.join(stage, name), path.join(h.jobsDir, name));
+        await sleep(300);
+      }
+    });
+    await phase('crash', async () => {
       for (let i = 0; i < ONE; i++) {
         const before = pidsOf(i)[0];
         process.kill(before, 'SIGKILL');
@@ -153,14 +249,15 @@ if (opt.analyze) {
     await waitFor(() => Object.keys(h.records()).length === 0, { what: 'no task records', timeoutMs: 600_000, intervalMs: 100 });
     console.log(`remove all, until no task record is left: ${((performance.now() - removeFrom) / 1000).toFixed(2)} s (agent process CPU ${((agentCpuMs() - removeCpu) / 1000).toFixed(2)} s)`);
     await h.term();
+    if (opt['agent-log']) writeFileSync(opt['agent-log'], h.agentLog());
   } finally {
     await h.cleanup();
+    leaveTreeCg();
   }
 
   writeFileSync(path.join(profDir, 'phases.json'), JSON.stringify({ spawnedAt, phases }));
 }
 
-if (opt['no-prof']) process.exit(0);
 // The profile: nodes with self samples, cut by phase.
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 for (const file of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f)).sort()) {
@@ -191,7 +288,9 @@ for (const ph of [...phases, { name: 'whole run', from: -Infinity, to: Infinity 
     files.set(f, (files.get(f) ?? 0) + dt);
   }
   const span = ph.to === Infinity ? 0 : ph.to - ph.from;
-  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of this thread's samples${ph.ticks !== undefined ? ` (process CPU ${ph.ticks * 10} ms)` : ''}${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}`);
+  const proc = 'agentCpuMs' in ph && ph.agentCpuMs !== undefined ? `; agent process ${ph.agentCpuMs.toFixed(0)} ms` : '';
+  const tree = 'treeCpuMs' in ph && ph.treeCpuMs !== undefined ? `; agent tree ${ph.treeCpuMs.toFixed(0)} ms (${span ? ((ph.treeCpuMs / span) * 100).toFixed(1) : '?'} %)` : '';
+  console.log(`\n## ${ph.name}: ${total.toFixed(0)} ms of this thread's samples${span ? ` over ${(span / 1000).toFixed(2)} s (${((total / span) * 100).toFixed(1)} %)` : ''}${proc}${tree}`);
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt.top))) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
   console.log('  by file:');
   for (const [k, v] of [...files].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);

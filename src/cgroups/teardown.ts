@@ -86,14 +86,6 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
     }
   };
 
-  const killedAtOnce = (await ignoreGone(steps.killAll)) === true;
-  let frozen = false;
-  if (!killedAtOnce && (await ignoreGone(steps.freeze)) === true) {
-    frozen = true;
-    // Half the budget for the freeze: a task stuck in D state must not stop the kill.
-    const freezeDeadline = Date.now() + opts.timeoutMs / 2;
-    while (Date.now() < freezeDeadline && (await ignoreGone(steps.isFrozen)) === false) await sleep(intervalMs);
-  }
   const gone = new Set<number>();
   const seen = new Set<number>();
   const listed = async () => {
@@ -101,23 +93,36 @@ export async function teardown(steps: TeardownSteps, opts: TeardownOptions): Pro
     for (const pid of pids) seen.add(pid);
     return pids;
   };
-  try {
-    killPids(await listed(), signal, id, gone);
-  } finally {
-    if (frozen) await ignoreGone(steps.thaw);
-  }
-
-  // Wait until empty; signalling again on every round covers a process that forked before the freeze.
-  let alive: number[] = [];
-  for (;;) {
-    alive = killPids(await listed(), signal, id, gone);
-    if (alive.length === 0) break;
-    if (Date.now() >= deadline) {
-      throw new TendError('E_CGROUP', `failed to destroy cgroup ${id}: processes ${alive.join(', ')} still running after ${opts.timeoutMs}ms`, {
-        details: { id, pids: alive },
-      });
+  // A cgroup with no process left (a task that already exited, the common case of a stop) has
+  // nothing to freeze or kill: no process can enter it but through cgroup.procs.
+  let killedAtOnce = false;
+  let frozen = false;
+  if ((await listed()).length > 0) {
+    killedAtOnce = (await ignoreGone(steps.killAll)) === true;
+    if (!killedAtOnce && (await ignoreGone(steps.freeze)) === true) {
+      frozen = true;
+      // Half the budget for the freeze: a task stuck in D state must not stop the kill.
+      const freezeDeadline = Date.now() + opts.timeoutMs / 2;
+      while (Date.now() < freezeDeadline && (await ignoreGone(steps.isFrozen)) === false) await sleep(intervalMs);
     }
-    await sleep(intervalMs);
+    try {
+      killPids(await listed(), signal, id, gone);
+    } finally {
+      if (frozen) await ignoreGone(steps.thaw);
+    }
+
+    // Wait until empty; signalling again on every round covers a process that forked before the freeze.
+    let alive: number[] = [];
+    for (;;) {
+      alive = killPids(await listed(), signal, id, gone);
+      if (alive.length === 0) break;
+      if (Date.now() >= deadline) {
+        throw new TendError('E_CGROUP', `failed to destroy cgroup ${id}: processes ${alive.join(', ')} still running after ${opts.timeoutMs}ms`, {
+          details: { id, pids: alive },
+        });
+      }
+      await sleep(intervalMs);
+    }
   }
 
   // rmdir may report EBUSY for a moment while the kernel finishes the exits.

@@ -154,6 +154,21 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
     ensure,
     add: (source: LogSource, target: LogTarget) => call({ op: 'add', source, target }),
     async collect(source: LogSource, target: LogTarget) {
+      // A monitor that runs takes the add at once: one connection, no ping first.
+      if (!lastStartFailure) {
+        try {
+          const res = await requestLogmon(paths.socket, { op: 'add', source, target });
+          if (!res.ok) throw new TendError('E_EXECUTOR', `failed to add log collection: ${res.error}`);
+          unregistered.delete(target.id);
+          return undefined;
+        } catch (err) {
+          if (!isNoMonitor(err)) {
+            unregistered.set(target.id, { source, target });
+            return err instanceof TendError ? err : new TendError('E_EXECUTOR', `failed to add log collection: log monitor unreachable: ${errnoCode(err) ?? String(err)}`, { cause: err });
+          }
+          // None listens: started below.
+        }
+      }
       if (lastStartFailure && Date.now() - lastStartFailure.at < FAIL_FAST_MS && (await ping()) === undefined) {
         unregistered.set(target.id, { source, target });
         return lastStartFailure.err;
@@ -193,16 +208,16 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
     },
     async remove(id: string) {
       unregistered.delete(id);
-      // One round trip (a ping first was a second connection per task stop): no monitor listening
-      // (ENOENT, ECONNREFUSED), then none collects the task, and it is forgotten in the state file.
+      // One connection: a monitor that runs flushes and drops the collection; none listening, the state file forgets it.
       let res;
       try {
         res = await requestLogmon(paths.socket, { op: 'remove', id });
       } catch (err) {
-        const code = errnoCode(err);
-        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new TendError('E_EXECUTOR', `failed to remove log collection: log monitor unreachable: ${code ?? String(err)}`, { cause: err });
-        removeFromState(paths.state, id);
-        return;
+        if (isNoMonitor(err)) {
+          removeFromState(paths.state, id);
+          return;
+        }
+        throw new TendError('E_EXECUTOR', `failed to remove log collection: log monitor unreachable: ${errnoCode(err) ?? String(err)}`, { cause: err });
       }
       if (!res.ok) throw new TendError('E_EXECUTOR', `failed to remove log collection: ${res.error}`);
     },
@@ -219,6 +234,12 @@ export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonito
       }
     },
   };
+}
+
+/** Nobody listens on the monitor's socket (none there, or a stale one): the connection itself failed. */
+function isNoMonitor(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
 }
 
 /** With no monitor running, forget a task in its state file so a later monitor does not resume it. */

@@ -111,6 +111,14 @@ export class OciExecutor implements Executor {
     await rm(this.#layout.exitFile(id), { force: true });
     this.#results.delete(id);
     const started = Date.now();
+    const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
+    // conmon appends to the file a previous run of this task left in the alloc dir, and a new
+    // collection reads it from offset 0: that run's output would reach the task's logs again.
+    // Its collection is flushed to the end and dropped first, then the file goes; meanwhile the
+    // bundle and the cgroup are made.
+    const logsCleared = this.#opts.logs.remove(id).then(() => Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]));
+    logsCleared.catch(() => undefined);
+    let logsCollected: Promise<Error | undefined> | undefined;
     try {
       const hostEntries = spec.isolation ? [] : hostRootEntries();
       const oci = buildSpec(spec, this.#layout.rootfs(id), { cgroupsPath: cg.cgroupsPath(id), pidsLimit: this.#opts.pidsLimit, hostEntries });
@@ -121,14 +129,9 @@ export class OciExecutor implements Executor {
       await writeJsonAtomic(this.#layout.identityFile(id), recordFile);
       await cg.create(id, spec.noCgroups ? {} : cgroupLimits(spec.resources, this.#opts.pidsLimit));
       const oomKillsAtStart = await cg.oomKills(id).catch(() => 0);
-      const written = Date.now();
-      const conmonLog = logPaths(spec.logDir, logKeyOf(spec)).conmonLog;
       await mkdir(spec.logDir, { recursive: true });
-      // conmon appends to the file a previous run of this task left in the alloc dir, and a new
-      // collection reads it from offset 0: that run's output would reach the task's logs again.
-      // Its collection is flushed to the end and dropped first, then the file goes.
-      await this.#opts.logs.remove(id);
-      await Promise.all([rm(conmonLog, { force: true }), rm(`${conmonLog}.1`, { force: true })]);
+      await logsCleared;
+      const written = Date.now();
       const pid = await startConmon({
         conmon: platform().which(this.#opts.conmon) ?? this.#opts.conmon,
         runtime: this.#runtime.binary,
@@ -141,18 +144,23 @@ export class OciExecutor implements Executor {
         launcher: this.#launcher,
       });
       const created = Date.now();
-      await this.#runtime.start(id).catch((err: unknown) => {
+      await this.#runtime.start(id, pid).catch((err: unknown) => {
         throw new TendError('E_LAUNCH_FAILED', `failed to launch task ${id}: ${describeError(err)}`, { cause: err });
       });
-      const stat = readStat(pid);
-      const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
-      const conmonStat = readStat(conmonPid);
-      // A fresh agent (or one whose monitor died) has no log monitor yet: collect() starts it. A monitor
-      // that cannot start never stops the task: conmon keeps its file, the agent's revive() registers it later.
-      const logsErr = await this.#opts.logs.collect(
+      // Asked once the task runs (its first output is then usually in conmon's file, read and in
+      // the monitor's durable state with the answer), and answered while the handle is made. A
+      // fresh agent (or one whose monitor died) has no log monitor yet: collect() starts it. A
+      // monitor that cannot start never stops the task: conmon keeps its file, the agent's
+      // revive() registers it later.
+      logsCollected = this.#opts.logs.collect(
         { kind: 'k8s-file', path: conmonLog, ctlFifo: this.#layout.ctlFifo(id) },
         { id, logDir: spec.logDir, task: logKeyOf(spec), maxFiles: spec.logs.maxFiles, maxFileSizeBytes: spec.logs.maxFileSizeBytes },
       );
+      logsCollected.catch(() => undefined);
+      const stat = readStat(pid);
+      const conmonPid = Number((await readFile(this.#layout.conmonPidFile(id), 'utf8')).trim());
+      const conmonStat = readStat(conmonPid);
+      const logsErr = await logsCollected;
       if (logsErr) log.warn({ err: describeError(logsErr) }, 'task logs not collected yet: log monitor unavailable');
       const data: OciHandleData = {
         bundle,
@@ -170,6 +178,8 @@ export class OciExecutor implements Executor {
       return handle;
     } catch (err) {
       log.warn({ err: describeError(err) }, 'task launch failed');
+      // The collection asked for is answered before cleanup drops it (else it could land after).
+      await logsCollected?.catch(() => undefined);
       await this.cleanup(id).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cleanup after failed launch failed'));
       if (err instanceof TendError && err.code === 'E_LAUNCH_FAILED') {
         // An exec task's root is built from the agent's chroot_env: the usual reason a command is missing.
@@ -195,7 +205,7 @@ export class OciExecutor implements Executor {
   async #waitExit(handle: TaskHandle): Promise<ExitResult> {
     const d = handle.data as unknown as OciHandleData;
     // conmon writes the exit file and then exits: gone without a file means it died first.
-    const rec = await this.#exits.wait(handle.id, () => !isMonitorAlive(d, handle));
+    const rec = await this.#exits.wait(handle.id, () => !isMonitorAlive(d, handle), this.#layout.winszFifo(handle.id));
     return rec ? this.#toExit(handle, rec) : this.#monitorLost(handle);
   }
 
@@ -260,7 +270,8 @@ export class OciExecutor implements Executor {
       new Promise<ExitResult>((r) => (timer2 = setTimeout(() => r({ code: null, signal: 'SIGKILL', oomKilled: false, at: new Date().toISOString(), known: false, message: 'exit code not recorded' }), 5000))),
     ]);
     clearTimeout(timer2);
-    await this.#runtime.delete(handle.id);
+    // The cgroup is gone, so is every process of the container: its runtime state goes without a runtime process.
+    await this.#runtime.deleteStopped(handle.id);
     return result;
   }
 
@@ -377,15 +388,21 @@ export class OciExecutor implements Executor {
         return false;
       }
     };
-    await step('delete container', () => this.#runtime.delete(id));
+    // The cgroup first: once it is destroyed no process of the container is left, and runc's
+    // state of it is removed without starting runc (a runc delete after a shutdown found nothing).
     const destroyed = await step('destroy cgroup', () => this.#opts.cgroups.destroy(id));
-    await step('stop log collection', () => this.#opts.logs.remove(id));
+    // The log collection is flushed and dropped (a round trip to the log monitor) while the rest goes.
+    const logsStopped = step('stop log collection', () => this.#opts.logs.remove(id));
+    await step('delete container', () => (destroyed ? this.#runtime.deleteStopped(id) : this.#runtime.delete(id)));
     const bundle = this.#layout.bundle(id);
     await step('unmount bundle', () => unmountUnder(bundle));
-    // A cgroup still there keeps its bundle: the record by which the next gc finds the id again.
-    if (destroyed) await step('remove bundle', () => rm(bundle, { recursive: true, force: true }));
-    await step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true }));
-    await step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true }));
+    await Promise.all([
+      // A cgroup still there keeps its bundle: the record by which the next gc finds the id again.
+      destroyed ? step('remove bundle', () => rm(bundle, { recursive: true, force: true })) : undefined,
+      step('remove exit file', () => rm(this.#layout.exitFile(id), { force: true })),
+      step('remove attach socket', () => rm(`${this.#layout.socketDir}/${id}`, { recursive: true, force: true })),
+      logsStopped,
+    ]);
     this.#results.delete(id);
     if (errors.length) throw new TendError('E_EXECUTOR', `failed to clean up task ${id}: ${errors.map(describeError).join('; ')}`, { cause: errors[0], details: { id } });
   }

@@ -1,14 +1,20 @@
 /**
  * Waits for conmon's exit files (`<exitDir>/<id>`, the exit code as text,
- * 128+N for signal N). One fs.watch on the directory wakes the waiters. One
- * slow poll, shared by every waiter, asks each `isGone()` (a read of the
- * monitor's /proc stat, no timer per task): a monitor that exited wrote its
- * file just before (a missed watch event) or died without writing one, and
- * only then is the file read. A monitor killed while its task runs is
- * noticed within one poll.
+ * 128+N for signal N). One fs.watch on the directory wakes the waiters.
+ *
+ * A monitor that dies without writing its file (killed, crashed) is noticed
+ * without a poll: conmon holds a FIFO of its bundle (`winsz`) open for
+ * writing, with O_CLOEXEC, for as long as it lives and never writes to it for
+ * a task without a terminal. The watcher keeps that FIFO open for reading
+ * (one fd on the event loop per task, no timer): when the monitor exits, for
+ * whatever reason, the read side hangs up and only then is the file read and
+ * the monitor asked after (`isGone()`). A waiter without such a FIFO (missing,
+ * not a FIFO) falls back to one slow poll, shared by those waiters, that asks
+ * each `isGone()` (a read of the monitor's /proc stat).
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { errnoCode } from '../../errors.js';
 
@@ -39,10 +45,48 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
+/** The waiters of one id and how their monitor's end is noticed. */
+interface Watch {
+  waiters: Set<Waiter>;
+  /** The read side of the monitor's FIFO: its hang-up says the monitor is gone. */
+  hangup?: net.Socket;
+  /** Asked by the slow poll (no FIFO to hang up, or it hung up on a live monitor). */
+  polled: boolean;
+}
+
+/**
+ * Open `fifo` for reading without blocking; undefined when it is missing or not a FIFO. A read side
+ * opened after the last writer left never hangs up: the caller asks `isGone()` once after opening.
+ */
+function openHangup(fifo: string): net.Socket | undefined {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFIFO()) {
+      closeSync(fd);
+      return undefined;
+    }
+    const s = new net.Socket({ fd, readable: true, writable: false });
+    s.unref();
+    return s;
+  } catch {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already owned by the socket */
+    }
+    return undefined;
+  }
+}
+
 export class ExitWatcher {
   readonly #dir: string;
   readonly #pollMs: number;
-  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #watches = new Map<string, Watch>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -54,18 +98,41 @@ export class ExitWatcher {
 
   /**
    * Resolves with the exit record of `id`, or undefined when `isGone()` says
-   * nothing will ever write it (monitor dead and no file). `isGone` is called
-   * once per poll and must be cheap and synchronous.
+   * nothing will ever write it (monitor dead and no file). `isGone` must be
+   * cheap and synchronous. `hangupFifo`: a FIFO the monitor holds open for
+   * writing while it lives (see above); without one, `isGone` is polled.
    */
-  wait(id: string, isGone: () => boolean): Promise<ExitRecord | undefined> {
+  wait(id: string, isGone: () => boolean, hangupFifo?: string): Promise<ExitRecord | undefined> {
     return new Promise((resolve, reject) => {
       const w: Waiter = { file: path.join(this.#dir, id), isGone, resolve, reject };
-      let set = this.#waiters.get(id);
-      if (!set) this.#waiters.set(id, (set = new Set()));
-      set.add(w);
+      let watch = this.#watches.get(id);
+      if (!watch) {
+        watch = { waiters: new Set(), polled: false };
+        this.#watches.set(id, watch);
+        const hangup = this.#closed || !hangupFifo ? undefined : openHangup(hangupFifo);
+        if (hangup) {
+          watch.hangup = hangup;
+          const ended = () => {
+            if (this.#watches.get(id)?.hangup === hangup) void this.#check(id, 'hangup');
+          };
+          hangup.on('data', () => undefined); // nothing is written for a task without a terminal; dropped if anything is
+          hangup.once('end', ended);
+          hangup.once('close', ended);
+          hangup.on('error', ended);
+          hangup.resume();
+        } else watch.polled = true;
+      }
+      watch.waiters.add(w);
       this.#start();
       void this.#check(id);
     });
+  }
+
+  /** How many waited-for ids are polled (no FIFO to hang up): for tests and metrics. */
+  get polled(): number {
+    let n = 0;
+    for (const w of this.#watches.values()) if (w.polled) n++;
+    return n;
   }
 
   close(): void {
@@ -74,6 +141,7 @@ export class ExitWatcher {
     this.#watcher = undefined;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    for (const w of this.#watches.values()) w.hangup?.destroy();
   }
 
   #start(): void {
@@ -81,62 +149,90 @@ export class ExitWatcher {
     if (!this.#watcher) {
       try {
         this.#watcher = watch(this.#dir, (_event, name) => {
-          if (name && this.#waiters.has(String(name))) void this.#check(String(name));
+          if (name && this.#watches.has(String(name))) void this.#check(String(name));
         });
         this.#watcher.on('error', () => {
           this.#watcher?.close();
           this.#watcher = undefined;
         });
       } catch {
-        /* the poll covers it */
+        /* the hang-ups and the poll cover it */
       }
     }
-    if (!this.#timer) {
-      this.#timer = setInterval(() => {
-        // Synchronous for the common case (1,000 live monitors: one stat read each, no promise).
-        for (const [id, set] of this.#waiters) {
-          const first = set.values().next().value as Waiter | undefined;
-          let gone = true; // a stat that throws: #check reads again and reports the error
-          try {
-            gone = first !== undefined && first.isGone();
-          } catch {
-            /* see above */
-          }
-          if (gone) void this.#check(id, true);
-        }
-      }, this.#pollMs);
-    }
+    this.#schedulePoll();
   }
 
-  /** `polled`: from the poll, where a live monitor means nothing to read yet (it exits right after writing). */
-  async #check(id: string, polled = false): Promise<void> {
-    const set = this.#waiters.get(id);
-    if (!set?.size) return;
-    const first = set.values().next().value as Waiter;
+  /** The slow poll runs while some waited-for id has no FIFO to hang up. */
+  #schedulePoll(): void {
+    if (this.#closed || this.#timer || !this.polled) return;
+    this.#timer = setInterval(() => {
+      let any = false;
+      // Synchronous for the common case (one stat read per polled monitor, no promise).
+      for (const [id, watch] of this.#watches) {
+        if (!watch.polled) continue;
+        any = true;
+        const first = watch.waiters.values().next().value as Waiter | undefined;
+        let gone = true; // a stat that throws: #check reads again and reports the error
+        try {
+          gone = first !== undefined && first.isGone();
+        } catch {
+          /* see above */
+        }
+        if (gone) void this.#check(id, 'poll');
+      }
+      if (!any) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    }, this.#pollMs);
+  }
+
+  /**
+   * `from`: the poll, where a live monitor means nothing to read yet (it exits right after
+   * writing); a hang-up, after which a monitor still alive is polled from then on.
+   */
+  async #check(id: string, from?: 'poll' | 'hangup'): Promise<void> {
+    const watch = this.#watches.get(id);
+    if (!watch?.waiters.size) return;
+    const first = watch.waiters.values().next().value as Waiter;
     let rec: ExitRecord | undefined;
     try {
-      if (polled && !first.isGone()) return;
+      if (from === 'poll' && !first.isGone()) return;
       rec = await readExitFile(first.file);
       if (!rec) {
-        if (!first.isGone()) return;
+        if (!first.isGone()) {
+          if (from === 'hangup' && this.#watches.get(id) === watch && !watch.polled) {
+            // Hung up on a live monitor (its FIFO closed or replaced): ask it on the poll from now on.
+            watch.hangup?.destroy();
+            watch.hangup = undefined;
+            watch.polled = true;
+            this.#schedulePoll();
+          }
+          return;
+        }
         // Gone: read once more, the file may have landed in between.
         rec = await readExitFile(first.file);
       }
     } catch (err) {
-      for (const w of set) w.reject(err);
+      if (this.#watches.get(id) !== watch) return;
+      for (const w of watch.waiters) w.reject(err);
       this.#drop(id);
       return;
     }
-    for (const w of set) w.resolve(rec);
+    if (this.#watches.get(id) !== watch) return;
+    for (const w of watch.waiters) w.resolve(rec);
     this.#drop(id);
   }
 
   #drop(id: string): void {
-    this.#waiters.delete(id);
-    if (this.#waiters.size === 0) {
+    this.#watches.get(id)?.hangup?.destroy();
+    this.#watches.delete(id);
+    if (this.#watches.size === 0) {
       this.#watcher?.close();
       this.#watcher = undefined;
-      if (this.#timer) clearInterval(this.#timer);
+    }
+    if (this.#timer && !this.polled) {
+      clearInterval(this.#timer);
       this.#timer = undefined;
     }
   }

@@ -8,7 +8,9 @@
  *                                    (once started) its handle: TaskRecordFile
  *   <dataDir>/oci/<id>/pidfile       container pid (written by runc via conmon)
  *   <dataDir>/oci/<id>/conmon.pid    conmon's pid
- *   <dataDir>/oci/<id>/ctl, winsz    conmon's fifos (ctl asks for a log reopen)
+ *   <dataDir>/oci/<id>/ctl, winsz    conmon's fifos (ctl asks for a log reopen; winsz,
+ *                                    held open by conmon while it lives, tells the
+ *                                    exit watch when it is gone: exit-watch.ts)
  *   <dataDir>/oci/exits/<id>         exit code, written by conmon
  *   <dataDir>/oci/sockets/           conmon attach sockets (links to bundles and exec dirs)
  *   <dataDir>/oci/execs/<xid>/       one `exec -t` session: conmon's process.json,
@@ -109,6 +111,10 @@ export class OciLayout {
 
   ctlFifo(id: string): string {
     return path.join(this.root, id, 'ctl');
+  }
+
+  winszFifo(id: string): string {
+    return path.join(this.root, id, 'winsz');
   }
 
   /** Names under `root` that are not task bundles. */

@@ -143,6 +143,7 @@ export function leftovers(h: Harness, id: string): string[] {
   const bundle = path.join(h.dataDir, 'oci', id);
   if (existsSync(bundle)) out.push(`bundle ${bundle}`);
   if (existsSync(path.join(h.dataDir, 'oci', 'exits', id))) out.push(`exit file of ${id}`);
+  if (existsSync(path.join(h.dataDir, 'oci', 'runc-root', id))) out.push(`runc state of ${id}`);
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (line.includes(bundle)) out.push(`mount ${line}`);
   for (const pid of listPids()) {
     let cmd = '';

@@ -5,6 +5,7 @@
  * tend-test: exclusive (counts the host's mount table before and after: run alone, scripts/test.mjs)
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -261,6 +262,20 @@ describe('oci executor', { concurrency: false }, () => {
     assert.equal(exit.signal, 'SIGKILL');
     await h.executor.cleanup('stop');
     assert.deepEqual(leftovers(h, 'stop'), []);
+  });
+
+  test('oci executor: a launch starts the container through its exec FIFO (runc then says running) and a stop removes runc\'s state of it', async (t) => {
+    if (!gates(t)) return;
+    const runcDir = path.join(h.dataDir, 'oci', 'runc-root', 'fifo');
+    const handle = await h.executor.launch(h.spec('fifo', { args: ['-c', 'exec sleep 30'] }));
+    assert.equal(existsSync(path.join(runcDir, 'exec.fifo')), false, 'expected the exec FIFO read and removed');
+    const state = JSON.parse(execFileSync('runc', [`--root=${path.dirname(runcDir)}`, 'state', 'fifo'], { encoding: 'utf8' })) as { status: string; pid: number };
+    assert.deepEqual({ status: state.status, pid: state.pid }, { status: 'running', pid: handle.pid });
+    assert.ok(isAlive(handle.pid));
+    await h.executor.shutdown(handle, 'SIGKILL', 1000);
+    assert.equal(existsSync(runcDir), false, "expected runc's state dir removed by the stop");
+    await h.executor.cleanup('fifo');
+    assert.deepEqual(leftovers(h, 'fifo'), []);
   });
 
   test('oci executor: a bad command fails the launch with runc message and leaves nothing', async (t) => {

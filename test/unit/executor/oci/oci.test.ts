@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -158,6 +159,55 @@ test('exit watch: the poll notices a monitor that dies without writing a file, a
     // A file written while nobody watched (as after an agent restart), its monitor gone since.
     writeFileSync(path.join(dir, 't4'), '137');
     assert.equal((await w.wait('t4', () => true))?.status, 137);
+  } finally {
+    w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exit watch: the monitor\'s FIFO hanging up ends the wait, with no poll while it lives', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'exits-'));
+  const fifo = path.join(dir, 'winsz');
+  execFileSync('mkfifo', [fifo]);
+  // The monitor's end: held for writing (O_RDWR opens a FIFO without waiting for a reader).
+  const writer = openSync(fifo, fsConstants.O_RDWR);
+  const w = new ExitWatcher(dir, 10);
+  try {
+    let gone = false;
+    const lost = w.wait('t5', () => gone, fifo);
+    assert.equal(w.polled, 0, 'expected no poll for a waiter with a FIFO');
+    gone = true;
+    closeSync(writer);
+    assert.equal(await lost, undefined);
+    // A hang-up with the exit file written: the file is the answer.
+    const writer2 = openSync(fifo, fsConstants.O_RDWR);
+    const exited = w.wait('t6', () => false, fifo);
+    writeFileSync(path.join(dir, 't6'), '3');
+    closeSync(writer2);
+    assert.equal((await exited)?.status, 3);
+    // No FIFO (missing): the waiter is polled.
+    const polled = w.wait('t7', () => true, path.join(dir, 'missing'));
+    assert.equal(await polled, undefined);
+  } finally {
+    w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exit watch: a FIFO that hangs up on a live monitor turns to the poll', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'exits-'));
+  const fifo = path.join(dir, 'winsz');
+  execFileSync('mkfifo', [fifo]);
+  const writer = openSync(fifo, fsConstants.O_RDWR);
+  const w = new ExitWatcher(dir, 10);
+  try {
+    let gone = false;
+    const lost = w.wait('t8', () => gone, fifo);
+    closeSync(writer); // hung up, yet the monitor lives (isGone false)
+    await waitFor(() => w.polled === 1, { what: 'the waiter polled' });
+    gone = true;
+    assert.equal(await lost, undefined);
+    assert.equal(w.polled, 0);
   } finally {
     w.close();
     rmSync(dir, { recursive: true, force: true });
