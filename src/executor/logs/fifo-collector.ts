@@ -39,6 +39,9 @@ export function sumDrops(a: DropStats, b: DropStats): DropStats {
   return out;
 }
 
+/** The buffer of stop()'s drain, shared: the drain is synchronous and writes a copy of what it read. */
+const DRAIN_BUF = Buffer.allocUnsafe(65536);
+
 class FifoStream {
   readonly #path: string;
   readonly rotator: FileRotator;
@@ -75,12 +78,11 @@ class FifoStream {
     this.#socket?.destroy();
     this.#socket = undefined;
     if (fd >= 0) {
-      const buf = Buffer.allocUnsafe(65536);
       try {
         for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, null);
+          const n = readSync(fd, DRAIN_BUF, 0, DRAIN_BUF.length, null);
           if (n <= 0) break;
-          this.#write(Buffer.from(buf.subarray(0, n)));
+          this.#write(Buffer.from(DRAIN_BUF.subarray(0, n)));
         }
       } catch (err) {
         if (errnoCode(err) !== 'EAGAIN') this.#log.warn({ err, fifo: this.#path }, 'log fifo drain failed');
