@@ -29,8 +29,8 @@ const libs = {
     return (this.loaded ??= Promise.all([import('tar'), import('unbzip2-stream'), import('xz-decompress'), import('yauzl')]).then(([tar, bz, xz, zip]) => ({
       Parser: tar.Parser,
       unbzip2: bz.default,
-      // A CommonJS module whose named export node cannot see: it is on the default export.
-      XzReadableStream: (xz as unknown as { default: typeof import('xz-decompress') }).default.XzReadableStream,
+      // A CommonJS module whose named export node's ESM loader does not see (it is on the default export); tsx's does.
+      XzReadableStream: xz.XzReadableStream ?? (xz as unknown as { default: typeof import('xz-decompress') }).default.XzReadableStream,
       yauzl: zip.default,
     })));
   },
