@@ -13,8 +13,8 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import net from 'node:net';
-import type pino from 'pino';
 import { errnoCode } from '../../errors.js';
+import type { MonitorLog } from './line-logger.js';
 import type { LogTarget } from './logs.js';
 import { FileRotator, type DropStats, type LogStream } from './rotator.js';
 
@@ -45,10 +45,10 @@ const DRAIN_BUF = Buffer.allocUnsafe(65536);
 class FifoStream {
   readonly #path: string;
   readonly rotator: FileRotator;
-  readonly #log: pino.Logger;
+  readonly #log: MonitorLog;
   #socket: net.Socket | undefined;
 
-  constructor(fifo: string, rotator: FileRotator, log: pino.Logger) {
+  constructor(fifo: string, rotator: FileRotator, log: MonitorLog) {
     this.#path = fifo;
     this.rotator = rotator;
     this.#log = log;
@@ -96,7 +96,7 @@ class FifoStream {
 export function startFifoCollector(
   source: { stdoutFifo: string; stderrFifo: string },
   target: LogTarget,
-  log: pino.Logger,
+  log: MonitorLog,
 ): Collector {
   const rotator = (stream: LogStream) =>
     new FileRotator({ logDir: target.logDir, task: target.task, stream, maxFiles: target.maxFiles, maxFileSizeBytes: target.maxFileSizeBytes });

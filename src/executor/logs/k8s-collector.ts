@@ -16,8 +16,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import type pino from 'pino';
 import { errnoCode } from '../../errors.js';
+import type { MonitorLog } from './line-logger.js';
 import { sumDrops, type Collector } from './fifo-collector.js';
 import { K8sFileParser } from './k8s-file.js';
 import type { LogTarget } from './logs.js';
@@ -25,8 +25,28 @@ import { FileRotator, type DropStats } from './rotator.js';
 
 /** Ask conmon to reopen its log file (conmon's REOPEN_LOGS_EVENT = 2). */
 export const REOPEN_LOGS_MESSAGE = '2 0 0\n';
-/** Slow poll in case an inotify event is missed. */
-const POLL_MS = 1000;
+/**
+ * Slow poll in case an inotify event is missed: one timer for every collector of the process,
+ * each pumped in turn. (A timer per task every second was ~3 % of a core with 1,000 oci tasks,
+ * each pump a read and a stat; bench/README.md "Log monitor memory".)
+ */
+const POLL_MS = 5000;
+const polled = new Set<K8sCollector>();
+let pollTimer: NodeJS.Timeout | undefined;
+
+function poll(c: K8sCollector, on: boolean): void {
+  if (on) polled.add(c);
+  else polled.delete(c);
+  if (polled.size && !pollTimer) {
+    pollTimer = setInterval(() => {
+      for (const x of polled) x.pump();
+    }, POLL_MS);
+    pollTimer.unref();
+  } else if (!polled.size && pollTimer) {
+    clearInterval(pollTimer);
+    pollTimer = undefined;
+  }
+}
 /**
  * The read buffer, one for every collector of the process: reads are synchronous and the parser
  * copies what it keeps, so nothing refers to it between reads. (One 64 KiB buffer per task was
@@ -43,7 +63,7 @@ export interface K8sCheckpoint {
 export function startK8sCollector(
   source: { path: string; ctlFifo: string },
   target: LogTarget,
-  log: pino.Logger,
+  log: MonitorLog,
   resume?: Partial<K8sCheckpoint>,
 ): Collector {
   return new K8sCollector(source, target, log, resume);
@@ -54,7 +74,7 @@ class K8sCollector implements Collector {
   readonly #path: string;
   readonly #old: string;
   readonly #ctl: string;
-  readonly #log: pino.Logger;
+  readonly #log: MonitorLog;
   readonly #parser = new K8sFileParser();
   readonly #out: FileRotator;
   readonly #err: FileRotator;
@@ -64,10 +84,9 @@ class K8sCollector implements Collector {
   #offset = 0;
   #rotating = false;
   #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(source: { path: string; ctlFifo: string }, target: LogTarget, log: pino.Logger, resume?: Partial<K8sCheckpoint>) {
+  constructor(source: { path: string; ctlFifo: string }, target: LogTarget, log: MonitorLog, resume?: Partial<K8sCheckpoint>) {
     this.id = target.id;
     this.#path = source.path;
     this.#old = `${source.path}.1`;
@@ -84,15 +103,14 @@ class K8sCollector implements Collector {
       // The dir also holds the files this monitor writes: wake only for conmon's file (or an unnamed event).
       const base = path.basename(this.#path);
       this.#watcher = watch(path.dirname(this.#path), { persistent: false }, (_e, name) => {
-        if (!name || name === base || name.startsWith(`${base}.`)) this.#pump();
+        if (!name || name === base || name.startsWith(`${base}.`)) this.pump();
       });
       this.#watcher.on('error', () => undefined);
     } catch (err) {
       this.#log.warn({ err, path: this.#path }, 'log watch failed');
     }
-    this.#timer = setInterval(() => this.#pump(), POLL_MS);
-    this.#timer.unref();
-    this.#pump();
+    poll(this, true);
+    this.pump();
   }
 
   checkpoint(): Record<string, unknown> {
@@ -105,10 +123,10 @@ class K8sCollector implements Collector {
 
   stop(): void {
     if (this.#stopped) return;
-    this.#pump();
+    this.pump();
     this.#stopped = true;
     this.#watcher?.close();
-    clearInterval(this.#timer);
+    poll(this, false);
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
     this.#out.close();
@@ -131,7 +149,8 @@ class K8sCollector implements Collector {
     }
   }
 
-  #pump(): void {
+  /** Read what conmon wrote since, and rotate its file when due (inotify, the slow poll, stop). */
+  pump(): void {
     if (this.#stopped) return;
     try {
       for (let guard = 0; guard < 8; guard++) {
