@@ -17,7 +17,7 @@
  * the 7 MiB module stayed in the agent's heap (~40–60 MiB, measured in
  * bench/README.md "Agent memory"). A process gives back everything when it
  * exits. The cost is the IPC of each request and reply (a pipe and V8's
- * serializer, ~0.1 ms for a job file) and a start of ~0.3–0.6 s (node,
+ * serializer, ~0.1 ms for a job file) and a start of ~0.3 s (node,
  * then the wasm) for the first file after a release.
  *
  * The process is unref'd while idle, so a short-lived process (`tendctl
@@ -52,7 +52,7 @@ export interface HclParserOptions {
   entry?: URL;
   /**
    * An idle parser process is ended after this long, ms (default 30000; 0: never), which gives back
-   * its memory (~90–140 MiB RSS of its own); the next file starts a new one (~0.3–0.6 s).
+   * its memory (~85–95 MiB RSS of its own); the next file starts a new one (~0.3 s).
    */
   idleMs?: number;
 }
@@ -81,11 +81,17 @@ const DEFAULT_TIMEOUT_PER_MIB_MS = 10_000;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const DEFAULT_IDLE_MS = 30_000;
 /**
- * The parser process's V8 options. Its heap holds one file's text and value at a time: 512 MiB is
- * far above what a 4 MiB file needs and bounds a runaway (the wasm memory is bounded by the file
- * size cap, read.ts). The agent's own options (a profiler's, say) are not passed on.
+ * The parser process's V8 options (the agent's own, a profiler's say, are not passed on):
+ *  - its heap holds one file's text and value at a time: 512 MiB is far above what a 4 MiB file
+ *    needs and bounds a runaway (the wasm memory is bounded by the file size cap, read.ts);
+ *  - `--liftoff-only`: the wasm runs as V8's baseline compiler made it, never recompiled by
+ *    TurboFan. Measured on the 7 MiB module (bench/README.md, "Agent memory"): the process holds
+ *    ~94 MiB RSS after 300 job files instead of ~146, the first file after the start parses in
+ *    ~18 ms instead of 50–90 (no tier-up compiles), a small job in ~1.2 ms instead of ~0.9; only a
+ *    big file is slower (1 MiB of job in ~2.5 s instead of ~1.4 s, well inside its deadline);
+ *  - a 1 MiB young generation (semi-space): a parse's garbage is small.
  */
-const CHILD_V8_OPTIONS = ['--max-old-space-size=512'];
+const CHILD_V8_OPTIONS = ['--max-old-space-size=512', '--liftoff-only', '--max-semi-space-size=1'];
 
 /** The parser beside this module: hcl-child.ts from the sources, hcl-child.js in the bundle (dist/). */
 function defaultEntry(): URL {
