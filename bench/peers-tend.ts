@@ -81,7 +81,7 @@ ${this.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      resource
     for (const f of await readdir(dir)) await unlink(path.join(dir, f));
   }
 
-  /** The agent, its log monitor and the per-task processes of the executor (plain: wrapper shells; oci: conmon). */
+  /** The agent, its log monitor, HCL parser (while one runs) and launcher, and the per-task processes of the executor (plain: wrapper shells; oci: conmon). */
   parts(): Parts {
     const h = this.#h!;
     const agent = h.agent!.pid!;
@@ -92,6 +92,8 @@ ${this.driver === 'exec' ? '      kill_signal = "SIGKILL"\n' : ''}      resource
       const cmd = cmdlineOf(pid);
       if (readStat(pid)?.comm === 'conmon') add('conmon', pid);
       else if (cmd.includes('logmon')) add('log monitor', pid);
+      else if (cmd.includes('hcl-child')) add('parser', pid);
+      else if (cmd.includes('launcher-child')) add('launcher', pid);
       else if (cmd.includes('tend-wrapper')) add('wrappers', pid);
       else add('other', pid);
     }

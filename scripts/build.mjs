@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the two entry points (src/cli/tend.ts, src/cli/tendctl.ts) into
 // dist/ with esbuild: one ESM file each plus shared chunks, packages left in
-// node_modules. The HCL parser's worker (src/jobspec/hcl-worker.ts) is a
-// third entry: hcl-parser.ts starts it as dist/hcl-worker.js, beside the
+// node_modules. The HCL parser's process (src/jobspec/hcl-child.ts) is a
+// third entry: hcl-parser.ts starts it as dist/hcl-child.js, beside the
 // chunk it is bundled into; the launcher process (src/executor/launcher-child.ts)
 // is a fourth, started by launcher.ts as dist/launcher-child.js. bin/*.js run the bundle when it is newer than every file in
 // src/ and fall back to the TypeScript sources through tsx otherwise, so a
@@ -24,7 +24,7 @@ await build({
   entryPoints: {
     tend: path.join(root, 'src/cli/tend.ts'),
     tendctl: path.join(root, 'src/cli/tendctl.ts'),
-    'hcl-worker': path.join(root, 'src/jobspec/hcl-worker.ts'),
+    'hcl-child': path.join(root, 'src/jobspec/hcl-child.ts'),
     'launcher-child': path.join(root, 'src/executor/launcher-child.ts'),
   },
   outdir: out,

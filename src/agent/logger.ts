@@ -3,8 +3,8 @@
  * is a terminal. Components take child loggers (`{ component: 'runner' }`)
  * and add `job`, `group`, `index`, `task` per action; messages are fixed.
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 
 export interface LoggerOptions {
   level: string;
@@ -19,6 +19,8 @@ export function createLogger(opts: LoggerOptions): pino.Logger {
   // Variable items are secrets: no code logs them, and a field named `items` is censored should one slip in.
   const base = { level: opts.level, base: null, redact: ['token', 'api.token', 'config.api.token', 'items', '*.items', 'variable.items'] };
   if (usePretty) {
+    // Loaded only for a terminal: an agent under systemd never holds pino-pretty and its dependencies (~2–5 MiB).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(base, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', destination: (opts.destination ?? process.stdout) as NodeJS.WritableStream & { write: (s: string) => boolean } }));
   }
   return pino(base, opts.destination ?? pino.destination({ dest: 1, sync: true }));

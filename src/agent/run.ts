@@ -6,7 +6,7 @@
  *   agent → E_DATA_DIR_LOCKED, nothing touched) → store (load; corrupt → moved
  *   aside) → executor (auto: oci or plain) → drivers + fingerprint → node →
  *   job source → variables (<dataDir>/variables.json, then the variables
- *   dir) → Agent.start() → API server on <dataDir>/tend.sock → READY=1 to
+ *   dir) → Agent.start() → heap settle (heap-settle.ts) → API server on <dataDir>/tend.sock → READY=1 to
  *   systemd when NOTIFY_SOCKET is set (sd-notify.ts) → wait for SIGTERM/SIGINT
  *   (SIGHUP reloads the config: reload.ts). The lock is held until shutdown
  *   is done.
@@ -43,6 +43,7 @@ import { procProbe } from '../ports/listening.js';
 import { createVariableStore, type VariableStore } from '../vars/index.js';
 import { createLocalServices, type LocalServices } from '../services/index.js';
 import { systemdNotifier, takeNotifySocket } from './sd-notify.js';
+import { HeapSettle } from './heap-settle.js';
 
 export interface RunningAgent {
   agent: Agent;
@@ -178,10 +179,14 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
   log.info({ jobsDir: config.jobsDir, dataDir: config.dataDir, lockFile: lock.file, cgroupParent: choice.cgroups?.parent, store: loaded.outcome, drivers: availability }, 'agent starting');
   await agent.start();
   disk.start();
+  const mib = (b: number) => Math.round(b / 1048576);
+  const settle = new HeapSettle({ onSettle: (before, after, ms) => log.debug({ beforeMiB: mib(before), afterMiB: mib(after), ms: Math.round(ms) }, 'heap settled after a burst') });
+  settle.start();
   let api: ApiServer | undefined;
   try {
     api = await startApiServer(agent, { socket: config.api.socket, address: config.api.address, token: config.api.token, logger: log, metrics });
   } catch (err) {
+    settle.stop();
     await disk.stop();
     await agent.stop().catch(() => {});
     services.close();
@@ -198,6 +203,7 @@ async function startLocked(config: AgentConfig, log: pino.Logger, lock: DataDirL
     shutdown(reason: string) {
       done ??= (async () => {
         log.info({ reason, stopTasks: config.stopTasksOnExit }, 'agent stopping');
+        settle.stop();
         try {
           await api?.close().catch((err) => log.warn({ err: describeError(err) }, 'failed to close the api server'));
           await disk.stop();

@@ -8,10 +8,8 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
-import unbzip2 from 'unbzip2-stream';
-import xz from 'xz-decompress';
-import yauzl from 'yauzl';
+import type { ReadEntry } from 'tar';
+import type yauzl from 'yauzl';
 import { ArtifactError } from './artifacts.js';
 import type { ArchiveFormat } from './source.js';
 import { refused, type TreeWriter } from './tree-writer.js';
@@ -20,24 +18,45 @@ import { refused, type TreeWriter } from './tree-writer.js';
 export const PLAIN_FILE_MODE = 0o644;
 
 /**
+ * The archive libraries, imported by the first unpack: an agent whose tasks fetch no archive
+ * never loads them (~3–4 MiB of its RSS, bench/README.md "Agent memory").
+ */
+const libs = {
+  loaded: undefined as
+    | Promise<{ Parser: typeof import('tar').Parser; unbzip2: typeof import('unbzip2-stream').default; XzReadableStream: typeof import('xz-decompress').XzReadableStream; yauzl: typeof yauzl }>
+    | undefined,
+  load() {
+    return (this.loaded ??= Promise.all([import('tar'), import('unbzip2-stream'), import('xz-decompress'), import('yauzl')]).then(([tar, bz, xz, zip]) => ({
+      Parser: tar.Parser,
+      unbzip2: bz.default,
+      // A CommonJS module whose named export node's ESM loader does not see (it is on the default export); tsx's does.
+      XzReadableStream: xz.XzReadableStream ?? (xz as unknown as { default: typeof import('xz-decompress') }).default.XzReadableStream,
+      yauzl: zip.default,
+    })));
+  },
+};
+type Libs = Awaited<ReturnType<typeof libs.load>>;
+
+/**
  * Unpack `file` (of `format`) into the writer. With `single`, the archive
  * must hold exactly one file, written as `single` (mode "file").
  */
 export async function unpack(file: string, format: ArchiveFormat, w: TreeWriter, what: string, single?: string): Promise<void> {
   try {
-    if (format === 'zip') return await unzip(file, w, what, single);
+    const lib = await libs.load();
+    if (format === 'zip') return await unzip(lib, file, w, what, single);
     if (format === 'gz' || format === 'bz2' || format === 'xz') {
       w.count();
-      return await w.file(single!, decompressed(file, format), PLAIN_FILE_MODE);
+      return await w.file(single!, decompressed(lib, file, format), PLAIN_FILE_MODE);
     }
-    return await untar(decompressed(file, format), w, what, single);
+    return await untar(lib, decompressed(lib, file, format), w, what, single);
   } catch (err) {
     if (err instanceof ArtifactError) throw err;
     throw new ArtifactError(`failed to unpack ${what}: ${(err as Error)?.message ?? String(err)}`, { recoverable: true, cause: err });
   }
 }
 
-function decompressed(file: string, format: ArchiveFormat): Readable {
+function decompressed(lib: Libs, file: string, format: ArchiveFormat): Readable {
   const src = createReadStream(file);
   const chain = (next: NodeJS.ReadWriteStream & Readable): Readable => {
     src.on('error', (e) => next.destroy(e));
@@ -51,18 +70,18 @@ function decompressed(file: string, format: ArchiveFormat): Readable {
       return chain(createGunzip());
     case 'tar.bz2':
     case 'bz2':
-      return bunzip(src);
+      return bunzip(lib, src);
     case 'tar.xz':
     case 'xz':
-      return Readable.fromWeb(new xz.XzReadableStream(Readable.toWeb(src) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream<Uint8Array>);
+      return Readable.fromWeb(new lib.XzReadableStream(Readable.toWeb(src) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream<Uint8Array>);
     default:
       throw new Error(`unknown format ${format}`);
   }
 }
 
 /** unbzip2-stream is a classic `through` stream: bridged into a PassThrough with backpressure. */
-function bunzip(src: Readable): Readable {
-  const dec = unbzip2();
+function bunzip(lib: Libs, src: Readable): Readable {
+  const dec = lib.unbzip2();
   const out = new PassThrough();
   dec.on('data', (c: Buffer) => {
     if (!out.write(c)) {
@@ -78,8 +97,8 @@ function bunzip(src: Readable): Readable {
   return out;
 }
 
-async function untar(input: Readable, w: TreeWriter, what: string, single?: string): Promise<void> {
-  const parser = new Parser({ strict: true, maxDecompressionRatio: Infinity });
+async function untar(lib: Libs, input: Readable, w: TreeWriter, what: string, single?: string): Promise<void> {
+  const parser = new lib.Parser({ strict: true, maxDecompressionRatio: Infinity });
   const queue: ReadEntry[] = [];
   let ended = false;
   let failed: unknown;
@@ -162,9 +181,9 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
 
-async function unzip(file: string, w: TreeWriter, what: string, single?: string): Promise<void> {
+async function unzip(lib: Libs, file: string, w: TreeWriter, what: string, single?: string): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z!))),
+    lib.yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z!))),
   );
   try {
     if (zip.entryCount === 0) throw new ArtifactError(`failed to unpack ${what}: empty archive`, { recoverable: true });

@@ -2,10 +2,9 @@
  * Text → the hcl2json-shaped value of a file, by format, with syntax errors
  * as diagnostics carrying the parser's line and column. Nesting deeper than
  * any job file needs is refused before a parser sees it (nesting.ts); HCL is
- * parsed in the parser's worker (hcl-parser.ts), where a crash or a hang
- * costs this file only.
+ * parsed in the parser's process (hcl-parser.ts), where a crash or a hang
+ * costs this file only. The TOML parser is imported by the first TOML file.
  */
-import TOML from '@iarna/toml';
 import type { Diagnostic } from './model.js';
 import type { JobFormat } from './files.js';
 import { parseBlockTree, type BlockNode } from './locate.js';
@@ -33,7 +32,7 @@ export async function parseSource(file: string, text: string, format: JobFormat)
     const message = `nesting too deep: expected at most ${deep.limit} levels of blocks, brackets and templates, got more; not parsed`;
     return { diagnostics: [syntax(deep.line, deep.column, message)] };
   }
-  const parsed = format === 'toml' ? parseToml(text) : format === 'json' ? parseJson(text) : await parseHclText(file, text);
+  const parsed = format === 'toml' ? await parseToml(text) : format === 'json' ? parseJson(text) : await parseHclText(file, text);
   // A file that does not parse because a merge left its markers in: say that, not what the parser stumbled on.
   if (parsed.diagnostics.some((d) => d.kind === 'syntax')) {
     const conflict = mergeConflict(text);
@@ -123,7 +122,8 @@ async function blankUnconvertible(file: string, text: string, blockType: string)
   return again;
 }
 
-function parseToml(text: string): Parsed {
+async function parseToml(text: string): Promise<Parsed> {
+  const TOML = (await import('@iarna/toml')).default;
   try {
     return { value: TOML.parse(text) as unknown as Record<string, unknown>, diagnostics: [] };
   } catch (err) {

@@ -20,7 +20,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseEnvFile } from 'dotenv';
+import { createRequire } from 'node:module';
 import type pino from 'pino';
 import { parseTemplate, render, type CompiledTemplate } from '../gotemplate/template.js';
 import { TemplateError, type RenderDeps, type RenderResult, type ServiceCatalog as TemplateServices, type VariableStore as TemplateVars } from '../gotemplate/gotemplate.js';
@@ -32,6 +32,10 @@ import type { Owner } from '../safe-fs.js';
 import { TASK_EVENT, type TaskEventType } from '../store/store.js';
 import { parsePerms, writeRendered } from './write.js';
 import { locateFile, readLocated, type FileRoot } from './read.js';
+
+/** dotenv, required by the first `env = true` template (~1 MiB of the agent's RSS otherwise held by every agent). */
+let dotenvLib: typeof import('dotenv') | undefined;
+const parseEnvFile = (text: string) => (dotenvLib ??= createRequire(import.meta.url)('dotenv') as typeof import('dotenv')).parse(text);
 
 /** Nomad's client default `template { wait { min = "5s", max = "4m" } }`. */
 export const DEFAULT_WAIT = { minMs: 5000, maxMs: 240_000 };

@@ -1,11 +1,11 @@
 /**
  * Fault tests for HCL parsing (issue 9, case 3): a file that crashes the
- * WebAssembly parser, one that makes it hang, one that ends its worker.
+ * WebAssembly parser, one that makes it hang, one that ends its process.
  * Each must cost that file only: the file gets an error naming what
  * happened, and the next file parses. The real crash (20,000 nested blocks)
- * runs against the real parser worker; a hang cannot be produced with real
- * input, so the parser host is pointed at a worker that fails on demand
- * (fixtures/faulty-hcl-worker.ts) and the real loader, source and agent run
+ * runs against the real parser process; a hang cannot be produced with real
+ * input, so the parser host is pointed at a process that fails on demand
+ * (fixtures/faulty-hcl-child.ts) and the real loader, source and agent run
  * on top of it.
  */
 import assert from 'node:assert/strict';
@@ -23,7 +23,7 @@ import { requireLinux } from '../helpers/gates.js';
 import { waitFor } from '../helpers/wait.js';
 import { createHarness, job, running } from '../e2e/agent/harness.js';
 
-const FAULTY = new URL('./fixtures/faulty-hcl-worker.ts', import.meta.url);
+const FAULTY = new URL('./fixtures/faulty-hcl-child.ts', import.meta.url);
 const node: NodeInfo = { name: 'n1', id: 'id1', class: '', datacenter: 'dc1', attributes: { 'kernel.name': 'linux' }, meta: {} };
 
 /** `job "deep" { a { a { … } } }` with `n` nested `a` blocks. */
@@ -50,7 +50,7 @@ async function tempDir(t: TestContext): Promise<string> {
   return dir;
 }
 
-/** A parser host on the faulty worker, used by the loader until the test ends. */
+/** A parser host on the faulty parser process, used by the loader until the test ends. */
 function faultyParser(t: TestContext, timeoutMs = 1000): HclParser {
   const parser = new HclParser({ entry: FAULTY, timeoutMs });
   const restore = useHclParser(parser);
@@ -87,7 +87,7 @@ test('parser: deep nesting is refused in TOML and JSON too', async () => {
   assert.match(errorsOf(toml).join('\n'), /nesting too deep/);
 });
 
-test('parser: the real parser crashing on 20,000 nested blocks fails that file, and the next file parses in a fresh worker', { timeout: 180_000 }, async (t) => {
+test('parser: the real parser crashing on 20,000 nested blocks fails that file, and the next file parses in a fresh process', { timeout: 180_000 }, async (t) => {
   // Straight to the parser host: the loader would refuse this file before parsing.
   const parser = new HclParser({ timeoutMs: 150_000 });
   t.after(() => parser.close());
@@ -100,11 +100,11 @@ test('parser: the real parser crashing on 20,000 nested blocks fails that file, 
   assert.ok(err instanceof HclParserError, String(err));
   assert.equal(err.reason, 'crashed', err.message);
   assert.match(err.message, /^parser crashed \(.+\); the parser was restarted$/);
-  // The next file gets a new worker and parses; syntax errors are still Go's own.
+  // The next file gets a new process and parses; syntax errors are still Go's own.
   assert.deepEqual(await parser.parse('next.hcl', 'job "next" {}\n'), { job: { next: [{}] } });
   assert.equal(parser.started, 2);
   await assert.rejects(parser.parse('bad.hcl', 'job "x" { a = }\n'), (e: Error) => !(e instanceof HclParserError) && /bad\.hcl:1,15/.test(e.message));
-  assert.equal(parser.started, 2, 'a syntax error does not replace the worker');
+  assert.equal(parser.started, 2, 'a syntax error does not replace the process');
 });
 
 test('parser: a parse that never returns is timed out; the file says so and the files queued behind it parse', { timeout: 60_000 }, async (t) => {
@@ -121,11 +121,11 @@ test('parser: a parse that never returns is timed out; the file says so and the 
   assert.equal(hung.diagnostics[0].file, '/jobs/hang.hcl');
   assert.deepEqual([a.ok, b.ok], [true, true], JSON.stringify([a.diagnostics, b.diagnostics]));
   assert.deepEqual([...a.jobs, ...b.jobs].map((j) => j.id), ['a', 'b']);
-  assert.equal(parser.started, 2, 'the hung worker was replaced once');
+  assert.equal(parser.started, 2, 'the hung process was replaced once');
   assert.ok(ms < 30_000, `took ${ms.toFixed(0)} ms`);
 });
 
-test('parser: a crash reported by the worker, and a worker that exits mid-parse, fail that file only', { timeout: 60_000 }, async (t) => {
+test('parser: a crash reported by the parser, and a parser process that exits mid-parse, fail that file only', { timeout: 60_000 }, async (t) => {
   const parser = faultyParser(t, 20_000);
   const crashed = await loadText('/jobs/crash.hcl', `# TEND_FAULT=crash\n${good('c')}`);
   assert.deepEqual(errorsOf(crashed), ['failed to parse: parser crashed (Maximum call stack size exceeded; fatal error: malloc deadlock); the parser was restarted']);
@@ -134,6 +134,14 @@ test('parser: a crash reported by the worker, and a worker that exits mid-parse,
   assert.deepEqual(errorsOf(exited), ['failed to parse: parser crashed (parser exited with code 7); the parser was restarted']);
   assert.equal((await loadText('/jobs/b.hcl', good('b'))).ok, true);
   assert.equal(parser.started, 3);
+});
+
+test('parser: a parser process killed by a signal mid-parse (as by the OOM killer) fails that file only; the host lives on', { timeout: 60_000 }, async (t) => {
+  const parser = faultyParser(t, 20_000);
+  const killed = await loadText('/jobs/killed.hcl', `# TEND_FAULT=kill\n${good('k')}`);
+  assert.deepEqual(errorsOf(killed), ['failed to parse: parser crashed (parser killed by SIGKILL); the parser was restarted']);
+  assert.equal((await loadText('/jobs/a.hcl', good('a'))).ok, true);
+  assert.equal(parser.started, 2);
 });
 
 test('parser: with the real source, a file that hangs the parser gets an error and a good file dropped in afterwards loads', { timeout: 60_000 }, async (t) => {

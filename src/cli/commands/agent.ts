@@ -51,8 +51,8 @@ export const agentCommand: Command = {
     if (typeof f['resync-interval'] === 'string') over.resyncInterval = f['resync-interval'];
     if (given.has('stop-tasks-on-exit')) over.stopTasksOnExit = f['stop-tasks-on-exit'] === true; // -stop-tasks-on-exit=false overrides the file
     // Loaded when the agent runs, not when the module is (`tend agent -help`):
-    // the agent's modules are many, pino-pretty among them (the HCL parser's
-    // worker starts on the first parse).
+    // the agent's modules are many (the HCL parser's process starts on the
+    // first parse).
     const { loadAgentConfig } = await import('../../agent/config.js');
     const { runAgent } = await import('../../agent/run.js');
     const load = () => loadAgentConfig({ file: typeof f.config === 'string' ? f.config : undefined, flags: over, cwd: io.cwd, env: io.env });

@@ -5,14 +5,14 @@
  * exits at once.
  */
 import { writeSync } from 'node:fs';
-import pino from 'pino';
 import type { Command } from '../command.js';
 import { formatHelp, helpFlag, parseFlags, UsageError, type FlagSpec } from '../flags.js';
+import { createLineLogger, isLogLevel } from '../../executor/logs/line-logger.js';
 import { LogMonitor } from '../../executor/logs/monitor.js';
 
 const flags: FlagSpec[] = [
   { names: ['data-dir'], kind: 'string', value: 'DIR', help: "The agent's data dir: logmon.sock, logmon.json and logmon.log live there." },
-  { names: ['log-level'], kind: 'string', value: 'LEVEL', help: 'pino log level of the monitor itself.', default: 'info' },
+  { names: ['log-level'], kind: 'string', value: 'LEVEL', help: 'Log level of the monitor itself: trace, debug, info, warn, error, fatal or silent.', default: 'info' },
   helpFlag,
 ];
 
@@ -34,7 +34,9 @@ Exits at once when a monitor already runs for the data dir.`,
     const { flags: f } = parseFlags(argv, flags);
     const dataDir = f['data-dir'];
     if (typeof dataDir !== 'string' || !dataDir) throw new UsageError('flag -data-dir is required');
-    const logger = pino({ level: String(f['log-level']) }, lossyStdout());
+    const level = String(f['log-level']);
+    if (!isLogLevel(level)) throw new UsageError(`expected -log-level trace|debug|info|warn|error|fatal|silent, got ${JSON.stringify(level)}`);
+    const logger = createLineLogger({ level, write: lossyStdout().write });
     const monitor = new LogMonitor({ dataDir, logger });
     if (!(await monitor.start())) {
       logger.info({ dataDir }, 'log monitor already running');
@@ -54,8 +56,8 @@ Exits at once when a monitor already runs for the data dir.`,
 /**
  * The monitor's own log goes to logmon.log, in the data dir it writes task
  * logs to: when that filesystem is full a line that does not fit is lost,
- * and the monitor goes on (pino's default stream would throw ENOSPC out of
- * the event loop). A partial write is completed.
+ * and the monitor goes on (an async stream would throw ENOSPC out of the
+ * event loop). A partial write is completed.
  */
 function lossyStdout(): { write(s: string): void } {
   return {

@@ -72,7 +72,7 @@ export const planCommand: Command = {
       plan = await client.plan(dir, detail);
     } catch (err) {
       if (!isTendError(err, 'E_AGENT_UNREACHABLE') || !dir) throw err;
-      // Loaded only when needed: the job file loader and its modules (its HCL parser worker starts on the first parse).
+      // Loaded only when needed: the job file loader and its modules (its HCL parser process starts on the first parse).
       const { offlinePlan } = await import('../../agent/offline-plan.js');
       plan = await offlinePlan(dir, detail);
       note = 'Agent not running: planned against no running tasks.\n\n';

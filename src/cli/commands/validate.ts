@@ -66,7 +66,7 @@ export const validateCommand: Command = {
     }
     const varFiles = (f['var-file'] as string[]).map((p) => path.resolve(io.cwd, p));
     // Loaded when files are checked, not when the module is (`tendctl validate
-    // -help`): the loader and its modules (the HCL parser worker starts on the first parse).
+    // -help`): the loader and its modules (the HCL parser process starts on the first parse).
     const { scanPaths } = await import('../../source/scan.js');
     const scan = await scanPaths(
       args.map((p) => path.resolve(io.cwd, p)),

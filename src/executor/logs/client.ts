@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tendBin } from '../../paths.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, TendError } from '../../errors.js';
@@ -20,19 +21,29 @@ import { logmonPaths, requestLogmon, type LogmonRequest, type LogmonStatus } fro
 
 export interface LogMonitorClientOptions {
   dataDir: string;
-  /** Command that runs `tend` (default: this node and bin/tend.js); `logmon -data-dir DIR` is appended. */
+  /** Command that runs `tend` (default: defaultCommand()); `logmon -data-dir DIR` is appended. */
   command?: string[];
   /** How long ensure() waits for a monitor to answer (default 10 s). */
   startTimeoutMs?: number;
 }
 
 
+/**
+ * This node and tend's entry: the bundle's (dist/tend.js) when this module runs from the bundle, as
+ * the parser and the launcher are started; bin/tend.js from the sources. bin/tend.js would first
+ * walk src/ to see whether the bundle is fresh, which leaves the long-lived monitor ~5 MiB more
+ * RSS (bench/README.md, "Log monitor memory").
+ */
+function defaultCommand(): string[] {
+  return [process.execPath, import.meta.url.endsWith('.ts') ? tendBin() : fileURLToPath(new URL('./tend.js', import.meta.url))];
+}
+
 /** After a failed monitor start, how long collect() reports that failure without waiting for another start. */
 const FAIL_FAST_MS = 30_000;
 
 export function createLogMonitorClient(opts: LogMonitorClientOptions): LogMonitorClient {
   const paths = logmonPaths(opts.dataDir);
-  const command = opts.command ?? [process.execPath, tendBin()];
+  const command = opts.command ?? defaultCommand();
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
 
   const ping = async (): Promise<number | undefined> => {

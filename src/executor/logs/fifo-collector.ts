@@ -13,8 +13,8 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import net from 'node:net';
-import type pino from 'pino';
 import { errnoCode } from '../../errors.js';
+import type { MonitorLog } from './line-logger.js';
 import type { LogTarget } from './logs.js';
 import { FileRotator, type DropStats, type LogStream } from './rotator.js';
 
@@ -39,13 +39,16 @@ export function sumDrops(a: DropStats, b: DropStats): DropStats {
   return out;
 }
 
+/** The buffer of stop()'s drain, shared: the drain is synchronous and writes a copy of what it read. */
+const DRAIN_BUF = Buffer.allocUnsafe(65536);
+
 class FifoStream {
   readonly #path: string;
   readonly rotator: FileRotator;
-  readonly #log: pino.Logger;
+  readonly #log: MonitorLog;
   #socket: net.Socket | undefined;
 
-  constructor(fifo: string, rotator: FileRotator, log: pino.Logger) {
+  constructor(fifo: string, rotator: FileRotator, log: MonitorLog) {
     this.#path = fifo;
     this.rotator = rotator;
     this.#log = log;
@@ -75,12 +78,11 @@ class FifoStream {
     this.#socket?.destroy();
     this.#socket = undefined;
     if (fd >= 0) {
-      const buf = Buffer.allocUnsafe(65536);
       try {
         for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, null);
+          const n = readSync(fd, DRAIN_BUF, 0, DRAIN_BUF.length, null);
           if (n <= 0) break;
-          this.#write(Buffer.from(buf.subarray(0, n)));
+          this.#write(Buffer.from(DRAIN_BUF.subarray(0, n)));
         }
       } catch (err) {
         if (errnoCode(err) !== 'EAGAIN') this.#log.warn({ err, fifo: this.#path }, 'log fifo drain failed');
@@ -94,7 +96,7 @@ class FifoStream {
 export function startFifoCollector(
   source: { stdoutFifo: string; stderrFifo: string },
   target: LogTarget,
-  log: pino.Logger,
+  log: MonitorLog,
 ): Collector {
   const rotator = (stream: LogStream) =>
     new FileRotator({ logDir: target.logDir, task: target.task, stream, maxFiles: target.maxFiles, maxFileSizeBytes: target.maxFileSizeBytes });

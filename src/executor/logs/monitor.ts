@@ -15,10 +15,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import pino from 'pino';
 import { describeError, errnoCode } from '../../errors.js';
 import { startFifoCollector, type Collector } from './fifo-collector.js';
 import { startK8sCollector, type K8sCheckpoint } from './k8s-collector.js';
+import { createLineLogger, type MonitorLog } from './line-logger.js';
 import type { LogSource, LogTarget } from './logs.js';
 import { logmonPaths, requestLogmon, type LogmonDrops, type LogmonRequest, type LogmonResponse, type LogmonStatus } from './protocol.js';
 
@@ -39,12 +39,13 @@ const SAVE_DELAY_MS = 50;
 
 export interface LogMonitorOptions {
   dataDir: string;
-  logger?: pino.Logger;
+  /** Default: silent. `tend logmon` writes JSON lines to logmon.log (line-logger.ts); a pino logger does too. */
+  logger?: MonitorLog;
 }
 
 export class LogMonitor {
   readonly #paths: ReturnType<typeof logmonPaths>;
-  readonly #log: pino.Logger;
+  readonly #log: MonitorLog;
   readonly #entries = new Map<string, Entry>();
   readonly #collectors = new Map<string, Collector>();
   #server: net.Server | undefined;
@@ -61,7 +62,7 @@ export class LogMonitor {
 
   constructor(opts: LogMonitorOptions) {
     this.#paths = logmonPaths(opts.dataDir);
-    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'logmon' });
+    this.#log = (opts.logger ?? createLineLogger({ level: 'silent' })).child({ component: 'logmon' });
     mkdirSync(opts.dataDir, { recursive: true });
   }
 

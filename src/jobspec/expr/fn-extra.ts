@@ -11,12 +11,21 @@
  * bcrypt hash any bcrypt verifies).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import bcryptjs from 'bcryptjs';
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
 import { ExprError, type EvalScope, type Value } from './index.js';
 import type { FunctionTable } from './functions.js';
 import { compileRegex, goReplacement } from './fn-string.js';
 import { describeValue, equals, toList, toNumber, toStr } from './values.js';
+
+/**
+ * bcryptjs and yaml are required by the first call of `bcrypt` or `yamldecode`: few job files call
+ * them, and an agent that never does never holds them (~2 MiB of its RSS, bench/README.md).
+ */
+const require = createRequire(import.meta.url);
+let bcryptLib: typeof import('bcryptjs') | undefined;
+let yamlLib: typeof import('yaml') | undefined;
+const bcryptjs = () => (bcryptLib ??= require('bcryptjs') as typeof import('bcryptjs'));
+const yaml = () => (yamlLib ??= require('yaml') as typeof import('yaml'));
 
 const fn = (min: number, max: number, call: (args: Value[], scope?: EvalScope) => Value) => ({ min, max, call });
 
@@ -38,7 +47,8 @@ function uuidv4(bytes: Buffer): string {
 function bcrypt(text: string, cost: number, salt: Buffer): string {
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) throw new ExprError(`expected a bcrypt cost from 4 to 31, got ${cost}`);
   if (Buffer.byteLength(text) > 72) throw new ExprError(`expected at most 72 bytes to hash with bcrypt, got ${Buffer.byteLength(text)}`);
-  return bcryptjs.hashSync(text, `$2a$${String(cost).padStart(2, '0')}$${bcryptjs.encodeBase64(salt, 16)}`);
+  const b = bcryptjs();
+  return b.hashSync(text, `$2a$${String(cost).padStart(2, '0')}$${b.encodeBase64(salt, 16)}`);
 }
 
 /** Number of user-perceived characters (grapheme clusters), as cty's strlen counts. */
@@ -67,7 +77,7 @@ function setproduct(sets: Value[][]): Value[] {
 }
 
 function yamldecode(text: string): Value {
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  const docs = yaml().parseAllDocuments(text, { uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length !== 1) throw new ExprError(`expected exactly one YAML document, got ${list.length}`);
   const doc = list[0];

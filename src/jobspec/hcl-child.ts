@@ -1,11 +1,11 @@
 /**
- * The HCL parser's worker thread: runs `@cdktn/hcl2json` (Go compiled to
- * WebAssembly) away from the agent's loop, one request at a time, for as
- * long as the host keeps it. A syntax error is an answer; anything else the
- * parser throws (the Go runtime overflowing the stack on deep nesting, a
- * wasm trap, the Go program having exited) leaves the wasm instance unfit
- * for another file, so it is reported as `crashed` and the host replaces
- * this worker. See hcl-parser.ts.
+ * The HCL parser's process: runs `@cdktn/hcl2json` (Go compiled to
+ * WebAssembly) away from the agent, one request at a time, for as long as
+ * the host keeps it. A syntax error is an answer; anything else the parser
+ * throws (the Go runtime overflowing the stack on deep nesting, a wasm trap,
+ * the Go program having exited) leaves the wasm instance unfit for another
+ * file, so it is reported as `crashed` and the host replaces this process.
+ * It exits when the host goes (its IPC channel closes). See hcl-parser.ts.
  *
  * `@cdktn/hcl2json` is OpenConstructs' maintained fork (CDK Terrain) of
  * `@cdktf/hcl2json`, whose vendor deprecated CDK for Terraform in December
@@ -13,14 +13,13 @@
  * values and error texts on the test corpus (bench/README.md, jobspec-load).
  */
 import fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
 import { parse } from '@cdktn/hcl2json';
 import type { ParseReply, ParseRequest } from './hcl-parser.js';
 
 /**
  * The Go runtime writes straight to fds 1 and 2 with fs.writeSync (a crash
  * prints its whole goroutine dump there). Keep a tail of it here instead:
- * the agent's stdout is its log, and the host quotes the `fatal error:` line.
+ * the agent's stderr is its log, and the host quotes the `fatal error:` line.
  */
 const OUTPUT_TAIL = 4096;
 let output = '';
@@ -37,10 +36,17 @@ function isCrash(err: unknown): boolean {
   return /Go program has already exited/.test(err.message);
 }
 
-const port = parentPort;
-if (!port) throw new Error('hcl-worker.ts runs as a worker thread (see hcl-parser.ts)');
+if (!process.send) throw new Error('hcl-child.ts runs as a child process on an IPC channel (see hcl-parser.ts)');
+const send = (m: ParseReply) => {
+  if (process.connected) process.send!(m);
+};
 
-port.on('message', async (req: ParseRequest) => {
+// The host's going is the only reason to stop: a terminal's Ctrl-C or hang-up reaches the agent, which decides.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => undefined);
+process.on('SIGHUP', () => undefined);
+
+process.on('message', async (req: ParseRequest) => {
   output = '';
   let reply: ParseReply;
   try {
@@ -50,9 +56,9 @@ port.on('message', async (req: ParseRequest) => {
     const crashed = isCrash(err);
     reply = { id: req.id, ok: false, message, crashed, ...(crashed ? { output } : {}) };
   }
-  port.postMessage(reply);
+  send(reply);
 });
 
 // Instantiate the wasm now (the first parse does it), so that a file's deadline counts its parse only.
 await parse('warm-up.hcl', '');
-port.postMessage({ ready: true } satisfies ParseReply);
+send({ ready: true });
