@@ -137,6 +137,11 @@ export async function execTarget(id: string, bundle: string, pid: number, pidSta
   return { id, pid, spec, nsenter, cgroupDirs: cgroupDirs.filter((d) => existsSync(path.join(d, 'cgroup.procs'))), setpriv };
 }
 
+/** A SIGKILLed session whose chain shows no command yet: this long for nsenter's fork to appear, ms. */
+const KILL_FORK_GRACE_MS = 200;
+/** Then the chain is killed whatever it holds. */
+const KILL_GIVE_UP_MS = 5000;
+
 export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = {}): ExecSession {
   if (command.length === 0) throw new TendError('E_BAD_REQUEST', `failed to exec in task ${t.id}: expected a command, got none`);
   const env = splitEnv(execEnv(t.spec.process, opts)).host;
@@ -153,17 +158,42 @@ export function startExec(t: ExecTarget, command: string[], opts: ExecOptions = 
     exit,
     kill(signal: NodeJS.Signals = 'SIGKILL') {
       const sig = normalizeSignal(signal) ?? 'SIGKILL';
+      if (!child.pid) return;
+      const pid = child.pid;
+      const alive = () => child.exitCode === null && child.signalCode === null;
       // nsenter forks into a new pid namespace: signal the command and what
-      // it started, not only the chain's first process.
-      const inner = child.pid ? descendants(child.pid) : [];
-      if (inner.length === 0) child.kill(sig);
-      for (const p of inner) {
-        try {
-          process.kill(p, sig);
-        } catch {
-          /* already gone */
+      // it started, not only the chain's first process (nsenter stays to reap
+      // the command and report its exit).
+      const signalInner = () => {
+        const inner = descendants(pid);
+        for (const p of inner) {
+          try {
+            process.kill(p, sig);
+          } catch {
+            /* already gone */
+          }
         }
+        return inner.length;
+      };
+      const found = signalInner();
+      if (sig !== 'SIGKILL') {
+        if (found === 0) child.kill(sig);
+        return;
       }
+      // A SIGKILL ends the session. A command forked just as the walk ran can be missed (the
+      // kernel's children list is read racily); killing nsenter then orphaned it, still holding
+      // the session's output (a test once waited out its 30 s). So until the chain exits, look
+      // again every few ms; the chain itself is killed only when nothing under it shows up.
+      const since = performance.now();
+      const again = setInterval(() => {
+        if (!alive()) return clearInterval(again);
+        const waited = performance.now() - since;
+        if ((signalInner() === 0 && waited > KILL_FORK_GRACE_MS) || waited > KILL_GIVE_UP_MS) {
+          child.kill('SIGKILL');
+          clearInterval(again);
+        }
+      }, 10);
+      again.unref();
     },
   };
 }

@@ -198,11 +198,20 @@ describe('oci executor', { concurrency: false }, () => {
     t.after(() => h.executor.cleanup('exec-user'));
     const r = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status'], {}));
     assert.equal(r.out, '65534\n65534\nCapEff:\t0000000000000000\n');
-    const s = await h.executor.exec(handle, ['/bin/sleep', '30'], {});
-    const code = collect(s);
-    await waitFor(() => readFileSync(path.join(mem('exec-user', h), 'cgroup.procs'), 'utf8').trim().split('\n').length >= 2, { what: 'the exec to join the task cgroup' });
-    s.kill('SIGKILL');
-    assert.equal((await code).code, 137);
+    // A kill right as the exec joins the task (nsenter may be forking the command): the whole
+    // session ends at once, nothing of it is left holding its output (a race once lost 30 s here).
+    const procs = () => readFileSync(path.join(mem('exec-user', h), 'cgroup.procs'), 'utf8').trim().split('\n').length;
+    const own = procs();
+    for (let i = 0; i < 10; i++) {
+      const s = await h.executor.exec(handle, ['/bin/sleep', '30'], {});
+      const code = collect(s);
+      await waitFor(() => procs() > own, { what: 'the exec to join the task cgroup', intervalMs: 1 });
+      s.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`exec ${i}: the session outlived its kill by 5 s`)), 5000)));
+      assert.equal((await Promise.race([code, late]).finally(() => clearTimeout(timer))).code, 137);
+      await waitFor(() => procs() === own, { what: `exec ${i}: only the task left in its cgroup` });
+    }
     const tty = await collect(await h.executor.exec(handle, ['/bin/sh', '-c', 'test -t 0 && echo tty; stty size; id -u'], { tty: { rows: 33, cols: 101 } }));
     assert.deepEqual([tty.out, tty.code], ['tty\r\n33 101\r\n65534\r\n', 0]);
     await h.executor.shutdown(handle, 'SIGKILL', 0);
