@@ -139,7 +139,8 @@ test('watcher: a file written in chunks converges to the final content; no emiss
   const emitted = h.sets.length;
   await h.source.resync(); // nothing changed since: no new emission
   assert.equal(h.sets.length, emitted);
-  assert.ok(emitted <= chunks.length, `at most one emission per chunk (${emitted})`);
+  // An idle dir's event is acted on at once: one emission per write at most, and one for the empty file the open created.
+  assert.ok(emitted <= chunks.length + 1, `at most one emission per chunk and the creation (${emitted})`);
   for (let i = 1; i < h.sets.length; i++) for (const id of h.sets[i - 1].jobs.keys()) assert.ok(h.sets[i].jobs.has(id), `emission ${i} dropped ${id}`);
 });
 
