@@ -41,6 +41,8 @@ import { Rollouts } from '../reconcile/rollouts.js';
 import type { AllocHealthSource } from '../reconcile/rollout-health.js';
 import { parseInstanceId } from '../reconcile/expand.js';
 import type { AllocHealth } from '../services/health.js';
+import { portSpec } from '../ports/requests.js';
+import type { DesiredInstance } from '../reconcile/reconcile.js';
 
 /** How often allocations waiting for ports are tried again (besides every pass). */
 const PORTS_RETRY_MS = 5000;
@@ -237,14 +239,18 @@ export class Agent extends ApiFacade {
    */
   #syncPorts(): void {
     if (!this.#o.ports) return;
+    // Only allocations that ask for ports matter to the book (the tasks of one allocation share its group).
+    const asking: DesiredInstance[] = [];
+    for (const d of this.#state.desired.values()) if (portSpec(d.group)) asking.push(d);
     const live = new Set<string>();
-    for (const r of this.#store.all()) if (r.handle) live.add(r.allocId);
+    // Nothing asks and nothing is held: no scan of every record (issue 14: twice per new file).
+    if (asking.length || this.#store.portsAll().length) for (const r of this.#store.all()) if (r.handle) live.add(r.allocId);
     const ended = new Map<string, boolean>();
-    for (const d of this.#state.desired.values()) {
+    for (const d of asking) {
       const state = this.#store.get(d.id)?.state;
       ended.set(d.allocId, (ended.get(d.allocId) ?? true) && (state === 'complete' || state === 'failed'));
     }
-    this.#o.ports.sync([...this.#state.desired.values()].filter((d) => !ended.get(d.allocId)), live);
+    this.#o.ports.sync(asking.filter((d) => !ended.get(d.allocId)), live);
   }
 
   /** Ask for a pass soon (coalesced: one pass at a time). */
@@ -278,7 +284,8 @@ export class Agent extends ApiFacade {
         if (dec.kind !== 'none' || r.state === 'restarting') this.#worker.submit(r.id);
       }
       for (const [id, d] of desired) if (!seen.has(id) && decide(d, undefined, opts).kind !== 'none') this.#worker.submit(id);
-      this.#o.metrics.setTaskStates(this.#stateCounts());
+      // The gauges within ~200 ms, one count for a burst of passes (issue 14: a count per pass).
+      this.#metricsSoon();
     } catch (err) {
       this.#log.error({ err: describeError(err) }, 'reconcile pass failed');
     } finally {

@@ -58,7 +58,9 @@ export class PromMetrics implements ServiceMetrics {
   constructor(opts: PromMetricsOptions = {}) {
     const prefix = opts.prefix ?? 'tend_';
     const registers = [(this.registry = new Registry())];
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix });
+    // The event loop's lag is sampled once a second, not prom-client's default every 10 ms: that
+    // timer woke an idle agent 100 times a second (~0.7 % of a core on its own; issue 14).
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix, eventLoopMonitoringPrecision: 1000 });
     this.#tasks = new Gauge({ name: `${prefix}tasks`, help: 'Task instances by state and driver.', labelNames: ['state', 'driver'], registers });
     this.#starts = new Counter({ name: `${prefix}task_starts_total`, help: 'Task processes started.', labelNames: ['driver'], registers });
     this.#exits = new Counter({ name: `${prefix}task_exits_total`, help: 'Task processes that exited, by outcome.', labelNames: ['driver', 'outcome'], registers });

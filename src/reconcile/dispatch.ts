@@ -214,7 +214,8 @@ export class DispatchLauncher {
 
   /** Mark children whose tasks have all ended as finished (their exits kept, their payload dropped), and let them leave the desired set. */
   checkFinished(): void {
-    if (this.#closed) return;
+    // No such job, no child to settle: no scan of every record (each pass asks).
+    if (this.#closed || this.#jobs.size === 0) return;
     const byJob = childRecords(this.#o.store.all(), 'dispatch');
     let changed = false;
     for (const [id, job] of this.#jobs) {

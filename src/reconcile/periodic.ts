@@ -263,7 +263,8 @@ export class PeriodicLauncher {
 
   /** Mark children whose tasks have all ended as finished (their exits kept), and let them leave the desired set. */
   checkFinished(): void {
-    if (this.#closed) return;
+    // No such job, no child to settle: no scan of every record (each pass asks).
+    if (this.#closed || this.#jobs.size === 0) return;
     const byJob = childRecords(this.#o.store.all(), 'periodic');
     let changed = false;
     for (const [id, job] of this.#jobs) {

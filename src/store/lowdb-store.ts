@@ -206,6 +206,8 @@ export class LowdbStore implements Store {
   /** When writes began to fail (undefined while they succeed); the timer that tries again. */
   #failingSince: number | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** `all()`'s list, for this document, while no record was added, replaced or deleted. */
+  #all: { doc: StoreDocument; list: readonly TaskRecord[] } | undefined;
   #ix: { doc: StoreDocument; byJob: Map<string, Set<string>>; byAlloc: Map<string, Set<string>> } | undefined;
   /** A caller waits for the next write: no MIN_WRITE_GAP_MS for it. */
   #urgent = false;
@@ -314,8 +316,12 @@ export class LowdbStore implements Store {
     return this.#db.data.tasks[id];
   }
 
-  all(): TaskRecord[] {
-    return Object.values(this.#db.data.tasks);
+  all(): readonly TaskRecord[] {
+    // Kept until the set of records changes (issue 14: a pass asked for it several times, each a
+    // fresh array of every record); update() changes a record in place, so the list still holds it.
+    const doc = this.#db.data;
+    if (this.#all?.doc !== doc) this.#all = { doc, list: Object.values(doc.tasks) };
+    return this.#all.list;
   }
 
   ofJob(job: string): TaskRecord[] {
@@ -327,6 +333,7 @@ export class LowdbStore implements Store {
   }
 
   put(record: TaskRecord): void {
+    if (this.#db.data.tasks[record.id] !== record) this.#all = undefined;
     this.#unindex(this.#db.data.tasks[record.id]);
     this.#db.data.tasks[record.id] = record;
     this.#reindex(record);
@@ -347,6 +354,7 @@ export class LowdbStore implements Store {
     if (!(id in this.#db.data.tasks)) return;
     this.#unindex(this.#db.data.tasks[id]);
     delete this.#db.data.tasks[id];
+    this.#all = undefined;
     this.#markDirty('tasks', id);
   }
 

@@ -330,7 +330,7 @@ export interface Store {
   readonly nodeId: string;
   load(): Promise<StoreLoadResult>;
   get(id: string): TaskRecord | undefined;
-  all(): TaskRecord[];
+  all(): readonly TaskRecord[];
   /** The records of one job (an index: no scan of every record). */
   ofJob(job: string): TaskRecord[];
   /** The records of one allocation (an index). */
