@@ -13,8 +13,8 @@
  *     [--log-level warn] [--agent-log FILE]   (the agent's log, kept)
  *     [--resync 30s]   (the agent's resync_interval: its periodic relist re-reads every job file)
  *
- * Only the agent's own threads are profiled (main thread and the HCL parser
- * worker); the launcher and the log monitor are separate processes. As root
+ * Only the agent's own threads are profiled; the HCL parser, the launcher and
+ * the log monitor are separate processes (their CPU is in the tree's figures). As root
  * on a host with cgroup v1's cpuacct, the bench also runs in a cgroup of its
  * own and prints, per phase, the CPU of the agent's whole tree: agent,
  * launcher, log monitor, conmon, runc and the plain wrappers (a task's own

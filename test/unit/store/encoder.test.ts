@@ -3,26 +3,10 @@ import assert from 'node:assert/strict';
 import { DocumentEncoder, encodingDifference } from '../../../src/store/encoder.js';
 import { decodeDocument, encodeDocument } from '../../../src/store/lowdb-store.js';
 import type { StoreDocument, TaskEvent, TaskRecord } from '../../../src/store/store.js';
+import { taskRecord } from './record.js';
 
 function rec(id: string, fields: Record<string, string>, values?: Record<string, unknown>): TaskRecord {
-  return {
-    id,
-    job: 'j',
-    group: 'g',
-    index: 0,
-    task: 't',
-    allocId: `a-${id}`,
-    execId: `a-${id}-t`,
-    driver: 'raw_exec',
-    file: '/j.hcl',
-    hashes: { restart: 'r', resources: 's', policy: 'p', fields, ...(values ? { values } : {}) },
-    resources: { cpu: 100, memoryMB: 300 },
-    killSignal: 'SIGINT',
-    killTimeoutMs: 5000,
-    state: 'pending',
-    restarts: 0,
-    events: [],
-  };
+  return taskRecord(id, { hashes: { restart: 'r', resources: 's', policy: 'p', fields, ...(values ? { values } : {}) } });
 }
 
 function doc(): StoreDocument {

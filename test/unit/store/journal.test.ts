@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createStore, JOURNAL_FILE, readStoreDocument, STORE_FILE } from '../../../src/store/lowdb-store.js';
 import type { TaskRecord } from '../../../src/store/store.js';
+import { taskRecord } from './record.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-journal-'));
@@ -13,27 +14,23 @@ async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string>
 }
 
 function rec(id: string, args = '1'): TaskRecord {
-  return {
-    id,
-    job: 'j',
-    group: 'g',
-    index: 0,
-    task: 't',
-    allocId: `a-${id}`,
-    execId: `a-${id}-t`,
-    driver: 'raw_exec',
-    file: '/j.hcl',
-    hashes: { restart: 'r', resources: 's', policy: 'p', fields: { args: `h${args}` }, values: { args: [args] } },
-    resources: { cpu: 100, memoryMB: 300 },
-    killSignal: 'SIGINT',
-    killTimeoutMs: 5000,
-    state: 'pending',
-    restarts: 0,
-    events: [],
-  };
+  return taskRecord(id, { hashes: { restart: 'r', resources: 's', policy: 'p', fields: { args: `h${args}` }, values: { args: [args] } } });
 }
 
 const lines = async (dir: string) => (await readFile(path.join(dir, JOURNAL_FILE), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+/** A store in `dir` whose record 'a' was put, then updated to `restarts` (a snapshot, then a journal line), closed. */
+async function journaled(dir: string, restarts: number): Promise<void> {
+  const s = createStore({ dataDir: dir });
+  await s.load();
+  s.put(rec('a'));
+  await s.flush();
+  s.update('a', (r) => {
+    r.restarts = restarts;
+  });
+  await s.flush();
+  await s.close();
+}
 
 test('journal: after the snapshot, writes are lines of what changed; a reload replays them', async (t) => {
   const dir = await tmp(t);
@@ -82,15 +79,7 @@ test('journal: after the snapshot, writes are lines of what changed; a reload re
 
 test('journal: a torn last line (a crash mid-write) is left out; the lines before it count', async (t) => {
   const dir = await tmp(t);
-  const s = createStore({ dataDir: dir });
-  await s.load();
-  s.put(rec('a'));
-  await s.flush();
-  s.update('a', (r) => {
-    r.restarts = 1;
-  });
-  await s.flush();
-  await s.close();
+  await journaled(dir, 1);
   await appendFile(path.join(dir, JOURNAL_FILE), '{"g":');
   const again = createStore({ dataDir: dir });
   assert.equal((await again.load()).outcome, 'loaded');
@@ -99,15 +88,7 @@ test('journal: a torn last line (a crash mid-write) is left out; the lines befor
 
 test('journal: lines of another generation (a crash between a snapshot and the truncation) are not replayed', async (t) => {
   const dir = await tmp(t);
-  const s = createStore({ dataDir: dir });
-  await s.load();
-  s.put(rec('a'));
-  await s.flush();
-  s.update('a', (r) => {
-    r.restarts = 7;
-  });
-  await s.flush();
-  await s.close();
+  await journaled(dir, 7);
   const stale = await readFile(path.join(dir, JOURNAL_FILE), 'utf8');
   // A later agent snapshots (the journal starts over), then dies before truncating: the old lines are back.
   const later = createStore({ dataDir: dir });

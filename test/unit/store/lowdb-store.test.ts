@@ -9,6 +9,7 @@ import { createStore, JOURNAL_FILE, NODE_ID_FILE, readStoreDocument, STORE_FILE 
 import { requireLinux, requireRoot } from '../../helpers/gates.js';
 import { waitFor } from '../../helpers/wait.js';
 import { NODE_EVENT_LIMIT, TASK_EVENT_LIMIT, type TaskRecord } from '../../../src/store/store.js';
+import { taskRecord } from './record.js';
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tend-store-'));
@@ -31,24 +32,7 @@ async function rawOnDisk(dir: string): Promise<{ tasks: Record<string, TaskRecor
 }
 
 function rec(id: string): TaskRecord {
-  return {
-    id,
-    job: 'j',
-    group: 'g',
-    index: 0,
-    task: 't',
-    allocId: 'a',
-    execId: `a-${id}`,
-    driver: 'raw_exec',
-    file: '/j.hcl',
-    hashes: { restart: 'r', resources: 's', policy: 'p', fields: {} },
-    resources: { cpu: 100, memoryMB: 300 },
-    killSignal: 'SIGINT',
-    killTimeoutMs: 5000,
-    state: 'pending',
-    restarts: 0,
-    events: [],
-  };
+  return taskRecord(id, { allocId: 'a', execId: `a-${id}` });
 }
 
 test('store: a missing store starts empty and is written; records survive a reload', async (t) => {
