@@ -201,7 +201,15 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
         const st = readStat(pid);
         if (!st || st.state === 'Z') continue;
         // The plain executor's wrapper (it waits for the task and writes the exit file) is not the task.
-        if (!withWrappers && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tend-wrapper')) continue;
+        if (!withWrappers) {
+          let cmd: string;
+          try {
+            cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          } catch {
+            continue; // it exited since its stat was read
+          }
+          if (cmd.includes('tend-wrapper')) continue;
+        }
         out.set(id, [...(out.get(id) ?? []), pid]);
       }
       return out;
