@@ -177,10 +177,12 @@ describe('tendctl exec -t with the oci executor', { concurrency: false }, () => 
       t.after(() => pty.kill());
       return {
         pty,
-        async busy() {
+        /** Types `sleep <marker>` at the prompt; resolves with the sleep's pid once it runs. */
+        async busy(): Promise<number> {
           await pty.expect(/\$ $/, { what: 'the shell prompt' });
           pty.send(`sleep ${marker}\r`);
           await waitFor(() => procsMentioning(`sleep\x00${marker}`).length === 1, { what: `sleep ${marker} to run` });
+          return procsMentioning(`sleep\x00${marker}`)[0];
         },
       };
     };
@@ -199,10 +201,11 @@ describe('tendctl exec -t with the oci executor', { concurrency: false }, () => 
 
     // The agent dies mid-session: the session lives on unattended until the next agent's start removes it.
     const b = shell('42');
-    await b.busy();
+    const sleeper = await b.busy();
     await h.kill9();
     b.pty.kill();
-    assert.equal(procsMentioning('sleep\x0042').length, 1, 'expected the command to outlive the agent');
+    const now = procsMentioning('sleep\x0042');
+    assert.ok(now.includes(sleeper), `expected the command (pid ${sleeper}) to outlive the agent; processes with "sleep 42": ${now.map((p) => `${p} ${readCmd(p)}`).join('; ') || 'none'}`);
     await h.start();
     await gone('42');
     await waitFor(() => Boolean(running(h, 'shell/g[0]/t')), { what: 'the task adopted again' });
