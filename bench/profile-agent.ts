@@ -153,12 +153,35 @@ function treeTicks(): Map<number, { kind: string; ticks: number; rssKiB: number 
 /** The agent's pid once started: each phase prints the CPU of its whole process (every thread, the thread pool's too): robust to the machine's load, unlike the profile's samples. */
 let agentPid: number | undefined;
 const agentCpuMs = () => (agentPid ? cpuTicks(agentPid) * 10 : NaN);
+/** The agent's CPU ticks per thread (the main thread, V8's GC and compiler workers, libuv's pool), by tid. */
+function threadTicks(): Map<number, { name: string; ticks: number }> {
+  const out = new Map<number, { name: string; ticks: number }>();
+  if (!agentPid) return out;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${agentPid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${agentPid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === agentPid ? 'main' : text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')).replace(/[\d-]+$/, '').trim();
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
 
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const from = performance.timeOrigin + performance.now();
   const agent0 = agentCpuMs();
   const cpu0 = treeCpuMs();
   const ticks0 = treeTicks();
+  const threads0 = threadTicks();
   try {
     return await fn();
   } finally {
@@ -168,6 +191,11 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const agentCpu = agentCpuMs() - agent0;
     phases.push({ name, from, to: performance.timeOrigin + performance.now(), agentCpuMs: agentCpu, ...(treeCpu === undefined ? {} : { treeCpuMs: treeCpu }) });
     console.log(`${name}: ${((phases.at(-1)!.to - from) / 1000).toFixed(2)} s; agent process CPU ${agentCpu.toFixed(0)} ms${treeCpu === undefined ? '' : `; agent tree CPU ${treeCpu.toFixed(0)} ms`}`);
+    // Where the agent's CPU went by thread: JS and its own GC work on main, the rest beside it.
+    // Node names none of its threads: in tid order, V8's platform workers (GC, compiler) come first, libuv's pool
+    // after its first use (fs, dns, crypto), so the list is printed in that order.
+    const threads = [...threadTicks()].sort((a, b) => a[0] - b[0]).map(([tid, b]) => ({ tid, name: b.name, ms: (b.ticks - (threads0.get(tid)?.ticks ?? 0)) * 10 }));
+    console.log(`  agent by thread (tid order): ${threads.map((t) => `${t.name === 'main' ? 'main' : `${t.name}#${t.tid}`} ${t.ms}`).join(', ')} ms`);
     if (treeCpu !== undefined) {
       // Processes alive at both ends, by kind; the rest of the tree's CPU went to processes that came or went meanwhile.
       const byKind = new Map<string, { ms: number; n: number; rssKiB: number }>();

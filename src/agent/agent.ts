@@ -22,6 +22,7 @@
  */
 import type pino from 'pino';
 import type { DesiredSet, JobSource } from '../source/source.js';
+import type { Job } from '../jobspec/model.js';
 import type { Store, StoreLoadResult } from '../store/store.js';
 import { decide } from '../reconcile/diff.js';
 import { TaskWorker, diffOptionsFor as diffOptions } from '../reconcile/task-worker.js';
@@ -81,6 +82,12 @@ export class Agent extends ApiFacade {
   readonly #rollouts: Rollouts;
   #passScheduled = false;
   #passRunning = false;
+  /** What the scheduled pass looks at: every record and instance, or the tasks of these jobs. */
+  #passScope: Set<string> | 'all' = 'all';
+  /** Each job's instances in the desired set (the delta path replaces one job's). */
+  #byJob = new Map<string, readonly DesiredInstance[]>();
+  /** The desired set's jobs that ask for ports (the port book's sync looks only at their instances). */
+  #portJobs = new Set<string>();
   #metricsTimer: NodeJS.Timeout | undefined;
   #portsTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -162,10 +169,7 @@ export class Agent extends ApiFacade {
     });
     this.#worker.begin();
     this.#rollouts.begin();
-    this.#unsubscribe = this.#o.source.onChange((s) => {
-      this.#setDesired(s);
-      this.schedulePass();
-    });
+    this.#unsubscribe = this.#o.source.onChange((s) => this.schedulePass(this.#setDesired(s)));
     // A set emitted while recovering was not seen by the listener.
     if (this.#o.source.current().generation !== set.generation) this.#setDesired(this.#o.source.current());
     this.schedulePass();
@@ -199,13 +203,87 @@ export class Agent extends ApiFacade {
     }
   }
 
-  #setDesired(set: DesiredSet): void {
+  /** Take a new desired set; returns the jobs whose tasks may need an action, or 'all'. */
+  #setDesired(set: DesiredSet): Set<string> | 'all' {
+    const prev = this.#state.set;
     this.#state.set = set;
     this.#dispatch.setJobs(set.jobs.values());
-    this.#children();
+    const delta = prev ? this.#deltaOf(prev, set) : undefined;
+    let scope: Set<string> | 'all' = 'all';
+    if (delta) scope = this.#expandDelta(set, delta);
+    else this.#children();
     this.#fileEvents.seen(set);
+    return scope;
   }
 
+  /**
+   * What changed between two sets when only ordinary jobs did: the jobs that are new or edited (a
+   * file's jobs keep their objects while it is unchanged) and the ids that left. Undefined when the
+   * whole set is to be expanded again: a new jobs-dir revision (named by every instance), children
+   * of periodic or parameterized jobs, or a changed job that launches children or asks for ports
+   * (the port book decides in the set's order).
+   */
+  #deltaOf(prev: DesiredSet, set: DesiredSet): { changed: Job[]; removed: string[] } | undefined {
+    if ((prev.revision?.commit ?? undefined) !== (set.revision?.commit ?? undefined)) return undefined;
+    if (this.#dispatch.children().length) return undefined;
+    this.#periodic.setJobs(set.jobs.values());
+    if (this.#periodic.children().length) return undefined;
+    const changed: Job[] = [];
+    const removed: string[] = [];
+    const plain = (j: Job) => runsOnItsOwn(j) && !this.#portJobs.has(j.id) && !j.groups.some((g) => portSpec(g));
+    for (const [id, j] of set.jobs) {
+      const was = prev.jobs.get(id);
+      if (was === j) continue;
+      if (!plain(j) || (was && !plain(was))) return undefined;
+      changed.push(j);
+    }
+    for (const [id, j] of prev.jobs) {
+      if (set.jobs.has(id)) continue;
+      if (!plain(j)) return undefined;
+      removed.push(id);
+    }
+    return { changed, removed };
+  }
+
+  /**
+   * The desired set with the instances of the changed and removed jobs replaced (and of any job the
+   * rollouts stepped meanwhile); the rest is kept as it is. Returns the jobs a pass looks at.
+   */
+  #expandDelta(set: DesiredSet, delta: { changed: Job[]; removed: string[] }): Set<string> {
+    const stepped = this.#rollouts.updateJobs(delta.changed, delta.removed, set.files);
+    const changedIds = new Set(delta.changed.map((j) => j.id));
+    const scope = new Set<string>([...delta.removed, ...changedIds, ...stepped]);
+    const desired = new Map(this.#state.desired);
+    const types = this.#state.types as Map<string, string>;
+    const jobs = this.#state.jobs as Map<string, Job>;
+    const revision = set.revision?.commit;
+    for (const id of delta.removed) {
+      for (const d of this.#byJob.get(id) ?? []) desired.delete(d.id);
+      this.#byJob.delete(id);
+      this.#rollouts.forgetExpanded(id);
+      types.delete(id);
+      jobs.delete(id);
+    }
+    for (const id of scope) {
+      const job = set.jobs.get(id);
+      if (!job || (!this.#byJob.has(id) && !changedIds.has(id))) continue;
+      for (const d of this.#byJob.get(id) ?? []) desired.delete(d.id);
+      const instances = this.#rollouts.expandJob(job, this.#store.nodeId);
+      for (const d of instances) {
+        if (revision) d.revision = revision;
+        desired.set(d.id, d);
+        // A version the rollouts moved an allocation back to may ask for ports: the book hears of it below.
+        if (portSpec(d.group)) this.#portJobs.add(id);
+      }
+      this.#byJob.set(id, instances);
+      types.set(id, job.type);
+      jobs.set(id, job);
+    }
+    this.#state.desired = desired;
+    if (this.#portJobs.size) this.#syncPorts();
+    this.#worker.setDesired(desired);
+    return scope;
+  }
   /** Children were launched, dispatched or finished: the periodic launcher sees the dispatched periodic children, then expand. */
   #children(): void {
     this.#periodic.setJobs([...(this.#state.set?.jobs.values() ?? []), ...this.#dispatch.children()]);
@@ -227,6 +305,11 @@ export class Agent extends ApiFacade {
     if (revision) for (const d of this.#state.desired.values()) d.revision = revision;
     this.#state.types = new Map(all.map((j) => [j.id, j.type]));
     this.#state.jobs = new Map(all.map((j) => [j.id, j]));
+    const byJob = new Map<string, DesiredInstance[]>(runs.map((j) => [j.id, []]));
+    for (const d of this.#state.desired.values()) byJob.get(d.job.id)?.push(d);
+    this.#byJob = byJob;
+    this.#portJobs = new Set();
+    for (const d of this.#state.desired.values()) if (portSpec(d.group)) this.#portJobs.add(d.job.id);
     // Before any task can act on the new set: an allocation's ports are decided when it appears.
     this.#syncPorts();
     this.#worker.setDesired(this.#state.desired);
@@ -241,7 +324,8 @@ export class Agent extends ApiFacade {
     if (!this.#o.ports) return;
     // Only allocations that ask for ports matter to the book (the tasks of one allocation share its group).
     const asking: DesiredInstance[] = [];
-    for (const d of this.#state.desired.values()) if (portSpec(d.group)) asking.push(d);
+    // #portJobs: no scan of every instance when none asks (issue 14: twice per file event).
+    if (this.#portJobs.size) for (const d of this.#state.desired.values()) if (portSpec(d.group)) asking.push(d);
     const live = new Set<string>();
     // Nothing asks and nothing is held: no scan of every record (issue 14: twice per new file).
     if (asking.length || this.#store.portsAll().length) for (const r of this.#store.all()) if (r.handle) live.add(r.allocId);
@@ -253,9 +337,16 @@ export class Agent extends ApiFacade {
     this.#o.ports.sync(asking.filter((d) => !ended.get(d.allocId)), live);
   }
 
-  /** Ask for a pass soon (coalesced: one pass at a time). */
-  schedulePass(): void {
-    if (this.#passScheduled || this.#stopped) return;
+  /**
+   * Ask for a pass soon (coalesced: one pass at a time). A scope (job ids) limits it to those jobs'
+   * tasks: a file event decides the tasks of the jobs it changed, not every task (issue 14).
+   */
+  schedulePass(scope: Set<string> | 'all' = 'all'): void {
+    if (this.#stopped) return;
+    if (scope === 'all' || this.#passScope === 'all') this.#passScope = 'all';
+    else if (this.#passScheduled) for (const id of scope) this.#passScope.add(id);
+    else this.#passScope = new Set(scope);
+    if (this.#passScheduled) return;
     this.#passScheduled = true;
     setImmediate(() => this.#pass());
   }
@@ -267,6 +358,9 @@ export class Agent extends ApiFacade {
    */
   #pass(): void {
     this.#passScheduled = false;
+    const scope = this.#passScope;
+    // The next pass looks at everything unless its requests narrow it.
+    this.#passScope = new Set();
     if (this.#stopped) return;
     this.#passRunning = true;
     const t0 = performance.now();
@@ -278,12 +372,14 @@ export class Agent extends ApiFacade {
       const opts = diffOptions(this.#o.drivers, this.#clock, this.#o.ports);
       const { desired } = this.#state;
       const seen = new Set<string>();
-      for (const r of this.#store.all()) {
+      const records = scope === 'all' ? this.#store.all() : [...scope].flatMap((job) => this.#store.ofJob(job));
+      for (const r of records) {
         seen.add(r.id);
         const dec = decide(desired.get(r.id), r, opts);
         if (dec.kind !== 'none' || r.state === 'restarting') this.#worker.submit(r.id);
       }
-      for (const [id, d] of desired) if (!seen.has(id) && decide(d, undefined, opts).kind !== 'none') this.#worker.submit(id);
+      const instances = scope === 'all' ? desired.values() : [...scope].flatMap((job) => this.#byJob.get(job) ?? []);
+      for (const d of instances) if (!seen.has(d.id) && decide(d, undefined, opts).kind !== 'none') this.#worker.submit(d.id);
       // The gauges within ~200 ms, one count for a burst of passes (issue 14: a count per pass).
       this.#metricsSoon();
     } catch (err) {

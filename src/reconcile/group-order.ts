@@ -26,8 +26,8 @@ export interface GroupOrdersOptions {
 export class GroupOrders {
   readonly #o: GroupOrdersOptions;
   #desired: ReadonlyMap<string, DesiredInstance> = new Map();
-  /** Allocations with a desired task. */
-  #desiredAllocs = new Set<string>();
+  /** Allocations with a desired task (made when an ordered group first asks after a new set). */
+  #desiredAllocs: Set<string> | undefined;
   /** The last instance of tasks that left the desired set while their group is ordered. */
   readonly #leaving = new Map<string, DesiredInstance>();
   /** Tasks no longer desired that still run as their last instance (poststop of a removed group). */
@@ -43,7 +43,7 @@ export class GroupOrders {
     for (const [id, d] of this.#desired) if (!desired.has(id) && this.#o.order.orders(d)) this.#leaving.set(id, d);
     for (const id of this.#leaving.keys()) if (desired.has(id)) this.#leaving.delete(id);
     this.#desired = desired;
-    this.#desiredAllocs = new Set([...desired.values()].map((d) => d.allocId));
+    this.#desiredAllocs = undefined;
     this.forgetLeft();
   }
 
@@ -64,7 +64,7 @@ export class GroupOrders {
       instance: d,
       self,
       peers: store.ofAlloc(allocId).filter((x) => x.id !== id),
-      leaving: !this.#desiredAllocs.has(allocId),
+      leaving: !(this.#desiredAllocs ??= new Set([...this.#desired.values()].map((d) => d.allocId))).has(allocId),
       specChanged: (r) => {
         const want = this.#desired.get(r.id);
         return want !== undefined && want.hashes.restart !== r.hashes.restart && (r.handle === undefined || !this.#o.portsBlocked?.(want));

@@ -111,6 +111,73 @@ export class Rollouts {
   }
 
   /**
+   * `setJobs` for a set that differs from the last one only in `changed` (new or edited jobs, every
+   * one runs on its own) and `removed` (ids): what one file event costs is one job's, not the whole
+   * set's (issue 14). Returns the ids of every job stepped now (the changed ones and any a task event
+   * had left dirty): their instances are to be expanded again.
+   */
+  updateJobs(changed: readonly Job[], removed: readonly string[], files: readonly FileState[]): Set<string> {
+    for (const id of removed) {
+      if (!this.#jobs.has(id)) continue;
+      this.#jobs.delete(id);
+      this.#forget(id);
+    }
+    for (const id of removed) if (this.#o.store.getRollout(id)) this.#o.store.deleteRollout(id);
+    const revised = new Set<string>();
+    for (const j of changed) {
+      if (!rollsOut(j)) {
+        if (this.#jobs.delete(j.id)) this.#forget(j.id);
+        if (this.#o.store.getRollout(j.id)) this.#o.store.deleteRollout(j.id);
+        continue;
+      }
+      if (this.#jobs.get(j.id) !== j) this.#dirty.add(j.id);
+      this.#jobs.set(j.id, j);
+      revised.add(j.id);
+    }
+    if (revised.size) {
+      for (const f of files) {
+        if (!f.ok) continue;
+        const rev = fileRevision(f);
+        if (rev) for (const j of f.jobs) if (revised.has(j.id)) this.#revisions.set(j.id, rev);
+      }
+    }
+    const stepped = new Set(this.#dirty);
+    this.#evaluateDirty(false);
+    return stepped;
+  }
+
+  /** The instances of one job as `expand` gives them (cached the same way); see `expand`. */
+  expandJob(job: Job, nodeId = ''): DesiredInstance[] {
+    const target = this.#targets.get(job.id)?.job ?? job;
+    const assign = this.#assign.get(job.id);
+    const known = this.#known.get(job.id);
+    // A job whose file, target and versions are as at the last expand gives the same instances (issue 14:
+    // every new desired set expanded every allocation of every job).
+    const hit = this.#expanded.get(job.id);
+    if (hit && hit.job === job && hit.target === target && hit.known === known && hit.nodeId === nodeId && (hit.assign === assign || (assign && hit.assign && sameAssign(hit.assign, assign)))) {
+      return hit.instances;
+    }
+    const mine = new Map<string, DesiredInstance>();
+    for (const g of target.groups) {
+      for (let index = 0; index < g.count; index++) {
+        const v = assign?.get(g.name)?.get(index);
+        const j = v !== undefined ? known?.get(v) : undefined;
+        const gv = j?.groups.find((x) => x.name === g.name);
+        if (j && gv) expandAlloc(mine, j, gv, index, nodeId);
+        else expandAlloc(mine, target, g, index, nodeId);
+      }
+    }
+    const instances = [...mine.values()];
+    this.#expanded.set(job.id, { job, target, known, assign, nodeId, instances });
+    return instances;
+  }
+
+  /** A job left the set: its cached instances go. */
+  forgetExpanded(id: string): void {
+    this.#expanded.delete(id);
+  }
+
+  /**
    * The desired instances of `jobs`: each allocation of a job that rolls out as the version the
    * rollout gives it, every other one as its job says.
    */
@@ -119,28 +186,7 @@ export class Rollouts {
     const seen = new Set<string>();
     for (const job of jobs) {
       seen.add(job.id);
-      const target = this.#targets.get(job.id)?.job ?? job;
-      const assign = this.#assign.get(job.id);
-      const known = this.#known.get(job.id);
-      // A job whose file, target and versions are as at the last expand gives the same instances (issue 14:
-      // every new desired set expanded every allocation of every job).
-      const hit = this.#expanded.get(job.id);
-      if (hit && hit.job === job && hit.target === target && hit.known === known && hit.nodeId === nodeId && (hit.assign === assign || (assign && hit.assign && sameAssign(hit.assign, assign)))) {
-        for (const d of hit.instances) out.set(d.id, d);
-        continue;
-      }
-      const mine = new Map<string, DesiredInstance>();
-      for (const g of target.groups) {
-        for (let index = 0; index < g.count; index++) {
-          const v = assign?.get(g.name)?.get(index);
-          const j = v !== undefined ? known?.get(v) : undefined;
-          const gv = j?.groups.find((x) => x.name === g.name);
-          if (j && gv) expandAlloc(mine, j, gv, index, nodeId);
-          else expandAlloc(mine, target, g, index, nodeId);
-        }
-      }
-      this.#expanded.set(job.id, { job, target, known, assign, nodeId, instances: [...mine.values()] });
-      for (const [id, d] of mine) out.set(id, d);
+      for (const d of this.expandJob(job, nodeId)) out.set(d.id, d);
     }
     for (const id of this.#expanded.keys()) if (!seen.has(id)) this.#expanded.delete(id);
     return out;
@@ -175,6 +221,20 @@ export class Rollouts {
   check(): void {
     for (const r of this.#o.store.rolloutAll()) if (r.deployment?.status === 'running' && this.#jobs.has(r.job)) this.#dirty.add(r.job);
     this.#evaluateDirty();
+  }
+
+  /**
+   * The timer: only the deployments whose due time has come. Task events (`touch`) and check
+   * results look at a job on their own; the timer is for deadlines alone (issue 14: 1,000 new
+   * deployments waiting out min_healthy_time, each timer looked at every one of them, ~15 % of a
+   * core for the 10 s after a converge).
+   */
+  #checkDue(): void {
+    const now = this.#o.clock.now();
+    for (const [id, at] of this.#wakeAt) if (at <= now && this.#jobs.has(id)) this.#dirty.add(id);
+    // Nothing due yet (a wait cut at MAX_WAIT_MS, a clock a little behind the timer): wait again.
+    if (!this.#dirty.size) this.#arm();
+    else this.#evaluateDirty();
   }
 
   /** `tendctl deployment fail`: the running deployment fails (and reverts, with auto_revert). */
@@ -306,7 +366,7 @@ export class Rollouts {
     const wait = Math.min(MAX_WAIT_MS, Math.max(0, at - this.#o.clock.now()));
     this.#timer = setTimeout(() => {
       this.#timerAt = Infinity;
-      this.check();
+      this.#checkDue();
     }, wait + 1);
     this.#timer.unref?.();
   }

@@ -25,7 +25,7 @@ import { describeError, errnoCode } from '../errors.js';
 import { isJobFile as loaderIsJobFile } from '../jobspec/files.js';
 import { loadText } from '../jobspec/load.js';
 import type { DesiredSet, JobSource, JobSourceOptions, JobsRevision } from './source.js';
-import { assembleSet } from './assemble.js';
+import { AssembleCache, assembleSet } from './assemble.js';
 import { Debouncer } from './debounce.js';
 import { FileCache, type FileLoader, type RefreshOutcome } from './file-cache.js';
 import { DirWatch } from './fs-watch.js';
@@ -67,6 +67,8 @@ class Watcher implements JobSource {
   readonly #dir: string;
   readonly #log: pino.Logger;
   readonly #cache: FileCache;
+  /** File states and order kept from one assembly to the next. */
+  readonly #assembled = new AssembleCache();
   readonly #isJobFile: (name: string) => boolean;
   readonly #exclude: Set<string>;
   readonly #resyncMs: number;
@@ -391,7 +393,7 @@ class Watcher implements JobSource {
 
   #emit(reason: string, notify: boolean): void {
     const entries = this.#cache.paths().map((p) => this.#cache.get(p)!);
-    const set = assembleSet(entries, this.#current.generation + 1, reason);
+    const set = assembleSet(entries, this.#current.generation + 1, reason, this.#assembled);
     set.revision = this.#revision;
     this.#current = set;
     const invalid = set.files.filter((f) => !f.ok).length;

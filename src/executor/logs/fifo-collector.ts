@@ -26,6 +26,8 @@ export interface Collector {
   checkpoint(): Record<string, unknown> | undefined;
   /** Output dropped for lack of space, both streams together. */
   dropped(): DropStats;
+  /** Whether any output was ever dropped (cheap: `dropped()` is a no-op while this is false). */
+  everDropped(): boolean;
 }
 
 /** Both streams' drop counts as one. */
@@ -116,5 +118,6 @@ export function startFifoCollector(
     },
     checkpoint: () => undefined,
     dropped: () => sumDrops(out.rotator.dropped, err.rotator.dropped),
+    everDropped: () => out.rotator.everDropped || err.rotator.everDropped,
   };
 }

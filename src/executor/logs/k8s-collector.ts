@@ -140,6 +140,10 @@ class K8sCollector implements Collector {
     return sumDrops(this.#out.dropped, this.#err.dropped);
   }
 
+  everDropped(): boolean {
+    return this.#out.everDropped || this.#err.everDropped;
+  }
+
   stop(): void {
     if (this.#stopped) return;
     this.pump();

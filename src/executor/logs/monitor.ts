@@ -171,8 +171,8 @@ export class LogMonitor {
     let droppedBytes = this.#droppedByRemoved;
     let dropping = 0;
     for (const [id, c] of this.#collectors) {
+      if (!c.everDropped()) continue;
       const d = c.dropped();
-      if (d.droppedBytes === 0) continue;
       tasks[id] = d;
       droppedBytes += d.droppedBytes;
       if (d.pendingBytes > 0) dropping++;
@@ -183,6 +183,8 @@ export class LogMonitor {
   /** Log each task's dropping episode once when it begins and once when it ends. */
   #watchDrops(): void {
     for (const [id, c] of this.#collectors) {
+      // Each second, for every task: nothing to look at in a collection that never dropped anything.
+      if (!c.everDropped()) continue;
       const d = c.dropped();
       if (d.pendingBytes > 0 && !this.#dropping.has(id)) {
         this.#dropping.add(id);
@@ -227,7 +229,7 @@ export class LogMonitor {
       const cp = c.checkpoint();
       const entry = this.#entries.get(id);
       if (!cp || !entry) continue;
-      if (JSON.stringify(cp) !== JSON.stringify(entry.checkpoint)) {
+      if (!sameCheckpoint(cp, entry.checkpoint)) {
         entry.checkpoint = cp;
         changed = true;
       }
@@ -343,4 +345,13 @@ export class LogMonitor {
         return { ok: false, error: `expected op ping|add|remove|sync|status|stop, got ${JSON.stringify((req as { op?: unknown }).op)}` };
     }
   }
+}
+
+/** Checkpoints are flat records of numbers and strings (k8s-collector.ts): compared field by field, no JSON each second. */
+function sameCheckpoint(a: Record<string, unknown>, b: Record<string, unknown> | undefined): boolean {
+  if (!b) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }

@@ -132,6 +132,11 @@ export class FileRotator {
     return { ...this.#drop };
   }
 
+  /** Whether anything was ever dropped (no copy: the log monitor asks every collector each second). */
+  get everDropped(): boolean {
+    return this.#drop.droppedBytes > 0;
+  }
+
   /** Index of the file being written. */
   get index(): number {
     return this.#index;

@@ -356,3 +356,42 @@ test('agent: stats of every running task by instance id, read at once when the e
   await assert.rejects(agent.sampleSeries('nope/g[0]/t'), /no such task instance/);
   await agent.stop();
 });
+
+test('agent: a set that changes one job among many acts on that job alone and scans no other record (issue 14)', async (t) => {
+  const jobs = Array.from({ length: 40 }, (_, i) => makeJob(`j${i}`));
+  const { agent, executor, source, store } = await setup(t, jobs);
+  assert.equal(executor.running().length, 40);
+  const pids = new Map(executor.running().map((id) => [id, executor.pidOf(id)]));
+  // Every scan of all records and every job whose records are read, from here on.
+  let scans = 0;
+  const read = new Set<string>();
+  const all = store.all.bind(store);
+  const ofJob = store.ofJob.bind(store);
+  store.all = () => (scans++, all());
+  store.ofJob = (job: string) => (read.add(job), ofJob(job));
+
+  // j3 edited (args: a restart), j5 gone, j40 new; the 37 others are the very same objects.
+  const next = [...jobs.filter((j) => j.id !== 'j5' && j.id !== 'j3'), makeJob('j3', { tasks: [makeTask('t', {}, { args: ['edited'] })] }), makeJob('j40')];
+  source.emit(next);
+  await agent.settled();
+  assert.equal(scans, 0, 'no pass over every record for a one-job change');
+  assert.deepEqual([...read].filter((j) => !['j3', 'j5', 'j40'].includes(j)), [], 'only the changed jobs\' records are read');
+
+  const running = executor.running();
+  assert.equal(running.length, 40);
+  const byJob = new Map(agent.tasks().map((x) => [x.job, x]));
+  assert.equal(byJob.has('j5'), false, 'the removed job is stopped and forgotten');
+  assert.equal(byJob.get('j40')?.state, 'running');
+  const j3 = byJob.get('j3')!;
+  assert.notEqual(executor.pidOf(`${j3.allocId}-t`), pids.get(`${j3.allocId}-t`), 'the edited job restarted');
+  for (const [id, pid] of pids) if (!id.startsWith(j3.allocId) && running.includes(id)) assert.equal(executor.pidOf(id), pid, `${id} untouched`);
+  // What the API shows follows the set: the new job's type, no trace of the removed one.
+  assert.deepEqual((await agent.plan()).actions.filter((a) => a.kind !== 'none'), []);
+
+  // A whole new set (every job a new object) still converges through the same path.
+  store.all = all;
+  source.emit(next.map((j) => ({ ...j })));
+  await agent.settled();
+  assert.equal(executor.running().length, 40);
+  await agent.stop();
+});
