@@ -12,6 +12,7 @@
  *     [--prof-interval 500]   (µs between samples; 0 or --no-prof: no profiler, the CPU figures alone)
  *     [--log-level warn] [--agent-log FILE]   (the agent's log, kept)
  *     [--resync 30s]   (the agent's resync_interval: its periodic relist re-reads every job file)
+ *     [--node-arg=--trace-gc …]   (flags for the agent's node; what they print is in --agent-log)
  *
  * Only the agent's own threads are profiled; the HCL parser, the launcher and
  * the log monitor are separate processes (their CPU is in the tree's figures). As root
@@ -49,6 +50,8 @@ const { values: opt } = parseArgs({
     resync: { type: 'string', default: '30s' },
     'agent-log': { type: 'string' },
     sys: { type: 'string', default: '9' },
+    /** More flags for the agent's node (repeat: --node-arg=--trace-gc); its output is in --agent-log. */
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(opt.n);
@@ -223,7 +226,7 @@ if (opt.analyze) {
   phases.push(...saved.phases);
 } else {
   await mkdir(profDir, { recursive: true });
-  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', resync: opt.resync, nodeArgs: PROF_INTERVAL === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', PROF_INTERVAL] });
+  const h = await createHarness({ executor: opt.executor as 'plain' | 'oci', resync: opt.resync, nodeArgs: [...(PROF_INTERVAL === '0' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', PROF_INTERVAL]), ...opt['node-arg']!] });
   const stage = path.join(h.root, 'stage');
   await mkdir(stage, { recursive: true });
   const watch = new SleepWatch();

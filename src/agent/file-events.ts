@@ -31,9 +31,8 @@ export class FileEvents {
   /** Record the events a new desired set calls for. */
   seen(set: DesiredSet): void {
     this.#revision(set);
-    const present = new Set<string>();
+    const present = this.#fileErrors.size ? new Set(set.files.map((f) => f.path)) : undefined;
     for (const f of set.files) {
-      present.add(f.path);
       if (f.ok) {
         if (this.#fileErrors.has(f.path)) this.#store.addEvent({ file: f.path, type: TASK_EVENT.FileLoaded, message: `${f.path} loads again` });
         this.#fileErrors.delete(f.path);
@@ -52,7 +51,7 @@ export class FileEvents {
       });
       this.#log.warn({ file: f.path, line: d?.line, column: d?.column, err: d?.message }, 'job file failed to load');
     }
-    for (const p of [...this.#fileErrors.keys()]) if (!present.has(p)) this.#fileErrors.delete(p);
+    if (present) for (const p of [...this.#fileErrors.keys()]) if (!present.has(p)) this.#fileErrors.delete(p);
     for (const c of set.conflicts) {
       const key = `${c.job}\0${c.winner}\0${c.losers.join('\0')}`;
       if (this.#conflicts.has(key)) continue;

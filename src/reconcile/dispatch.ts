@@ -88,7 +88,8 @@ export class DispatchLauncher {
   /** Parameterized jobs in force, by id. */
   readonly #jobs = new Map<string, Job>();
   /** Every other job id in force (to tell "not parameterized" from "no such job"). */
-  #others = new Set<string>();
+  /** The jobs in force by id (the set's map itself: no copy per set). */
+  #inForce: ReadonlyMap<string, Job> = new Map();
   /** Each unfinished child's job as dispatched (its spec then), by child id; rebuilt from the parent after an agent restart. */
   readonly #launched = new Map<string, Job>();
   #checkScheduled = false;
@@ -105,19 +106,16 @@ export class DispatchLauncher {
   }
 
   /** The jobs of the desired set (the agent calls this with every set); a parameterized job gone takes its children with it. */
-  setJobs(jobs: Iterable<Job>): void {
+  setJobs(jobs: Iterable<Job> | ReadonlyMap<string, Job>): void {
     if (this.#closed) return;
+    const byId = jobs instanceof Map ? (jobs as ReadonlyMap<string, Job>) : new Map([...(jobs as Iterable<Job>)].map((j) => [j.id, j]));
     const seen = new Set<string>();
-    const others = new Set<string>();
-    for (const job of jobs) {
-      if (!job.parameterized) {
-        others.add(job.id);
-        continue;
-      }
+    byId.forEach((job) => {
+      if (!job.parameterized) return;
       seen.add(job.id);
       this.#jobs.set(job.id, job);
-    }
-    this.#others = others;
+    });
+    this.#inForce = byId;
     for (const id of [...this.#jobs.keys()]) if (!seen.has(id)) this.#forget(id);
     // Records of parameterized jobs no longer in force (the file went while the agent was down).
     for (const r of this.#o.store.dispatchAll()) if (!seen.has(r.job)) this.#forget(r.job);
@@ -147,7 +145,7 @@ export class DispatchLauncher {
     if (this.#closed) throw fail('E_BAD_REQUEST', 'the agent is shutting down');
     const j = this.#jobs.get(job);
     if (!j) {
-      if (this.#others.has(job)) throw fail('E_BAD_REQUEST', 'expected a parameterized job, got a job without a parameterized block');
+      if (this.#inForce.has(job)) throw fail('E_BAD_REQUEST', 'expected a parameterized job, got a job without a parameterized block');
       throw fail('E_JOB_NOT_FOUND', `no job ${job} in force`);
     }
     const why = dispatchProblem(j, req);

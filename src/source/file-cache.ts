@@ -15,7 +15,7 @@
  * anew (they are few and small).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Diagnostic, Job, LoadResult } from '../jobspec/model.js';
 import { describeError, errnoCode } from '../errors.js';
 import { JobFileError, readJobFile, refuseStat } from '../jobspec/read.js';
@@ -110,7 +110,9 @@ export class FileCache {
     let mtimeMs: number;
     try {
       this.counters.stats++;
-      const st = await fs.stat(path);
+      // A stat of a job file is a few µs: synchronous, it costs ~5 ms of CPU for 1,000 files, where
+      // the promise API costs 20–30 ms, every resync (issue 14: the idle agent's largest share).
+      const st = statSync(path);
       const refused = refuseStat(st);
       if (refused) return this.#readFailed(path, prev, refused);
       statKey = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
