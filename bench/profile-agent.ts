@@ -245,11 +245,16 @@ if (opt.analyze) {
     await sleep(Number(opt.settle) * 1000);
     await phase('idle', () => sleep(Number(opt.idle) * 1000));
     await phase('one new', async () => {
+      const took: string[] = [];
       for (let i = N; i < N + ONE; i++) {
+        const at = performance.timeOrigin + performance.now();
         await rename(path.join(stage, `p${markerOf(SYS, i)}.hcl`), path.join(h.jobsDir, `p${markerOf(SYS, i)}.hcl`));
         await waitFor(() => pidsOf(i).length > 0, { what: `sleep ${i}`, timeoutMs: 30_000, intervalMs: 2 });
+        took.push(`${(performance.timeOrigin + performance.now() - at).toFixed(0)} (at ${at.toFixed(0)})`);
         await sleep(300);
       }
+      // Each file from its rename until its sleep is seen in /proc (2 ms polls); the epoch ms lines it up with the agent's log.
+      console.log(`one new, rename → running ms: ${took.join(', ')}`);
     });
     // An edit that only changes kill_timeout (stored, no restart): what the pipeline costs for one file among N.
     await phase('edit', async () => {
@@ -261,12 +266,16 @@ if (opt.analyze) {
       }
     });
     await phase('crash', async () => {
+      const took: string[] = [];
       for (let i = 0; i < ONE; i++) {
         const before = pidsOf(i)[0];
+        const at = performance.timeOrigin + performance.now();
         process.kill(before, 'SIGKILL');
         await waitFor(() => (watch.dropZombies(SYS), pidsOf(i).some((p) => p !== before)), { what: `restart ${i}`, timeoutMs: 30_000, intervalMs: 2 });
+        took.push(`${(performance.timeOrigin + performance.now() - at).toFixed(0)} (at ${at.toFixed(0)})`);
         await sleep(300);
       }
+      console.log(`crash, kill → running again ms: ${took.join(', ')}`);
     });
     // The phase ends when no task runs; the agent may still be removing dirs and records: the line after says until when.
     const removeFrom = performance.now();

@@ -141,6 +141,7 @@ class PlainExecutor implements Executor {
     const exitFile = path.join(dir, 'exit');
     const task = logKeyOf(spec);
     const fifos = logPaths(spec.logDir, task);
+    const t0 = performance.now();
     if (!isDir(spec.cwd)) throw fail(`working directory ${spec.cwd} does not exist`);
     if (!resolveCommand(spec.command, spec.env.PATH, spec.cwd)) throw fail(`command "${spec.command}" not found or not executable`);
     try {
@@ -153,23 +154,37 @@ class PlainExecutor implements Executor {
       throw fail(`preparing ${dir}: ${describeError(err)}`, err);
     }
 
+    const t1 = performance.now();
     const { source, target } = plainLogEntry(spec);
-    // No log monitor (it cannot start, e.g. on a full disk) never refuses a task: the FIFOs hold
-    // 64 KiB per stream until the agent's revive() registers the collection.
-    const logsErr = await this.#logs.collect(source, target);
-    if (logsErr) this.#log.warn({ id: spec.id, err: describeError(logsErr) }, 'task logs not collected yet: log monitor unavailable');
-
     const env = { ...spec.env, [MARKER]: spec.id };
     const argv = [...userPrefix(spec.user, fail), spec.command, ...spec.args];
+    // The log monitor's registration and the wrapper's spawn side by side: the FIFOs exist, so what
+    // the task prints before the monitor opens them waits in the pipe (64 KiB a stream). The task
+    // is reported launched only once both are done (the monitor's state file lists it by then). No
+    // log monitor (it cannot start, e.g. on a full disk) never refuses a task: the agent's revive()
+    // registers the collection later.
+    let t2 = t1;
+    const collecting = this.#logs
+      .collect(source, target)
+      .catch((err: unknown) => err)
+      .then((logsErr) => {
+        if (logsErr) this.#log.warn({ id: spec.id, err: describeError(logsErr) }, 'task logs not collected yet: log monitor unavailable');
+        t2 = performance.now();
+      });
     let spawned: { wrapperPid: number; pid: number };
     try {
-      spawned = await spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) }, this.#launcher);
+      [spawned] = await Promise.all([
+        spawnWrapper({ dir, stdoutFifo: fifos.stdoutFifo, stderrFifo: fifos.stderrFifo, argv, cwd: spec.cwd, env, onExit: () => recheckExit(dir) }, this.#launcher),
+        collecting,
+      ]);
     } catch (err) {
+      await collecting;
       // A launcher lost mid-request may have started the wrapper: whatever carries the marker goes.
       if (isTendError(err) && err.cause instanceof LauncherLost) await killUntilGone(async () => [...(await this.#sweeper.findMarked(new Set([spec.id]))).values()].flat());
       await this.cleanup(spec.id).catch(() => undefined);
       throw err;
     }
+    const t3 = performance.now();
     const { wrapperPid, pid } = spawned;
     const wrapperStartTime = readStat(wrapperPid)?.startTime ?? -1;
     // -1: the command already ended before its start time could be read; its exit file tells the rest.
@@ -185,7 +200,9 @@ class PlainExecutor implements Executor {
       data: { ...data },
     };
     this.#save({ handle, env: spec.env, cwd: spec.cwd, user: spec.user, resources: spec.resources, logs: target, identity: spec.identity, driver: spec.driver, ...(spec.notes ? { notes: spec.notes } : {}) });
-    this.#log.info({ id: spec.id, pid, wrapperPid, ...spec.identity }, 'task launched');
+    // Where a launch's time went (ms): dirs and FIFOs, the log monitor's registration and the wrapper's spawn until it reported the task's pid (side by side), the rest.
+    const ms = { prepare: round1(t1 - t0), logs: round1(t2 - t1), spawn: round1(t3 - t1), record: round1(performance.now() - t3) };
+    this.#log.info({ id: spec.id, pid, wrapperPid, ...spec.identity, ms }, 'task launched');
     return handle;
   }
 
@@ -376,13 +393,12 @@ class PlainExecutor implements Executor {
   }
 
   async cleanup(id: string): Promise<void> {
-    const logs = this.#logTargets.get(id) ?? this.#load(id)?.logs;
-    const fifos = logs ? logPaths(logs.logDir, logs.task) : undefined;
-    // The monitor's remove and the files at once (a FIFO it still reads from can lose its name
-    // meanwhile), the files through the thread pool: an rmdir on ext4 can block for a millisecond.
+    // The monitor's remove and the state dir at once, the dir through the thread pool: an rmdir on
+    // ext4 can block for a millisecond. The FIFOs stay for the task's next run (as Nomad's task log
+    // FIFOs do across restarts: a restart makes no new ones, ~3 ms of two mkfifo processes); they go
+    // with the allocation's log dir.
     await Promise.all([
       this.#logs.remove(id).catch((err: unknown) => this.#log.warn({ id, err }, 'log collection removal failed')),
-      ...(fifos ? [fifos.stdoutFifo, fifos.stderrFifo] : []).map(unlinkIfThere),
       removeStateDir(this.#dir(id)),
     ]);
     this.#logTargets.delete(id);
@@ -562,4 +578,8 @@ function resolveCommand(command: string, pathEnv: string | undefined, cwd: strin
     if (existsSync(p) && ok(path.resolve(cwd, p))) return p;
   }
   return undefined;
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

@@ -36,6 +36,13 @@ interface StateFile {
 const CHECKPOINT_MS = 1000;
 /** add/remove coalesce their state writes at most this far apart (a burst of 1,000 adds writes the file a few times, not 1,000). */
 const SAVE_DELAY_MS = 50;
+/**
+ * A removal need not be on disk before it is answered (a monitor that dies first resumes a
+ * collection the agent's next sync drops): it is saved with the next add, or after this long. A
+ * restart (remove, then add of the same task) so costs one prompt write, not an add that waits out
+ * the removal's SAVE_DELAY_MS (issue 14: 40–90 ms of every crash → restart).
+ */
+const LAZY_SAVE_MS = 1000;
 
 export interface LogMonitorOptions {
   dataDir: string;
@@ -127,7 +134,7 @@ export class LogMonitor {
     const c = this.#collectors.get(id);
     if (c) this.#stopCollector(id, c);
     if (this.#entries.delete(id)) {
-      this.#scheduleSave();
+      this.#scheduleSave(false);
       this.#log.info({ id }, 'log collection stopped');
     }
   }
@@ -240,11 +247,21 @@ export class LogMonitor {
   /** When the state file was last written: saves are at least SAVE_DELAY_MS apart, the first of a burst at once. */
   #lastSaveAt = -Infinity;
 
-  #scheduleSave(): void {
-    if (this.#saveTimer) return;
+  /** When the scheduled save runs (epoch ms). */
+  #saveDueAt = Infinity;
+  /** An add or sync waits for the scheduled save (a removal alone does not make anyone wait). */
+  #urgentPending = false;
+
+  /** `urgent` (an add: answered once written) or not (a removal: LAZY_SAVE_MS). */
+  #scheduleSave(urgent = true): void {
     // An add on an idle monitor is written (and answered) at once; the adds of a burst share the next write.
-    const wait = Math.max(0, this.#lastSaveAt + SAVE_DELAY_MS - Date.now());
-    this.#saveTimer = setTimeout(() => this.#save(), wait);
+    const now = Date.now();
+    const due = urgent ? Math.max(now, this.#lastSaveAt + SAVE_DELAY_MS) : now + LAZY_SAVE_MS;
+    if (urgent) this.#urgentPending = true;
+    if (this.#saveTimer && this.#saveDueAt <= due) return;
+    clearTimeout(this.#saveTimer);
+    this.#saveDueAt = due;
+    this.#saveTimer = setTimeout(() => this.#save(), due - now);
   }
 
   /**
@@ -254,13 +271,15 @@ export class LogMonitor {
    * group) resumes its collection instead of losing what it printed after.
    */
   #durable(): Promise<void> {
-    if (!this.#saveTimer) return Promise.resolve();
+    if (!this.#saveTimer || !this.#urgentPending) return Promise.resolve();
     return new Promise((resolve) => this.#saveWaiters.push(resolve));
   }
 
   #save(): void {
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
+    this.#saveDueAt = Infinity;
+    this.#urgentPending = false;
     this.#lastSaveAt = Date.now();
     const waiters = this.#saveWaiters.splice(0);
     queueMicrotask(() => waiters.forEach((w) => w()));
@@ -291,6 +310,7 @@ export class LogMonitor {
   /** After a failed save, try again in a while even when nothing changes (an add must become durable). */
   #saveAgain(): void {
     if (this.#saveTimer) return;
+    this.#saveDueAt = Date.now() + CHECKPOINT_MS;
     this.#saveTimer = setTimeout(() => this.#save(), CHECKPOINT_MS);
     this.#saveTimer.unref();
   }

@@ -229,4 +229,15 @@ test('log monitor: sync keeps exactly the given tasks, in the state file too', a
   await assert.rejects(logs.add({ kind: 'fifo', stdoutFifo: '/nonexistent/x', stderrFifo: '/nonexistent/y' }, { ...a.target, id: 'bad' }), /failed to add log collection/);
   await logs.sync([]);
   await waitFor(() => state().length === 0, { what: 'an empty state file' });
+
+  // A removal is not waited for: it is written with the next add (a task's restart is one write,
+  // the add not held back by the removal's), or on its own a moment later.
+  await logs.add(a.source, a.target);
+  assert.deepEqual(state(), ['sa-1']);
+  await logs.remove(a.target.id);
+  assert.deepEqual(state(), ['sa-1'], 'a removal alone is not written at once');
+  await logs.add(b.source, b.target);
+  assert.deepEqual(state(), ['sb-1'], 'the add wrote the removal with it');
+  await logs.remove(b.target.id);
+  await waitFor(() => state().length === 0, { what: 'a lone removal written within a second or so', timeoutMs: 5000 });
 });
