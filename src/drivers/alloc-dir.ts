@@ -17,6 +17,7 @@
  * write: the oci executor binds that dir read-only over `alloc/logs`; under the
  * plain executor (no mounts) `alloc/logs` is a symlink to it.
  */
+import { mkdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { assertSegment, DirFd, fileKind, pathUnder, removeTreeUnder, segmentOf, type Owner } from '../safe-fs.js';
@@ -80,42 +81,30 @@ export async function ensureTaskDirs(dataDir: string, allocId: string, task: str
   const d = taskDirs(dataDir, allocId, task);
   // The log dir and the alloc root: only the agent writes there, a plain mkdir -p is safe.
   // Their parents are 0711: a local user cannot list the alloc ids (a task user can still pass through).
-  // Independent dirs are made side by side: a task's start (and every restart, which repairs what
-  // the task did to them) waits for three rounds of fs calls, not ten (issue 14).
-  await Promise.all([path.dirname(d.logDir), path.dirname(d.root)].map((parent) => fs.mkdir(parent, { recursive: true, mode: 0o711 })));
-  await Promise.all([fs.mkdir(d.logDir, { recursive: true, mode: 0o755 }), fs.mkdir(d.root, { recursive: true, mode: 0o711 })]);
+  // Synchronous, as DirFd's calls are (safe-fs.ts): a few µs each where they exist, which is every
+  // restart of the task and every task but its allocation's first.
+  for (const parent of [path.dirname(d.logDir), path.dirname(d.root)]) mkdirSync(parent, { recursive: true, mode: 0o711 });
+  mkdirSync(d.logDir, { recursive: true, mode: 0o755 });
+  mkdirSync(d.root, { recursive: true, mode: 0o711 });
   const root = await DirFd.openTrusted(d.root);
   const opened: DirFd[] = [root];
   try {
     const replaced = (dir: DirFd) => (name: string, kind: string) => o.onReplaced?.(path.join(dir.path, name), kind);
-    const [alloc, taskDir] = await allOpened(opened, [
-      root.ensureDir('alloc', { mode: 0o755, owner: agentOwner(), onReplaced: replaced(root) }),
-      root.ensureDir(d.key, { mode: 0o755, owner: agentOwner(), onReplaced: replaced(root) }),
-    ]);
-    await allOpened<DirFd | void>(opened, [
-      alloc.ensureDir('data', { mode: 0o777, owner: o.owner, onReplaced: replaced(alloc) }),
-      alloc.ensureDir('tmp', { mode: 0o1777, onReplaced: replaced(alloc) }),
-      o.logsView === 'link' ? ensureLink(alloc, 'logs', d.logDir, replaced(alloc)) : alloc.ensureDir('logs', { mode: 0o755, owner: agentOwner(), onReplaced: replaced(alloc) }),
-      taskDir.ensureDir('local', { mode: 0o755, owner: o.owner, onReplaced: replaced(taskDir) }),
-      taskDir.ensureDir('secrets', { mode: 0o700, owner: o.owner, onReplaced: replaced(taskDir) }),
-      taskDir.ensureDir('tmp', { mode: 0o1777, owner: o.owner, onReplaced: replaced(taskDir) }),
-    ]);
+    const alloc = await root.ensureDir('alloc', { mode: 0o755, owner: agentOwner(), onReplaced: replaced(root) });
+    opened.push(alloc);
+    opened.push(await alloc.ensureDir('data', { mode: 0o777, owner: o.owner, onReplaced: replaced(alloc) }));
+    opened.push(await alloc.ensureDir('tmp', { mode: 0o1777, onReplaced: replaced(alloc) }));
+    if (o.logsView === 'link') await ensureLink(alloc, 'logs', d.logDir, replaced(alloc));
+    else opened.push(await alloc.ensureDir('logs', { mode: 0o755, owner: agentOwner(), onReplaced: replaced(alloc) }));
+    const taskDir = await root.ensureDir(d.key, { mode: 0o755, owner: agentOwner(), onReplaced: replaced(root) });
+    opened.push(taskDir);
+    opened.push(await taskDir.ensureDir('local', { mode: 0o755, owner: o.owner, onReplaced: replaced(taskDir) }));
+    opened.push(await taskDir.ensureDir('secrets', { mode: 0o700, owner: o.owner, onReplaced: replaced(taskDir) }));
+    opened.push(await taskDir.ensureDir('tmp', { mode: 0o1777, owner: o.owner, onReplaced: replaced(taskDir) }));
   } finally {
     await Promise.all(opened.map((x) => x.close()));
   }
   return d;
-}
-
-/**
- * Waits for every one of `ops`; each dir one opened goes to `opened` (closed by the caller) even when
- * another failed, then the first failure is thrown.
- */
-async function allOpened<T extends DirFd | void>(opened: DirFd[], ops: Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(ops);
-  for (const r of results) if (r.status === 'fulfilled' && r.value) opened.push(r.value);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** `name` in `dir` is a symlink to `target`: anything else there (an empty dir, a planted link) is replaced. */

@@ -56,6 +56,24 @@ test('safe-fs: ensureDir replaces a planted symlink instead of chmodding its tar
   assert.equal(statSync(path.join(root, 'tmp')).mode & 0o7777, 0o1777);
 });
 
+test('safe-fs: a closed dir is closed once and never acts through its old fd number (which the process may have reused)', async (t) => {
+  const root = tmp(t, 'closed');
+  const other = tmp(t, 'other');
+  const dir = await DirFd.openTrusted(root);
+  const fd = dir.fd;
+  await dir.close();
+  await dir.close(); // idempotent: a second close must not close whatever took the number meanwhile
+  // The kernel hands out the lowest free fd: most often this one takes the number back.
+  const reuse = await DirFd.openTrusted(other);
+  t.diagnostic(`fd ${fd} ${reuse.fd === fd ? 'reused' : `not reused (${reuse.fd})`}`);
+  await assert.rejects(dir.ensureDir('x', { mode: 0o755 }), /closed/);
+  await assert.rejects(dir.lstat('x'), /closed/);
+  assert.throws(() => dir.at('x'), /closed/);
+  assert.equal(existsSync(path.join(other, 'x')), false, 'nothing made in the dir that took the number');
+  assert.ok((await reuse.stat()).isDirectory(), 'the reused fd is still open');
+  await reuse.close();
+});
+
 test('safe-fs: openFile never writes through a link', async (t) => {
   const v = victim(t);
   const root = tmp(t, 'root');
