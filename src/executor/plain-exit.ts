@@ -128,10 +128,12 @@ export function watchExit(w: ExitWatch): Promise<ExitResult> {
     const check: Check = (poll) => {
       if (done) return;
       try {
+        // The common poll: the wrapper's pid still taken, so it has not exited (it writes the file
+        // just before it does, and the file's event or the next poll after its exit reads it): one
+        // kill(0), no look for the file (issue 14: half the idle poll's syscalls).
+        if (poll && !poll.prove && !surelyGone(w.wrapperPid)) return;
         const r = readExitFile(w.exitFile);
         if (r) return finish(r);
-        // The common poll: no file, and the wrapper's pid still taken.
-        if (poll && !poll.prove && !surelyGone(w.wrapperPid)) return;
         if (!isAlive(w.wrapperPid, w.wrapperStartTime)) {
           // The wrapper writes the file before it exits: look once more, then decide.
           const again = readExitFile(w.exitFile);
