@@ -2,6 +2,7 @@
  * Checked bodies → the typed model, with Nomad's defaults and the checks
  * that span fields (driver, cpu vs cores, port labels, volume mounts, …).
  */
+import { merged } from '../objects.js';
 import { constants } from 'node:os';
 import { suggest } from './expr/index.js';
 import { checkArtifact } from './artifact-check.js';
@@ -423,7 +424,7 @@ export class Builder {
       this.#r.error('schema', b.steps, attr, message);
     };
     const update = buildUpdate(problem, type, job, group);
-    return update ? { ...g, update } : g;
+    return update ? merged(g, { update }) : g;
   }
 
   /** The block's label as a name (names.ts), reported on the label itself. */

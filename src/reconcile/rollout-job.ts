@@ -5,6 +5,7 @@
  * the version each allocation runs from here on, and on failure the revert (auto_revert). It reads
  * the task records and writes only the job's RolloutRecord and the deployment's events.
  */
+import { copied, merged } from '../objects.js';
 import { randomUUID } from 'node:crypto';
 import type pino from 'pino';
 import type { Group, Job, UpdateStrategy } from '../jobspec/model.js';
@@ -78,7 +79,7 @@ export function stepJob(i: JobStepInput): JobStep {
   const id = fileJob.id;
   const iso = new Date(now).toISOString();
   const before = store.getRollout(id);
-  const rec: RolloutRecord = before ? { ...before } : { job: id, versions: {} };
+  const rec: RolloutRecord = before ? copied(before) : { job: id, versions: {} };
   const fileVersion = jobVersion(fileJob);
   const known = new Map<string, Job>();
   for (const [v, j] of Object.entries(rec.versions ?? {})) if (usable(j)) known.set(v, j);
@@ -92,7 +93,7 @@ export function stepJob(i: JobStepInput): JobStep {
       ev(TASK_EVENT.Deployment, `The file${revision ? ` (revision ${revision})` : ''} now gives version ${fileVersion}: the revert to version ${rec.stable?.version} ends`, { version: fileVersion });
       rec.reverted = undefined;
     } else if (revision && rec.reverted.fileRevision !== revision) {
-      rec.reverted = { ...rec.reverted, fileRevision: revision };
+      rec.reverted = merged(rec.reverted, { fileRevision: revision });
     }
   }
 
@@ -108,7 +109,7 @@ export function stepJob(i: JobStepInput): JobStep {
     let deployment = rec.deployment;
     if (!deployment || deployment.version !== target.version) {
       if (deployment?.status === 'running') {
-        deployment = { ...deployment, status: 'cancelled', description: DEPLOYMENT_DESCRIPTION.NewerJob, endedAt: iso };
+        deployment = merged(deployment, { status: 'cancelled' as const, description: DEPLOYMENT_DESCRIPTION.NewerJob, endedAt: iso });
         if (!deployment.quiet) ev(TASK_EVENT.Deployment, `${deployment.description} (deployment ${deployment.id}, version ${deployment.version})`, { deployment: deployment.id, version: deployment.version, status: 'cancelled' });
       }
       deployment = newDeployment(target, groups, now_, iso, Boolean(rec.reverted), rec.reverted ? rec.stable?.fileRevision : revision);
@@ -121,7 +122,7 @@ export function stepJob(i: JobStepInput): JobStep {
     }
     let endedByUser = false;
     if (failNow && deployment.status === 'running') {
-      deployment = { ...deployment, status: 'failed', description: DEPLOYMENT_DESCRIPTION.FailedByUser, endedAt: iso };
+      deployment = merged(deployment, { status: 'failed' as const, description: DEPLOYMENT_DESCRIPTION.FailedByUser, endedAt: iso });
       endedByUser = true;
       failNow = false;
     }
@@ -148,7 +149,7 @@ export function stepJob(i: JobStepInput): JobStep {
         revert = true;
       }
     }
-    rec.deployment = { ...d, description };
+    rec.deployment = merged(d, { description });
     ev(TASK_EVENT.Deployment, `${description} (deployment ${d.id}, version ${d.version})`, { deployment: d.id, version: d.version, status: 'failed' });
     i.log.warn({ job: id, deployment: d.id, version: d.version, reason: description }, 'deployment failed');
     if (!revert) break;
@@ -178,18 +179,14 @@ function newDeployment(target: { job: Job; version: string }, groups: readonly {
   });
   const initial = !quiet && now_.every((g) => g.allocs.size === 0);
   const manual = rollingGroups(target.job).some((g) => g.update.healthCheck === 'manual');
-  return {
-    id: randomUUID().slice(0, 8),
-    version: target.version,
-    ...(fileRev ? { fileRevision: fileRev } : {}),
-    ...(rollback ? { rollback: true } : {}),
-    status: 'running',
-    description: manual ? DEPLOYMENT_DESCRIPTION.RunningManual : DEPLOYMENT_DESCRIPTION.Running,
-    startedAt: iso,
-    groups: Object.fromEntries(groups.map((g) => [g.name, { desiredTotal: g.count, allocs: {} }])),
-    ...(quiet ? { quiet: true } : {}),
-    ...(initial ? { initial: true } : {}),
-  };
+  // Optional fields set one by one, not spread into the literal (objects.ts: a class per deployment).
+  const d: Deployment = { id: randomUUID().slice(0, 8), version: target.version, status: 'running', description: manual ? DEPLOYMENT_DESCRIPTION.RunningManual : DEPLOYMENT_DESCRIPTION.Running, startedAt: iso, groups: {} };
+  if (fileRev) d.fileRevision = fileRev;
+  if (rollback) d.rollback = true;
+  for (const g of groups) d.groups[g.name] = { desiredTotal: g.count, allocs: {} };
+  if (quiet) d.quiet = true;
+  if (initial) d.initial = true;
+  return d;
 }
 
 /** The allocations of a group that have records, as the planner sees them. */
@@ -241,7 +238,7 @@ function healthEvents(store: Store, log: pino.Logger, job: Job, step: ReturnType
 }
 
 export function event(store: Store, job: Job, type: NewEvent['type'], message: string, details: Record<string, unknown>): void {
-  store.addEvent({ job: job.id, type, message, details: { ...details, file: job.file } });
+  store.addEvent({ job: job.id, type, message, details: merged(details, { file: job.file }) });
 }
 
 const checked = new WeakMap<object, boolean>();

@@ -24,6 +24,7 @@
  * Once the deployment has ended (successful, failed), nothing is replaced any more: allocations keep
  * the version they run (new ones get the target) until the next version.
  */
+import { copied, merged } from '../objects.js';
 import { createHash } from 'node:crypto';
 import type { Group, Job, UpdateStrategy } from '../jobspec/model.js';
 import type { Deployment, DeploymentAlloc, DeploymentGroup, TaskRecord } from '../store/store.js';
@@ -144,7 +145,7 @@ export function stepGroup(i: GroupStepInput): GroupStep {
   const { now, target, strategy: s } = i;
   const iso = new Date(now).toISOString();
   const allocs: Record<string, DeploymentAlloc> = {};
-  for (const [k, v] of Object.entries(i.state?.allocs ?? {})) if (Number(k) < i.count) allocs[k] = { ...v };
+  for (const [k, v] of Object.entries(i.state?.allocs ?? {})) if (Number(k) < i.count) allocs[k] = copied(v);
   let requireProgressBy = i.state?.requireProgressBy ?? (s.progressDeadlineMs > 0 ? new Date(now + s.progressDeadlineMs).toISOString() : undefined);
   const out: GroupStep = { assign: new Map(), state: { desiredTotal: i.count, allocs }, healthy: [], unhealthy: [], placed: [], done: false };
   const wake = (at: number) => {
@@ -278,13 +279,13 @@ export function stepDeployment(i: DeploymentStepInput): DeploymentStep {
     for (const index of st.placed) out.placed.push({ group: g.name, index });
     if (st.wakeAt !== undefined && (out.wakeAt === undefined || st.wakeAt < out.wakeAt)) out.wakeAt = st.wakeAt;
   }
-  let next: Deployment = { ...d, groups };
+  let next: Deployment = merged(d, { groups });
   if (running && failed) {
-    next = { ...next, status: 'failed', description: failed === 'allocations' ? DEPLOYMENT_DESCRIPTION.FailedAllocations : DEPLOYMENT_DESCRIPTION.ProgressDeadline, endedAt: new Date(i.now).toISOString() };
+    next = merged(next, { status: 'failed' as const, description: failed === 'allocations' ? DEPLOYMENT_DESCRIPTION.FailedAllocations : DEPLOYMENT_DESCRIPTION.ProgressDeadline, endedAt: new Date(i.now).toISOString() });
     out.ended = 'failed';
     out.wakeAt = undefined;
   } else if (running && steps.every((x) => x.st.done)) {
-    next = { ...next, status: 'successful', description: DEPLOYMENT_DESCRIPTION.Successful, endedAt: new Date(i.now).toISOString() };
+    next = merged(next, { status: 'successful' as const, description: DEPLOYMENT_DESCRIPTION.Successful, endedAt: new Date(i.now).toISOString() });
     out.ended = 'successful';
     out.wakeAt = undefined;
   }

@@ -20,6 +20,7 @@
  * operator (`fail`, `promote`). When the versions of allocations change, `onChange` asks the agent
  * to expand the desired set again.
  */
+import { merged } from '../objects.js';
 import type pino from 'pino';
 import type { Job } from '../jobspec/model.js';
 import type { FileState } from '../source/source.js';
@@ -272,14 +273,14 @@ export class Rollouts {
       for (const [index, recs] of byIndex(records, g.name)) {
         const e = allocs[index];
         if (!e || e.healthyAt || e.unhealthy || allocVersion(g.name, recs, candidates) !== target.version) continue;
-        allocs[index] = { ...e, healthyAt: now };
+        allocs[index] = merged(e, { healthyAt: now });
         n++;
       }
-      groups[g.name] = { ...st, allocs };
+      groups[g.name] = merged(st, { allocs });
     }
     if (!n) throw new TendError('E_BAD_REQUEST', `failed to promote the deployment of ${job}: no allocation runs version ${d.version} yet`);
     const rec = this.#o.store.getRollout(job)!;
-    this.#o.store.putRollout({ ...rec, deployment: { ...d, groups } });
+    this.#o.store.putRollout(merged(rec, { deployment: merged(d, { groups }) }));
     event(this.#o.store, fileJob, TASK_EVENT.AllocHealthy, `${n} allocation${n === 1 ? '' : 's'} marked healthy by the operator (deployment ${d.id})`, { deployment: d.id, count: n });
     this.#dirty.add(job);
     this.#evaluateDirty();

@@ -8,6 +8,7 @@
  * the journal's lines of the snapshot's generation onto it and stops at a torn last line (a crash
  * mid-append). Changes mark the document dirty; one write carries them all.
  */
+import { merged } from '../objects.js';
 import { randomUUID } from 'node:crypto';
 import { constants as FS } from 'node:fs';
 import { readFileSync } from 'node:fs';
@@ -468,7 +469,7 @@ export class LowdbStore implements Store {
 
   addEvent(e: NewEvent): TaskEvent {
     const doc = this.#db.data;
-    const ev: TaskEvent = { ...e, seq: ++doc.seq, time: e.time ?? this.#now().toISOString() };
+    const ev: TaskEvent = merged(e, { seq: ++doc.seq, time: e.time ?? this.#now().toISOString() });
     doc.events.push(ev);
     // Trim in batches so a busy node does not shift the array on every event.
     if (doc.events.length > NODE_EVENT_LIMIT + 100) trimFront(doc.events, NODE_EVENT_LIMIT);
