@@ -64,6 +64,7 @@ export class Launcher {
   #ready: Promise<void> | undefined;
   #pending = new Map<number, Pending>();
   #exitWatch = new Map<number, (code: number | null, signal: NodeJS.Signals | null) => void>();
+  readonly #lostListeners = new Set<() => void>();
   #nextId = 1;
   #failedAt = -Infinity;
   #closed = false;
@@ -72,6 +73,12 @@ export class Launcher {
 
   constructor(opts: { entry?: URL } = {}) {
     this.#entry = opts.entry ?? defaultEntry();
+  }
+
+  /** `cb` runs when a launcher that had children's exits to report is gone (they will not be reported). */
+  onLost(cb: () => void): () => void {
+    this.#lostListeners.add(cb);
+    return () => this.#lostListeners.delete(cb);
   }
 
   /** The launcher's pid while one runs. */
@@ -181,7 +188,9 @@ export class Launcher {
     const child = this.#child;
     this.#child = undefined;
     this.#ready = undefined;
+    const watched = this.#exitWatch.size > 0;
     this.#exitWatch.clear();
+    if (watched) for (const cb of this.#lostListeners) cb();
     for (const [id] of [...this.#pending]) this.#settle(id, undefined, err);
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }

@@ -45,6 +45,12 @@ export interface ExitWatch {
   pidStartTime: number;
   wrapperPid: number;
   wrapperStartTime: number;
+  /**
+   * The wrapper is a child of this agent's launcher (or of the agent), which reports its exit
+   * (`recheckExit`): the poll is only a fallback for it, so it is looked at every REPORTED_EVERY
+   * polls, proved every REPORTED_EVERY × PROVE_EVERY, until `exitReportsLost()`.
+   */
+  reported?: boolean;
 }
 
 /**
@@ -64,8 +70,14 @@ export const POLL_MS = 5000;
  * proofs only delays the check to the next proof (30 s).
  */
 const PROVE_EVERY = 6;
+/**
+ * A reported wrapper (ExitWatch.reported) is polled once in this many polls (30 s), and proved once
+ * in REPORTED_EVERY × PROVE_EVERY (3 min): its exit comes from the launcher at once. At 1,000 tasks
+ * the fallback poll was most of an idle agent's CPU (issue 14).
+ */
+const REPORTED_EVERY = 6;
 
-type Check = (poll?: { prove: boolean }) => void;
+type Check = ((poll?: { prove: boolean }) => void) & { reported?: boolean };
 
 const pending = new Map<string, Set<Check>>();
 let pollTimer: NodeJS.Timeout | undefined;
@@ -75,10 +87,32 @@ function schedulePoll(): void {
   if (pollTimer || pending.size === 0) return;
   pollTimer = setTimeout(() => {
     pollTimer = undefined;
-    const prove = ++polls % PROVE_EVERY === 0;
-    for (const checks of [...pending.values()]) for (const check of [...checks]) check({ prove });
+    const n = ++polls;
+    const prove = n % PROVE_EVERY === 0;
+    const reportedTurn = n % REPORTED_EVERY === 0;
+    const reportedProve = n % (REPORTED_EVERY * PROVE_EVERY) === 0;
+    for (const checks of [...pending.values()]) {
+      for (const check of [...checks]) {
+        if (!check.reported) check({ prove });
+        else if (reportedTurn) check({ prove: reportedProve });
+      }
+    }
     schedulePoll();
   }, POLL_MS);
+}
+
+/**
+ * The launcher that reported exits is gone (its children's exits will not be reported): every
+ * watch is polled at the full rate again, and looked at once now.
+ */
+export function exitReportsLost(): void {
+  for (const checks of [...pending.values()]) {
+    for (const check of [...checks]) {
+      if (!check.reported) continue;
+      check.reported = false;
+      check();
+    }
+  }
 }
 
 /** No process has this pid (ESRCH): dead for sure. Any other answer proves nothing. */
@@ -139,6 +173,8 @@ export function watchExit(w: ExitWatch): Promise<ExitResult> {
           const again = readExitFile(w.exitFile);
           if (again) return finish(again);
           if (!isAlive(w.pid, w.pidStartTime)) return finish(unknownExit());
+          // The wrapper died before the task (SIGKILLed alone): nothing will report the task's end.
+          check.reported = false;
         }
       } catch (err) {
         finish(err as Error);
@@ -152,6 +188,7 @@ export function watchExit(w: ExitWatch): Promise<ExitResult> {
     } catch {
       watcher = undefined; // the poll still works
     }
+    check.reported = w.reported === true;
     check();
     if (!done) untrack = track(w.dir, check);
   });

@@ -31,7 +31,7 @@ import { asDriver, asIdentity, asNotes, identityFromEnv } from './identity.js';
 import { FifoMaker } from './fifo-maker.js';
 import { Launcher, LauncherLost } from './launcher.js';
 import { logKeyOf, logPaths, type LogMonitorClient, type LogSource, type LogTarget } from './logs/logs.js';
-import { readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
+import { exitReportsLost, readExitFile, recheckExit, unknownExit, watchExit } from './plain-exit.js';
 import { findManyTaskProcs, killUntilGone, MARKER, sampleProcs, signalPids, startTicks, uptimeSeconds, type CpuTicks, type ProcScope } from './plain-procs.js';
 import { ProcSweeper } from './plain-sweeper.js';
 import { spawnWrapper } from './plain-wrapper.js';
@@ -108,6 +108,8 @@ class PlainExecutor implements Executor {
   readonly #cpu = new Map<string, { at: number; ticks: number }>();
   readonly #fifos = new FifoMaker();
   readonly #launcher: Launcher | undefined;
+  /** Wrappers (by task id: the wrapper's pid) this process spawned, whose exits it is told of. */
+  readonly #reported = new Map<string, number>();
   /** Whether this executor made its launcher (then closing the executor stops it). */
   readonly #ownLauncher: boolean;
   /** Every find of a task's processes: the stops in flight share its sweeps of /proc. */
@@ -119,6 +121,10 @@ class PlainExecutor implements Executor {
     this.#root = path.join(opts.dataDir, 'plain');
     this.#ownLauncher = opts.launcher === undefined;
     this.#launcher = opts.launcher === false ? undefined : (opts.launcher ?? new Launcher());
+    this.#launcher?.onLost(() => {
+      this.#reported.clear();
+      exitReportsLost();
+    });
     this.#sweeper = opts.sweeper ?? new ProcSweeper();
     this.#logs = opts.logs;
     this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'executor', executor: 'plain' });
@@ -186,6 +192,7 @@ class PlainExecutor implements Executor {
     }
     const t3 = performance.now();
     const { wrapperPid, pid } = spawned;
+    this.#reported.set(spec.id, wrapperPid);
     const wrapperStartTime = readStat(wrapperPid)?.startTime ?? -1;
     // -1: the command already ended before its start time could be read; its exit file tells the rest.
     const pidStartTime = readStat(pid)?.startTime ?? -1;
@@ -211,7 +218,8 @@ class PlainExecutor implements Executor {
     const key = `${handle.id}:${d.wrapperPid}:${d.wrapperStartTime}`;
     let p = this.#waits.get(key);
     if (!p) {
-      p = watchExit({ dir: d.dir, exitFile: d.exitFile, pid: handle.pid, pidStartTime: handle.pidStartTime, wrapperPid: d.wrapperPid, wrapperStartTime: d.wrapperStartTime });
+      const reported = this.#reported.get(handle.id) === d.wrapperPid;
+      p = watchExit({ dir: d.dir, exitFile: d.exitFile, pid: handle.pid, pidStartTime: handle.pidStartTime, wrapperPid: d.wrapperPid, wrapperStartTime: d.wrapperStartTime, reported });
       this.#waits.set(key, p);
       const forget = () => this.#waits.delete(key);
       p.then(forget, forget);
@@ -403,6 +411,7 @@ class PlainExecutor implements Executor {
     ]);
     this.#logTargets.delete(id);
     this.#cpu.delete(id);
+    this.#reported.delete(id);
   }
 
   async list(): Promise<ListedTask[]> {

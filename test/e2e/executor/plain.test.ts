@@ -142,6 +142,29 @@ test('plain executor: a wrapper killed before it records the exit is noticed wit
   assert.equal(existsSync(String(handle.data.exitFile)), false);
 });
 
+test('plain executor: once the launcher that reported exits is gone, an exit nothing reports is found by the poll at its full rate', async (t) => {
+  if (!requireLinux(t)) return;
+  const h = harness(t);
+  const handle = await h.launch(h.spec('unreported', 'sleep', ['300']));
+  const wrapperPid = Number(handle.data.wrapperPid);
+  const launcherPid = readStat(wrapperPid)!.ppid;
+  assert.notEqual(launcherPid, process.pid, 'the wrapper is the launcher\'s child');
+  const exited = h.executor.wait(handle);
+  // The launcher dies (its children's exits go unreported), then the task and its wrapper die
+  // without an exit file: only the fallback poll can notice. Reported wrappers are polled every
+  // 30 s; the launcher's loss puts them back on the 5 s poll.
+  process.kill(launcherPid, 'SIGKILL');
+  await waitFor(() => !isAlive(launcherPid), { what: 'the launcher to die' });
+  process.kill(wrapperPid, 'SIGSTOP');
+  process.kill(handle.pid, 'SIGKILL');
+  await waitFor(() => !isAlive(handle.pid, handle.pidStartTime), { what: 'the task to die' });
+  process.kill(wrapperPid, 'SIGKILL');
+  const timer = sleep(2 * POLL_MS + 1000, 'late');
+  const exit = await Promise.race([exited, timer]);
+  assert.notEqual(exit, 'late', `the exit was not noticed within two polls (${2 * POLL_MS} ms)`);
+  assert.equal(typeof exit === 'object' && exit.known, false);
+});
+
 test('plain executor: signal reaches the task and not the wrapper', async (t) => {
   if (!requireLinux(t)) return;
   const h = harness(t);
