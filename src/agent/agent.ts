@@ -14,9 +14,11 @@
  *   start():  store → recover every recorded handle and rebuild the records of the executor's
  *             tasks the store lacks (inputs to the worker) → executor.gc(known) → watch the jobs
  *             dir → the worker acts → first pass
- *   pass:     level-triggered; diff the whole desired set against the records and submit a sync
- *             for every task that needs an action; file events and the periodic resync schedule
- *             a pass, task exits go straight to the task's worker
+ *   pass:     level-triggered; diff the desired set against the records and submit a sync for
+ *             every task that needs an action. A new set that differs only in ordinary jobs
+ *             (#deltaOf) replaces those jobs' instances and its pass looks at their tasks alone;
+ *             any other change (the first set, a jobs-dir revision, children, ports, rollouts,
+ *             timers) looks at every task. Task exits go straight to the task's worker
  *   stop():   stop watching, drain in-flight work briefly, close the executor; tasks keep running
  *             unless stopTasks.
  */

@@ -4,8 +4,9 @@
  * diff compares them with the store's records and yields one action per
  * instance. The same diff drives the agent's passes and `tendctl plan`.
  *
- * Passes are level-triggered: every pass diffs everything; what changed is
- * cheap to find because hashes are cached per task object.
+ * Passes are level-triggered: a pass diffs every task, or only the tasks of the
+ * jobs a file event changed (the agent's delta path); what changed is cheap to
+ * find because hashes are cached per task object.
  */
 import type { Group, Job, Task } from '../jobspec/model.js';
 import type { SpecHashes, TaskRecord } from '../store/store.js';
