@@ -399,17 +399,18 @@ export class Agent extends ApiFacade {
 
   #stateCounts(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
-    const seen = new Set<string>();
-    for (const r of this.#store.all()) {
-      seen.add(r.id);
+    // Indexed loops and forEach: this runs once per burst, never hot, where a for…of allocates per step.
+    const records = this.#store.all();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
       const byState = (out[r.driver] ??= {});
       byState[r.state] = (byState[r.state] ?? 0) + 1;
     }
-    for (const [id, d] of this.#state.desired) {
-      if (seen.has(id)) continue;
+    this.#state.desired.forEach((d, id) => {
+      if (this.#store.get(id)) return;
       const byState = (out[d.task.driver] ??= {});
       byState.pending = (byState.pending ?? 0) + 1;
-    }
+    });
     return out;
   }
 

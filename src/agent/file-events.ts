@@ -32,7 +32,8 @@ export class FileEvents {
   seen(set: DesiredSet): void {
     this.#revision(set);
     const present = this.#fileErrors.size ? new Set(set.files.map((f) => f.path)) : undefined;
-    for (const f of set.files) {
+    for (let i = 0; i < set.files.length; i++) {
+      const f = set.files[i];
       if (f.ok) {
         if (this.#fileErrors.has(f.path)) this.#store.addEvent({ file: f.path, type: TASK_EVENT.FileLoaded, message: `${f.path} loads again` });
         this.#fileErrors.delete(f.path);

@@ -83,16 +83,19 @@ function sortedPaths(paths: string[], cache: AssembleCache | undefined): string[
  * the same (states are not changed once made: a file in a conflict gets a copy).
  */
 export function assembleSet(entries: CachedFile[], generation: number, reason: string, cache?: AssembleCache): DesiredSet {
+  // Indexed loops: this runs once per event over every file, never hot enough to be optimised,
+  // where each step of a for…of allocates (issue 14).
   const byPath = new Map<string, CachedFile>();
-  for (const e of entries) if (e.result.skipped === undefined) byPath.set(e.path, e);
-  const files = sortedPaths([...byPath.keys()], cache).map((p) => stateOf(byPath.get(p)!, cache));
+  for (let i = 0; i < entries.length; i++) if (entries[i].result.skipped === undefined) byPath.set(entries[i].path, entries[i]);
+  const files = sortedPaths(Array.from(byPath.keys()), cache).map((p) => stateOf(byPath.get(p)!, cache));
   const jobs = new Map<string, Job>();
   const winners = new Map<string, string>();
   const conflicts = new Map<string, { job: string; winner: string; losers: string[] }>();
   for (let i = 0; i < files.length; i++) {
     let file = files[i];
     const inForce: Job[] = [];
-    for (const job of file.jobs) {
+    for (let k = 0; k < file.jobs.length; k++) {
+      const job = file.jobs[k];
       const winner = winners.get(job.id);
       if (winner === undefined) {
         winners.set(job.id, file.path);

@@ -88,6 +88,11 @@ export class FileCache {
     return [...this.#entries.keys()];
   }
 
+  /** Every cached file (Array.from: no garbage per entry in this once-per-event walk). */
+  all(): CachedFile[] {
+    return Array.from(this.#entries.values());
+  }
+
   /** Forget files that are no longer listed; returns how many were dropped. */
   retain(present: Set<string>): number {
     let dropped = 0;

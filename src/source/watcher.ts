@@ -392,7 +392,7 @@ class Watcher implements JobSource {
   }
 
   #emit(reason: string, notify: boolean): void {
-    const entries = this.#cache.paths().map((p) => this.#cache.get(p)!);
+    const entries = this.#cache.all();
     const set = assembleSet(entries, this.#current.generation + 1, reason, this.#assembled);
     set.revision = this.#revision;
     this.#current = set;
