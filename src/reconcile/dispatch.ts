@@ -87,8 +87,7 @@ export class DispatchLauncher {
   readonly #log: pino.Logger;
   /** Parameterized jobs in force, by id. */
   readonly #jobs = new Map<string, Job>();
-  /** Every other job id in force (to tell "not parameterized" from "no such job"). */
-  /** The jobs in force by id (the set's map itself: no copy per set). */
+  /** Every job in force by id (to tell "not parameterized" from "no such job"): the set's map itself, no copy per set. */
   #inForce: ReadonlyMap<string, Job> = new Map();
   /** Each unfinished child's job as dispatched (its spec then), by child id; rebuilt from the parent after an agent restart. */
   readonly #launched = new Map<string, Job>();

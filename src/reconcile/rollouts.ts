@@ -95,27 +95,25 @@ export class Rollouts {
 
   /** The jobs in force (the set's and the children's); evaluates the jobs that are new or changed. */
   setJobs(jobs: Iterable<Job>, files: readonly FileState[]): void {
-    const next = new Map<string, Job>();
-    for (const j of jobs) if (rollsOut(j)) next.set(j.id, j);
-    for (const f of files) {
-      const rev = f.ok ? fileRevision(f) : undefined;
-      if (rev) for (const j of f.jobs) this.#revisions.set(j.id, rev);
-    }
-    for (const id of this.#jobs.keys()) if (!next.has(id)) this.#forget(id);
-    for (const r of this.#o.store.rolloutAll()) if (!next.has(r.job)) this.#o.store.deleteRollout(r.job);
     // Only what changed is looked at again (a new file's job is a new object; the file cache keeps
     // the others): one edited file among 1,000 steps one job, not 1,000 (issue 14).
-    for (const [id, j] of next) if (this.#jobs.get(id) !== j) this.#dirty.add(id);
-    this.#jobs = next;
-    // The caller expands the set right after: no onChange.
-    this.#evaluateDirty(false);
+    const ids = new Set<string>();
+    const changed: Job[] = [];
+    for (const j of jobs) {
+      ids.add(j.id);
+      if (this.#jobs.get(j.id) !== j) changed.push(j);
+    }
+    this.updateJobs(changed, [...this.#jobs.keys()].filter((id) => !ids.has(id)), files);
+    // Records of jobs no longer in force that rolled out before (the file went while the agent was down).
+    for (const r of this.#o.store.rolloutAll()) if (!this.#jobs.has(r.job)) this.#o.store.deleteRollout(r.job);
   }
 
   /**
-   * `setJobs` for a set that differs from the last one only in `changed` (new or edited jobs, every
-   * one runs on its own) and `removed` (ids): what one file event costs is one job's, not the whole
-   * set's (issue 14). Returns the ids of every job stepped now (the changed ones and any a task event
-   * had left dirty): their instances are to be expanded again.
+   * `setJobs` for a set that differs from the last one only in `changed` (new or edited jobs, or
+   * jobs that no longer roll out) and `removed` (ids): what one file event costs is one job's, not
+   * the whole set's (issue 14). Returns the ids of every job stepped now (the changed ones and any a
+   * task event had left dirty): their instances are to be expanded again. The caller expands the set
+   * right after: no onChange.
    */
   updateJobs(changed: readonly Job[], removed: readonly string[], files: readonly FileState[]): Set<string> {
     for (const id of removed) {
