@@ -103,6 +103,11 @@ export class DirFd {
    * task). The last component is not followed either.
    */
   static async openTrusted(p: string): Promise<DirFd> {
+    return DirFd.openTrustedSync(p);
+  }
+
+  /** openTrusted, synchronously (the removal walk). */
+  static openTrustedSync(p: string): DirFd {
     return new DirFd(openSync(p, DIR_FLAGS), p);
   }
 
@@ -124,6 +129,11 @@ export class DirFd {
 
   /** Idempotent (the fd is closed once, never a number the process reuses meanwhile). */
   async close(): Promise<void> {
+    this.closeNow();
+  }
+
+  /** close, synchronously. */
+  closeNow(): void {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
@@ -155,13 +165,23 @@ export class DirFd {
     return fs.readdir(`/proc/self/fd/${this.fd}`);
   }
 
-  /** The entries with the type the listing gives (d_type; an lstat where the filesystem gives none). */
-  async entries(): Promise<Dirent[]> {
-    return fs.readdir(`/proc/self/fd/${this.fd}`, { withFileTypes: true });
+  /**
+   * The entries with the type the listing gives (d_type; an lstat where the filesystem gives none).
+   * Given the dir's st_size (it grows with the entries), a small dir is listed at once, a big one
+   * through the thread pool.
+   */
+  async entries(size = Infinity): Promise<Dirent[]> {
+    const me = `/proc/self/fd/${this.fd}`;
+    return size <= SYNC_LIST_MAX_BYTES ? readdirSync(me, { withFileTypes: true }) : fs.readdir(me, { withFileTypes: true });
   }
 
   /** Open a subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
   async openDir(name: string): Promise<DirFd> {
+    return this.openDirSync(name);
+  }
+
+  /** openDir, synchronously (the removal walk). */
+  openDirSync(name: string): DirFd {
     return new DirFd(openSync(this.at(name), DIR_FLAGS), path.join(this.path, name));
   }
 
@@ -235,9 +255,9 @@ export class DirFd {
  * openTrusted); a missing parent or name is nothing to remove.
  */
 export async function removeTreeUnder(parent: string, name: string): Promise<string[]> {
-  let dir: WalkDir;
+  let dir: DirFd;
   try {
-    dir = WalkDir.open(parent);
+    dir = DirFd.openTrustedSync(parent);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
@@ -245,62 +265,11 @@ export async function removeTreeUnder(parent: string, name: string): Promise<str
   try {
     return await removeTreeIn(dir, fstatSync(dir.fd).dev, name);
   } finally {
-    dir.close();
+    dir.closeNow();
   }
 }
 
-/** A dir of a removal walk, as DirFd (one name looked up in it, never a link followed). */
-interface InDir {
-  readonly path: string;
-  at(name: string): string;
-}
-
-/**
- * A dir opened by a removal walk: a plain fd, opened, fstat'ed, listed (when
- * small) and closed synchronously (through a FileHandle and the thread pool
- * they cost ~15 times the CPU, and a tree has a dir per few entries); the
- * rmdirs and unlinks (an ext4 journal can hold them a millisecond) and the
- * listing of a big dir go through the thread pool.
- */
-class WalkDir implements InDir {
-  readonly fd: number;
-  readonly path: string;
-
-  private constructor(fd: number, p: string) {
-    this.fd = fd;
-    this.path = p;
-  }
-
-  /** A trusted path (as openTrusted). */
-  static open(p: string): WalkDir {
-    return new WalkDir(openSync(p, DIR_FLAGS), p);
-  }
-
-  /** A subdir (O_NOFOLLOW): fails with ELOOP on a link, ENOTDIR on anything else. */
-  static openIn(parent: InDir, name: string): WalkDir {
-    return new WalkDir(openSync(parent.at(name), DIR_FLAGS), path.join(parent.path, name));
-  }
-
-  at(name: string): string {
-    return `/proc/self/fd/${this.fd}/${assertSegment(name)}`;
-  }
-
-  /** Listed at once when small (a dir's st_size grows with its entries), through the thread pool when not. */
-  entries(size: number): Dirent[] | Promise<Dirent[]> {
-    const me = `/proc/self/fd/${this.fd}`;
-    return size <= SYNC_LIST_MAX_BYTES ? readdirSync(me, { withFileTypes: true }) : fs.readdir(me, { withFileTypes: true });
-  }
-
-  close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
-  }
-}
-
-async function removeTreeIn(top: InDir, dev: number, name: string): Promise<string[]> {
+async function removeTreeIn(top: DirFd, dev: number, name: string): Promise<string[]> {
   const left: string[] = [];
   const pending = [name];
   let moved = 0;
@@ -323,12 +292,12 @@ async function removeTreeIn(top: InDir, dev: number, name: string): Promise<stri
 type EntryKind = 'dir' | 'other';
 
 async function removeEntry(
-  parent: InDir,
+  parent: DirFd,
   name: string,
   dev: number,
   depth: number,
   left: string[],
-  spill: (parent: InDir, name: string) => Promise<void>,
+  spill: (parent: DirFd, name: string) => Promise<void>,
   kind: EntryKind = 'dir',
 ): Promise<void> {
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -366,9 +335,9 @@ async function removeEntry(
       await spill(parent, name);
       return;
     }
-    let dir: WalkDir;
+    let dir: DirFd;
     try {
-      dir = WalkDir.openIn(parent, name);
+      dir = parent.openDirSync(name);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT') return;
@@ -388,7 +357,7 @@ async function removeEntry(
       }
       for (const child of await dir.entries(st.size)) await removeEntry(dir, child.name, dev, depth + 1, left, spill, child.isDirectory() ? 'dir' : 'other');
     } finally {
-      dir.close();
+      dir.closeNow();
     }
     // What holds a mount point stays (reported once, by the mount point): walking it again would not help.
     if (left.length > leftBefore) return;
