@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Agent } from '../../../src/agent/agent.js';
-import { noopMetrics } from '../../../src/agent/metrics.js';
+import { noopMetrics, type AgentMetrics } from '../../../src/agent/metrics.js';
 import { createStore } from '../../../src/store/lowdb-store.js';
 import type { Job, NodeInfo } from '../../../src/jobspec/model.js';
 import type { Driver } from '../../../src/drivers/driver.js';
@@ -15,7 +15,7 @@ import { FakeDriver, FakeExecutor, FakeSource, makeJob, makeTask } from './fixtu
 
 const node: NodeInfo = { name: 'n', id: 'id', class: '', datacenter: 'dc1', attributes: {}, meta: {} };
 
-async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[]; concurrency?: number; settle?: boolean; storeLoad?: boolean } = {}) {
+async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], opts: { executor?: FakeExecutor; dir?: string; drivers?: Driver[]; concurrency?: number; settle?: boolean; storeLoad?: boolean; metrics?: AgentMetrics } = {}) {
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'tend-agent-')));
   if (!opts.dir) t.after(() => rm(dir, { recursive: true, force: true }));
   const store = createStore({ dataDir: dir });
@@ -33,7 +33,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, jobs: Job[], o
     node,
     nodeView: { version: '0', executor: 'plain', cgroupMode: 'none', cores: [0], reservedCores: [], memoryBytes: 1, dataDir: dir, jobsDir: '/jobs', startedAt: '' },
     logger: pino({ level: 'silent' }),
-    metrics: noopMetrics,
+    metrics: opts.metrics ?? noopMetrics,
     concurrency: opts.concurrency ?? 4,
     ...(opts.storeLoad ? { storeLoad } : {}),
   });
@@ -359,10 +359,15 @@ test('agent: stats of every running task by instance id, read at once when the e
 
 test('agent: a set that changes one job among many acts on that job alone and scans no other record (issue 14)', async (t) => {
   const jobs = Array.from({ length: 40 }, (_, i) => makeJob(`j${i}`));
-  const { agent, executor, source, store } = await setup(t, jobs);
+  // The task-state gauges count every record once per burst (a timer, ~200 ms after a pass): each
+  // of their updates is one legitimate scan, told apart here.
+  let gauges = 0;
+  const { agent, executor, source, store } = await setup(t, jobs, { metrics: { ...noopMetrics, setTaskStates: () => void gauges++ } });
   assert.equal(executor.running().length, 40);
+  await waitFor(() => gauges > 0, { what: 'the gauges of the converge' });
   const pids = new Map(executor.running().map((id) => [id, executor.pidOf(id)]));
   // Every scan of all records and every job whose records are read, from here on.
+  gauges = 0;
   let scans = 0;
   const read = new Set<string>();
   const all = store.all.bind(store);
@@ -374,7 +379,7 @@ test('agent: a set that changes one job among many acts on that job alone and sc
   const next = [...jobs.filter((j) => j.id !== 'j5' && j.id !== 'j3'), makeJob('j3', { tasks: [makeTask('t', {}, { args: ['edited'] })] }), makeJob('j40')];
   source.emit(next);
   await agent.settled();
-  assert.equal(scans, 0, 'no pass over every record for a one-job change');
+  assert.equal(scans, gauges, 'no pass over every record for a one-job change (the gauges\' scans aside)');
   assert.deepEqual([...read].filter((j) => !['j3', 'j5', 'j40'].includes(j)), [], 'only the changed jobs\' records are read');
 
   const running = executor.running();
